@@ -1,0 +1,97 @@
+"""Column types that keep PowerPact's rules at the database edge.
+
+- ``UTCDateTime``: timezone-aware UTC in Python on every backend (SQLite drops
+  the offset; PostgreSQL keeps it), and a naive datetime is refused on write.
+- ``EncryptedText``: Fernet ciphertext in the column, plaintext only in memory.
+  The keys come from ``TOKEN_ENCRYPTION_KEYS``: the first encrypts, all decrypt,
+  so a key can be rotated by putting the new one first and re-saving rows.
+- ``Money``: NUMERIC with four decimals, ``Decimal`` in Python (no currency in
+  use has more than three minor digits).
+- ``JSONDocument``: JSONB on PostgreSQL, JSON elsewhere.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from flask import current_app
+from sqlalchemy import JSON, DateTime, Dialect, Numeric, Text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.types import TypeDecorator
+
+EXTENSION_KEY = "powerpact.token_cipher"
+
+JSONDocument = JSON().with_variant(JSONB(), "postgresql")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def build_cipher(keys: tuple[str, ...] | list[str]) -> MultiFernet:
+    """MultiFernet over the configured keys, newest (first) encrypting."""
+    if not keys:
+        raise ValueError("TOKEN_ENCRYPTION_KEYS is empty: no key to encrypt tokens with")
+    return MultiFernet([Fernet(key.encode() if isinstance(key, str) else key) for key in keys])
+
+
+def token_cipher() -> MultiFernet:
+    return current_app.extensions[EXTENSION_KEY]
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r} given where a UTC time is stored")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class EncryptedText(TypeDecorator[str]):
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        return token_cipher().encrypt(value.encode()).decode("ascii")
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        try:
+            return token_cipher().decrypt(value.encode("ascii")).decode()
+        except InvalidToken as exc:
+            raise InvalidToken(
+                "a stored token cannot be decrypted with TOKEN_ENCRYPTION_KEYS "
+                "(was a key removed before its rows were re-encrypted?)"
+            ) from exc
+
+
+class Money(TypeDecorator[Decimal]):
+    impl = Numeric(18, 4, asdecimal=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        if isinstance(value, float):
+            raise TypeError("money must be a Decimal, not a float")
+        return Decimal(value)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        return None if value is None else Decimal(value)

@@ -1,0 +1,400 @@
+"""PowerPact's data model (DESIGN.md, "Domain model"); the requirement's names stay.
+
+Every time is ``UTCDateTime`` (aware UTC), every amount ``Money`` (``Decimal``),
+every Shopify id the GID string Shopify gives (``gid://shopify/Order/123``).
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime, time
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    Time,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from powerpact.db_types import EncryptedText, JSONDocument, Money, UTCDateTime, utcnow
+from powerpact.extensions import db
+
+SHOP = String(255)
+GID = String(255)
+
+
+def str_enum(enum_class: type[enum.StrEnum]) -> Enum:
+    """A VARCHAR column holding the enum's values (no native type to migrate later)."""
+    return Enum(
+        enum_class,
+        native_enum=False,
+        length=32,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
+
+
+class StoreStatus(enum.StrEnum):
+    ACTIVE = "active"
+    DISABLED = "disabled"
+
+
+class Cadence(enum.StrEnum):
+    IMMEDIATE = "immediate"
+    DAILY = "daily"
+    WEEKLY = "weekly"
+
+
+class ShipTo(enum.StrEnum):
+    CUSTOMER = "customer"
+    FULFILMENT_CENTRE = "fulfilment_centre"
+
+
+class OrderStatus(enum.StrEnum):
+    PENDING = "pending"
+    READY_FOR_SYNC = "ready_for_sync"
+    SYNCED = "synced"
+    FULFILLED = "fulfilled"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class FailureReason(enum.StrEnum):
+    REAUTHORIZATION_REQUIRED = "reauthorization_required"
+    PARTNER_UNINSTALLED = "partner_uninstalled"
+    VARIANT_NOT_MAPPED = "variant_not_mapped"
+    INSUFFICIENT_INVENTORY = "insufficient_inventory"
+    THROTTLED = "throttled"
+    SHOPIFY_ERROR = "shopify_error"
+    INVALID_ORDER = "invalid_order"
+
+    @property
+    def transient(self) -> bool:
+        return self in (FailureReason.THROTTLED, FailureReason.SHOPIFY_ERROR)
+
+
+class DeliveryStatus(enum.StrEnum):
+    RECEIVED = "received"
+    PROCESSED = "processed"
+    DUPLICATE = "duplicate"
+    IGNORED = "ignored"
+    FAILED = "failed"
+
+
+class RunStatus(enum.StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    PARTIAL = "partial"
+    FAILED = "failed"
+
+
+class BatchStatus(enum.StrEnum):
+    OPEN = "open"
+    SENT = "sent"
+    CLOSED = "closed"
+    FAILED = "failed"
+
+
+class TimestampMixin:
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class InstalledShopMixin(TimestampMixin):
+    """What any shop that installed PowerPact holds: its domain and its (encrypted) tokens.
+
+    Shopify's expiring offline tokens come with a refresh token; both are kept
+    encrypted and replaced together on every refresh.
+    """
+
+    shop_domain: Mapped[str] = mapped_column(SHOP, unique=True)
+    name: Mapped[str | None] = mapped_column(String(255))
+    access_token: Mapped[str | None] = mapped_column(EncryptedText())
+    access_token_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    refresh_token: Mapped[str | None] = mapped_column(EncryptedText())
+    refresh_token_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    scopes: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[StoreStatus] = mapped_column(str_enum(StoreStatus), default=StoreStatus.ACTIVE)
+    reauthorization_required: Mapped[bool] = mapped_column(Boolean, default=False)
+    installed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    uninstall_date: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    currency_code: Mapped[str] = mapped_column(String(3), default="USD")
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == StoreStatus.ACTIVE and self.access_token is not None
+
+
+class RetailStore(InstalledShopMixin, db.Model):
+    """The retail store's own installation (the one shop named by ``RETAIL_SHOP``)."""
+
+    __tablename__ = "retail_stores"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    location_id: Mapped[str | None] = mapped_column(GID)
+    fulfilment_centre_address: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
+    notify_customer_on_fulfilment: Mapped[bool] = mapped_column(Boolean, default=True)
+    accept_authorized_payments: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class PartnerStore(InstalledShopMixin, db.Model):
+    """A partner shop (a roaster, a maker) and its settings."""
+
+    __tablename__ = "partner_stores"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    location_id: Mapped[str | None] = mapped_column(GID)
+    cadence: Mapped[Cadence] = mapped_column(str_enum(Cadence), default=Cadence.IMMEDIATE)
+    cutoff_weekday: Mapped[int] = mapped_column(Integer, default=0)
+    cutoff_time: Mapped[time] = mapped_column(Time, default=time(17, 0))
+    cutoff_timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    ship_to: Mapped[ShipTo] = mapped_column(str_enum(ShipTo), default=ShipTo.CUSTOMER)
+    default_markup_rule: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
+    auto_import_on_install: Mapped[bool] = mapped_column(Boolean, default=False)
+    inventory_behaviour: Mapped[str] = mapped_column(String(32), default="DECREMENT_OBEYING_POLICY")
+
+    product_maps: Mapped[list[ProductMap]] = relationship(
+        back_populates="partner", passive_deletes=True
+    )
+
+
+class ProductMap(TimestampMixin, db.Model):
+    """One imported variant: where it lives on the partner and on the retail store."""
+
+    __tablename__ = "product_maps"
+    __table_args__ = (UniqueConstraint("partner_shop_domain", "partner_variant_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_shop_domain: Mapped[str] = mapped_column(
+        ForeignKey("partner_stores.shop_domain", ondelete="CASCADE", onupdate="CASCADE")
+    )
+    partner_product_id: Mapped[str] = mapped_column(GID, index=True)
+    partner_variant_id: Mapped[str] = mapped_column(GID)
+    partner_inventory_item_id: Mapped[str | None] = mapped_column(GID)
+    partner_sku: Mapped[str | None] = mapped_column(String(255))
+    partner_price: Mapped[Decimal] = mapped_column(Money())
+    bubbly_product_id: Mapped[str] = mapped_column(GID, index=True)
+    bubbly_variant_id: Mapped[str] = mapped_column(GID, unique=True)
+    bubbly_inventory_item_id: Mapped[str | None] = mapped_column(GID)
+    bubbly_sku: Mapped[str | None] = mapped_column(String(255), index=True)
+    retail_price: Mapped[Decimal | None] = mapped_column(Money())
+    markup_rule: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
+    partner_variant_missing: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    partner: Mapped[PartnerStore] = relationship(back_populates="product_maps")
+
+
+class PartnerBatch(TimestampMixin, db.Model):
+    """A daily or weekly window of one partner's orders and the partner order it fills."""
+
+    __tablename__ = "partner_batches"
+    __table_args__ = (UniqueConstraint("partner_shop_domain", "cadence", "window_end"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_shop_domain: Mapped[str] = mapped_column(
+        ForeignKey("partner_stores.shop_domain", ondelete="CASCADE", onupdate="CASCADE")
+    )
+    cadence: Mapped[Cadence] = mapped_column(str_enum(Cadence))
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime())
+    window_end: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: Mapped[BatchStatus] = mapped_column(str_enum(BatchStatus), default=BatchStatus.OPEN)
+    partner_order_id: Mapped[str | None] = mapped_column(GID)
+    partner_order_name: Mapped[str | None] = mapped_column(String(64))
+
+    partner: Mapped[PartnerStore] = relationship()
+
+
+class OrderSync(TimestampMixin, db.Model):
+    """One retail order's share for one partner, and how far it got."""
+
+    __tablename__ = "order_syncs"
+    __table_args__ = (
+        UniqueConstraint("bubbly_order_id", "partner_shop_domain"),
+        Index("ix_order_syncs_partner_created", "partner_shop_domain", "created_at"),
+        Index("ix_order_syncs_status_next_attempt", "status", "next_attempt_at"),
+        Index("ix_order_syncs_created_at", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bubbly_order_id: Mapped[str] = mapped_column(GID)
+    bubbly_order_name: Mapped[str | None] = mapped_column(String(64))
+    partner_shop_domain: Mapped[str] = mapped_column(
+        ForeignKey("partner_stores.shop_domain", ondelete="CASCADE", onupdate="CASCADE")
+    )
+    partner_order_id: Mapped[str | None] = mapped_column(GID)
+    partner_order_name: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[OrderStatus] = mapped_column(str_enum(OrderStatus), default=OrderStatus.PENDING)
+    hold_reason: Mapped[str | None] = mapped_column(Text)
+    error_message: Mapped[str | None] = mapped_column(Text)
+    last_order_failure_reason: Mapped[FailureReason | None] = mapped_column(str_enum(FailureReason))
+    retry_count: Mapped[int] = mapped_column(Integer, default=0)
+    last_attempted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ready_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    needs_attention: Mapped[bool] = mapped_column(Boolean, default=False)
+    currency: Mapped[str] = mapped_column(String(3))
+    subtotal: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
+    discount_total: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
+    shipping_share: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
+    tax_share: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
+    total: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
+    ship_to_city: Mapped[str | None] = mapped_column(String(255))
+    ship_to_country: Mapped[str | None] = mapped_column(String(2))
+    shipping_address: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
+    customer_email: Mapped[str | None] = mapped_column(String(320))
+    batch_id: Mapped[int | None] = mapped_column(
+        ForeignKey("partner_batches.id", ondelete="SET NULL"), index=True
+    )
+
+    lines: Mapped[list[OrderSyncLine]] = relationship(
+        back_populates="order_sync", cascade="all, delete-orphan", order_by="OrderSyncLine.id"
+    )
+    events: Mapped[list[OrderSyncEvent]] = relationship(
+        back_populates="order_sync", cascade="all, delete-orphan", order_by="OrderSyncEvent.id"
+    )
+    batch: Mapped[PartnerBatch | None] = relationship()
+    partner: Mapped[PartnerStore] = relationship()
+
+
+class OrderSyncLine(db.Model):
+    """A retail order line that belongs to the partner, at the partner's price."""
+
+    __tablename__ = "order_sync_lines"
+    __table_args__ = (UniqueConstraint("order_sync_id", "bubbly_line_item_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_sync_id: Mapped[int] = mapped_column(ForeignKey("order_syncs.id", ondelete="CASCADE"))
+    bubbly_line_item_id: Mapped[str] = mapped_column(GID)
+    bubbly_variant_id: Mapped[str | None] = mapped_column(GID)
+    partner_variant_id: Mapped[str | None] = mapped_column(GID)
+    sku: Mapped[str | None] = mapped_column(String(255))
+    title: Mapped[str] = mapped_column(String(512))
+    quantity: Mapped[int] = mapped_column(Integer)
+    fulfilled_quantity: Mapped[int] = mapped_column(Integer, default=0)
+    partner_unit_price: Mapped[Decimal] = mapped_column(Money())
+    discount: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
+    tax: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
+
+    order_sync: Mapped[OrderSync] = relationship(back_populates="lines")
+
+
+class OrderSyncEvent(db.Model):
+    """The timeline of an OrderSync: captured, ready, each attempt, sent, fulfilled..."""
+
+    __tablename__ = "order_sync_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_sync_id: Mapped[int] = mapped_column(
+        ForeignKey("order_syncs.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(32))
+    message: Mapped[str] = mapped_column(Text, default="")
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    order_sync: Mapped[OrderSync] = relationship(back_populates="events")
+
+
+class WebhookDelivery(db.Model):
+    """A webhook as Shopify sent it, stored before it is acknowledged.
+
+    ``webhook_id`` (``X-Shopify-Webhook-Id``) is unique: a repeated delivery is
+    acknowledged and not stored twice. ``event_id`` is not unique, because
+    Shopify can resend one event under a new delivery id; effects check it.
+    """
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (Index("ix_webhook_deliveries_status_received", "status", "received_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    webhook_id: Mapped[str] = mapped_column(String(255), unique=True)
+    event_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    topic: Mapped[str] = mapped_column(String(128))
+    shop_domain: Mapped[str] = mapped_column(SHOP, index=True)
+    api_version: Mapped[str | None] = mapped_column(String(16))
+    triggered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    payload: Mapped[str] = mapped_column(Text)
+    status: Mapped[DeliveryStatus] = mapped_column(
+        str_enum(DeliveryStatus), default=DeliveryStatus.RECEIVED
+    )
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class SyncRun(db.Model):
+    """One run of a sync (inventory, import, order push) with what it did and cost."""
+
+    __tablename__ = "sync_runs"
+    __table_args__ = (Index("ix_sync_runs_partner_started", "partner_shop_domain", "started_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    partner_shop_domain: Mapped[str | None] = mapped_column(SHOP)
+    status: Mapped[RunStatus] = mapped_column(str_enum(RunStatus), default=RunStatus.RUNNING)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    checked: Mapped[int] = mapped_column(Integer, default=0)
+    changed: Mapped[int] = mapped_column(Integer, default=0)
+    unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    error_count: Mapped[int] = mapped_column(Integer, default=0)
+    errors: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONDocument)
+    api_calls: Mapped[int] = mapped_column(Integer, default=0)
+    requested_cost: Mapped[int] = mapped_column(Integer, default=0)
+    actual_cost: Mapped[int] = mapped_column(Integer, default=0)
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()
+
+
+class ImportJob(TimestampMixin, db.Model):
+    """An admin's import of picked partner products; its items carry the progress."""
+
+    __tablename__ = "import_jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_shop_domain: Mapped[str] = mapped_column(
+        ForeignKey("partner_stores.shop_domain", ondelete="CASCADE", onupdate="CASCADE"),
+        index=True,
+    )
+    status: Mapped[RunStatus] = mapped_column(str_enum(RunStatus), default=RunStatus.QUEUED)
+    markup_rule: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    product_status: Mapped[str] = mapped_column(String(16), default="ACTIVE")
+    vendor_override: Mapped[str | None] = mapped_column(String(255))
+    requested_by: Mapped[str | None] = mapped_column(String(255))
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    partner: Mapped[PartnerStore] = relationship()
+    items: Mapped[list[ImportJobItem]] = relationship(
+        back_populates="job", cascade="all, delete-orphan", order_by="ImportJobItem.id"
+    )
+
+
+class ImportJobItem(db.Model):
+    __tablename__ = "import_job_items"
+    __table_args__ = (UniqueConstraint("job_id", "partner_product_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("import_jobs.id", ondelete="CASCADE"))
+    partner_product_id: Mapped[str] = mapped_column(GID)
+    title: Mapped[str | None] = mapped_column(String(512))
+    status: Mapped[RunStatus] = mapped_column(str_enum(RunStatus), default=RunStatus.QUEUED)
+    error_message: Mapped[str | None] = mapped_column(Text)
+    bubbly_product_id: Mapped[str | None] = mapped_column(GID)
+
+    job: Mapped[ImportJob] = relationship(back_populates="items")

@@ -1,0 +1,114 @@
+"""The Huey queue and the decorator every PowerPact task is declared with.
+
+``huey`` is created at import time from the environment so that
+``huey_consumer powerpact.tasks.huey`` finds it: RedisHuey when ``REDIS_URL``
+is set, SqliteHuey under ``instance/`` otherwise (the embedded default).
+
+Tasks stay thin: they take ids, call a domain function and hold no rules.
+``task`` pushes an app context (a worker has none), logs start and end, and
+re-raises so Huey's retries work.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from flask import Flask, has_app_context
+from huey import Huey, RedisHuey, SqliteHuey
+
+from powerpact.config import PROJECT_ROOT
+from powerpact.logs import current_job_id
+
+log = logging.getLogger("powerpact.tasks")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def make_huey(redis_url: str | None, *, name: str = "powerpact", sqlite_path: Path) -> Huey:
+    if redis_url:
+        return RedisHuey(name, url=redis_url, utc=True)
+    sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+    return SqliteHuey(name, filename=str(sqlite_path), utc=True)
+
+
+huey: Huey = make_huey(
+    os.environ.get("REDIS_URL"),
+    sqlite_path=Path(os.environ.get("POWERPACT_INSTANCE_DIR") or PROJECT_ROOT / "instance")
+    / "huey.db",
+)
+
+_worker_app: Flask | None = None
+
+
+def worker_app() -> Flask:
+    """The app a consumer process runs tasks in, created on first use."""
+    global _worker_app
+    if _worker_app is None:
+        from powerpact import create_app
+
+        _worker_app = create_app()
+    return _worker_app
+
+
+def run_in_app_context(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    if has_app_context():
+        return fn(*args, **kwargs)
+    with worker_app().app_context():
+        return fn(*args, **kwargs)
+
+
+def logged(fn: F) -> F:
+    """Log a task's start and end (with its id-only arguments) and re-raise its errors."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        name = fn.__qualname__
+        token = current_job_id.set(f"task:{name}")
+        started = time.perf_counter()
+        log.info("task %s started args=%r kwargs=%r", name, args, kwargs)
+        try:
+            result = run_in_app_context(fn, *args, **kwargs)
+        except Exception:
+            log.exception("task %s failed after %.3fs", name, time.perf_counter() - started)
+            raise
+        else:
+            log.info("task %s finished in %.3fs", name, time.perf_counter() - started)
+            return result
+        finally:
+            current_job_id.reset(token)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def task(queue: Huey | None = None, **options: Any) -> Callable[[F], Any]:
+    """Declare a Huey task on PowerPact's queue (or ``queue``) that runs in an app context."""
+
+    def decorate(fn: F) -> Any:
+        return (queue or huey).task(name=f"{fn.__module__}.{fn.__qualname__}", **options)(
+            logged(fn)
+        )
+
+    return decorate
+
+
+def periodic_task(validate_datetime: Callable[..., bool], **options: Any) -> Callable[[F], Any]:
+    def decorate(fn: F) -> Any:
+        return huey.periodic_task(
+            validate_datetime, name=f"{fn.__module__}.{fn.__qualname__}", **options
+        )(logged(fn))
+
+    return decorate
+
+
+def queue_is_reachable() -> tuple[bool, str]:
+    """Ask the queue's storage something cheap; used by /readyz."""
+    try:
+        huey.storage.queue_size()
+    except Exception as exc:  # any backend failure means "not ready"
+        return False, f"{type(exc).__name__}: {exc}"
+    return True, type(huey).__name__
