@@ -15,11 +15,16 @@ import sys
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-from flask import Flask, g, has_request_context, request
+from flask import Flask, Response, g, has_request_context, request
+
+if TYPE_CHECKING:
+    from powerpact.config import Settings
 
 TOKEN_PATTERN = re.compile(r"\b(shp(?:at|ca|pa|ss|ua|rt)_[A-Za-z0-9]{8,}|sbx_[A-Za-z0-9_-]{8,})")
 REDACTED = "[redacted]"
+SAFE_REQUEST_ID = re.compile(r"[\w.-]{1,64}")
 
 current_job_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "powerpact_job_id", default=None
@@ -70,8 +75,24 @@ READABLE_FORMAT = "%(asctime)s %(levelname)-7s [%(request_id)s] %(name)s: %(mess
 
 
 def configure_logging(app: Flask) -> None:
+    """Log through one redacting handler and give every request an id."""
+    install_log_handler(app.config["POWERPACT"])
+
+    @app.before_request
+    def assign_request_id() -> None:
+        incoming = request.headers.get("X-Request-ID", "")
+        g.request_id = (
+            incoming if re.fullmatch(r"[\w.-]{1,64}", incoming) else uuid.uuid4().hex[:16]
+        )
+
+    @app.after_request
+    def echo_request_id(response: Response) -> Response:
+        response.headers["X-Request-ID"] = getattr(g, "request_id", "")
+        return response
+
+
+def install_log_handler(settings: Settings) -> None:
     """Install one handler on the root logger (idempotent across app factories)."""
-    settings = app.config["POWERPACT"]
     root = logging.getLogger()
     for handler in [h for h in root.handlers if getattr(h, "_powerpact", False)]:
         root.removeHandler(handler)
@@ -89,14 +110,3 @@ def configure_logging(app: Flask) -> None:
     root.addHandler(handler)
     root.setLevel(logging.INFO)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-
-    @app.before_request
-    def assign_request_id() -> None:
-        incoming = request.headers.get("X-Request-ID", "")
-        g.request_id = incoming[:64] if re.fullmatch(r"[\w.-]{1,64}", incoming) else None
-        g.request_id = g.request_id or uuid.uuid4().hex[:16]
-
-    @app.after_request
-    def echo_request_id(response):  # type: ignore[no-untyped-def]
-        response.headers["X-Request-ID"] = getattr(g, "request_id", "")
-        return response

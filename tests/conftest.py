@@ -71,14 +71,16 @@ def settings_for(database_url: str, **overrides: str) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def migrated_app(database_url: str) -> Flask:
+def migrated_app(database_url: str) -> Iterator[Flask]:
     import flask_migrate
 
     app = create_app({"TESTING": True}, settings=settings_for(database_url))
     with app.app_context():
         flask_migrate.upgrade()
     huey.immediate = True
-    return app
+    yield app
+    with app.app_context():
+        db.engine.dispose()
 
 
 @pytest.fixture

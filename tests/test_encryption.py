@@ -66,3 +66,10 @@ def test_rotation_new_key_first_then_old_key_dropped(app, db_session, swap_keys)
 def test_no_keys_is_refused():
     with pytest.raises(ValueError, match="TOKEN_ENCRYPTION_KEYS is empty"):
         build_cipher([])
+
+
+def test_rotate_command_reports_how_many_shops(app, db_session):
+    PartnerStoreFactory()
+    result = app.test_cli_runner().invoke(args=["rotate-token-keys"])
+    assert result.exit_code == 0
+    assert "re-encrypted the tokens of 1 shops" in result.output

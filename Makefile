@@ -1,0 +1,58 @@
+# PowerPact: `make demo` to try it, `make test` to check it. CI runs `make test`.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+PG_HOST ?= 127.0.0.1
+PG_PORT ?= 5432
+REDIS_HOST ?= 127.0.0.1
+REDIS_PORT ?= 6379
+DEMO_PORT ?= 5000
+
+.PHONY: help demo test lint format services check-services clean
+
+help:
+	@echo "make demo   - install and serve PowerPact locally (SQLite, no servers needed)"
+	@echo "make test   - install test dependencies and run the whole suite (PostgreSQL + Redis)"
+	@echo "make lint   - ruff check and format check"
+
+$(BIN)/activate: pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is needed (Python 3.11)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(BIN)/activate
+
+demo: $(BIN)/activate
+	env -u DATABASE_URL -u REDIS_URL $(BIN)/flask --app wsgi db upgrade
+	@echo ""
+	@echo "  PowerPact is serving at http://127.0.0.1:$(DEMO_PORT)/admin/"
+	@echo ""
+	env -u DATABASE_URL -u REDIS_URL $(BIN)/flask --app wsgi run --port $(DEMO_PORT)
+
+check-services:
+	@ok=1; \
+	if ! (exec 3<>/dev/tcp/$(PG_HOST)/$(PG_PORT)) 2>/dev/null; then ok=0; \
+	  echo "PostgreSQL does not answer on $(PG_HOST):$(PG_PORT)."; \
+	  echo "  start it with: pg_ctlcluster --skip-systemctl-redirect \$$(ls /etc/postgresql) main start"; fi; \
+	if ! (exec 3<>/dev/tcp/$(REDIS_HOST)/$(REDIS_PORT)) 2>/dev/null; then ok=0; \
+	  echo "Redis does not answer on $(REDIS_HOST):$(REDIS_PORT)."; \
+	  echo "  start it with: redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save \"\" --appendonly no"; fi; \
+	[ $$ok = 1 ] || exit 1
+
+lint: $(BIN)/activate
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(BIN)/activate
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+test: $(BIN)/activate check-services lint
+	$(BIN)/pytest --cov=powerpact --cov-report=term --cov-fail-under=85 -p no:cacheprovider
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .coverage htmlcov
