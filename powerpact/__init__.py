@@ -33,10 +33,13 @@ def create_app(
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     app.extensions[EXTENSION_KEY] = build_cipher(settings.token_encryption_keys)
 
+    import powerpact.tasks  # noqa: F401  (registers tasks and webhook handlers)
     from powerpact import health
     from powerpact.admin import views as admin_views
+    from powerpact.shopify import webhooks
 
     app.register_blueprint(health.bp)
+    app.register_blueprint(webhooks.bp)
     app.register_blueprint(admin_views.bp)
 
     @app.get("/")

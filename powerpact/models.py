@@ -328,6 +328,7 @@ class WebhookDelivery(db.Model):
         str_enum(DeliveryStatus), default=DeliveryStatus.RECEIVED
     )
     error: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -398,3 +399,15 @@ class ImportJobItem(db.Model):
     bubbly_product_id: Mapped[str | None] = mapped_column(GID)
 
     job: Mapped[ImportJob] = relationship(back_populates="items")
+
+
+class OAuthState(db.Model):
+    """A single-use OAuth ``state``: only its hash is stored, bound to one shop."""
+
+    __tablename__ = "oauth_states"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    nonce_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    shop_domain: Mapped[str] = mapped_column(SHOP)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -89,18 +89,14 @@ def task(queue: Huey | None = None, **options: Any) -> Callable[[F], Any]:
     """Declare a Huey task on PowerPact's queue (or ``queue``) that runs in an app context."""
 
     def decorate(fn: F) -> Any:
-        return (queue or huey).task(name=f"{fn.__module__}.{fn.__qualname__}", **options)(
-            logged(fn)
-        )
+        return (queue or huey).task(**options)(logged(fn))
 
     return decorate
 
 
 def periodic_task(validate_datetime: Callable[..., bool], **options: Any) -> Callable[[F], Any]:
     def decorate(fn: F) -> Any:
-        return huey.periodic_task(
-            validate_datetime, name=f"{fn.__module__}.{fn.__qualname__}", **options
-        )(logged(fn))
+        return huey.periodic_task(validate_datetime, **options)(logged(fn))
 
     return decorate
 

@@ -1,8 +1,10 @@
-"""Every task module, imported so the consumer registers them all.
+"""Every task module and webhook handler, imported so a consumer registers them all.
 
 Run workers with ``huey_consumer powerpact.tasks.huey``.
 """
 
+import powerpact.shopify.lifecycle
+import powerpact.shopify.tasks  # noqa: F401
 from powerpact.queue import huey
 
 __all__ = ["huey"]

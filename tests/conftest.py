@@ -114,3 +114,42 @@ def db_session(app: Flask) -> Session:
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
+
+
+@pytest.fixture
+def send_webhook(client, app):
+    """POST a webhook as Shopify would: signed with the app secret, with its headers."""
+    import json as _json
+
+    from powerpact.shopify.signatures import webhook_hmac
+
+    def send(
+        topic,
+        payload,
+        *,
+        shop="bubbly-retail.myshopify.com",
+        webhook_id=None,
+        event_id=None,
+        triggered_at=None,
+        secret=None,
+        raw=None,
+        hmac_header=None,
+    ):
+        body = raw if raw is not None else _json.dumps(payload).encode()
+        secret = secret or app.config["POWERPACT"].shopify_api_secret
+        headers = {
+            "X-Shopify-Topic": topic,
+            "X-Shopify-Shop-Domain": shop,
+            "X-Shopify-Webhook-Id": webhook_id or str(uuid.uuid4()),
+            "X-Shopify-Event-Id": event_id or str(uuid.uuid4()),
+            "X-Shopify-API-Version": "2026-07",
+            "X-Shopify-Hmac-Sha256": webhook_hmac(secret, body)
+            if hmac_header is None
+            else hmac_header,
+            "Content-Type": "application/json",
+        }
+        if triggered_at:
+            headers["X-Shopify-Triggered-At"] = triggered_at
+        return client.post("/webhooks", data=body, headers=headers)
+
+    return send

@@ -1,0 +1,108 @@
+"""Processing a stored webhook delivery, once, whatever Shopify repeats or reorders."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from powerpact.db_types import utcnow
+from powerpact.extensions import db
+from powerpact.models import DeliveryStatus, WebhookDelivery
+from powerpact.shopify.topics import handler_for
+
+log = logging.getLogger(__name__)
+
+
+def _lock_delivery(delivery_id: int) -> WebhookDelivery | None:
+    """Lock the row so two workers never run one delivery; a locked row is skipped."""
+    statement = select(WebhookDelivery).where(WebhookDelivery.id == delivery_id)
+    if db.engine.dialect.name == "postgresql":
+        statement = statement.with_for_update(skip_locked=True)
+    return db.session.scalar(statement)
+
+
+def _event_already_processed(delivery: WebhookDelivery) -> bool:
+    if not delivery.event_id:
+        return False
+    return (
+        db.session.scalar(
+            select(WebhookDelivery.id).where(
+                WebhookDelivery.event_id == delivery.event_id,
+                WebhookDelivery.id != delivery.id,
+                WebhookDelivery.status == DeliveryStatus.PROCESSED,
+            )
+        )
+        is not None
+    )
+
+
+def _finish(delivery: WebhookDelivery, status: DeliveryStatus, **fields: Any) -> str:
+    delivery.status = status
+    delivery.processed_at = utcnow()
+    for name, value in fields.items():
+        setattr(delivery, name, value)
+    db.session.commit()
+    return status.value
+
+
+def process_delivery(delivery_id: int) -> str:
+    """Run the topic's handler for one delivery and record the outcome.
+
+    1. Lock the row; a delivery not in ``received`` was handled already: do nothing.
+    2. A delivery whose event id was already processed under another webhook id
+       is marked ``duplicate`` (Shopify resends events under new delivery ids).
+    3. An unknown topic is ``ignored``; a handler's result is ``processed``.
+    4. A transient error (Shopify throttling, 5xx) rolls back and re-raises so the
+       task is retried; any other error is stored as ``failed`` with its reason.
+    """
+    delivery = _lock_delivery(delivery_id)
+    if delivery is None or delivery.status != DeliveryStatus.RECEIVED:
+        db.session.rollback()
+        return "skipped"
+    delivery.attempts += 1
+    if _event_already_processed(delivery):
+        return _finish(delivery, DeliveryStatus.DUPLICATE)
+    handler = handler_for(delivery.topic)
+    if handler is None:
+        return _finish(delivery, DeliveryStatus.IGNORED, error=f"no handler for {delivery.topic}")
+    payload = json.loads(delivery.payload)
+    try:
+        with db.session.begin_nested():
+            result = handler(delivery, payload)
+    except Exception as exc:
+        if getattr(exc, "transient", False):
+            attempts = delivery.attempts
+            db.session.rollback()
+            _record_attempt(delivery_id, attempts, f"{type(exc).__name__}: {exc}")
+            raise
+        log.exception("webhook %s (%s) failed", delivery.webhook_id, delivery.topic)
+        return _finish(delivery, DeliveryStatus.FAILED, error=f"{type(exc).__name__}: {exc}")
+    return _finish(delivery, DeliveryStatus.PROCESSED, result=result, error=None)
+
+
+def _record_attempt(delivery_id: int, attempts: int, error: str) -> None:
+    delivery = db.session.get(WebhookDelivery, delivery_id)
+    if delivery is not None:
+        delivery.attempts = attempts
+        delivery.error = error
+        db.session.commit()
+
+
+def unprocessed_delivery_ids(older_than: timedelta, limit: int = 500) -> list[int]:
+    """Deliveries acknowledged but still not processed after ``older_than``."""
+    cutoff = utcnow() - older_than
+    return list(
+        db.session.scalars(
+            select(WebhookDelivery.id)
+            .where(
+                WebhookDelivery.status == DeliveryStatus.RECEIVED,
+                WebhookDelivery.received_at < cutoff,
+            )
+            .order_by(WebhookDelivery.received_at)
+            .limit(limit)
+        )
+    )

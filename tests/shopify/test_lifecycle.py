@@ -1,0 +1,187 @@
+"""app/uninstalled, app/scopes_update and the compliance topics."""
+
+import json
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from powerpact.db_types import utcnow
+from powerpact.models import (
+    DeliveryStatus,
+    FailureReason,
+    OrderStatus,
+    OrderSync,
+    PartnerStore,
+    ProductMap,
+    StoreStatus,
+    WebhookDelivery,
+)
+from powerpact.shopify.webhooks import delivery_by_webhook_id
+from tests.factories import (
+    OrderSyncFactory,
+    OrderSyncLineFactory,
+    PartnerStoreFactory,
+    ProductMapFactory,
+    RetailStoreFactory,
+)
+
+
+def test_uninstall_disables_the_partner_drops_its_token_and_fails_unsent_orders(
+    send_webhook, db_session
+):
+    partner = PartnerStoreFactory(refresh_token="shprt_x")
+    pending = OrderSyncFactory(partner=partner)
+    ready = OrderSyncFactory(partner=partner, ready=True)
+    synced = OrderSyncFactory(partner=partner, synced=True)
+    other = OrderSyncFactory(ready=True)
+
+    send_webhook("app/uninstalled", {"id": 1}, shop=partner.shop_domain, webhook_id="u1")
+
+    db_session.expire_all()
+    assert delivery_by_webhook_id("u1").result == {"outcome": "disabled", "orders_failed": 2}
+    assert partner.status == StoreStatus.DISABLED
+    assert partner.access_token is None and partner.refresh_token is None
+    assert partner.uninstall_date is not None
+    for order in (pending, ready):
+        assert order.status == OrderStatus.FAILED
+        assert order.last_order_failure_reason == FailureReason.PARTNER_UNINSTALLED
+    assert synced.status == OrderStatus.SYNCED
+    assert other.status == OrderStatus.READY_FOR_SYNC
+
+
+def test_an_uninstall_event_older_than_the_latest_install_is_ignored(send_webhook, db_session):
+    partner = PartnerStoreFactory(installed_at=utcnow())
+    before = (utcnow() - timedelta(hours=1)).isoformat()
+    send_webhook(
+        "app/uninstalled", {}, shop=partner.shop_domain, webhook_id="late", triggered_at=before
+    )
+    db_session.expire_all()
+    assert partner.status == StoreStatus.ACTIVE
+    assert "stale" in delivery_by_webhook_id("late").result["outcome"]
+
+
+def test_uninstall_of_the_retail_store_disables_it(send_webhook, db_session):
+    retail = RetailStoreFactory()
+    send_webhook("app/uninstalled", {}, shop=retail.shop_domain)
+    db_session.expire_all()
+    assert retail.status == StoreStatus.DISABLED
+    assert retail.access_token is None
+
+
+def test_uninstall_of_an_unknown_shop_is_recorded(send_webhook):
+    send_webhook("app/uninstalled", {}, shop="nobody.myshopify.com", webhook_id="nobody")
+    assert delivery_by_webhook_id("nobody").result == {"outcome": "unknown shop"}
+
+
+def test_scopes_shrinking_marks_reauthorization_and_fails_unsent_orders(
+    send_webhook, db_session, app
+):
+    partner = PartnerStoreFactory()
+    order = OrderSyncFactory(partner=partner, ready=True)
+    send_webhook(
+        "app/scopes_update",
+        {"previous": ["write_orders"], "current": ["read_products"]},
+        shop=partner.shop_domain,
+        webhook_id="scopes",
+    )
+    db_session.expire_all()
+    assert partner.reauthorization_required
+    assert partner.scopes == "read_products"
+    assert order.last_order_failure_reason == FailureReason.REAUTHORIZATION_REQUIRED
+    assert "write_orders" in delivery_by_webhook_id("scopes").result["missing_scopes"]
+
+
+def test_scopes_granted_in_full_clear_the_flag(send_webhook, db_session, app):
+    partner = PartnerStoreFactory(needs_reauthorization=True)
+    wanted = app.config["POWERPACT"].shopify_scopes.split(",")
+    send_webhook("app/scopes_update", {"current": wanted}, shop=partner.shop_domain)
+    db_session.expire_all()
+    assert not partner.reauthorization_required
+
+
+def test_scopes_payload_without_a_list_is_stored_as_failed(send_webhook):
+    partner = PartnerStoreFactory()
+    send_webhook("app/scopes_update", {"current": "x"}, shop=partner.shop_domain, webhook_id="s")
+    delivery = delivery_by_webhook_id("s")
+    assert delivery.status == DeliveryStatus.FAILED
+    assert "no list of current scopes" in delivery.error
+
+
+def customer_order(**kwargs):
+    order = OrderSyncFactory(
+        customer_email="ada@example.com",
+        shipping_address={"name": "Ada", "address1": "1 Main St", "city": "Portland"},
+        **kwargs,
+    )
+    OrderSyncLineFactory(order_sync=order, title="House Blend", quantity=2)
+    return order
+
+
+def test_data_request_gathers_the_customers_orders(send_webhook):
+    order = customer_order(bubbly_order_id="gid://shopify/Order/555")
+    customer_order()
+    send_webhook(
+        "customers/data_request",
+        {"customer": {"email": "nobody@example.com"}, "orders_requested": [555]},
+        webhook_id="dr",
+    )
+    result = delivery_by_webhook_id("dr").result
+    assert [o["retail_order"] for o in result["orders"]] == [order.bubbly_order_name]
+    assert result["orders"][0]["items"] == [{"title": "House Blend", "quantity": 2}]
+
+
+def test_customer_redact_scrubs_orders_and_stored_payloads(send_webhook, db_session):
+    order = customer_order(bubbly_order_id="gid://shopify/Order/777")
+    kept = OrderSyncFactory(customer_email="grace@example.com")
+    send_webhook("orders/create", {"id": 777, "email": "ada@example.com"}, webhook_id="o777")
+    send_webhook(
+        "customers/redact",
+        {"customer": {"email": "ADA@example.com"}, "orders_to_redact": [777]},
+        webhook_id="redact",
+    )
+    db_session.expire_all()
+    assert order.customer_email is None and order.shipping_address is None
+    assert kept.customer_email == "grace@example.com"
+    assert "ada@example.com" not in delivery_by_webhook_id("o777").payload
+    assert delivery_by_webhook_id("redact").result == {
+        "orders_redacted": 1,
+        "payloads_redacted": 1,
+    }
+
+
+def test_redact_with_nothing_to_match_does_nothing(send_webhook):
+    send_webhook("customers/redact", {"customer": None}, webhook_id="empty")
+    assert delivery_by_webhook_id("empty").result == {"orders_redacted": 0, "payloads_redacted": 0}
+
+
+def test_shop_redact_erases_a_partner_keeping_counts(send_webhook, db_session):
+    partner = PartnerStoreFactory()
+    domain = partner.shop_domain
+    OrderSyncFactory.create_batch(2, partner=partner)
+    ProductMapFactory(partner=partner)
+    send_webhook("app/uninstalled", {}, shop=domain)
+    send_webhook("shop/redact", {"shop_domain": domain}, shop=domain, webhook_id="sr")
+    db_session.expire_all()
+    assert db_session.scalar(select(PartnerStore).where(PartnerStore.shop_domain == domain)) is None
+    assert (
+        db_session.scalars(select(OrderSync).where(OrderSync.partner_shop_domain == domain)).all()
+        == []
+    )
+    assert (
+        db_session.scalars(select(ProductMap).where(ProductMap.partner_shop_domain == domain)).all()
+        == []
+    )
+    result = delivery_by_webhook_id("sr").result
+    assert result == {"erased": {"order_syncs": 2, "product_maps": 1}}
+    payloads = db_session.scalars(
+        select(WebhookDelivery.payload).where(WebhookDelivery.shop_domain == domain)
+    ).all()
+    assert all(json.loads(p) == {"redacted": True} for p in payloads)
+
+
+def test_shop_redact_of_the_retail_store_scrubs_customer_data(send_webhook, db_session):
+    order = customer_order()
+    send_webhook("shop/redact", {}, webhook_id="retail-redact")
+    db_session.expire_all()
+    assert order.customer_email is None
+    assert delivery_by_webhook_id("retail-redact").result == {"orders_scrubbed": 1}

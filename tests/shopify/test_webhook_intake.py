@@ -1,0 +1,190 @@
+"""POST /webhooks: verified, stored once, acknowledged, processed once."""
+
+import json
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from powerpact.db_types import utcnow
+from powerpact.models import DeliveryStatus, WebhookDelivery
+from powerpact.shopify import deliveries, tasks
+from powerpact.shopify.topics import _HANDLERS, handles
+from powerpact.shopify.webhooks import delivery_by_webhook_id, parse_triggered_at
+
+
+@pytest.fixture
+def recorded_topic():
+    """A throwaway topic whose handler records each call."""
+    calls = []
+
+    @handles("test/recorded")
+    def handler(delivery, payload):
+        calls.append(payload)
+        return {"seen": payload.get("id")}
+
+    yield calls
+    _HANDLERS.pop("test/recorded")
+
+
+def count_deliveries(db_session):
+    return db_session.scalar(select(func.count()).select_from(WebhookDelivery))
+
+
+def test_a_genuine_webhook_is_stored_acknowledged_and_processed(send_webhook, recorded_topic):
+    response = send_webhook("test/recorded", {"id": 7}, webhook_id="w-1")
+    assert response.status_code == 200
+    delivery = delivery_by_webhook_id("w-1")
+    assert delivery.status == DeliveryStatus.PROCESSED
+    assert delivery.result == {"seen": 7}
+    assert json.loads(delivery.payload) == {"id": 7}
+    assert recorded_topic == [{"id": 7}]
+
+
+@pytest.mark.parametrize(
+    "forgery",
+    [
+        {"secret": "not-the-app-secret"},
+        {"hmac_header": ""},
+        {"hmac_header": "c2lnbmF0dXJl"},
+    ],
+    ids=["other-secret", "missing", "garbage"],
+)
+def test_a_forged_hmac_gets_401_and_nothing_is_stored(send_webhook, db_session, forgery):
+    response = send_webhook("test/recorded", {"id": 1}, **forgery)
+    assert response.status_code == 401
+    assert count_deliveries(db_session) == 0
+
+
+def test_a_body_changed_after_signing_is_refused(send_webhook, app, db_session):
+    from powerpact.shopify.signatures import webhook_hmac
+
+    signed = webhook_hmac(app.config["POWERPACT"].shopify_api_secret, b'{"id": 1}')
+    response = send_webhook("test/recorded", None, raw=b'{"id": 2}', hmac_header=signed)
+    assert response.status_code == 401
+
+
+def test_a_repeated_delivery_is_acknowledged_and_processed_once(
+    send_webhook, recorded_topic, db_session
+):
+    for _ in range(3):
+        assert send_webhook("test/recorded", {"id": 9}, webhook_id="same").status_code == 200
+    assert recorded_topic == [{"id": 9}]
+    assert count_deliveries(db_session) == 1
+
+
+def test_the_same_event_under_a_new_delivery_id_is_a_duplicate(send_webhook, recorded_topic):
+    send_webhook("test/recorded", {"id": 3}, webhook_id="a", event_id="event-1")
+    send_webhook("test/recorded", {"id": 3}, webhook_id="b", event_id="event-1")
+    assert recorded_topic == [{"id": 3}]
+    assert delivery_by_webhook_id("b").status == DeliveryStatus.DUPLICATE
+
+
+def test_unknown_topics_are_stored_and_ignored(send_webhook):
+    assert send_webhook("carts/create", {"id": 1}, webhook_id="cart").status_code == 200
+    delivery = delivery_by_webhook_id("cart")
+    assert delivery.status == DeliveryStatus.IGNORED
+    assert "no handler" in delivery.error
+
+
+@pytest.mark.parametrize("raw", [b"{not json", b"[1, 2]", b"\xff\xfe"])
+def test_malformed_bodies_with_a_valid_hmac_are_stored_with_a_reason(send_webhook, raw):
+    response = send_webhook("test/recorded", None, raw=raw, webhook_id="bad")
+    assert response.status_code == 200
+    delivery = delivery_by_webhook_id("bad")
+    assert delivery.status == DeliveryStatus.FAILED
+    assert "malformed" in delivery.error
+
+
+def test_a_delivery_without_webhook_id_is_a_bad_request(client, app):
+    from powerpact.shopify.signatures import webhook_hmac
+
+    body = b"{}"
+    secret = app.config["POWERPACT"].shopify_api_secret
+    response = client.post(
+        "/webhooks", data=body, headers={"X-Shopify-Hmac-Sha256": webhook_hmac(secret, body)}
+    )
+    assert response.status_code == 400
+
+
+def test_a_handler_error_is_stored_as_failed_not_raised(send_webhook):
+    @handles("test/broken")
+    def broken(delivery, payload):
+        raise KeyError("line_items")
+
+    try:
+        assert send_webhook("test/broken", {"id": 1}, webhook_id="broken").status_code == 200
+    finally:
+        _HANDLERS.pop("test/broken")
+    delivery = delivery_by_webhook_id("broken")
+    assert delivery.status == DeliveryStatus.FAILED
+    assert "KeyError" in delivery.error
+
+
+class Transient(Exception):
+    transient = True
+
+
+def test_a_transient_error_leaves_the_delivery_for_a_retry(send_webhook, db_session):
+    attempts = []
+
+    @handles("test/flaky")
+    def flaky(delivery, payload):
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise Transient("throttled")
+        return {"ok": True}
+
+    try:
+        send_webhook("test/flaky", {"id": 1}, webhook_id="flaky")
+        delivery = delivery_by_webhook_id("flaky")
+        assert delivery.status == DeliveryStatus.RECEIVED
+        assert delivery.attempts == 1
+        assert "throttled" in delivery.error
+        assert deliveries.process_delivery(delivery.id) == "processed"
+    finally:
+        _HANDLERS.pop("test/flaky")
+    assert delivery_by_webhook_id("flaky").attempts == 2
+
+
+def test_sweeper_processes_what_a_queue_outage_left_behind(
+    send_webhook, recorded_topic, monkeypatch, db_session
+):
+    def queue_down(delivery_id):
+        raise ConnectionError("Redis is down")
+
+    monkeypatch.setattr(tasks, "process_delivery_task", queue_down)
+    assert send_webhook("test/recorded", {"id": 5}, webhook_id="outage").status_code == 200
+    delivery = delivery_by_webhook_id("outage")
+    assert delivery.status == DeliveryStatus.RECEIVED
+    assert recorded_topic == []
+
+    monkeypatch.undo()
+    assert tasks.sweep_unprocessed_deliveries.call_local() == 0, "too recent to sweep"
+    delivery.received_at = utcnow() - timedelta(minutes=10)
+    db_session.commit()
+    assert tasks.sweep_unprocessed_deliveries.call_local() == 1
+    assert delivery_by_webhook_id("outage").status == DeliveryStatus.PROCESSED
+    assert recorded_topic == [{"id": 5}]
+
+
+def test_processing_twice_is_a_no_op(send_webhook, recorded_topic):
+    send_webhook("test/recorded", {"id": 2}, webhook_id="twice")
+    delivery = delivery_by_webhook_id("twice")
+    assert deliveries.process_delivery(delivery.id) == "skipped"
+    assert deliveries.process_delivery(999999) == "skipped"
+    assert recorded_topic == [{"id": 2}]
+
+
+def test_triggered_at_is_parsed_as_aware_or_dropped():
+    assert parse_triggered_at("2026-11-22T10:00:00.000Z").utcoffset() == timedelta(0)
+    assert parse_triggered_at("2026-11-22T10:00:00") is None
+    assert parse_triggered_at("yesterday") is None
+    assert parse_triggered_at(None) is None
+
+
+def test_a_huge_body_is_refused(client):
+    response = client.post(
+        "/webhooks", data=b"x" * (2 * 1024 * 1024 + 1), headers={"X-Shopify-Topic": "x"}
+    )
+    assert response.status_code == 413
