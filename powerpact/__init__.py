@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, redirect, url_for
+from flask import Flask
 
 from powerpact.config import PROJECT_ROOT, Settings
 from powerpact.db_types import EXTENSION_KEY, build_cipher
@@ -33,20 +33,32 @@ def create_app(
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     app.extensions[EXTENSION_KEY] = build_cipher(settings.token_encryption_keys)
 
-    import powerpact.tasks  # noqa: F401  (registers tasks and webhook handlers)
-    from powerpact import health
-    from powerpact.admin import views as admin_views
-    from powerpact.shopify import webhooks
-
-    app.register_blueprint(health.bp)
-    app.register_blueprint(webhooks.bp)
-    app.register_blueprint(admin_views.bp)
-
-    @app.get("/")
-    def index():  # type: ignore[no-untyped-def]
-        return redirect(url_for("admin.home"))
+    register_blueprints(app)
 
     from powerpact.cli import register_cli
 
     register_cli(app)
     return app
+
+
+def register_blueprints(app: Flask) -> None:
+    import powerpact.tasks  # noqa: F401  (registers tasks and webhook handlers)
+    from powerpact import auth, devlogin, health, home
+    from powerpact.admin import views as admin_views
+    from powerpact.orders import partner_views
+    from powerpact.shopify import install_views, webhooks
+    from powerpact.shopify.admin_urls import is_sandbox
+
+    for blueprint in (
+        health.bp,
+        home.bp,
+        webhooks.bp,
+        install_views.bp,
+        admin_views.bp,
+        partner_views.bp,
+    ):
+        app.register_blueprint(blueprint)
+    settings = app.config["POWERPACT"]
+    if not settings.is_production and is_sandbox(settings.shopify_admin_origin):
+        app.register_blueprint(devlogin.bp)
+    app.context_processor(auth.app_bridge_context)

@@ -153,3 +153,47 @@ def send_webhook(client, app):
         return client.post("/webhooks", data=body, headers=headers)
 
     return send
+
+
+@pytest.fixture
+def personas(db_session):
+    """Named shops for permission tests: the retail admin and two partners."""
+    from types import SimpleNamespace
+
+    from tests.factories import PartnerStoreFactory, RetailStoreFactory
+
+    return SimpleNamespace(
+        retail=RetailStoreFactory(),
+        alice=PartnerStoreFactory(shop_domain="alice-roasters.myshopify.com", name="Alice"),
+        bob=PartnerStoreFactory(shop_domain="bob-beans.myshopify.com", name="Bob"),
+    )
+
+
+@pytest.fixture
+def session_token(app):
+    """Mint an App Bridge session token for a shop (our secret unless told otherwise)."""
+    from powerpact.shopify.session_tokens import mint_session_token
+
+    settings = app.config["POWERPACT"]
+
+    def mint(shop, **overrides):
+        options = {"api_key": settings.shopify_api_key, "secret": settings.shopify_api_secret}
+        options.update(overrides)
+        return mint_session_token(getattr(shop, "shop_domain", shop), **options)
+
+    return mint
+
+
+@pytest.fixture
+def as_shop(client, session_token):
+    """GET a page as a shop: htmx-style with a Bearer token, or a document with id_token."""
+
+    def get(url, shop, *, htmx=True, **token_options):
+        token = session_token(shop, **token_options)
+        if htmx:
+            headers = {"Authorization": f"Bearer {token}", "HX-Request": "true"}
+            return client.get(url, headers=headers)
+        separator = "&" if "?" in url else "?"
+        return client.get(f"{url}{separator}id_token={token}")
+
+    return get

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template
+
+from powerpact.auth import embedded
 from sqlalchemy import func, select
 
 from powerpact.extensions import db
@@ -12,6 +14,7 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
 @bp.get("/")
+@embedded("admin")
 def home():  # type: ignore[no-untyped-def]
     settings = current_app.config["POWERPACT"]
     retail = db.session.scalar(

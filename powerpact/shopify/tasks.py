@@ -24,3 +24,10 @@ def sweep_unprocessed_deliveries() -> int:
     for delivery_id in ids:
         process_delivery_task(delivery_id)
     return len(ids)
+
+
+@task(retries=5, retry_delay=30, retry_backoff=2)
+def after_install_task(shop_domain: str) -> dict[str, object]:
+    from powerpact.shopify import install
+
+    return install.after_install(shop_domain)

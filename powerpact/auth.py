@@ -1,0 +1,111 @@
+"""Who is asking: every embedded request carries an App Bridge session token.
+
+The token arrives as ``Authorization: Bearer <jwt>`` (htmx requests, set by
+``static/embedded.js``) or as the ``id_token`` query parameter Shopify adds to
+the first page load. The shop it names decides the role: ``RETAIL_SHOP`` gets
+the admin pages, an installed partner only its own partner pages.
+
+A shop with a valid token but no usable access token (Shopify-managed install,
+or a reinstall) gets one at once by token exchange.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from typing import Any, Literal
+
+from flask import Response, current_app, g, make_response, render_template, request
+
+from powerpact.models import PartnerStore, RetailStore
+from powerpact.shopify import oauth
+from powerpact.shopify.admin_urls import frame_ancestors, is_sandbox
+from powerpact.shopify.session_tokens import InvalidSessionToken, decode_session_token
+from powerpact.shops import find_shop
+
+log = logging.getLogger(__name__)
+Role = Literal["admin", "partner"]
+RETRY_HEADER = "X-Shopify-Retry-Invalid-Session-Request"
+
+
+def presented_token() -> tuple[str | None, bool]:
+    """The session token of this request and whether it came in the URL."""
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        return header[len("Bearer ") :].strip(), False
+    return request.args.get("id_token"), True
+
+
+def is_document_request() -> bool:
+    return request.headers.get("HX-Request") != "true" and "Authorization" not in request.headers
+
+
+def unauthorized(reason: str, *, had_token_in_url: bool = False) -> Response:
+    """401 the way App Bridge expects: a retry header for fetch/htmx, a bounce page otherwise."""
+    log.info("embedded request refused: %s", reason)
+    if is_document_request():
+        body = render_template("auth/bounce.html", failed=had_token_in_url)
+        return make_response(body, 401)
+    response = make_response({"error": "invalid session", "reason": reason}, 401)
+    response.headers[RETRY_HEADER] = "1"
+    return response
+
+
+def forbidden(reason: str) -> Response:
+    log.info("embedded request forbidden: %s", reason)
+    return make_response(render_template("auth/forbidden.html", reason=reason), 403)
+
+
+def app_bridge_context() -> dict[str, Any]:
+    """Template globals for the App Bridge script (Shopify's CDN, or the sandbox stand-in)."""
+    settings = current_app.config["POWERPACT"]
+    return {"shopify_api_key": settings.shopify_api_key, "app_bridge_sandbox": is_sandbox()}
+
+
+def authenticate(role: Role) -> Response | None:
+    """Check the session token and the shop's role; set ``g.shop``. None means allowed."""
+    settings = current_app.config["POWERPACT"]
+    token, in_url = presented_token()
+    if not token:
+        return unauthorized("no session token", had_token_in_url=False)
+    try:
+        session = decode_session_token(
+            token, api_key=settings.shopify_api_key, secret=settings.shopify_api_secret
+        )
+    except InvalidSessionToken as exc:
+        return unauthorized(str(exc), had_token_in_url=in_url)
+    shop = find_shop(session.shop)
+    if shop is None or not shop.is_active:
+        try:
+            shop, _ = oauth.store_grant(session.shop, oauth.exchange_id_token(session.shop, token))
+        except oauth.OAuthError as exc:
+            return unauthorized(f"{session.shop} is not installed ({exc})", had_token_in_url=in_url)
+        from powerpact.shopify.tasks import after_install_task
+
+        after_install_task(session.shop)
+    if role == "admin" and not isinstance(shop, RetailStore):
+        return forbidden("These pages belong to the retail store's admins.")
+    if role == "partner" and not isinstance(shop, PartnerStore):
+        return forbidden("These pages are for partner stores.")
+    g.shop = shop
+    g.session_token = session
+    return None
+
+
+def embedded(role: Role) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Protect a view of the embedded app; the view finds its shop in ``g.shop``."""
+
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            refused = authenticate(role)
+            if refused is not None:
+                return refused
+            response = make_response(view(*args, **kwargs))
+            response.headers["Content-Security-Policy"] = frame_ancestors(g.shop.shop_domain)
+            return response
+
+        return wrapper
+
+    return decorate

@@ -1,0 +1,30 @@
+"""``/``: where Shopify opens the app; sends each shop to its own pages."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, redirect, request, url_for
+
+from powerpact.auth import unauthorized
+from powerpact.shopify.admin_urls import is_sandbox
+from powerpact.shopify.session_tokens import InvalidSessionToken, decode_session_token
+from powerpact.shops import is_retail_shop
+
+bp = Blueprint("home", __name__)
+
+
+@bp.get("/")
+def index():  # type: ignore[no-untyped-def]
+    settings = current_app.config["POWERPACT"]
+    token = request.args.get("id_token")
+    if not token:
+        if is_sandbox() and not settings.is_production:
+            return redirect(url_for("devlogin.login"))
+        return unauthorized("no session token")
+    try:
+        session = decode_session_token(
+            token, api_key=settings.shopify_api_key, secret=settings.shopify_api_secret
+        )
+    except InvalidSessionToken as exc:
+        return unauthorized(str(exc), had_token_in_url=True)
+    endpoint = "admin.home" if is_retail_shop(session.shop) else "partner.orders"
+    return redirect(url_for(endpoint, **request.args))

@@ -1,0 +1,68 @@
+"""``/auth/install`` and ``/auth/callback``: the authorization-code install."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, current_app, make_response, redirect, render_template, request, url_for
+
+from powerpact.shopify import oauth
+from powerpact.shopify.admin_urls import admin_url, is_sandbox
+from powerpact.shopify.signatures import is_shop_domain, verify_oauth_query
+
+log = logging.getLogger(__name__)
+bp = Blueprint("auth", __name__, url_prefix="/auth")
+STATE_COOKIE = "pp_oauth_state"
+
+
+def refuse(status: int, message: str):  # type: ignore[no-untyped-def]
+    log.warning("install refused (%s): %s", status, message)
+    return make_response(render_template("auth/install_error.html", message=message), status)
+
+
+@bp.get("/install")
+def install():  # type: ignore[no-untyped-def]
+    shop = request.args.get("shop", "").strip().lower()
+    if not is_shop_domain(shop):
+        return refuse(400, "That is not a Shopify store address (it should end in .myshopify.com).")
+    state = oauth.create_state(shop)
+    response = redirect(oauth.authorize_url(shop, state))
+    response.set_cookie(
+        STATE_COOKIE,
+        state,
+        max_age=int(oauth.STATE_LIFETIME.total_seconds()),
+        httponly=True,
+        secure=current_app.config["POWERPACT"].is_production,
+        samesite="Lax",
+        path=url_for("auth.callback"),
+    )
+    return response
+
+
+@bp.get("/callback")
+def callback():  # type: ignore[no-untyped-def]
+    settings = current_app.config["POWERPACT"]
+    params = request.args.to_dict()
+    problem = verify_oauth_query(settings.shopify_api_secret, params)
+    if problem:
+        return refuse(400, f"This install link is not valid ({problem}). Start the install again.")
+    shop = params["shop"].lower()
+    state = params.get("state", "")
+    if state != request.cookies.get(STATE_COOKIE) or not oauth.consume_state(state, shop):
+        return refuse(403, "This install was not started from this browser, or was already used.")
+    try:
+        grant = oauth.exchange_code(shop, params.get("code", ""))
+    except oauth.OAuthError as exc:
+        return refuse(502, f"Shopify did not give PowerPact access: {exc}.")
+    oauth.store_grant(shop, grant)
+
+    from powerpact.shopify.tasks import after_install_task
+
+    after_install_task(shop)
+    if is_sandbox():
+        destination = url_for("devlogin.login_as", shop=shop)
+    else:
+        destination = admin_url(shop, f"apps/{settings.shopify_api_key}")
+    response = redirect(destination)
+    response.delete_cookie(STATE_COOKIE, path=url_for("auth.callback"))
+    return response

@@ -1,0 +1,206 @@
+"""OAuth with Shopify: the install redirect, single-use state, and the token endpoint.
+
+Three grants reach ``/admin/oauth/access_token``: the authorization code from the
+install link, token exchange of an App Bridge id token (Shopify-managed install),
+and refresh of an expiring offline token. Each answer may carry ``expires_in`` and
+``refresh_token``; both tokens are stored together, encrypted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+import requests
+from flask import current_app
+from sqlalchemy import select, update
+
+from powerpact.db_types import utcnow
+from powerpact.extensions import db
+from powerpact.models import OAuthState, PartnerStore, RetailStore, StoreStatus
+from powerpact.shopify.admin_urls import admin_url
+from powerpact.shops import InstalledShop, is_retail_shop, missing_scopes
+
+STATE_LIFETIME = timedelta(minutes=10)
+REFRESH_MARGIN = timedelta(minutes=5)
+TOKEN_TIMEOUT = (5, 20)
+
+
+class OAuthError(Exception):
+    """Shopify refused a token request; the message is safe to show and log."""
+
+
+@dataclass(frozen=True)
+class TokenGrant:
+    access_token: str
+    scope: str
+    expires_at: datetime | None = None
+    refresh_token: str | None = None
+    refresh_token_expires_at: datetime | None = None
+
+    @classmethod
+    def from_response(cls, body: dict[str, Any]) -> TokenGrant:
+        now = utcnow()
+        if not isinstance(body.get("access_token"), str):
+            raise OAuthError("the token answer holds no access_token")
+
+        def after(key: str) -> datetime | None:
+            seconds = body.get(key)
+            return now + timedelta(seconds=int(seconds)) if seconds else None
+
+        return cls(
+            access_token=body["access_token"],
+            scope=str(body.get("scope", "")),
+            expires_at=after("expires_in"),
+            refresh_token=body.get("refresh_token"),
+            refresh_token_expires_at=after("refresh_token_expires_in"),
+        )
+
+
+def _hash(nonce: str) -> str:
+    return hashlib.sha256(nonce.encode()).hexdigest()
+
+
+def create_state(shop: str) -> str:
+    nonce = secrets.token_urlsafe(32)
+    db.session.add(OAuthState(nonce_hash=_hash(nonce), shop_domain=shop))
+    db.session.commit()
+    return nonce
+
+
+def consume_state(nonce: str, shop: str) -> bool:
+    """Mark the state used; true only the first time, for its shop, while fresh."""
+    if not nonce:
+        return False
+    result = db.session.execute(
+        update(OAuthState)
+        .where(
+            OAuthState.nonce_hash == _hash(nonce),
+            OAuthState.shop_domain == shop,
+            OAuthState.used_at.is_(None),
+            OAuthState.created_at > utcnow() - STATE_LIFETIME,
+        )
+        .values(used_at=utcnow())
+    )
+    db.session.commit()
+    return result.rowcount == 1
+
+
+def authorize_url(shop: str, state: str) -> str:
+    settings = current_app.config["POWERPACT"]
+    query = urlencode(
+        {
+            "client_id": settings.shopify_api_key,
+            "scope": settings.shopify_scopes,
+            "redirect_uri": f"{settings.app_url}/auth/callback",
+            "state": state,
+        }
+    )
+    return f"{admin_url(shop, 'oauth/authorize')}?{query}"
+
+
+def request_token(shop: str, grant: dict[str, str]) -> TokenGrant:
+    """POST a grant to the shop's token endpoint and read the answer."""
+    settings = current_app.config["POWERPACT"]
+    form = {
+        "client_id": settings.shopify_api_key,
+        "client_secret": settings.shopify_api_secret,
+        **grant,
+    }
+    try:
+        response = requests.post(
+            admin_url(shop, "oauth/access_token"),
+            data=form,
+            headers={"Accept": "application/json"},
+            timeout=TOKEN_TIMEOUT,
+        )
+    except requests.RequestException as exc:
+        raise OAuthError(f"could not reach {shop} for a token: {type(exc).__name__}") from None
+    if response.status_code != 200:
+        raise OAuthError(f"{shop} refused the token request (HTTP {response.status_code})")
+    try:
+        return TokenGrant.from_response(response.json())
+    except ValueError:
+        raise OAuthError(f"{shop} answered the token request with something not JSON") from None
+
+
+def exchange_code(shop: str, code: str) -> TokenGrant:
+    return request_token(shop, {"code": code, "expiring": "1"})
+
+
+def exchange_id_token(shop: str, id_token: str) -> TokenGrant:
+    return request_token(
+        shop,
+        {
+            "grant_type": "urn:ietf:params:oauth:grant-type:token-exchange",
+            "subject_token": id_token,
+            "subject_token_type": "urn:ietf:params:oauth:token-type:id_token",
+            "requested_token_type": "urn:shopify:params:oauth:token-type:offline-access-token",
+            "expiring": "1",
+        },
+    )
+
+
+def store_grant(shop: str, grant: TokenGrant) -> tuple[InstalledShop, bool]:
+    """Create or reactivate the shop with its new tokens; return it and whether it is new.
+
+    A partner that uninstalled and comes back keeps its settings and product maps.
+    """
+    model = RetailStore if is_retail_shop(shop) else PartnerStore
+    record = db.session.scalar(select(model).where(model.shop_domain == shop).with_for_update())
+    created = record is None
+    if record is None:
+        record = model(shop_domain=shop)
+        db.session.add(record)
+    _apply_grant(record, grant)
+    record.status = StoreStatus.ACTIVE
+    record.uninstall_date = None
+    record.installed_at = utcnow()
+    record.reauthorization_required = bool(missing_scopes(grant.scope))
+    db.session.commit()
+    return record, created
+
+
+def _apply_grant(record: InstalledShop, grant: TokenGrant) -> None:
+    record.access_token = grant.access_token
+    record.access_token_expires_at = grant.expires_at
+    record.refresh_token = grant.refresh_token
+    record.refresh_token_expires_at = grant.refresh_token_expires_at
+    if grant.scope:
+        record.scopes = grant.scope
+
+
+def needs_refresh(record: InstalledShop) -> bool:
+    expires = record.access_token_expires_at
+    return (
+        bool(record.refresh_token) and expires is not None and expires - utcnow() < REFRESH_MARGIN
+    )
+
+
+def fresh_access_token(record: InstalledShop) -> str | None:
+    """The shop's access token, refreshed first if it expires within a few minutes.
+
+    The refresh runs with the shop's row locked (``SELECT ... FOR UPDATE``), so two
+    workers never spend one refresh token; the second finds the new pair and uses it.
+    """
+    if not needs_refresh(record):
+        return record.access_token
+    model = type(record)
+    locked = db.session.scalar(
+        select(model)
+        .where(model.id == record.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if locked is not None and needs_refresh(locked):
+        grant = request_token(
+            locked.shop_domain,
+            {"grant_type": "refresh_token", "refresh_token": locked.refresh_token or ""},
+        )
+        _apply_grant(locked, grant)
+    db.session.commit()
+    return record.access_token

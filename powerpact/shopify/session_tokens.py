@@ -1,0 +1,92 @@
+"""App Bridge session tokens (id tokens): HS256 JWTs signed with the app secret.
+
+A token is accepted only if it is signed with our secret (HS256 only, so
+``alg: none`` and key confusion fail), its ``aud`` is our API key, it is within
+``nbf``..``exp`` (a few seconds of leeway), and ``iss`` and ``dest`` name the
+same ``*.myshopify.com`` shop.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import jwt
+
+from powerpact.shopify.signatures import is_shop_domain
+
+LEEWAY_SECONDS = 5
+ALGORITHM = "HS256"
+
+
+class InvalidSessionToken(Exception):
+    """The token cannot be trusted; the message says why (never the token itself)."""
+
+
+@dataclass(frozen=True)
+class SessionToken:
+    shop: str
+    user_id: str | None
+    session_id: str | None
+    expires_at: int
+    raw: str
+
+
+def _shop_of(url: str) -> str | None:
+    parts = urlsplit(url)
+    if parts.scheme != "https" or parts.port is not None or parts.username:
+        return None
+    return parts.hostname if is_shop_domain(parts.hostname) else None
+
+
+def decode_session_token(token: str, *, api_key: str, secret: str) -> SessionToken:
+    try:
+        claims = jwt.decode(
+            token,
+            secret,
+            algorithms=[ALGORITHM],
+            audience=api_key,
+            leeway=LEEWAY_SECONDS,
+            options={"require": ["exp", "nbf", "iss", "dest", "aud"]},
+        )
+    except jwt.PyJWTError as exc:
+        raise InvalidSessionToken(f"{type(exc).__name__}: {exc}") from None
+    dest_shop = _shop_of(str(claims["dest"]))
+    if dest_shop is None:
+        raise InvalidSessionToken("dest is not a myshopify.com shop")
+    if _shop_of(str(claims["iss"]).removesuffix("/admin")) != dest_shop:
+        raise InvalidSessionToken("iss and dest name different shops")
+    return SessionToken(
+        shop=dest_shop,
+        user_id=str(claims["sub"]) if claims.get("sub") is not None else None,
+        session_id=claims.get("sid"),
+        expires_at=int(claims["exp"]),
+        raw=token,
+    )
+
+
+def mint_session_token(
+    shop: str,
+    *,
+    api_key: str,
+    secret: str,
+    lifetime: int = 60,
+    now: float | None = None,
+    user_id: str = "1",
+) -> str:
+    """A token as App Bridge would carry it (the sandbox's dev login and the tests use this)."""
+    issued = int(time.time() if now is None else now)
+    claims = {
+        "iss": f"https://{shop}/admin",
+        "dest": f"https://{shop}",
+        "aud": api_key,
+        "sub": user_id,
+        "exp": issued + lifetime,
+        "nbf": issued,
+        "iat": issued,
+        "jti": secrets.token_hex(16),
+        "sid": secrets.token_hex(16),
+    }
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)

@@ -1,0 +1,37 @@
+/* Every htmx request carries a fresh App Bridge session token.
+   App Bridge only decorates fetch(); htmx uses XMLHttpRequest, so each request is held
+   in htmx:confirm until shopify.idToken() resolves, and the token is set as the
+   Authorization header in htmx:configRequest. A 401 reloads the page, which bounces
+   through App Bridge for a new token. */
+(function () {
+  "use strict";
+  var latestToken = null;
+
+  if (window.location.search.indexOf("id_token=") !== -1) {
+    var clean = new URL(window.location.href);
+    clean.searchParams.delete("id_token");
+    window.history.replaceState(window.history.state, "", clean.toString());
+  }
+
+  document.addEventListener("htmx:confirm", function (evt) {
+    if (!window.shopify || typeof window.shopify.idToken !== "function") { return; }
+    evt.preventDefault();
+    window.shopify.idToken().then(function (token) {
+      latestToken = token;
+      evt.detail.issueRequest(true);
+    });
+  });
+
+  document.addEventListener("htmx:configRequest", function (evt) {
+    if (latestToken) { evt.detail.headers["Authorization"] = "Bearer " + latestToken; }
+  });
+
+  document.addEventListener("htmx:responseError", function (evt) {
+    var xhr = evt.detail.xhr;
+    if (xhr && xhr.status === 401 && xhr.getResponseHeader("X-Shopify-Retry-Invalid-Session-Request")) {
+      var url = new URL(window.location.href);
+      url.searchParams.delete("id_token");
+      window.location.replace(url.toString());
+    }
+  });
+})();
