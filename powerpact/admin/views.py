@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template
-
-from powerpact.auth import embedded
 from sqlalchemy import func, select
 
+from powerpact.auth import embedded
 from powerpact.extensions import db
 from powerpact.models import OrderStatus, OrderSync, PartnerStore, RetailStore, StoreStatus
 

@@ -6,7 +6,6 @@ from typing import Any
 
 from flask import current_app
 
-from powerpact.shops import find_shop
 
 RETAIL_TOPICS = (
     "ORDERS_CREATE",
