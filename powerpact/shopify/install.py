@@ -6,7 +6,6 @@ from typing import Any
 
 from flask import current_app
 
-
 RETAIL_TOPICS = (
     "ORDERS_CREATE",
     "ORDERS_PAID",
