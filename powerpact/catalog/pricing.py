@@ -1,0 +1,164 @@
+"""Markup rules: a partner's price becomes the retail price. Pure, ``Decimal`` only.
+
+A rule adds a percentage or a fixed amount, then rounds *up* to a price ending
+(none, .99, .95 or a whole unit), so rounding only ever raises a price and a
+minimum margin that holds before rounding still holds after it. The minimum
+margin is the gross margin on the retail price, ``(retail - partner) / retail``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_CEILING, Decimal
+from enum import StrEnum
+from typing import Any
+
+from powerpact.money import minor_digits, quantum
+
+HUNDRED = Decimal(100)
+
+
+class MarkupKind(StrEnum):
+    PERCENTAGE = "percentage"
+    FIXED = "fixed"
+
+
+class Rounding(StrEnum):
+    NONE = "none"
+    TO_99 = "99"
+    TO_95 = "95"
+    WHOLE = "whole"
+
+
+class InvalidRule(ValueError):
+    """A markup rule a person typed that cannot be used; the message says what to fix."""
+
+
+@dataclass(frozen=True)
+class MarkupRule:
+    kind: MarkupKind = MarkupKind.PERCENTAGE
+    value: Decimal = Decimal(30)
+    rounding: Rounding = Rounding.NONE
+    keep_compare_at: bool = True
+    min_margin_percent: Decimal = Decimal(0)
+
+    def __post_init__(self) -> None:
+        if self.value < 0:
+            raise InvalidRule("The markup cannot be negative.")
+        if self.kind == MarkupKind.PERCENTAGE and self.value > 1000:
+            raise InvalidRule("A percentage markup above 1000% is almost certainly a typo.")
+        if not Decimal(0) <= self.min_margin_percent < HUNDRED:
+            raise InvalidRule("The minimum margin must be at least 0% and below 100%.")
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> MarkupRule:
+        """Build a rule from stored JSON or a submitted form; refuse what cannot be read."""
+        data = data or {}
+        try:
+            return cls(
+                kind=MarkupKind(data.get("kind", MarkupKind.PERCENTAGE)),
+                value=_decimal(data.get("value", "30"), "markup"),
+                rounding=Rounding(str(data.get("rounding", Rounding.NONE))),
+                keep_compare_at=_flag(data.get("keep_compare_at", True)),
+                min_margin_percent=_decimal(data.get("min_margin_percent", "0"), "minimum margin"),
+            )
+        except ValueError as exc:
+            if isinstance(exc, InvalidRule):
+                raise
+            raise InvalidRule(f"Unknown choice: {exc}.") from exc
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind.value,
+            "value": str(self.value),
+            "rounding": self.rounding.value,
+            "keep_compare_at": self.keep_compare_at,
+            "min_margin_percent": str(self.min_margin_percent),
+        }
+
+    def describe(self) -> str:
+        amount = (
+            f"{self.value.normalize():f}%"
+            if self.kind == MarkupKind.PERCENTAGE
+            else f"+{self.value}"
+        )
+        parts = [amount]
+        if self.rounding != Rounding.NONE:
+            parts.append(
+                {"99": "ending .99", "95": "ending .95", "whole": "whole units"}[self.rounding]
+            )
+        if self.min_margin_percent:
+            parts.append(f"at least {self.min_margin_percent.normalize():f}% margin")
+        return ", ".join(parts)
+
+
+def _decimal(value: Any, name: str) -> Decimal:
+    if isinstance(value, float):
+        raise InvalidRule(f"The {name} must be given as text or a Decimal, not a float.")
+    try:
+        result = Decimal(str(value).strip().rstrip("%"))
+    except ArithmeticError:
+        raise InvalidRule(f"The {name} must be a number (got {value!r}).") from None
+    if not result.is_finite():
+        raise InvalidRule(f"The {name} must be a number (got {value!r}).")
+    return result
+
+
+def _flag(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.lower() in {"1", "true", "on", "yes", "keep"}
+    return bool(value)
+
+
+@dataclass(frozen=True)
+class RetailPrice:
+    price: Decimal
+    compare_at: Decimal | None
+
+
+def _round_up_to_ending(amount: Decimal, rounding: Rounding, currency: str) -> Decimal:
+    step = quantum(currency)
+    amount = amount.quantize(step, rounding=ROUND_CEILING)
+    if rounding == Rounding.NONE:
+        return amount
+    whole = amount.to_integral_value(rounding=ROUND_CEILING)
+    if rounding == Rounding.WHOLE or minor_digits(currency) == 0:
+        return whole
+    ending = Decimal("0.99") if rounding == Rounding.TO_99 else Decimal("0.95")
+    candidate = whole - 1 + ending
+    return candidate if candidate >= amount else whole + ending
+
+
+def marked_up(partner_price: Decimal, rule: MarkupRule, currency: str) -> Decimal:
+    """The raw marked-up price, lifted to the minimum margin, before rounding."""
+    if rule.kind == MarkupKind.PERCENTAGE:
+        raw = partner_price * (1 + rule.value / HUNDRED)
+    else:
+        raw = partner_price + rule.value
+    if rule.min_margin_percent:
+        floor = partner_price / (1 - rule.min_margin_percent / HUNDRED)
+        raw = max(raw, floor)
+    return raw
+
+
+def retail_price(
+    partner_price: Decimal,
+    rule: MarkupRule,
+    currency: str,
+    partner_compare_at: Decimal | None = None,
+) -> RetailPrice:
+    """The retail price (and compare-at) a partner price becomes under ``rule``."""
+    if partner_price < 0:
+        raise InvalidRule("A partner price cannot be negative.")
+    price = _round_up_to_ending(marked_up(partner_price, rule, currency), rule.rounding, currency)
+    compare_at = None
+    if (
+        rule.keep_compare_at
+        and partner_compare_at is not None
+        and partner_compare_at > partner_price
+    ):
+        candidate = _round_up_to_ending(
+            marked_up(partner_compare_at, rule, currency), rule.rounding, currency
+        )
+        compare_at = candidate if candidate > price else None
+    return RetailPrice(price, compare_at)

@@ -1,0 +1,114 @@
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from powerpact.catalog.pricing import (
+    InvalidRule,
+    MarkupKind,
+    MarkupRule,
+    Rounding,
+    retail_price,
+)
+from powerpact.money import quantum
+
+D = Decimal
+
+rules = st.builds(
+    MarkupRule,
+    kind=st.sampled_from(list(MarkupKind)),
+    value=st.decimals(min_value=0, max_value=300, places=2),
+    rounding=st.sampled_from(list(Rounding)),
+    keep_compare_at=st.booleans(),
+    min_margin_percent=st.decimals(min_value=0, max_value=90, places=1),
+)
+prices = st.decimals(min_value=0, max_value=10_000, places=2)
+
+
+@given(prices, rules, st.sampled_from(["USD", "EUR", "JPY"]))
+def test_rounding_never_breaks_the_minimum_margin_and_never_lowers_a_price(price, rule, currency):
+    result = retail_price(price, rule, currency).price
+    assert result >= price
+    if result > 0:
+        assert (result - price) / result * 100 >= rule.min_margin_percent
+    if rule.kind == MarkupKind.PERCENTAGE:
+        assert result >= price * (1 + rule.value / 100)
+    else:
+        assert result >= price + rule.value
+    assert result == result.quantize(quantum(currency))
+
+
+@given(prices, rules)
+def test_endings_are_what_the_rule_asks_and_cost_at_most_one_unit(price, rule):
+    raw_floor = retail_price(
+        price, MarkupRule(**{**rule.__dict__, "rounding": Rounding.NONE}), "USD"
+    )
+    result = retail_price(price, rule, "USD").price
+    assert result - raw_floor.price < 1
+    cents = result % 1
+    if rule.rounding == Rounding.TO_99:
+        assert cents == D("0.99")
+    elif rule.rounding == Rounding.TO_95:
+        assert cents == D("0.95")
+    elif rule.rounding == Rounding.WHOLE:
+        assert cents == 0
+
+
+@given(prices, st.decimals(min_value=0, max_value=10_000, places=2), rules)
+def test_compare_at_is_marked_up_the_same_way_and_only_kept_above_the_price(price, compare, rule):
+    result = retail_price(price, rule, "USD", partner_compare_at=compare)
+    if result.compare_at is not None:
+        assert rule.keep_compare_at
+        assert result.compare_at > result.price
+        assert result.compare_at == retail_price(compare, rule, "USD").price
+
+
+def test_known_prices():
+    rule = MarkupRule(value=D(30), rounding=Rounding.TO_99)
+    assert retail_price(D("12.00"), rule, "USD").price == D("15.99")
+    assert retail_price(D("12.30"), rule, "USD").price == D("15.99")
+    assert retail_price(D("12.31"), rule, "USD").price == D("16.99")
+    fixed = MarkupRule(kind=MarkupKind.FIXED, value=D("4.50"))
+    assert retail_price(D("10.00"), fixed, "USD").price == D("14.50")
+    floor = MarkupRule(value=D(5), min_margin_percent=D(20))
+    assert retail_price(D("10.00"), floor, "USD").price == D("12.50")
+    assert retail_price(D("1000"), MarkupRule(rounding=Rounding.TO_99), "JPY").price == D(1300)
+    keep = retail_price(D("10"), MarkupRule(), "USD", partner_compare_at=D("12"))
+    assert keep.compare_at == D("15.60")
+    drop = retail_price(
+        D("10"), MarkupRule(keep_compare_at=False), "USD", partner_compare_at=D("12")
+    )
+    assert drop.compare_at is None
+
+
+def test_rules_round_trip_through_json_and_describe_themselves():
+    rule = MarkupRule(value=D("25"), rounding=Rounding.TO_95, min_margin_percent=D("15"))
+    assert MarkupRule.from_dict(rule.to_dict()) == rule
+    assert rule.describe() == "25%, ending .95, at least 15% margin"
+    assert MarkupRule.from_dict(None) == MarkupRule()
+    assert MarkupRule.from_dict({"value": "40%", "keep_compare_at": "off"}).value == D(40)
+    assert MarkupRule(kind=MarkupKind.FIXED, value=D("2.00")).describe() == "+2.00"
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"value": "-5"}, "cannot be negative"),
+        ({"value": "5000"}, "typo"),
+        ({"value": "abc"}, "must be a number"),
+        ({"value": "Infinity"}, "must be a number"),
+        ({"value": 1.5}, "not a float"),
+        ({"min_margin_percent": "100"}, "below 100%"),
+        ({"kind": "double"}, "Unknown choice"),
+        ({"rounding": "nearest"}, "Unknown choice"),
+    ],
+)
+def test_bad_rules_say_what_to_fix(data, message):
+    with pytest.raises(InvalidRule, match=message):
+        MarkupRule.from_dict(data)
+
+
+def test_negative_partner_price_is_refused():
+    with pytest.raises(InvalidRule):
+        retail_price(D("-1"), MarkupRule(), "USD")
