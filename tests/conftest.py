@@ -197,3 +197,16 @@ def as_shop(client, session_token):
         return client.get(f"{url}{separator}id_token={token}")
 
     return get
+
+
+@pytest.fixture
+def committed_app(migrated_app: Flask) -> Iterator[Flask]:
+    """The app with a real session that commits, for tests that cross threads or processes
+    (a sandbox server thread, a browser). Every table is emptied afterwards."""
+    with migrated_app.app_context():
+        db.session.remove()
+        yield migrated_app
+        db.session.remove()
+        tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")

@@ -1,0 +1,314 @@
+"""Capturing a retail order: which lines belong to which partner, and one OrderSync each.
+
+The webhook only names the order; the order itself is pulled over GraphQL and
+parsed here into a ``CapturedOrder``. Recording it is idempotent: one OrderSync
+per (order, partner), created ``pending`` and updated by every later event
+until it is sent, whatever order the events arrive in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import ROUND_DOWN, Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from powerpact.db_types import utcnow
+from powerpact.extensions import db
+from powerpact.models import (
+    OrderStatus,
+    OrderSync,
+    OrderSyncEvent,
+    OrderSyncLine,
+    PartnerStore,
+    ProductMap,
+)
+from powerpact.money import ZERO, quantum, to_decimal
+from powerpact.orders.readiness import OrderState, Readiness, readiness
+from powerpact.orders.split import RETAIL_PARTY, PartyShare, RetailLine, RetailOrder, split_order
+
+SKU_PREFIX = "PARTNER-"
+UNSENT = (OrderStatus.PENDING, OrderStatus.READY_FOR_SYNC)
+
+
+def partner_handle(shop_domain: str) -> str:
+    """The short name used in imported SKUs: ``alice-roasters`` for alice-roasters.myshopify.com."""
+    return shop_domain.removesuffix(".myshopify.com")
+
+
+def imported_sku(shop_domain: str, partner_sku: str) -> str:
+    return f"{SKU_PREFIX}{partner_handle(shop_domain)}-{partner_sku}"
+
+
+@dataclass(frozen=True)
+class CapturedLine:
+    line_id: str
+    title: str
+    sku: str | None
+    variant_id: str | None
+    quantity: int
+    unit_price: Decimal
+    discount: Decimal
+    tax: Decimal | None
+
+
+@dataclass(frozen=True)
+class CapturedOrder:
+    order_id: str
+    name: str
+    currency: str
+    state: OrderState
+    lines: list[CapturedLine]
+    shipping: Decimal = ZERO
+    tax: Decimal = ZERO
+    email: str | None = None
+    shipping_address: dict[str, Any] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _amount(bag: dict[str, Any] | None) -> Decimal:
+    if not bag:
+        return ZERO
+    return to_decimal((bag.get("shopMoney") or {}).get("amount") or "0")
+
+
+def _scaled(amount: Decimal, current: int, ordered: int, currency: str) -> Decimal:
+    """The part of a line amount that belongs to the units still on the order (rounded down)."""
+    if ordered <= 0 or current == ordered:
+        return amount
+    return (amount * current / ordered).quantize(quantum(currency), rounding=ROUND_DOWN)
+
+
+def parse_order(node: dict[str, Any]) -> CapturedOrder:
+    """Read the ``OrderForSync`` answer. Raises ``KeyError``/``MoneyError`` on a malformed one."""
+    currency = node["currencyCode"]
+    lines = []
+    for item in node["lineItems"]["nodes"]:
+        ordered, current = int(item["quantity"]), int(item["currentQuantity"])
+        tax_lines = item.get("taxLines") or []
+        discount = sum(
+            (_amount(d["allocatedAmountSet"]) for d in item["discountAllocations"]), ZERO
+        )
+        tax = sum((_amount(t["priceSet"]) for t in tax_lines), ZERO) if tax_lines else None
+        lines.append(
+            CapturedLine(
+                line_id=item["id"],
+                title=item.get("name") or item["title"],
+                sku=item.get("sku") or None,
+                variant_id=(item.get("variant") or {}).get("id"),
+                quantity=current,
+                unit_price=_amount(item["originalUnitPriceSet"]),
+                discount=_scaled(discount, current, ordered, currency),
+                tax=None if tax is None else _scaled(tax, current, ordered, currency),
+            )
+        )
+    risk = (node.get("risk") or {}).get("recommendation")
+    return CapturedOrder(
+        order_id=node["id"],
+        name=node["name"],
+        currency=currency,
+        state=OrderState(
+            financial_status=node.get("displayFinancialStatus"),
+            risk_recommendation=risk,
+            cancelled=bool(node.get("cancelledAt")),
+            test=bool(node.get("test")),
+        ),
+        lines=lines,
+        shipping=_amount(node.get("currentShippingPriceSet")),
+        tax=_amount(node.get("currentTotalTaxSet")),
+        email=node.get("email"),
+        shipping_address=node.get("shippingAddress"),
+    )
+
+
+@dataclass(frozen=True)
+class LineOwner:
+    party: str
+    partner_variant_id: str | None = None
+    partner_price: Decimal | None = None
+
+
+def line_owners(lines: list[CapturedLine]) -> dict[str, LineOwner]:
+    """Decide each line's party: by ProductMap, else by the ``PARTNER-{handle}-`` SKU, else retail.
+
+    Two queries whatever the order's size: the maps of the order's variants, and
+    the partner domains (for SKUs of variants PowerPact no longer maps).
+    """
+    variant_ids = [line.variant_id for line in lines if line.variant_id]
+    maps = {
+        m.bubbly_variant_id: m
+        for m in db.session.scalars(
+            select(ProductMap).where(ProductMap.bubbly_variant_id.in_(variant_ids))
+        )
+    }
+    handles: dict[str, str] | None = None
+    owners: dict[str, LineOwner] = {}
+    for line in lines:
+        mapped = maps.get(line.variant_id or "")
+        if mapped is not None:
+            owners[line.line_id] = LineOwner(
+                mapped.partner_shop_domain, mapped.partner_variant_id, mapped.partner_price
+            )
+            continue
+        if line.sku and line.sku.startswith(SKU_PREFIX):
+            if handles is None:
+                domains = db.session.scalars(select(PartnerStore.shop_domain))
+                handles = {partner_handle(d): d for d in domains}
+            rest = line.sku[len(SKU_PREFIX) :]
+            match = max((h for h in handles if rest.startswith(h + "-")), key=len, default=None)
+            if match is not None:
+                owners[line.line_id] = LineOwner(handles[match])
+                continue
+        owners[line.line_id] = LineOwner(RETAIL_PARTY)
+    return owners
+
+
+def retail_order_of(captured: CapturedOrder, owners: dict[str, LineOwner]) -> RetailOrder:
+    return RetailOrder(
+        currency=captured.currency,
+        shipping=captured.shipping,
+        tax=captured.tax,
+        lines=[
+            RetailLine(
+                line_id=line.line_id,
+                party=owners[line.line_id].party,
+                title=line.title,
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                discount=line.discount,
+                tax=line.tax,
+                partner_unit_price=owners[line.line_id].partner_price,
+                sku=line.sku,
+                retail_variant_id=line.variant_id,
+                partner_variant_id=owners[line.line_id].partner_variant_id,
+            )
+            for line in captured.lines
+        ],
+    )
+
+
+def add_event(order: OrderSync, kind: str, message: str, **details: Any) -> None:
+    db.session.add(
+        OrderSyncEvent(order_sync=order, kind=kind, message=message, details=details or None)
+    )
+
+
+def _locked_order_sync(order_id: str, partner: str, currency: str) -> tuple[OrderSync, bool]:
+    """Get or create the one OrderSync of (order, partner), row-locked for this transaction."""
+    insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
+    now = utcnow()
+    created = db.session.execute(
+        insert(OrderSync)
+        .values(
+            bubbly_order_id=order_id,
+            partner_shop_domain=partner,
+            currency=currency,
+            status=OrderStatus.PENDING,
+            retry_count=0,
+            needs_attention=False,
+            created_at=now,
+            updated_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["bubbly_order_id", "partner_shop_domain"])
+        .returning(OrderSync.id)
+    ).scalar_one_or_none()
+    statement = select(OrderSync).where(
+        OrderSync.bubbly_order_id == order_id, OrderSync.partner_shop_domain == partner
+    )
+    if db.engine.dialect.name == "postgresql":
+        statement = statement.with_for_update()
+    row = db.session.scalars(statement.execution_options(populate_existing=True)).one()
+    return row, created is not None
+
+
+def _replace_lines(order: OrderSync, share: PartyShare) -> None:
+    order.lines.clear()
+    db.session.flush()
+    for line in share.lines:
+        order.lines.append(
+            OrderSyncLine(
+                bubbly_line_item_id=line.line_id,
+                bubbly_variant_id=line.retail_variant_id,
+                partner_variant_id=line.partner_variant_id,
+                sku=line.sku,
+                title=line.title[:512],
+                quantity=line.quantity,
+                partner_unit_price=line.unit_price,
+                discount=line.discount,
+                tax=line.tax,
+            )
+        )
+    order.subtotal = share.subtotal
+    order.discount_total = share.discount
+    order.shipping_share = share.shipping
+    order.tax_share = share.tax
+    order.total = share.total
+
+
+def _apply_readiness(order: OrderSync, verdict: Readiness) -> None:
+    if verdict.status == order.status and verdict.reason == order.hold_reason:
+        return
+    previous = order.status
+    order.status = verdict.status
+    order.hold_reason = verdict.reason
+    if verdict.status == OrderStatus.READY_FOR_SYNC and order.ready_at is None:
+        order.ready_at = utcnow()
+    if previous != verdict.status:
+        add_event(order, verdict.status.value, verdict.reason or "Ready to send to the partner.")
+
+
+def record_order(captured: CapturedOrder, *, accept_authorized: bool = False) -> list[OrderSync]:
+    """Create or update the order's OrderSyncs from its current state; return those touched.
+
+    1. Assign lines to parties and split (an ``InvalidOrder`` propagates to the caller).
+    2. For each partner share, lock its OrderSync (created ``pending`` if new).
+    3. While unsent, refresh its lines and money and re-evaluate readiness.
+    4. Once sent, only a cancellation matters: it is flagged for the cancellation flow.
+    5. A partner whose lines all went away before sending is cancelled.
+    """
+    owners = line_owners(captured.lines)
+    shares = split_order(retail_order_of(captured, owners))
+    verdict = readiness(captured.state, accept_authorized=accept_authorized)
+    touched = []
+    partner_shares = {p: s for p, s in shares.items() if p != RETAIL_PARTY}
+    for partner, share in partner_shares.items():
+        order, created = _locked_order_sync(captured.order_id, partner, captured.currency)
+        if created:
+            add_event(order, "captured", f"Captured from {captured.name}.")
+        order.bubbly_order_name = captured.name
+        _keep_customer_details(order, captured)
+        if order.status in UNSENT:
+            _replace_lines(order, share)
+            _apply_readiness(order, verdict)
+        elif verdict.status == OrderStatus.CANCELLED and order.status in (
+            OrderStatus.SYNCED,
+            OrderStatus.FULFILLED,
+        ):
+            order.needs_attention = True
+            add_event(order, "cancel_requested", verdict.reason or "Cancelled on the retail store.")
+        elif verdict.status == OrderStatus.CANCELLED and order.status == OrderStatus.FAILED:
+            _apply_readiness(order, verdict)
+        touched.append(order)
+    for order in db.session.scalars(
+        select(OrderSync).where(
+            OrderSync.bubbly_order_id == captured.order_id,
+            OrderSync.partner_shop_domain.not_in(list(partner_shares)),
+            OrderSync.status.in_(UNSENT),
+        )
+    ):
+        _apply_readiness(order, Readiness(OrderStatus.CANCELLED, "No lines left for this partner."))
+        touched.append(order)
+    db.session.commit()
+    return touched
+
+
+def _keep_customer_details(order: OrderSync, captured: CapturedOrder) -> None:
+    address = captured.shipping_address or {}
+    order.shipping_address = captured.shipping_address
+    order.customer_email = captured.email
+    order.ship_to_city = address.get("city")
+    country = address.get("countryCodeV2") or address.get("countryCode")
+    order.ship_to_country = country[:2] if country else None
