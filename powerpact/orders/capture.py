@@ -13,11 +13,9 @@ from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from powerpact.db_types import utcnow
-from powerpact.extensions import db
+from powerpact.extensions import db, insert_or_ignore
 from powerpact.models import (
     OrderStatus,
     OrderSync,
@@ -198,23 +196,21 @@ def add_event(order: OrderSync, kind: str, message: str, **details: Any) -> None
 
 def _locked_order_sync(order_id: str, partner: str, currency: str) -> tuple[OrderSync, bool]:
     """Get or create the one OrderSync of (order, partner), row-locked for this transaction."""
-    insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
     now = utcnow()
-    created = db.session.execute(
-        insert(OrderSync)
-        .values(
-            bubbly_order_id=order_id,
-            partner_shop_domain=partner,
-            currency=currency,
-            status=OrderStatus.PENDING,
-            retry_count=0,
-            needs_attention=False,
-            created_at=now,
-            updated_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=["bubbly_order_id", "partner_shop_domain"])
-        .returning(OrderSync.id)
-    ).scalar_one_or_none()
+    created = insert_or_ignore(
+        OrderSync,
+        {
+            "bubbly_order_id": order_id,
+            "partner_shop_domain": partner,
+            "currency": currency,
+            "status": OrderStatus.PENDING,
+            "retry_count": 0,
+            "needs_attention": False,
+            "created_at": now,
+            "updated_at": now,
+        },
+        ["bubbly_order_id", "partner_shop_domain"],
+    )
     statement = select(OrderSync).where(
         OrderSync.bubbly_order_id == order_id, OrderSync.partner_shop_domain == partner
     )

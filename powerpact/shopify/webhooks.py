@@ -15,11 +15,9 @@ from datetime import datetime
 
 from flask import Blueprint, current_app, request
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from powerpact.db_types import utcnow
-from powerpact.extensions import db
+from powerpact.extensions import db, insert_or_ignore
 from powerpact.models import DeliveryStatus, WebhookDelivery
 from powerpact.shopify.signatures import verify_webhook
 
@@ -63,14 +61,7 @@ def record_delivery(headers: dict[str, str | None], body: bytes) -> int | None:
         "error": problem,
         "received_at": utcnow(),
     }
-    insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
-    statement = (
-        insert(WebhookDelivery)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["webhook_id"])
-        .returning(WebhookDelivery.id)
-    )
-    new_id = db.session.execute(statement).scalar_one_or_none()
+    new_id = insert_or_ignore(WebhookDelivery, values, ["webhook_id"])
     db.session.commit()
     if problem:
         log.warning("webhook %s stored as failed: %s", headers["webhook_id"], problem)
