@@ -10,8 +10,10 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import secrets
+import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -20,6 +22,7 @@ from pathlib import Path
 import pytest
 
 TEST_INSTANCE = Path(tempfile.mkdtemp(prefix="powerpact-test-"))
+atexit.register(shutil.rmtree, TEST_INSTANCE, ignore_errors=True)
 os.environ.pop("REDIS_URL", None)
 os.environ.pop("DATABASE_URL", None)
 os.environ["POWERPACT_INSTANCE_DIR"] = str(TEST_INSTANCE)
