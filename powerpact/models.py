@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     Time,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -335,10 +336,24 @@ class WebhookDelivery(db.Model):
 
 
 class SyncRun(db.Model):
-    """One run of a sync (inventory, import, order push) with what it did and cost."""
+    """One run of a sync (inventory, import, order push) with what it did and cost.
+
+    At most one run of a kind is ``running`` per partner (a partial unique index),
+    so two workers never sync the same partner's stock at once.
+    """
 
     __tablename__ = "sync_runs"
-    __table_args__ = (Index("ix_sync_runs_partner_started", "partner_shop_domain", "started_at"),)
+    __table_args__ = (
+        Index("ix_sync_runs_partner_started", "partner_shop_domain", "started_at"),
+        Index(
+            "uq_sync_runs_one_running",
+            "kind",
+            "partner_shop_domain",
+            unique=True,
+            postgresql_where=text("status = 'running'"),
+            sqlite_where=text("status = 'running'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))
@@ -411,3 +426,15 @@ class OAuthState(db.Model):
     shop_domain: Mapped[str] = mapped_column(SHOP)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class InventoryChange(db.Model):
+    """A partner inventory item reported changed by webhook, waiting for the coalesced write."""
+
+    __tablename__ = "inventory_changes"
+    __table_args__ = (UniqueConstraint("partner_shop_domain", "partner_inventory_item_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_shop_domain: Mapped[str] = mapped_column(SHOP)
+    partner_inventory_item_id: Mapped[str] = mapped_column(GID)
+    reported_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
