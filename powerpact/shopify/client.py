@@ -1,0 +1,291 @@
+"""The Admin GraphQL client: the one way PowerPact talks to a shop.
+
+One ``ShopConnection`` per shop holds a pooled ``requests.Session`` and the shop's
+rate-limit state; it is shared by threads (its state is behind a lock). A
+``ShopifyClient`` is a connection plus the ``CallStats`` of one piece of work,
+so every sync run and benchmark counts its own calls and cost.
+
+Pacing: after every answer the client knows the shop's bucket from
+``extensions.cost.throttleStatus`` (never a guessed size); before a call it
+reserves the cost the operation asked for last time and, if the bucket cannot
+cover it, waits for the restore rate to refill it instead of being throttled.
+
+Retries (exponential backoff with jitter): ``THROTTLED`` and 429 always (nothing
+ran); 5xx, timeouts and dropped connections only for queries and for mutations
+the caller marks idempotent or guarded, since a mutation may have taken effect.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+
+from powerpact.shopify.errors import (
+    GraphQLErrors,
+    ReauthorizationRequired,
+    ShopGone,
+    ShopifyError,
+    Throttled,
+    TransportError,
+)
+from powerpact.shopify.operations import is_mutation, name_of, operation
+
+log = logging.getLogger(__name__)
+DEFAULT_TIMEOUT = (5.0, 30.0)
+DEFAULT_EXPECTED_COST = 10
+GONE_STATUSES = {402, 404, 423}
+
+
+@dataclass
+class CallStats:
+    calls: int = 0
+    requested_cost: int = 0
+    actual_cost: int = 0
+    throttled: int = 0
+    retries: int = 0
+    waited_seconds: float = 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def add(self, **amounts: float) -> None:
+        with self._lock:
+            for name, amount in amounts.items():
+                setattr(self, name, getattr(self, name) + amount)
+
+    def as_dict(self) -> dict[str, float]:
+        return {
+            "calls": self.calls,
+            "requested_cost": self.requested_cost,
+            "actual_cost": self.actual_cost,
+            "throttled": self.throttled,
+            "retries": self.retries,
+            "waited_seconds": round(self.waited_seconds, 3),
+        }
+
+
+class RateLimiter:
+    """The shop's leaky bucket as Shopify last reported it, with reservations in flight."""
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self.maximum: float | None = None
+        self.available = 0.0
+        self.restore_rate = 0.0
+        self._seen_at = 0.0
+
+    def _estimate(self, now: float) -> float:
+        assert self.maximum is not None
+        return min(self.maximum, self.available + (now - self._seen_at) * self.restore_rate)
+
+    def reserve(self, cost: float) -> float:
+        """Take ``cost`` from the bucket; return how long to wait before sending."""
+        with self._lock:
+            if self.maximum is None or self.restore_rate <= 0:
+                return 0.0
+            now = self._clock()
+            cost = min(cost, self.maximum)
+            estimate = self._estimate(now)
+            wait = max(0.0, (cost - estimate) / self.restore_rate)
+            self.available, self._seen_at = estimate - cost, now
+            return wait
+
+    def observe(self, status: dict[str, Any]) -> None:
+        with self._lock:
+            self.maximum = float(status["maximumAvailable"])
+            self.available = float(status["currentlyAvailable"])
+            self.restore_rate = float(status["restoreRate"])
+            self._seen_at = self._clock()
+
+
+class ShopConnection:
+    """A shop's address, token, HTTP session and rate-limit state (shared by threads)."""
+
+    def __init__(
+        self,
+        shop: str,
+        access_token: str,
+        *,
+        api_version: str = "2026-07",
+        admin_origin: str = "https://{shop}",
+        session: requests.Session | None = None,
+        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.shop = shop
+        self.url = (
+            f"{admin_origin.format(shop=shop).rstrip('/')}/admin/api/{api_version}/graphql.json"
+        )
+        self.timeout = timeout
+        self.session = session or requests.Session()
+        self.session.headers.update(
+            {"X-Shopify-Access-Token": access_token, "Content-Type": "application/json"}
+        )
+        self.limiter = RateLimiter(clock)
+        self.expected_cost: dict[str, float] = {}
+        self.token_fingerprint = hash(access_token)
+
+    def __repr__(self) -> str:
+        return f"<ShopConnection {self.shop}>"
+
+
+class ShopifyClient:
+    def __init__(
+        self,
+        connection: ShopConnection,
+        *,
+        max_retries: int = 5,
+        backoff_base: float = 0.5,
+        backoff_cap: float = 30.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.connection = connection
+        self.max_retries = max_retries
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self.sleep = sleep
+        self.stats = CallStats()
+
+    @property
+    def shop(self) -> str:
+        return self.connection.shop
+
+    def execute(
+        self, document: str, variables: dict[str, Any] | None = None, *, idempotent: bool = False
+    ) -> dict[str, Any]:
+        """Run a named operation (or a document) and return its ``data``."""
+        text = operation(document) if "{" not in document else document
+        name = name_of(text) or "anonymous"
+        retry_unsafe = is_mutation(text) and not idempotent
+        body = {"query": text, "variables": variables or {}, "operationName": name}
+        for attempt in range(self.max_retries + 1):
+            self._pace(name)
+            started = time.perf_counter()
+            try:
+                return self._attempt(name, body, retry_unsafe)
+            except _Retry as retry:
+                if attempt == self.max_retries:
+                    raise retry.final from None
+                delay = retry.after if retry.after is not None else self._backoff(attempt)
+                self.stats.add(retries=1, waited_seconds=delay)
+                log.info("%s %s: %s, retrying in %.2fs", self.shop, name, retry.final, delay)
+                self.sleep(delay)
+            finally:
+                log.debug("%s %s took %.3fs", self.shop, name, time.perf_counter() - started)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _pace(self, name: str) -> None:
+        expected = self.connection.expected_cost.get(name, DEFAULT_EXPECTED_COST)
+        wait = self.connection.limiter.reserve(expected)
+        if wait > 0:
+            self.stats.add(waited_seconds=wait)
+            self.sleep(wait)
+
+    def _backoff(self, attempt: int) -> float:
+        delay = min(self.backoff_cap, self.backoff_base * 2**attempt)
+        return delay / 2 + random.random() * delay / 2  # noqa: S311 (jitter)
+
+    def _attempt(self, name: str, body: dict[str, Any], retry_unsafe: bool) -> dict[str, Any]:
+        connection = self.connection
+        try:
+            response = connection.session.post(
+                connection.url, json=body, timeout=connection.timeout
+            )
+        except requests.ConnectTimeout as exc:
+            error = TransportError(f"{self.shop}: could not connect ({exc.__class__.__name__})")
+            raise _Retry(error) from None
+        except (requests.Timeout, requests.ConnectionError) as exc:
+            error = TransportError(f"{self.shop}: {name} got no answer ({exc.__class__.__name__})")
+            if retry_unsafe:
+                raise error from None
+            raise _Retry(error) from None
+        self.stats.add(calls=1)
+        return self._read(name, response, retry_unsafe)
+
+    def _read(self, name: str, response: requests.Response, retry_unsafe: bool) -> dict[str, Any]:
+        status = response.status_code
+        if status == 429:
+            self.stats.add(throttled=1)
+            raise _Retry(Throttled(f"{self.shop}: HTTP 429"), after=_retry_after(response))
+        if status in (401, 403):
+            raise ReauthorizationRequired(f"{self.shop} refused PowerPact's token (HTTP {status})")
+        if status in GONE_STATUSES:
+            raise ShopGone(f"{self.shop} is not available to PowerPact (HTTP {status})")
+        if status >= 500:
+            error = TransportError(f"{self.shop}: Shopify answered HTTP {status}")
+            if retry_unsafe:
+                raise error
+            raise _Retry(error)
+        try:
+            payload = response.json()
+        except ValueError:
+            raise TransportError(f"{self.shop}: answer to {name} was not JSON") from None
+        self._observe_cost(name, payload)
+        errors = payload.get("errors") or []
+        if any(_code(e) == "THROTTLED" for e in errors):
+            self.stats.add(throttled=1)
+            raise _Retry(Throttled(f"{self.shop}: THROTTLED"), after=self._refill_time(name))
+        if any(_code(e) == "ACCESS_DENIED" for e in errors):
+            raise ReauthorizationRequired(f"{self.shop}: access denied for {name}")
+        if errors:
+            raise GraphQLErrors(errors)
+        return payload.get("data") or {}
+
+    def _observe_cost(self, name: str, payload: dict[str, Any]) -> None:
+        cost = (payload.get("extensions") or {}).get("cost")
+        if not cost:
+            return
+        requested = int(cost.get("requestedQueryCost") or 0)
+        actual = int(cost.get("actualQueryCost") or 0)
+        self.stats.add(requested_cost=requested, actual_cost=actual)
+        if requested:
+            self.connection.expected_cost[name] = requested
+        if cost.get("throttleStatus"):
+            self.connection.limiter.observe(cost["throttleStatus"])
+
+    def _refill_time(self, name: str) -> float | None:
+        limiter = self.connection.limiter
+        if limiter.maximum is None or limiter.restore_rate <= 0:
+            return None
+        needed = self.connection.expected_cost.get(name, DEFAULT_EXPECTED_COST)
+        return max(0.0, (needed - limiter.available) / limiter.restore_rate)
+
+    def paginate(
+        self, document: str, variables: dict[str, Any], path: tuple[str, ...]
+    ) -> Iterator[dict[str, Any]]:
+        """Yield every node of the connection at ``path``, following ``pageInfo`` cursors."""
+        variables = dict(variables)
+        while True:
+            data = self.execute(document, variables)
+            connection = data
+            for key in path:
+                connection = connection[key]
+            yield from connection["nodes"]
+            page = connection["pageInfo"]
+            if not page["hasNextPage"]:
+                return
+            variables["after"] = page["endCursor"]
+
+
+class _Retry(Exception):
+    def __init__(self, final: ShopifyError, after: float | None = None) -> None:
+        super().__init__(str(final))
+        self.final = final
+        self.after = after
+
+
+def _code(error: dict[str, Any]) -> str | None:
+    return (error.get("extensions") or {}).get("code")
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    try:
+        return max(0.0, float(response.headers.get("Retry-After", "")))
+    except ValueError:
+        return None
