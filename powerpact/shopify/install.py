@@ -1,10 +1,24 @@
-"""What follows an install: learn the shop, subscribe to its webhooks."""
+"""What follows an install: learn the shop, subscribe to its webhooks, maybe import.
+
+Idempotent: subscriptions that exist are kept, the metafield definition is
+created once, so a retried task or a reinstall changes nothing twice.
+"""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from flask import current_app
+
+from powerpact.extensions import db
+from powerpact.models import PartnerStore, RetailStore
+from powerpact.shopify.client import ShopifyClient
+from powerpact.shopify.clients import client_for
+from powerpact.shopify.errors import UserErrors
+from powerpact.shops import find_shop
+
+log = logging.getLogger(__name__)
 
 RETAIL_TOPICS = (
     "ORDERS_CREATE",
@@ -31,5 +45,75 @@ def webhook_callback_url() -> str:
     return f"{current_app.config['POWERPACT'].app_url}/webhooks"
 
 
+def learn_shop(client: ShopifyClient, shop: RetailStore | PartnerStore) -> None:
+    data = client.execute("ShopInfo")
+    info = data["shop"]
+    shop.name = info["name"]
+    shop.currency_code = info["currencyCode"]
+    shop.timezone = info["ianaTimezone"]
+    if isinstance(shop, PartnerStore) and shop.cutoff_timezone == "UTC":
+        shop.cutoff_timezone = info["ianaTimezone"]
+    locations = [loc for loc in data["locations"]["nodes"] if loc.get("isActive", True)]
+    if locations and not shop.location_id:
+        shop.location_id = locations[0]["id"]
+    scopes = (data.get("currentAppInstallation") or {}).get("accessScopes") or []
+    if scopes:
+        shop.scopes = ",".join(s["handle"] for s in scopes)
+
+
+def subscribe_webhooks(client: ShopifyClient, topics: tuple[str, ...], uri: str) -> list[str]:
+    """Create the subscriptions that are missing; return the topics created."""
+    existing = {
+        (node["topic"], node.get("uri"))
+        for node in client.paginate("WebhookSubscriptions", {}, ("webhookSubscriptions",))
+    }
+    created = []
+    for topic in topics:
+        if (topic, uri) in existing:
+            continue
+        payload = client.execute("WebhookSubscriptionCreate", {"topic": topic, "uri": uri})
+        UserErrors.raise_for(payload["webhookSubscriptionCreate"])
+        created.append(topic)
+    return created
+
+
+def ensure_import_key(client: ShopifyClient) -> None:
+    """The unique product metafield ``productSet`` finds imported products by (customId)."""
+    from powerpact.catalog.imports import METAFIELD_KEY, METAFIELD_NAMESPACE
+
+    payload = client.execute(
+        "MetafieldDefinitionCreate",
+        {
+            "definition": {
+                "name": "PowerPact partner product",
+                "namespace": METAFIELD_NAMESPACE,
+                "key": METAFIELD_KEY,
+                "type": "single_line_text_field",
+                "ownerType": "PRODUCT",
+                "capabilities": {"uniqueValues": {"enabled": True}},
+            }
+        },
+    )["metafieldDefinitionCreate"]
+    errors = [e for e in payload.get("userErrors") or [] if e.get("code") != "TAKEN"]
+    if errors:
+        raise UserErrors(errors)
+
+
 def after_install(shop_domain: str) -> dict[str, Any]:
-    raise NotImplementedError(f"after_install({shop_domain}) waits for the GraphQL client")
+    shop = find_shop(shop_domain)
+    if shop is None or not shop.is_active:
+        return {"outcome": "not installed"}
+    client = client_for(shop)
+    learn_shop(client, shop)
+    db.session.commit()
+    is_retail = isinstance(shop, RetailStore)
+    created = subscribe_webhooks(client, webhook_topics(is_retail), webhook_callback_url())
+    result: dict[str, Any] = {"outcome": "ready", "webhooks_created": created}
+    if is_retail:
+        ensure_import_key(client)
+    elif shop.auto_import_on_install:
+        from powerpact.catalog.tasks import import_whole_catalog_task
+
+        import_whole_catalog_task(shop.shop_domain)
+        result["auto_import"] = "started"
+    return result

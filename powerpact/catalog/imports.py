@@ -1,0 +1,331 @@
+"""Importing partner products onto the retail store, one ``productSet`` per product.
+
+``productSet`` is an upsert keyed by a ``customId`` (the PowerPact metafield
+``powerpact.partner_product`` = ``<partner domain>:<product id>``), so importing a
+product again updates it instead of making a copy. Each variant's SKU becomes
+``PARTNER-{partner}-{partner SKU}`` (a stable generated one when the partner has
+none), and one ProductMap row per variant records both sides.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+
+from powerpact.catalog.pricing import InvalidRule, MarkupRule, retail_price
+from powerpact.db_types import utcnow
+from powerpact.extensions import db
+from powerpact.models import (
+    ImportJob,
+    ImportJobItem,
+    PartnerStore,
+    ProductMap,
+    RetailStore,
+    RunStatus,
+)
+from powerpact.money import to_decimal
+from powerpact.orders.capture import imported_sku, partner_handle
+from powerpact.shopify.clients import client_for
+from powerpact.shopify.errors import ShopifyError, UserErrors
+
+log = logging.getLogger(__name__)
+METAFIELD_NAMESPACE = "powerpact"
+METAFIELD_KEY = "partner_product"
+
+
+class ImportFailed(Exception):
+    """One product could not be imported; the message says why in plain words."""
+
+
+def numeric_id(gid: str) -> str:
+    return gid.rsplit("/", 1)[-1]
+
+
+def custom_id(partner_domain: str, partner_product_id: str) -> str:
+    return f"{partner_domain}:{numeric_id(partner_product_id)}"
+
+
+def variant_sku(partner_domain: str, variant: dict[str, Any]) -> str:
+    """The retail SKU: the partner's SKU behind our prefix, or a stable one made from its id."""
+    partner_sku = (variant.get("sku") or "").strip() or f"V{numeric_id(variant['id'])}"
+    return imported_sku(partner_domain, partner_sku)
+
+
+def product_set_input(
+    partner: PartnerStore,
+    product: dict[str, Any],
+    rule: MarkupRule,
+    *,
+    currency: str,
+    location_id: str,
+    status: str,
+    vendor: str | None,
+) -> dict[str, Any]:
+    """The retail ``productSet`` input for one partner product (pure; no API calls)."""
+    variants = product["variants"]["nodes"]
+    if not variants:
+        raise ImportFailed("the product has no variants")
+    handle = partner_handle(partner.shop_domain)
+    variant_inputs = []
+    for variant in variants:
+        price = retail_price(
+            to_decimal(variant["price"]),
+            rule,
+            currency,
+            partner_compare_at=_optional_decimal(variant.get("compareAtPrice")),
+        )
+        variant_inputs.append(
+            {
+                "optionValues": [
+                    {"optionName": o["name"], "name": o["value"]}
+                    for o in variant["selectedOptions"]
+                ],
+                "price": str(price.price),
+                "compareAtPrice": None if price.compare_at is None else str(price.compare_at),
+                "sku": variant_sku(partner.shop_domain, variant),
+                "inventoryItem": {"tracked": True},
+                "inventoryPolicy": "DENY",
+                "inventoryQuantities": [
+                    {
+                        "locationId": location_id,
+                        "name": "available",
+                        "quantity": max(int(variant.get("inventoryQuantity") or 0), 0),
+                    }
+                ],
+            }
+        )
+    images = [product["featuredImage"]] if product.get("featuredImage") else []
+    return {
+        "title": product["title"],
+        "descriptionHtml": product.get("descriptionHtml") or "",
+        "vendor": vendor or partner.name or handle,
+        "productType": product.get("productType") or "",
+        "tags": sorted({*product.get("tags", []), "powerpact", f"partner:{handle}"}),
+        "status": status,
+        "productOptions": [
+            {"name": o["name"], "values": [{"name": v} for v in o["values"]]}
+            for o in product["options"]
+        ],
+        "variants": variant_inputs,
+        "files": [
+            {"originalSource": i["url"], "contentType": "IMAGE", "alt": i.get("altText") or ""}
+            for i in images
+        ],
+        "metafields": [
+            {
+                "namespace": METAFIELD_NAMESPACE,
+                "key": METAFIELD_KEY,
+                "type": "single_line_text_field",
+                "value": custom_id(partner.shop_domain, product["id"]),
+            }
+        ],
+    }
+
+
+def _optional_decimal(value: Any) -> Decimal | None:
+    return None if value in (None, "") else to_decimal(value)
+
+
+def record_maps(
+    partner: PartnerStore,
+    product: dict[str, Any],
+    retail_product: dict[str, Any],
+    rule: MarkupRule,
+    currency: str,
+) -> int:
+    """Create or refresh the ProductMap of every variant, matched on the retail SKU."""
+    retail_by_sku = {v["sku"]: v for v in retail_product["variants"]["nodes"]}
+    existing = {
+        m.partner_variant_id: m
+        for m in db.session.scalars(
+            select(ProductMap).where(
+                ProductMap.partner_shop_domain == partner.shop_domain,
+                ProductMap.partner_product_id == product["id"],
+            )
+        )
+    }
+    for variant in product["variants"]["nodes"]:
+        sku = variant_sku(partner.shop_domain, variant)
+        retail_variant = retail_by_sku.get(sku)
+        if retail_variant is None:
+            raise ImportFailed(f"the retail store did not return the variant {sku}")
+        partner_price = to_decimal(variant["price"])
+        product_map = existing.get(variant["id"]) or ProductMap(
+            partner_shop_domain=partner.shop_domain, partner_variant_id=variant["id"]
+        )
+        product_map.partner_product_id = product["id"]
+        product_map.partner_inventory_item_id = (variant.get("inventoryItem") or {}).get("id")
+        product_map.partner_sku = variant.get("sku")
+        product_map.partner_price = partner_price
+        product_map.bubbly_product_id = retail_product["id"]
+        product_map.bubbly_variant_id = retail_variant["id"]
+        product_map.bubbly_inventory_item_id = (retail_variant.get("inventoryItem") or {}).get("id")
+        product_map.bubbly_sku = sku
+        product_map.retail_price = retail_price(partner_price, rule, currency).price
+        product_map.markup_rule = rule.to_dict()
+        product_map.partner_variant_missing = False
+        db.session.add(product_map)
+    return len(product["variants"]["nodes"])
+
+
+def import_product(
+    partner: PartnerStore,
+    retail: RetailStore,
+    partner_product_id: str,
+    rule: MarkupRule,
+    *,
+    status: str = "ACTIVE",
+    vendor: str | None = None,
+    clients: tuple[Any, Any] | None = None,
+) -> str:
+    """Import (or re-import) one partner product; return the retail product id."""
+    partner_client, retail_client = clients or (client_for(partner), client_for(retail))
+    product = partner_client.execute("ProductForImport", {"id": partner_product_id})["product"]
+    if product is None:
+        raise ImportFailed("the partner no longer has this product")
+    data = retail_client.execute(
+        "ProductSet",
+        {
+            "identifier": {
+                "customId": {
+                    "namespace": METAFIELD_NAMESPACE,
+                    "key": METAFIELD_KEY,
+                    "value": custom_id(partner.shop_domain, product["id"]),
+                }
+            },
+            "input": product_set_input(
+                partner,
+                product,
+                rule,
+                currency=retail.currency_code,
+                location_id=retail.location_id or "",
+                status=status,
+                vendor=vendor,
+            ),
+            "synchronous": True,
+        },
+        idempotent=True,
+    )
+    payload = data["productSet"]
+    UserErrors.raise_for(payload)
+    record_maps(partner, product, payload["product"], rule, retail.currency_code)
+    return payload["product"]["id"]
+
+
+def create_import_job(
+    partner: PartnerStore,
+    product_ids: Sequence[str],
+    rule: MarkupRule,
+    *,
+    product_status: str = "ACTIVE",
+    vendor: str | None = None,
+    requested_by: str | None = None,
+    titles: dict[str, str] | None = None,
+) -> ImportJob:
+    titles = titles or {}
+    job = ImportJob(
+        partner_shop_domain=partner.shop_domain,
+        markup_rule=rule.to_dict(),
+        product_status=product_status,
+        vendor_override=vendor or None,
+        requested_by=requested_by,
+        items=[
+            ImportJobItem(partner_product_id=pid, title=titles.get(pid))
+            for pid in dict.fromkeys(product_ids)
+        ],
+    )
+    db.session.add(job)
+    db.session.commit()
+    return job
+
+
+def import_whole_catalog(
+    partner_domain: str, *, requested_by: str = "auto-import"
+) -> ImportJob | None:
+    """Queue an import of every active product of the partner with its default rule."""
+    partner = db.session.scalar(
+        select(PartnerStore).where(PartnerStore.shop_domain == partner_domain)
+    )
+    if partner is None or not partner.is_active:
+        return None
+    products = list(
+        client_for(partner).paginate("CatalogProductIds", {"query": "status:active"}, ("products",))
+    )
+    if not products:
+        return None
+    return create_import_job(
+        partner,
+        [p["id"] for p in products],
+        MarkupRule.from_dict(partner.default_markup_rule),
+        requested_by=requested_by,
+        titles={p["id"]: p["title"] for p in products},
+    )
+
+
+def run_import_job(job_id: int) -> ImportJob:
+    """Import every queued item; one product failing never stops the others."""
+    job = db.session.get(ImportJob, job_id)
+    if job is None or job.status not in (RunStatus.QUEUED, RunStatus.RUNNING):
+        raise ImportFailed(f"import job {job_id} is not waiting to run")
+    job.status, job.started_at = RunStatus.RUNNING, job.started_at or utcnow()
+    db.session.commit()
+    partner = db.session.scalar(
+        select(PartnerStore).where(PartnerStore.shop_domain == job.partner_shop_domain)
+    )
+    retail = db.session.scalar(select(RetailStore))
+    try:
+        if partner is None or retail is None:
+            raise ImportFailed("both the partner and the retail store must be installed")
+        rule = MarkupRule.from_dict(job.markup_rule)
+        clients = (client_for(partner), client_for(retail))
+    except (ImportFailed, InvalidRule, ShopifyError) as exc:
+        for item in job.items:
+            if item.status == RunStatus.QUEUED:
+                item.status, item.error_message = RunStatus.FAILED, str(exc)
+        return _finish(job)
+    for item in job.items:
+        if item.status != RunStatus.QUEUED:
+            continue
+        try:
+            item.bubbly_product_id = import_product(
+                partner,
+                retail,
+                item.partner_product_id,
+                rule,
+                status=job.product_status,
+                vendor=job.vendor_override,
+                clients=clients,
+            )
+            item.status, item.error_message = RunStatus.SUCCEEDED, None
+        except (ImportFailed, InvalidRule, UserErrors, ShopifyError, KeyError) as exc:
+            db.session.rollback()
+            item = db.session.get(ImportJobItem, item.id) or item
+            item.status, item.error_message = RunStatus.FAILED, describe(exc)
+            log.warning("import of %s failed: %s", item.partner_product_id, item.error_message)
+        db.session.commit()
+    return _finish(job)
+
+
+def describe(exc: Exception) -> str:
+    if isinstance(exc, KeyError):
+        return f"the partner's product data is missing {exc}"
+    return str(exc)
+
+
+def _finish(job: ImportJob) -> ImportJob:
+    statuses = [item.status for item in job.items]
+    failed = statuses.count(RunStatus.FAILED)
+    job.status = (
+        RunStatus.FAILED
+        if failed and failed == len(statuses)
+        else RunStatus.PARTIAL
+        if failed
+        else RunStatus.SUCCEEDED
+    )
+    job.finished_at = utcnow()
+    db.session.commit()
+    return job

@@ -1,0 +1,104 @@
+"""What the inventory tasks, webhooks and pages call."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import delete, select
+
+from powerpact.extensions import db, insert_or_ignore
+from powerpact.inventory.sync import SyncAlreadyRunning, sync_maps, sync_partner_inventory
+from powerpact.models import InventoryChange, PartnerStore, ProductMap, StoreStatus, WebhookDelivery
+from powerpact.shopify.topics import handles
+
+COALESCE_DELAY = timedelta(seconds=2)
+
+
+def sync_partner(partner_domain: str) -> str:
+    try:
+        run = sync_partner_inventory(partner_domain)
+    except SyncAlreadyRunning:
+        return "already running"
+    return run.status.value
+
+
+def partners_to_sync() -> list[str]:
+    return list(
+        db.session.scalars(
+            select(PartnerStore.shop_domain)
+            .where(
+                PartnerStore.status == StoreStatus.ACTIVE,
+                PartnerStore.access_token.is_not(None),
+                select(ProductMap.id)
+                .where(ProductMap.partner_shop_domain == PartnerStore.shop_domain)
+                .exists(),
+            )
+            .order_by(PartnerStore.shop_domain)
+        )
+    )
+
+
+@handles("inventory_levels/update")
+def on_inventory_level_update(delivery: WebhookDelivery, payload: dict[str, Any]) -> dict[str, Any]:
+    """Note the changed item; the first note of a burst schedules one coalesced write."""
+    item_id = payload.get("inventory_item_id")
+    if not str(item_id or "").isdigit():
+        raise ValueError("inventory_levels/update payload has no inventory_item_id")
+    item_gid = f"gid://shopify/InventoryItem/{item_id}"
+    mapped = db.session.scalar(
+        select(ProductMap.id).where(
+            ProductMap.partner_shop_domain == delivery.shop_domain,
+            ProductMap.partner_inventory_item_id == item_gid,
+        )
+    )
+    if mapped is None:
+        return {"outcome": "not an imported item"}
+    first = insert_or_ignore(
+        InventoryChange,
+        {"partner_shop_domain": delivery.shop_domain, "partner_inventory_item_id": item_gid},
+        ["partner_shop_domain", "partner_inventory_item_id"],
+    )
+    if first is not None:
+        from powerpact.inventory.tasks import apply_inventory_changes_task
+
+        apply_inventory_changes_task.schedule(
+            args=(delivery.shop_domain,), delay=COALESCE_DELAY.total_seconds()
+        )
+    return {"outcome": "queued" if first else "coalesced"}
+
+
+def take_reported_items(partner_domain: str) -> list[str]:
+    items = list(
+        db.session.scalars(
+            select(InventoryChange.partner_inventory_item_id).where(
+                InventoryChange.partner_shop_domain == partner_domain
+            )
+        )
+    )
+    db.session.execute(
+        delete(InventoryChange).where(
+            InventoryChange.partner_shop_domain == partner_domain,
+            InventoryChange.partner_inventory_item_id.in_(items),
+        )
+    )
+    return items
+
+
+def apply_reported_changes(partner_domain: str) -> int:
+    """Write the retail levels of every item reported since the last write (one run)."""
+    items = take_reported_items(partner_domain)
+    if not items:
+        db.session.commit()
+        return 0
+    run = sync_maps(
+        partner_domain,
+        lambda: db.session.scalars(
+            select(ProductMap).where(
+                ProductMap.partner_shop_domain == partner_domain,
+                ProductMap.partner_inventory_item_id.in_(items),
+            )
+        ),
+        kind="inventory_webhook",
+    )
+    return run.changed

@@ -1,0 +1,244 @@
+"""Daily batches and weekly master orders.
+
+- ``daily``: at each cutoff, one partner order holds every order that became
+  ready in the day that just ended (in the partner's time zone).
+- ``weekly``: one master order per partner per week; every run appends the
+  newly ready orders' lines with an order edit, until the weekly cutoff.
+
+Batches ship to the retail fulfilment centre: one partner order can only have
+one address. Appending is made idempotent by comparing quantities: the lines
+added are what the master order should hold (its members) less what it holds
+now, so an edit committed on Shopify but not recorded here is not applied twice.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from powerpact.db_types import utcnow
+from powerpact.extensions import db, insert_or_ignore
+from powerpact.models import (
+    BatchStatus,
+    Cadence,
+    FailureReason,
+    OrderStatus,
+    OrderSync,
+    PartnerBatch,
+    PartnerStore,
+)
+from powerpact.orders import push
+from powerpact.orders.cadence import Window, window_for
+from powerpact.shopify.clients import client_for
+from powerpact.shopify.errors import ShopifyError, UserErrors
+
+
+def batch_identifier(batch: PartnerBatch) -> str:
+    return f"powerpact-batch-{batch.id}"
+
+
+def window_of(partner: PartnerStore, moment: datetime) -> Window:
+    window = window_for(
+        partner.cadence,
+        moment,
+        weekday=partner.cutoff_weekday,
+        cutoff=partner.cutoff_time,
+        tz_name=partner.cutoff_timezone,
+    )
+    if window is None:
+        raise ValueError(f"{partner.shop_domain} sends orders immediately; it has no batches")
+    return window
+
+
+def batch_for(partner: PartnerStore, window: Window) -> PartnerBatch:
+    """The one batch of (partner, cadence, window end), created if new."""
+    now = utcnow()
+    insert_or_ignore(
+        PartnerBatch,
+        {
+            "partner_shop_domain": partner.shop_domain,
+            "cadence": partner.cadence,
+            "window_start": window.start,
+            "window_end": window.end,
+            "status": BatchStatus.OPEN,
+            "created_at": now,
+            "updated_at": now,
+        },
+        ["partner_shop_domain", "cadence", "window_end"],
+    )
+    return db.session.scalars(
+        select(PartnerBatch).where(
+            PartnerBatch.partner_shop_domain == partner.shop_domain,
+            PartnerBatch.cadence == partner.cadence,
+            PartnerBatch.window_end == window.end,
+        )
+    ).one()
+
+
+def ready_unbatched(partner: PartnerStore, before: datetime) -> list[OrderSync]:
+    return list(
+        db.session.scalars(
+            select(OrderSync)
+            .where(
+                OrderSync.partner_shop_domain == partner.shop_domain,
+                OrderSync.status == OrderStatus.READY_FOR_SYNC,
+                OrderSync.ready_at < before,
+                (OrderSync.next_attempt_at.is_(None)) | (OrderSync.next_attempt_at <= utcnow()),
+            )
+            .order_by(OrderSync.ready_at)
+        )
+    )
+
+
+def members_of(batch: PartnerBatch, status: OrderStatus) -> list[OrderSync]:
+    return list(
+        db.session.scalars(
+            select(OrderSync)
+            .where(OrderSync.batch_id == batch.id, OrderSync.status == status)
+            .order_by(OrderSync.id)
+        )
+    )
+
+
+def send_daily(partner_domain: str, now: datetime | None = None) -> int:
+    """Send every closed daily window's ready orders as one partner order each."""
+    now = now or utcnow()
+    partner = push.lock_partner(partner_domain)
+    if partner is None or partner.cadence != Cadence.DAILY:
+        db.session.rollback()
+        return 0
+    sent = 0
+    due = ready_unbatched(partner, before=window_of(partner, now).start)
+    by_window: dict[datetime, list[OrderSync]] = {}
+    for order in due:
+        by_window.setdefault(window_of(partner, order.ready_at).end, []).append(order)
+    for window_end in sorted(by_window):
+        members = by_window[window_end]
+        batch = batch_for(partner, window_of(partner, members[0].ready_at))
+        for order in members:
+            order.batch_id = batch.id
+        if push.send(partner_domain, members, batch_identifier(batch)):
+            batch.status = BatchStatus.SENT
+            batch.partner_order_id = members[0].partner_order_id
+            batch.partner_order_name = members[0].partner_order_name
+            sent += len(members)
+        else:
+            for order in members:
+                order.batch_id = None
+    db.session.commit()
+    return sent
+
+
+def _held_quantities(client: Any, order_id: str) -> Counter[str]:
+    data = client.execute("PartnerOrderLines", {"id": order_id})
+    held: Counter[str] = Counter()
+    for item in data["order"]["lineItems"]["nodes"]:
+        variant = (item.get("variant") or {}).get("id")
+        if variant:
+            held[variant] += int(item["currentQuantity"])
+    return held
+
+
+def _wanted_quantities(members: Sequence[OrderSync]) -> Counter[str]:
+    wanted: Counter[str] = Counter()
+    for order in members:
+        for line in order.lines:
+            if line.partner_variant_id:
+                wanted[line.partner_variant_id] += line.quantity
+    return wanted
+
+
+def append_to_master(client: Any, master_order_id: str, to_add: Counter[str]) -> None:
+    """Add quantities to the partner's master order in one order edit."""
+    begin = client.execute("OrderEditBegin", {"id": master_order_id})["orderEditBegin"]
+    UserErrors.raise_for(begin)
+    calculated_id = begin["calculatedOrder"]["id"]
+    for variant_id, quantity in sorted(to_add.items()):
+        added = client.execute(
+            "OrderEditAddVariant",
+            {"id": calculated_id, "variantId": variant_id, "quantity": quantity},
+        )["orderEditAddVariant"]
+        UserErrors.raise_for(added)
+    committed = client.execute(
+        "OrderEditCommit",
+        {"id": calculated_id, "notifyCustomer": False, "staffNote": "PowerPact weekly append"},
+    )["orderEditCommit"]
+    UserErrors.raise_for(committed)
+
+
+def send_weekly(partner_domain: str, now: datetime | None = None) -> int:
+    """Append newly ready orders to this week's master order (creating it if needed)."""
+    now = now or utcnow()
+    partner = push.lock_partner(partner_domain)
+    if partner is None or partner.cadence != Cadence.WEEKLY:
+        db.session.rollback()
+        return 0
+    window = window_of(partner, now)
+    newcomers = ready_unbatched(partner, before=now)
+    if not newcomers:
+        db.session.rollback()
+        return 0
+    batch = batch_for(partner, window)
+    for order in newcomers:
+        order.batch_id = batch.id
+    if batch.partner_order_id is None:
+        if push.send(partner_domain, newcomers, batch_identifier(batch)):
+            batch.partner_order_id = newcomers[0].partner_order_id
+            batch.partner_order_name = newcomers[0].partner_order_name
+        else:
+            for order in newcomers:
+                order.batch_id = None
+        db.session.commit()
+        return sum(1 for o in newcomers if o.status == OrderStatus.SYNCED)
+    return _append_newcomers(partner, batch, newcomers)
+
+
+def _append_newcomers(
+    partner: PartnerStore, batch: PartnerBatch, newcomers: list[OrderSync]
+) -> int:
+    now = utcnow()
+    for order in newcomers:
+        order.last_attempted_at = now
+        order.retry_count += 1
+    try:
+        push.check_partner(partner)
+        client = client_for(partner)
+        wanted = _wanted_quantities(members_of(batch, OrderStatus.SYNCED) + newcomers)
+        held = _held_quantities(client, batch.partner_order_id or "")
+        to_add = wanted - held
+        if to_add:
+            append_to_master(client, batch.partner_order_id or "", to_add)
+    except push.PushFailed as exc:
+        push.record_failure(newcomers, exc.reason, exc.message)
+    except UserErrors as exc:
+        push.record_failure(newcomers, FailureReason.INVALID_ORDER, f"Shopify refused: {exc}")
+    except ShopifyError as exc:
+        push.record_failure(newcomers, FailureReason(exc.reason), str(exc))
+    else:
+        ref = push.PartnerOrderRef(batch.partner_order_id or "", batch.partner_order_name or "")
+        push.mark_sent(newcomers, ref, "Appended to weekly master")
+        db.session.commit()
+        return len(newcomers)
+    for order in newcomers:
+        order.batch_id = None
+    db.session.commit()
+    return 0
+
+
+def close_past_weekly_batches(now: datetime | None = None) -> int:
+    now = now or utcnow()
+    batches = db.session.scalars(
+        select(PartnerBatch).where(
+            PartnerBatch.cadence == Cadence.WEEKLY,
+            PartnerBatch.status == BatchStatus.OPEN,
+            PartnerBatch.window_end <= now,
+        )
+    ).all()
+    for batch in batches:
+        batch.status = BatchStatus.CLOSED
+    db.session.commit()
+    return len(batches)

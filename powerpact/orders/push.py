@@ -1,0 +1,300 @@
+"""Sending a partner's orders to the partner's store, exactly once.
+
+Exactly once, with ``orderCreate`` having no idempotency key:
+- the partner's row is locked (``SELECT ... FOR UPDATE``) for the whole send, so
+  two workers never send or edit the same partner's orders at once;
+- before creating, the partner store is searched for an order carrying our
+  ``sourceIdentifier``: a crash between Shopify's answer and our commit leaves
+  the order on Shopify and finds it on the next attempt instead of making another;
+- the database keeps one OrderSync per (order, partner) and one batch per window.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+
+from powerpact.db_types import utcnow
+from powerpact.extensions import db
+from powerpact.models import (
+    FailureReason,
+    OrderStatus,
+    OrderSync,
+    PartnerStore,
+    RetailStore,
+    ShipTo,
+)
+from powerpact.orders.capture import add_event
+from powerpact.shopify.clients import client_for
+from powerpact.shopify.errors import ShopifyError, UserErrors
+
+log = logging.getLogger(__name__)
+
+MAX_AUTOMATIC_ATTEMPTS = 6
+BACKOFF_BASE = timedelta(seconds=30)
+BACKOFF_CAP = timedelta(hours=1)
+
+
+class PushFailed(Exception):
+    """A failure with its reason code (DESIGN.md) and a message a person can act on."""
+
+    def __init__(self, reason: FailureReason, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+@dataclass(frozen=True)
+class PartnerOrderRef:
+    id: str
+    name: str
+
+
+def source_identifier(order: OrderSync) -> str:
+    return f"powerpact-order-sync-{order.id}"
+
+
+def lock_partner(shop_domain: str) -> PartnerStore | None:
+    statement = select(PartnerStore).where(PartnerStore.shop_domain == shop_domain)
+    if db.engine.dialect.name == "postgresql":
+        statement = statement.with_for_update()
+    return db.session.scalar(statement.execution_options(populate_existing=True))
+
+
+def check_partner(partner: PartnerStore | None) -> PartnerStore:
+    if partner is None or partner.access_token is None or partner.status != "active":
+        raise PushFailed(
+            FailureReason.PARTNER_UNINSTALLED,
+            "The partner has uninstalled PowerPact; retry after they reinstall.",
+        )
+    if partner.reauthorization_required:
+        raise PushFailed(
+            FailureReason.REAUTHORIZATION_REQUIRED,
+            "The partner must re-authorize PowerPact before orders can be sent.",
+        )
+    return partner
+
+
+def backoff(attempt: int) -> timedelta:
+    """Exponential backoff with full jitter on the upper half, capped."""
+    delay = min(BACKOFF_BASE * (2 ** max(attempt - 1, 0)), BACKOFF_CAP)
+    return delay / 2 + delay / 2 * random.random()  # noqa: S311 (jitter, not security)
+
+
+def ship_to_address(partner: PartnerStore, order: OrderSync | None) -> dict[str, Any] | None:
+    if partner.ship_to == ShipTo.FULFILMENT_CENTRE or order is None:
+        retail = db.session.scalar(select(RetailStore))
+        return retail.fulfilment_centre_address if retail else None
+    return order.shipping_address
+
+
+def mailing_address_input(address: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not address:
+        return None
+    keys = (
+        "firstName", "lastName", "company", "address1", "address2", "city",
+        "province", "provinceCode", "zip", "phone",
+    )  # fmt: skip
+    result = {k: address[k] for k in keys if address.get(k)}
+    country = address.get("countryCodeV2") or address.get("countryCode")
+    if country:
+        result["countryCode"] = country
+    return result
+
+
+def money_input(amount: Decimal, currency: str) -> dict[str, Any]:
+    return {"shopMoney": {"amount": str(amount), "currencyCode": currency}}
+
+
+def order_create_input(
+    partner: PartnerStore,
+    members: Sequence[OrderSync],
+    identifier: str,
+    address: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """The partner order for one OrderSync (or a batch of them): partner prices, shares."""
+    currency = members[0].currency
+    line_items = []
+    for order in members:
+        for line in order.lines:
+            if not line.partner_variant_id:
+                raise PushFailed(
+                    FailureReason.VARIANT_NOT_MAPPED,
+                    f"“{line.title}” is not mapped to a product of this partner.",
+                )
+            item: dict[str, Any] = {
+                "variantId": line.partner_variant_id,
+                "quantity": line.quantity,
+                "priceSet": money_input(line.partner_unit_price, currency),
+                "properties": [{"name": "Retail order", "value": order.bubbly_order_name or ""}],
+            }
+            line_items.append(item)
+    shipping = sum((o.shipping_share for o in members), Decimal(0))
+    tax = sum((o.tax_share for o in members), Decimal(0))
+    names = ", ".join(o.bubbly_order_name or o.bubbly_order_id for o in members)
+    order_input: dict[str, Any] = {
+        "currency": currency,
+        "lineItems": line_items,
+        "financialStatus": "PENDING",
+        "sourceIdentifier": identifier,
+        "sourceName": "powerpact",
+        "tags": ["powerpact", identifier],
+        "note": f"PowerPact: retail order {names}",
+        "shippingLines": [
+            {"title": "Shipping (PowerPact share)", "priceSet": money_input(shipping, currency)}
+        ],
+    }
+    if tax:
+        order_input["taxLines"] = [
+            {"title": "Tax (PowerPact share)", "rate": 0, "priceSet": money_input(tax, currency)}
+        ]
+    mailing = mailing_address_input(address)
+    if mailing:
+        order_input["shippingAddress"] = mailing
+    return order_input
+
+
+def find_partner_order(client: Any, identifier: str) -> PartnerOrderRef | None:
+    data = client.execute(
+        "OrdersBySourceIdentifier", {"query": f"source_identifier:'{identifier}'"}
+    )
+    nodes = data["orders"]["nodes"]
+    exact = [n for n in nodes if n.get("sourceIdentifier") == identifier]
+    return PartnerOrderRef(exact[0]["id"], exact[0]["name"]) if exact else None
+
+
+def create_partner_order(
+    client: Any, partner: PartnerStore, order_input: dict[str, Any]
+) -> PartnerOrderRef:
+    variables = {
+        "order": order_input,
+        "options": {
+            "inventoryBehaviour": partner.inventory_behaviour,
+            "sendReceipt": False,
+            "sendFulfillmentReceipt": False,
+        },
+    }
+    try:
+        data = client.execute("OrderCreate", variables)
+        payload = data["orderCreate"]
+        UserErrors.raise_for(payload)
+    except UserErrors as exc:
+        raise PushFailed(classify_user_errors(exc), f"Shopify refused the order: {exc}") from exc
+    return PartnerOrderRef(payload["order"]["id"], payload["order"]["name"])
+
+
+def classify_user_errors(exc: UserErrors) -> FailureReason:
+    text = " ".join(f"{e.get('code') or ''} {e.get('message') or ''}" for e in exc.user_errors)
+    if any(word in text.lower() for word in ("inventory", "stock", "insufficient")):
+        return FailureReason.INSUFFICIENT_INVENTORY
+    return FailureReason.INVALID_ORDER
+
+
+def mark_sent(members: Sequence[OrderSync], ref: PartnerOrderRef, how: str) -> None:
+    for order in members:
+        order.partner_order_id = ref.id
+        order.partner_order_name = ref.name
+        order.status = OrderStatus.SYNCED
+        order.error_message = None
+        order.last_order_failure_reason = None
+        order.next_attempt_at = None
+        add_event(order, "sent", f"{how} partner order {ref.name}.", partner_order_id=ref.id)
+
+
+def record_failure(members: Sequence[OrderSync], reason: FailureReason, message: str) -> None:
+    """Transient reasons are retried later with backoff until the limit; others fail at once."""
+    for order in members:
+        order.last_order_failure_reason = reason
+        order.error_message = message
+        retry_later = reason.transient and order.retry_count < MAX_AUTOMATIC_ATTEMPTS
+        if retry_later:
+            order.next_attempt_at = utcnow() + backoff(order.retry_count)
+            add_event(order, "attempt_failed", f"{message} Retrying automatically.")
+        else:
+            order.status = OrderStatus.FAILED
+            order.next_attempt_at = None
+            add_event(order, "failed", message, reason=reason.value)
+
+
+def send(
+    partner_domain: str, members: Sequence[OrderSync], identifier: str
+) -> PartnerOrderRef | None:
+    """Create (or find) the partner order for ``members``; record the outcome on them.
+
+    The caller holds the partner's lock and commits afterwards.
+    """
+    now = utcnow()
+    for order in members:
+        order.last_attempted_at = now
+        order.retry_count += 1
+    try:
+        partner = check_partner(lock_partner(partner_domain))
+        client = client_for(partner)
+        existing = find_partner_order(client, identifier)
+        if existing is not None:
+            mark_sent(members, existing, "Found the already created")
+            return existing
+        address = ship_to_address(partner, members[0] if len(members) == 1 else None)
+        ref = create_partner_order(
+            client, partner, order_create_input(partner, members, identifier, address)
+        )
+    except PushFailed as exc:
+        record_failure(members, exc.reason, exc.message)
+        return None
+    except ShopifyError as exc:
+        record_failure(members, FailureReason(exc.reason), str(exc))
+        return None
+    mark_sent(members, ref, "Created")
+    return ref
+
+
+def push_order_sync(order_sync_id: int) -> str:
+    """Send one ready OrderSync of an ``immediate`` partner; a no-op for anything else."""
+    order = db.session.get(OrderSync, order_sync_id)
+    if order is None:
+        return "missing"
+    lock_partner(order.partner_shop_domain)
+    db.session.refresh(order)
+    if order.status != OrderStatus.READY_FOR_SYNC or order.partner_order_id:
+        db.session.rollback()
+        return "skipped"
+    ref = send(order.partner_shop_domain, [order], source_identifier(order))
+    db.session.commit()
+    return "sent" if ref else order.status.value
+
+
+def due_immediate_ids(partner_domain: str | None = None, limit: int = 200) -> list[int]:
+    now = utcnow()
+    statement = (
+        select(OrderSync.id)
+        .join(PartnerStore, PartnerStore.shop_domain == OrderSync.partner_shop_domain)
+        .where(
+            OrderSync.status == OrderStatus.READY_FOR_SYNC,
+            OrderSync.batch_id.is_(None),
+            PartnerStore.cadence == "immediate",
+            (OrderSync.next_attempt_at.is_(None)) | (OrderSync.next_attempt_at <= now),
+        )
+        .order_by(OrderSync.ready_at)
+        .limit(limit)
+    )
+    if partner_domain:
+        statement = statement.where(OrderSync.partner_shop_domain == partner_domain)
+    return list(db.session.scalars(statement))
+
+
+def push_partner(partner_domain: str) -> dict[str, int]:
+    """Send a partner's due immediate orders one after another (serial per partner)."""
+    outcomes: dict[str, int] = {}
+    for order_sync_id in due_immediate_ids(partner_domain):
+        outcome = push_order_sync(order_sync_id)
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    current_app.logger.debug("pushed %s: %s", partner_domain, outcomes)
+    return outcomes

@@ -1,0 +1,34 @@
+"""Huey tasks of the orders capability: thin wrappers over the domain functions."""
+
+from __future__ import annotations
+
+from huey import crontab
+
+from powerpact.orders import dispatch
+from powerpact.queue import periodic_task, task
+
+
+@task(retries=3, retry_delay=20, retry_backoff=2)
+def push_partner_task(partner_domain: str) -> dict[str, int]:
+    return dispatch.push_partner(partner_domain)
+
+
+@task(retries=3, retry_delay=20, retry_backoff=2)
+def send_batches_task(partner_domain: str) -> int:
+    return dispatch.send_batches(partner_domain)
+
+
+@task(retries=5, retry_delay=15, retry_backoff=2)
+def capture_order_task(order_gid: str) -> str:
+    return dispatch.capture_order(order_gid)
+
+
+@periodic_task(crontab(minute="*"))
+def dispatch_due_orders() -> dict[str, int]:
+    """Every minute: enqueue one send per partner with something due (parallel across partners)."""
+    due = dispatch.partners_with_due_orders()
+    for domain in due["immediate"]:
+        push_partner_task(domain)
+    for domain in due["batched"]:
+        send_batches_task(domain)
+    return {kind: len(domains) for kind, domains in due.items()}
