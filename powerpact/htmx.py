@@ -1,0 +1,25 @@
+"""htmx helpers: one view serves a page and the fragment htmx swaps into it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, redirect, render_template, request
+
+
+def is_fragment_request() -> bool:
+    """An htmx request that wants a fragment (a boosted navigation wants the whole page)."""
+    return request.headers.get("HX-Request") == "true" and request.headers.get("HX-Boosted") != "true"
+
+
+def render_page_or_fragment(page: str, fragment: str, **context: Any) -> str:
+    return render_template(fragment if is_fragment_request() else page, **context)
+
+
+def htmx_redirect(url: str) -> Response:
+    """Send the browser to ``url``: ``HX-Redirect`` for htmx, a 303 otherwise."""
+    if request.headers.get("HX-Request") == "true":
+        response = Response(status=204)
+        response.headers["HX-Redirect"] = url
+        return response
+    return redirect(url, code=303)
