@@ -45,6 +45,7 @@ def register_blueprints(app: Flask) -> None:
     import powerpact.tasks  # noqa: F401  (registers tasks and webhook handlers)
     from powerpact import auth, devlogin, health, home
     from powerpact.admin import views as admin_views
+    from powerpact.catalog import views as catalog_views
     from powerpact.orders import partner_views
     from powerpact.shopify import install_views, webhooks
     from powerpact.shopify.admin_urls import is_sandbox
@@ -55,6 +56,7 @@ def register_blueprints(app: Flask) -> None:
         webhooks.bp,
         install_views.bp,
         admin_views.bp,
+        catalog_views.bp,
         partner_views.bp,
     ):
         app.register_blueprint(blueprint)

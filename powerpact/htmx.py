@@ -9,7 +9,8 @@ from flask import Response, redirect, render_template, request
 
 def is_fragment_request() -> bool:
     """An htmx request that wants a fragment (a boosted navigation wants the whole page)."""
-    return request.headers.get("HX-Request") == "true" and request.headers.get("HX-Boosted") != "true"
+    headers = request.headers
+    return headers.get("HX-Request") == "true" and headers.get("HX-Boosted") != "true"
 
 
 def render_page_or_fragment(page: str, fragment: str, **context: Any) -> str:

@@ -1,0 +1,160 @@
+"""Admin pages of the catalog: partners, a partner's live catalog, import progress."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Blueprint, abort, current_app, g, render_template, request, url_for
+from sqlalchemy import func, select
+
+from powerpact.auth import embedded
+from powerpact.catalog import browse, imports
+from powerpact.catalog.pricing import InvalidRule, MarkupRule
+from powerpact.catalog.tasks import run_import_job_task
+from powerpact.db_types import utcnow
+from powerpact.extensions import db
+from powerpact.htmx import htmx_redirect, render_page_or_fragment
+from powerpact.models import ImportJob, OrderStatus, OrderSync, PartnerStore, ProductMap, SyncRun
+from powerpact.shopify.errors import ShopifyError
+
+bp = Blueprint("catalog", __name__, url_prefix="/admin")
+RECENT = timedelta(days=30)
+
+
+@bp.get("/partners")
+@embedded("admin")
+def partners():  # type: ignore[no-untyped-def]
+    """Every partner with what it imported, its last sync and its recent failures: one query."""
+    imported = (
+        select(func.count(func.distinct(ProductMap.partner_product_id)))
+        .where(ProductMap.partner_shop_domain == PartnerStore.shop_domain)
+        .scalar_subquery()
+    )
+    missing = (
+        select(func.count())
+        .select_from(ProductMap)
+        .where(
+            ProductMap.partner_shop_domain == PartnerStore.shop_domain,
+            ProductMap.partner_variant_missing.is_(True),
+        )
+        .scalar_subquery()
+    )
+    failed = (
+        select(func.count())
+        .select_from(OrderSync)
+        .where(
+            OrderSync.partner_shop_domain == PartnerStore.shop_domain,
+            OrderSync.status == OrderStatus.FAILED,
+            OrderSync.created_at >= utcnow() - RECENT,
+        )
+        .scalar_subquery()
+    )
+    last_sync = (
+        select(func.max(SyncRun.finished_at))
+        .where(SyncRun.partner_shop_domain == PartnerStore.shop_domain, SyncRun.kind == "inventory")
+        .scalar_subquery()
+    )
+    rows = db.session.execute(
+        select(PartnerStore, imported, missing, failed, last_sync).order_by(
+            PartnerStore.name, PartnerStore.shop_domain
+        )
+    ).all()
+    settings = current_app.config["POWERPACT"]
+    return render_template(
+        "catalog/partners.html",
+        rows=rows,
+        install_link=f"{settings.app_url}{url_for('auth.install')}?shop=",
+    )
+
+
+def partner_or_404(partner_id: int) -> PartnerStore:
+    partner = db.session.get(PartnerStore, partner_id)
+    if partner is None:
+        abort(404)
+    return partner
+
+
+def rule_from(values: dict[str, str], partner: PartnerStore) -> MarkupRule:
+    """The rule typed on the page, falling back to the partner's default for blank fields."""
+    base = MarkupRule.from_dict(partner.default_markup_rule).to_dict()
+    typed = {k: v for k, v in values.items() if k in base and v not in ("", None)}
+    if "kind" in values and "keep_compare_at" not in values:
+        typed["keep_compare_at"] = "off"
+    return MarkupRule.from_dict({**base, **typed})
+
+
+@bp.get("/partners/<int:partner_id>/catalog")
+@embedded("admin")
+def catalog(partner_id: int):  # type: ignore[no-untyped-def]
+    partner = partner_or_404(partner_id)
+    args = request.args
+    error = None
+    try:
+        rule = rule_from(args.to_dict(), partner)
+    except InvalidRule as exc:
+        rule, error = MarkupRule.from_dict(partner.default_markup_rule), str(exc)
+    page = None
+    try:
+        page = browse.fetch_catalog_page(
+            partner,
+            rule=rule,
+            currency=g.shop.currency_code,
+            text=args.get("q", ""),
+            status=args.get("status") or None,
+            only_unimported=args.get("unimported") == "1",
+            after=args.get("after") or None,
+            before=args.get("before") or None,
+        )
+    except ShopifyError as exc:
+        error = f"The partner's catalog could not be read: {exc}"
+    return render_page_or_fragment(
+        "catalog/catalog.html",
+        "catalog/_catalog_results.html",
+        partner=partner,
+        page=page,
+        rule=rule,
+        error=error,
+        args=args,
+        currency=g.shop.currency_code,
+    )
+
+
+@bp.post("/partners/<int:partner_id>/imports")
+@embedded("admin")
+def start_import(partner_id: int):  # type: ignore[no-untyped-def]
+    partner = partner_or_404(partner_id)
+    form = request.form
+    try:
+        rule = rule_from(form.to_dict(), partner)
+    except InvalidRule as exc:
+        return render_template("catalog/_import_error.html", message=str(exc)), 422
+    if form.get("all_matching") == "1":
+        titles = browse.matching_product_ids(partner, form.get("q", ""), form.get("status") or None)
+    else:
+        titles = {pid: "" for pid in form.getlist("product_id")}
+    if not titles:
+        return render_template(
+            "catalog/_import_error.html", message="Pick at least one product."
+        ), 422
+    job = imports.create_import_job(
+        partner,
+        list(titles),
+        rule,
+        product_status="DRAFT" if form.get("product_status") == "draft" else "ACTIVE",
+        vendor=form.get("vendor") or None,
+        requested_by=g.session_token.user_id,
+        titles={k: v for k, v in titles.items() if v},
+    )
+    run_import_job_task(job.id)
+    return htmx_redirect(url_for("catalog.import_job", job_id=job.id))
+
+
+@bp.get("/imports/<int:job_id>")
+@embedded("admin")
+def import_job(job_id: int):  # type: ignore[no-untyped-def]
+    job = db.session.get(ImportJob, job_id)
+    if job is None:
+        abort(404)
+    return render_page_or_fragment(
+        "catalog/import_job.html", "catalog/_import_progress.html", job=job
+    )
