@@ -6,6 +6,7 @@ Run workers with ``huey_consumer powerpact.tasks.huey``.
 import powerpact.catalog.tasks
 import powerpact.inventory.service
 import powerpact.inventory.tasks
+import powerpact.orders.aftercare
 import powerpact.orders.dispatch
 import powerpact.orders.tasks
 import powerpact.shopify.lifecycle

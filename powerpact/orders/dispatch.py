@@ -51,8 +51,11 @@ def capture_order(order_gid: str) -> str:
     ready_partners = sorted(
         {o.partner_shop_domain for o in touched if o.status == OrderStatus.READY_FOR_SYNC}
     )
-    from powerpact.orders.tasks import push_partner_task
+    from powerpact.orders.tasks import cancel_partner_order_task, push_partner_task
 
+    for order in touched:
+        if order.needs_attention and order.events and order.events[-1].kind == "cancel_requested":
+            cancel_partner_order_task(order.id)
     for domain in ready_partners:
         partner = db.session.scalar(select(PartnerStore).where(PartnerStore.shop_domain == domain))
         if partner is not None and partner.cadence == Cadence.IMMEDIATE:

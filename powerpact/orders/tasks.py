@@ -23,6 +23,13 @@ def capture_order_task(order_gid: str) -> str:
     return dispatch.capture_order(order_gid)
 
 
+@task(retries=5, retry_delay=30, retry_backoff=2)
+def cancel_partner_order_task(order_sync_id: int) -> str:
+    from powerpact.orders.aftercare import cancel_partner_order
+
+    return cancel_partner_order(order_sync_id)
+
+
 @periodic_task(crontab(minute="*"))
 def dispatch_due_orders() -> dict[str, int]:
     """Every minute: enqueue one send per partner with something due (parallel across partners)."""
