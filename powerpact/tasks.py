@@ -3,6 +3,7 @@
 Run workers with ``huey_consumer powerpact.tasks.huey``.
 """
 
+import powerpact.catalog.keeping
 import powerpact.catalog.tasks
 import powerpact.inventory.service
 import powerpact.inventory.tasks

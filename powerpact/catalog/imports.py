@@ -169,7 +169,11 @@ def record_maps(
         product_map.markup_rule = rule.to_dict()
         product_map.partner_variant_missing = False
         db.session.add(product_map)
-    return len(product["variants"]["nodes"])
+    current = {variant["id"] for variant in product["variants"]["nodes"]}
+    for variant_id, product_map in existing.items():
+        if variant_id not in current:
+            product_map.partner_variant_missing = True
+    return len(current)
 
 
 def import_product(
