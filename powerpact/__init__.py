@@ -46,6 +46,7 @@ def register_blueprints(app: Flask) -> None:
     from powerpact import auth, devlogin, health, home
     from powerpact.admin import views as admin_views
     from powerpact.catalog import views as catalog_views
+    from powerpact.inventory import views as inventory_views
     from powerpact.orders import partner_views
     from powerpact.shopify import install_views, webhooks
     from powerpact.shopify.admin_urls import is_sandbox
@@ -57,6 +58,7 @@ def register_blueprints(app: Flask) -> None:
         install_views.bp,
         admin_views.bp,
         catalog_views.bp,
+        inventory_views.bp,
         partner_views.bp,
     ):
         app.register_blueprint(blueprint)

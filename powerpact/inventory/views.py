@@ -1,0 +1,82 @@
+""" "Sync now": one partner or all, with the run's progress and result shown by htmx."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Blueprint, abort, render_template, request
+from sqlalchemy import select
+
+from powerpact.auth import embedded
+from powerpact.db_types import utcnow
+from powerpact.extensions import db
+from powerpact.inventory.service import partners_to_sync
+from powerpact.inventory.tasks import sync_partner_task
+from powerpact.models import PartnerStore, RunStatus, SyncRun
+
+bp = Blueprint("inventory", __name__, url_prefix="/admin")
+
+
+def runs_since(since: datetime, partner_domain: str | None = None) -> list[SyncRun]:
+    statement = select(SyncRun).where(SyncRun.kind == "inventory", SyncRun.started_at >= since)
+    if partner_domain:
+        statement = statement.where(SyncRun.partner_shop_domain == partner_domain)
+    return list(db.session.scalars(statement.order_by(SyncRun.started_at)))
+
+
+def parse_since(value: str | None) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value or "")
+    except ValueError:
+        abort(400)
+    if moment.tzinfo is None:
+        abort(400)
+    return moment
+
+
+@bp.post("/inventory/sync")
+@embedded("admin")
+def sync_now():  # type: ignore[no-untyped-def]
+    """Queue a sync of one partner (``partner`` field) or of every active partner."""
+    since = utcnow()
+    requested = request.form.get("partner")
+    if requested:
+        partner = db.session.scalar(
+            select(PartnerStore).where(PartnerStore.shop_domain == requested)
+        )
+        if partner is None:
+            abort(404)
+        domains = [partner.shop_domain]
+    else:
+        domains = partners_to_sync()
+    for domain in domains:
+        sync_partner_task(domain)
+    return render_template(
+        "inventory/_sync_status.html",
+        since=since,
+        partner=requested or "",
+        expected=len(domains),
+        runs=runs_since(since, requested),
+    )
+
+
+@bp.get("/inventory/sync")
+@embedded("admin")
+def sync_status():  # type: ignore[no-untyped-def]
+    since = parse_since(request.args.get("since"))
+    partner = request.args.get("partner") or ""
+    expected = request.args.get("expected", type=int) or 0
+    return render_template(
+        "inventory/_sync_status.html",
+        since=since,
+        partner=partner,
+        expected=expected,
+        runs=runs_since(since, partner or None),
+    )
+
+
+def is_finished(runs: list[SyncRun], expected: int) -> bool:
+    return len(runs) >= expected and all(r.status != RunStatus.RUNNING for r in runs)
+
+
+bp.add_app_template_global(is_finished, "sync_finished")
