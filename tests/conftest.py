@@ -77,7 +77,10 @@ def settings_for(database_url: str, **overrides: str) -> Settings:
 def migrated_app(database_url: str) -> Iterator[Flask]:
     import flask_migrate
 
-    app = create_app({"TESTING": True}, settings=settings_for(database_url))
+    app = create_app(
+        {"TESTING": True, "SHOPIFY_CLIENT_OPTIONS": {"backoff_base": 0.001, "backoff_cap": 0.01}},
+        settings=settings_for(database_url),
+    )
     with app.app_context():
         flask_migrate.upgrade()
     huey.immediate = True
@@ -213,3 +216,14 @@ def committed_app(migrated_app: Flask) -> Iterator[Flask]:
         tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
         with db.engine.begin() as conn:
             conn.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+
+
+@pytest.fixture
+def shopify():
+    """Shopify's GraphQL endpoint as a programmable double (see tests/shopify_double.py)."""
+    import responses
+
+    from tests.shopify_double import ShopifyDouble
+
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield ShopifyDouble(mock)

@@ -41,4 +41,6 @@ def client_for(record: InstalledShop, **options: Any) -> ShopifyClient:
         settings.shopify_admin_origin,
         settings.shopify_api_version,
     )
-    return ShopifyClient(connection, **options)
+    return ShopifyClient(
+        connection, **{**current_app.config.get("SHOPIFY_CLIENT_OPTIONS", {}), **options}
+    )

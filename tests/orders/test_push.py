@@ -1,0 +1,199 @@
+"""Sending orders to partners: exactly once, with each failure reason recorded."""
+
+from decimal import Decimal
+
+import pytest
+
+from powerpact.models import FailureReason, OrderStatus
+from powerpact.orders import push
+from tests.factories import OrderSyncFactory, OrderSyncLineFactory, PartnerStoreFactory
+from tests.shopify_double import Answer
+
+
+@pytest.fixture
+def ready_order(db_session):
+    partner = PartnerStoreFactory(shop_domain="alice-roasters.myshopify.com")
+    order = OrderSyncFactory(
+        partner=partner,
+        ready=True,
+        shipping_address={
+            "firstName": "Ada",
+            "address1": "1 Main",
+            "city": "Portland",
+            "countryCodeV2": "US",
+        },
+    )
+    OrderSyncLineFactory(order_sync=order, partner_variant_id="gid://shopify/ProductVariant/11")
+    db_session.commit()
+    return order
+
+
+class PartnerStoreDouble:
+    """The partner's orders: ``orderCreate`` stores them, the search finds them."""
+
+    def __init__(self, shopify, shop):
+        self.orders = []
+        shopify.on(shop, "OrdersBySourceIdentifier", self.search)
+        shopify.on(shop, "OrderCreate", self.create)
+
+    def search(self, variables):
+        wanted = variables["query"].split("'")[1]
+        return {"orders": {"nodes": [o for o in self.orders if o["sourceIdentifier"] == wanted]}}
+
+    def create(self, variables):
+        order = {
+            "id": f"gid://shopify/Order/{500 + len(self.orders)}",
+            "name": f"#P{500 + len(self.orders)}",
+            "sourceIdentifier": variables["order"]["sourceIdentifier"],
+            "input": variables,
+        }
+        self.orders.append(order)
+        return {"orderCreate": {"order": order, "userErrors": []}}
+
+
+def test_a_ready_order_is_created_on_the_partner_store_once(shopify, ready_order):
+    store = PartnerStoreDouble(shopify, "alice-roasters.myshopify.com")
+    assert push.push_order_sync(ready_order.id) == "sent"
+    assert push.push_order_sync(ready_order.id) == "skipped"
+    assert len(store.orders) == 1
+    assert ready_order.status == OrderStatus.SYNCED
+    assert ready_order.partner_order_name == "#P500"
+    assert ready_order.retry_count == 1
+    sent = store.orders[0]["input"]
+    assert sent["options"] == {
+        "inventoryBehaviour": "DECREMENT_OBEYING_POLICY",
+        "sendReceipt": False,
+        "sendFulfillmentReceipt": False,
+    }
+    order_input = sent["order"]
+    assert order_input["financialStatus"] == "PENDING"
+    assert order_input["lineItems"][0]["variantId"] == "gid://shopify/ProductVariant/11"
+    assert order_input["lineItems"][0]["priceSet"]["shopMoney"]["amount"] == "12.0000"
+    assert order_input["shippingLines"][0]["priceSet"]["shopMoney"]["amount"] == "5.0000"
+    assert order_input["shippingAddress"]["city"] == "Portland"
+    assert order_input["sourceIdentifier"] in order_input["tags"]
+    assert ready_order.events[-1].kind == "sent"
+
+
+def test_a_crash_between_shopifys_answer_and_the_commit_makes_no_second_order(
+    shopify, ready_order, db_session, monkeypatch
+):
+    store = PartnerStoreDouble(shopify, "alice-roasters.myshopify.com")
+
+    def crash(*args, **kwargs):
+        raise SystemExit("worker killed")
+
+    monkeypatch.setattr(push, "mark_sent", crash)
+    with pytest.raises(SystemExit):
+        push.push_order_sync(ready_order.id)
+    db_session.rollback()
+    monkeypatch.undo()
+
+    assert push.push_order_sync(ready_order.id) == "sent"
+    assert len(store.orders) == 1
+    assert shopify.count("OrderCreate") == 1
+    db_session.refresh(ready_order)
+    assert ready_order.partner_order_id == store.orders[0]["id"]
+    assert "Found the already created" in ready_order.events[-1].message
+
+
+def test_a_transient_failure_is_retried_later_with_backoff(shopify, ready_order):
+    PartnerStoreDouble(shopify, "alice-roasters.myshopify.com")
+
+    def unavailable(variables):
+        raise Answer(503)
+
+    shopify.on("alice-roasters.myshopify.com", "OrderCreate", unavailable)
+    assert push.push_order_sync(ready_order.id) == "ready_for_sync"
+    assert ready_order.last_order_failure_reason == FailureReason.SHOPIFY_ERROR
+    assert ready_order.next_attempt_at is not None
+    assert ready_order.last_attempted_at is not None
+    assert push.due_immediate_ids(ready_order.partner_shop_domain) == []
+
+
+def test_transient_failures_give_up_after_the_limit(shopify, ready_order, db_session):
+    PartnerStoreDouble(shopify, "alice-roasters.myshopify.com")
+    shopify.on(
+        "alice-roasters.myshopify.com", "OrderCreate", lambda v: (_ for _ in ()).throw(Answer(500))
+    )
+    ready_order.retry_count = push.MAX_AUTOMATIC_ATTEMPTS
+    db_session.commit()
+    push.push_order_sync(ready_order.id)
+    assert ready_order.status == OrderStatus.FAILED
+    assert ready_order.retry_count == push.MAX_AUTOMATIC_ATTEMPTS + 1
+
+
+def test_insufficient_inventory_fails_at_once(shopify, ready_order):
+    store = PartnerStoreDouble(shopify, "alice-roasters.myshopify.com")
+
+    def refuse(variables):
+        error = {"field": ["order"], "message": "Insufficient inventory", "code": "INVENTORY"}
+        return {"orderCreate": {"order": None, "userErrors": [error]}}
+
+    shopify.on("alice-roasters.myshopify.com", "OrderCreate", refuse)
+    push.push_order_sync(ready_order.id)
+    assert ready_order.status == OrderStatus.FAILED
+    assert ready_order.last_order_failure_reason == FailureReason.INSUFFICIENT_INVENTORY
+    assert "Insufficient inventory" in ready_order.error_message
+    assert store.orders == []
+
+
+def test_other_user_errors_are_an_invalid_order(shopify, ready_order):
+    PartnerStoreDouble(shopify, "alice-roasters.myshopify.com")
+    shopify.on(
+        "alice-roasters.myshopify.com",
+        "OrderCreate",
+        lambda v: {
+            "orderCreate": {"order": None, "userErrors": [{"field": None, "message": "bad"}]}
+        },
+    )
+    push.push_order_sync(ready_order.id)
+    assert ready_order.last_order_failure_reason == FailureReason.INVALID_ORDER
+
+
+def test_a_revoked_token_needs_reauthorization(shopify, ready_order):
+    shopify.on(
+        "alice-roasters.myshopify.com",
+        "OrdersBySourceIdentifier",
+        lambda v: (_ for _ in ()).throw(Answer(401)),
+    )
+    push.push_order_sync(ready_order.id)
+    assert ready_order.status == OrderStatus.FAILED
+    assert ready_order.last_order_failure_reason == FailureReason.REAUTHORIZATION_REQUIRED
+
+
+def test_an_unmapped_variant_fails_without_calling_orderCreate(shopify, ready_order, db_session):
+    store = PartnerStoreDouble(shopify, "alice-roasters.myshopify.com")
+    ready_order.lines[0].partner_variant_id = None
+    db_session.commit()
+    push.push_order_sync(ready_order.id)
+    assert ready_order.last_order_failure_reason == FailureReason.VARIANT_NOT_MAPPED
+    assert store.orders == []
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"status": "disabled", "access_token": None}, FailureReason.PARTNER_UNINSTALLED),
+        ({"reauthorization_required": True}, FailureReason.REAUTHORIZATION_REQUIRED),
+    ],
+)
+def test_a_partner_that_cannot_receive_orders_fails_them_with_its_reason(
+    shopify, ready_order, db_session, change, reason
+):
+    for name, value in change.items():
+        setattr(ready_order.partner, name, value)
+    db_session.commit()
+    push.push_order_sync(ready_order.id)
+    assert ready_order.status == OrderStatus.FAILED
+    assert ready_order.last_order_failure_reason == reason
+    assert shopify.calls == []
+
+
+def test_push_partner_sends_every_due_order_in_ready_order(shopify, ready_order, db_session):
+    store = PartnerStoreDouble(shopify, "alice-roasters.myshopify.com")
+    second = OrderSyncFactory(partner=ready_order.partner, ready=True, total=Decimal("1"))
+    OrderSyncLineFactory(order_sync=second)
+    db_session.commit()
+    assert push.push_partner("alice-roasters.myshopify.com") == {"sent": 2}
+    assert len(store.orders) == 2
