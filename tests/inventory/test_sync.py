@@ -109,7 +109,7 @@ def test_only_changed_levels_are_written_with_the_fewest_calls(shopify, stores):
 
 def test_a_stale_compare_rereads_and_retries_once(shopify, stores):
     _, maps = stores
-    partner, retail = doubles(shopify, maps, [5] * 300, [9] * 300)
+    _, retail = doubles(shopify, maps, [5] * 300, [9] * 300)
     original_read = retail.read
     reads = []
 
@@ -145,7 +145,7 @@ def test_runs_never_overlap_for_one_partner(stores):
 
 
 def test_a_throttled_partner_fails_its_run_without_touching_others(shopify, stores, db_session):
-    _, maps = stores
+    del stores
     other = PartnerStoreFactory(shop_domain="bob-beans.myshopify.com")
     other_map = ProductMapFactory(partner=other)
     db_session.commit()
