@@ -1,0 +1,191 @@
+"""Daily batches and weekly master orders across cutoffs and time zones (time-machine)."""
+
+from datetime import UTC, datetime, time, timedelta
+
+import pytest
+import time_machine
+
+from powerpact.models import BatchStatus, Cadence, OrderStatus, PartnerBatch
+from powerpact.orders import batches, dispatch
+from tests.factories import OrderSyncFactory, OrderSyncLineFactory, PartnerStoreFactory
+from tests.orders.test_push import PartnerStoreDouble
+
+PARTNER = "alice-roasters.myshopify.com"
+
+
+def utc(*args):
+    return datetime(*args, tzinfo=UTC)
+
+
+def ready_order(partner, ready_at, variant="gid://shopify/ProductVariant/11", quantity=1):
+    order = OrderSyncFactory(partner=partner, ready=True, ready_at=ready_at)
+    OrderSyncLineFactory(order_sync=order, partner_variant_id=variant, quantity=quantity)
+    return order
+
+
+@pytest.fixture
+def daily_partner(db_session):
+    # 17:00 in Los Angeles is 01:00 UTC the next day in November
+    return PartnerStoreFactory(
+        shop_domain=PARTNER,
+        cadence=Cadence.DAILY,
+        cutoff_time=time(17),
+        cutoff_timezone="America/Los_Angeles",
+    )
+
+
+def test_a_daily_batch_goes_out_only_after_the_local_cutoff(shopify, daily_partner, db_session):
+    store = PartnerStoreDouble(shopify, PARTNER)
+    before_cutoff = ready_order(daily_partner, utc(2026, 11, 20, 20))  # 12:00 in LA
+    also_before = ready_order(daily_partner, utc(2026, 11, 21, 0, 59))  # 16:59 in LA
+    after_cutoff = ready_order(daily_partner, utc(2026, 11, 21, 1, 1))  # 17:01 in LA
+    db_session.commit()
+
+    with time_machine.travel(utc(2026, 11, 21, 0, 30), tick=False):
+        assert dispatch.partners_with_due_orders()["batched"] == [PARTNER]
+        assert batches.send_daily(PARTNER) == 0
+    with time_machine.travel(utc(2026, 11, 21, 1, 30), tick=False):
+        assert batches.send_daily(PARTNER) == 2
+
+    assert len(store.orders) == 1
+    lines = store.orders[0]["input"]["order"]["lineItems"]
+    assert len(lines) == 2
+    assert before_cutoff.partner_order_id == also_before.partner_order_id == store.orders[0]["id"]
+    assert after_cutoff.status == OrderStatus.READY_FOR_SYNC
+    batch = db_session.get(PartnerBatch, before_cutoff.batch_id)
+    assert batch.status == BatchStatus.SENT
+    assert batch.window_end == utc(2026, 11, 21, 1)
+
+    with time_machine.travel(utc(2026, 11, 22, 1, 30), tick=False):
+        assert batches.send_daily(PARTNER) == 1
+    assert len(store.orders) == 2
+
+
+class MasterOrder(PartnerStoreDouble):
+    """Adds order editing: quantities per variant on each created order."""
+
+    def __init__(self, shopify, shop):
+        super().__init__(shopify, shop)
+        self.edits = 0
+        shopify.on(shop, "PartnerOrderLines", self.lines)
+        shopify.on(
+            shop,
+            "OrderEditBegin",
+            lambda v: {
+                "orderEditBegin": {"calculatedOrder": {"id": v["id"] + "/calc"}, "userErrors": []}
+            },
+        )
+        shopify.on(shop, "OrderEditAddVariant", self.add)
+        shopify.on(shop, "OrderEditCommit", self.commit)
+        self.pending = []
+
+    def quantities(self, order):
+        held = {}
+        for item in order["input"]["order"]["lineItems"]:
+            held[item["variantId"]] = held.get(item["variantId"], 0) + item["quantity"]
+        for variant, quantity in order.get("added", []):
+            held[variant] = held.get(variant, 0) + quantity
+        return held
+
+    def lines(self, variables):
+        order = next(o for o in self.orders if o["id"] == variables["id"])
+        nodes = [
+            {"id": f"li-{v}", "currentQuantity": q, "variant": {"id": v}}
+            for v, q in self.quantities(order).items()
+        ]
+        return {
+            "order": {
+                "id": order["id"],
+                "cancelledAt": None,
+                "displayFulfillmentStatus": "UNFULFILLED",
+                "lineItems": {"nodes": nodes},
+            }
+        }
+
+    def add(self, variables):
+        self.pending.append((variables["variantId"], variables["quantity"]))
+        return {"orderEditAddVariant": {"calculatedLineItem": {"id": "x"}, "userErrors": []}}
+
+    def commit(self, variables):
+        order_id = variables["id"].removesuffix("/calc")
+        order = next(o for o in self.orders if o["id"] == order_id)
+        order.setdefault("added", []).extend(self.pending)
+        self.pending = []
+        self.edits += 1
+        return {"orderEditCommit": {"order": {"id": order_id}, "userErrors": []}}
+
+
+@pytest.fixture
+def weekly_partner(db_session):
+    return PartnerStoreFactory(
+        shop_domain=PARTNER,
+        cadence=Cadence.WEEKLY,
+        cutoff_weekday=4,
+        cutoff_time=time(15),
+        cutoff_timezone="Europe/London",
+    )
+
+
+def test_weekly_orders_append_to_one_master_order_until_the_cutoff(
+    shopify, weekly_partner, db_session
+):
+    store = MasterOrder(shopify, PARTNER)
+    monday = utc(2026, 11, 16, 9)
+    first = ready_order(weekly_partner, monday)
+    db_session.commit()
+    with time_machine.travel(monday + timedelta(minutes=5), tick=False):
+        assert batches.send_weekly(PARTNER) == 1
+    second = ready_order(
+        weekly_partner,
+        monday + timedelta(days=1),
+        variant="gid://shopify/ProductVariant/12",
+        quantity=2,
+    )
+    third = ready_order(weekly_partner, monday + timedelta(days=1, hours=1))
+    db_session.commit()
+    with time_machine.travel(monday + timedelta(days=2), tick=False):
+        assert batches.send_weekly(PARTNER) == 2
+    assert len(store.orders) == 1
+    assert store.quantities(store.orders[0]) == {
+        "gid://shopify/ProductVariant/11": 2,
+        "gid://shopify/ProductVariant/12": 2,
+    }
+    assert first.partner_order_id == second.partner_order_id == third.partner_order_id
+
+    next_week = ready_order(weekly_partner, utc(2026, 11, 20, 16))  # after Friday 15:00 London
+    db_session.commit()
+    with time_machine.travel(utc(2026, 11, 20, 16, 5), tick=False):
+        assert batches.close_past_weekly_batches() == 1
+        assert batches.send_weekly(PARTNER) == 1
+    assert len(store.orders) == 2
+    assert next_week.partner_order_id == store.orders[1]["id"]
+
+
+def test_an_append_committed_on_shopify_but_not_here_is_not_applied_twice(
+    shopify, weekly_partner, db_session, monkeypatch
+):
+    store = MasterOrder(shopify, PARTNER)
+    monday = utc(2026, 11, 16, 9)
+    ready_order(weekly_partner, monday)
+    db_session.commit()
+    with time_machine.travel(monday + timedelta(minutes=5), tick=False):
+        batches.send_weekly(PARTNER)
+    late = ready_order(weekly_partner, monday + timedelta(hours=2), quantity=3)
+    db_session.commit()
+
+    from powerpact.orders import push
+
+    def crash(*args, **kwargs):
+        raise SystemExit("killed after the edit committed")
+
+    with time_machine.travel(monday + timedelta(hours=3), tick=False):
+        monkeypatch.setattr(push, "mark_sent", crash)
+        with pytest.raises(SystemExit):
+            batches.send_weekly(PARTNER)
+        db_session.rollback()
+        monkeypatch.undo()
+        assert batches.send_weekly(PARTNER) == 1
+    assert store.edits == 1
+    assert store.quantities(store.orders[0]) == {"gid://shopify/ProductVariant/11": 4}
+    db_session.refresh(late)
+    assert late.status == OrderStatus.SYNCED
