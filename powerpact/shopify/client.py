@@ -11,8 +11,12 @@ reserves the cost the operation asked for last time and, if the bucket cannot
 cover it, waits for the restore rate to refill it instead of being throttled.
 
 Retries (exponential backoff with jitter): ``THROTTLED`` and 429 always (nothing
-ran); 5xx, timeouts and dropped connections only for queries and for mutations
-the caller marks idempotent or guarded, since a mutation may have taken effect.
+ran); 5xx, ``INTERNAL_SERVER_ERROR``, timeouts and dropped connections only for
+queries and for mutations that are idempotent (the caller says so, or the document
+carries Shopify's ``@idempotent`` directive) or guarded, since a mutation may have
+taken effect. A connect timeout is always retried: nothing was sent.
+
+Logs name the shop, the operation, its cost and duration; never the token.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,15 +40,20 @@ from powerpact.shopify.errors import (
     TransportError,
 )
 from powerpact.shopify.operations import is_mutation, name_of, operation
+from powerpact.shopify.paging import paginate
+from powerpact.shopify.schema import API_VERSION
 
 log = logging.getLogger(__name__)
 DEFAULT_TIMEOUT = (5.0, 30.0)
 DEFAULT_EXPECTED_COST = 10
 GONE_STATUSES = {402, 404, 423}
+RETRYABLE_GRAPHQL_CODES = {"INTERNAL_SERVER_ERROR"}
 
 
 @dataclass
 class CallStats:
+    """What a piece of work cost: for sync logs and benchmarks. Safe across threads."""
+
     calls: int = 0
     requested_cost: int = 0
     actual_cost: int = 0
@@ -58,7 +67,20 @@ class CallStats:
             for name, amount in amounts.items():
                 setattr(self, name, getattr(self, name) + amount)
 
+    def reset(self) -> dict[str, float]:
+        """Zero the counters and return what they held (one run's totals)."""
+        with self._lock:
+            totals = self._totals()
+            self.calls = self.requested_cost = self.actual_cost = 0
+            self.throttled = self.retries = 0
+            self.waited_seconds = 0.0
+        return totals
+
     def as_dict(self) -> dict[str, float]:
+        with self._lock:
+            return self._totals()
+
+    def _totals(self) -> dict[str, float]:
         return {
             "calls": self.calls,
             "requested_cost": self.requested_cost,
@@ -112,7 +134,7 @@ class ShopConnection:
         shop: str,
         access_token: str,
         *,
-        api_version: str = "2026-07",
+        api_version: str = API_VERSION,
         admin_origin: str = "https://{shop}",
         session: requests.Session | None = None,
         timeout: tuple[float, float] = DEFAULT_TIMEOUT,
@@ -136,6 +158,8 @@ class ShopConnection:
 
 
 class ShopifyClient:
+    """Runs named operations against one shop, counting them in its own ``stats``."""
+
     def __init__(
         self,
         connection: ShopConnection,
@@ -152,6 +176,29 @@ class ShopifyClient:
         self.sleep = sleep
         self.stats = CallStats()
 
+    @classmethod
+    def for_shop(
+        cls,
+        shop: str,
+        access_token: str,
+        *,
+        api_version: str = API_VERSION,
+        admin_origin: str = "https://{shop}",
+        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+        clock: Callable[[], float] = time.monotonic,
+        **options: Any,
+    ) -> ShopifyClient:
+        """A client with a connection of its own (``clients.client_for`` pools them instead)."""
+        connection = ShopConnection(
+            shop,
+            access_token,
+            api_version=api_version,
+            admin_origin=admin_origin,
+            timeout=timeout,
+            clock=clock,
+        )
+        return cls(connection, **options)
+
     @property
     def shop(self) -> str:
         return self.connection.shop
@@ -159,14 +206,18 @@ class ShopifyClient:
     def execute(
         self, document: str, variables: dict[str, Any] | None = None, *, idempotent: bool = False
     ) -> dict[str, Any]:
-        """Run a named operation (or a document) and return its ``data``."""
+        """Run a named operation (or a document) and return its ``data``.
+
+        ``idempotent=True`` allows retrying a mutation after a timeout or 5xx: pass it
+        only when repeating the mutation cannot do harm (an idempotency key, a
+        compare-and-set input, or a guard the caller checked).
+        """
         text = operation(document) if "{" not in document else document
         name = name_of(text) or "anonymous"
-        retry_unsafe = is_mutation(text) and not idempotent
+        retry_unsafe = is_mutation(text) and not (idempotent or _declares_idempotency(text))
         body = {"query": text, "variables": variables or {}, "operationName": name}
         for attempt in range(self.max_retries + 1):
             self._pace(name)
-            started = time.perf_counter()
             try:
                 return self._attempt(name, body, retry_unsafe)
             except _Retry as retry:
@@ -176,8 +227,6 @@ class ShopifyClient:
                 self.stats.add(retries=1, waited_seconds=delay)
                 log.info("%s %s: %s, retrying in %.2fs", self.shop, name, retry.final, delay)
                 self.sleep(delay)
-            finally:
-                log.debug("%s %s took %.3fs", self.shop, name, time.perf_counter() - started)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _pace(self, name: str) -> None:
@@ -193,6 +242,7 @@ class ShopifyClient:
 
     def _attempt(self, name: str, body: dict[str, Any], retry_unsafe: bool) -> dict[str, Any]:
         connection = self.connection
+        started = time.perf_counter()
         try:
             response = connection.session.post(
                 connection.url, json=body, timeout=connection.timeout
@@ -206,9 +256,16 @@ class ShopifyClient:
                 raise error from None
             raise _Retry(error) from None
         self.stats.add(calls=1)
-        return self._read(name, response, retry_unsafe)
+        cost: dict[str, Any] = {}
+        try:
+            return self._read(name, response, retry_unsafe, cost)
+        finally:
+            _log_call(self.shop, name, response.status_code, cost, time.perf_counter() - started)
 
-    def _read(self, name: str, response: requests.Response, retry_unsafe: bool) -> dict[str, Any]:
+    def _read(
+        self, name: str, response: requests.Response, retry_unsafe: bool, cost: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Turn one HTTP answer into ``data``, a typed error, or a ``_Retry``."""
         status = response.status_code
         if status == 429:
             self.stats.add(throttled=1)
@@ -226,21 +283,26 @@ class ShopifyClient:
             payload = response.json()
         except ValueError:
             raise TransportError(f"{self.shop}: answer to {name} was not JSON") from None
-        self._observe_cost(name, payload)
+        cost.update(self._observe_cost(name, payload))
         errors = payload.get("errors") or []
         if any(_code(e) == "THROTTLED" for e in errors):
             self.stats.add(throttled=1)
             raise _Retry(Throttled(f"{self.shop}: THROTTLED"), after=self._refill_time(name))
         if any(_code(e) == "ACCESS_DENIED" for e in errors):
             raise ReauthorizationRequired(f"{self.shop}: access denied for {name}")
+        if any(_code(e) in RETRYABLE_GRAPHQL_CODES for e in errors):
+            error = TransportError(f"{self.shop}: Shopify failed inside {name}")
+            if retry_unsafe:
+                raise error
+            raise _Retry(error)
         if errors:
             raise GraphQLErrors(errors)
         return payload.get("data") or {}
 
-    def _observe_cost(self, name: str, payload: dict[str, Any]) -> None:
+    def _observe_cost(self, name: str, payload: dict[str, Any]) -> dict[str, Any]:
         cost = (payload.get("extensions") or {}).get("cost")
         if not cost:
-            return
+            return {}
         requested = int(cost.get("requestedQueryCost") or 0)
         actual = int(cost.get("actualQueryCost") or 0)
         self.stats.add(requested_cost=requested, actual_cost=actual)
@@ -248,6 +310,7 @@ class ShopifyClient:
             self.connection.expected_cost[name] = requested
         if cost.get("throttleStatus"):
             self.connection.limiter.observe(cost["throttleStatus"])
+        return cost
 
     def _refill_time(self, name: str) -> float | None:
         limiter = self.connection.limiter
@@ -257,20 +320,10 @@ class ShopifyClient:
         return max(0.0, (needed - limiter.available) / limiter.restore_rate)
 
     def paginate(
-        self, document: str, variables: dict[str, Any], path: tuple[str, ...]
+        self, document: str, variables: dict[str, Any], path: str | Sequence[str]
     ) -> Iterator[dict[str, Any]]:
-        """Yield every node of the connection at ``path``, following ``pageInfo`` cursors."""
-        variables = dict(variables)
-        while True:
-            data = self.execute(document, variables)
-            connection = data
-            for key in path:
-                connection = connection[key]
-            yield from connection["nodes"]
-            page = connection["pageInfo"]
-            if not page["hasNextPage"]:
-                return
-            variables["after"] = page["endCursor"]
+        """Yield every node of the connection at ``path`` (see ``paging.paginate``)."""
+        return paginate(self, document, variables, path)
 
 
 class _Retry(Exception):
@@ -278,6 +331,24 @@ class _Retry(Exception):
         super().__init__(str(final))
         self.final = final
         self.after = after
+
+
+def _declares_idempotency(document: str) -> bool:
+    """Shopify deduplicates a mutation sent with ``@idempotent(key: ...)``."""
+    return "@idempotent(" in document
+
+
+def _log_call(shop: str, name: str, status: int, cost: dict[str, Any], seconds: float) -> None:
+    """One line per HTTP call: shop, operation, status, cost and duration (no token)."""
+    log.debug(
+        "shopify call shop=%s operation=%s status=%s requested=%s actual=%s duration=%.3fs",
+        shop,
+        name,
+        status,
+        cost.get("requestedQueryCost"),
+        cost.get("actualQueryCost"),
+        seconds,
+    )
 
 
 def _code(error: dict[str, Any]) -> str | None:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 
 class ShopifyError(Exception):
-    """Base error. ``transient`` errors are worth retrying later; the rest need a person."""
+    """Base error. ``transient`` errors are worth retrying later; the rest need a person.
+
+    ``reason`` is the ``last_order_failure_reason`` code a caller records.
+    """
 
     reason = "shopify_error"
     transient = True
@@ -70,6 +74,33 @@ class UserErrors(ShopifyError):
     @classmethod
     def raise_for(cls, payload: dict[str, Any] | None) -> None:
         """Raise if a mutation payload carries ``userErrors``."""
-        errors = (payload or {}).get("userErrors") or []
+        errors = _user_errors_of(payload)
         if errors:
             raise cls(errors)
+
+
+def raise_for_user_errors(
+    data: dict[str, Any] | None, path: str | Sequence[str] = ()
+) -> dict[str, Any]:
+    """Raise ``UserErrors`` if the mutation payload at ``path`` refused the input.
+
+    ``data`` is what ``ShopifyClient.execute`` returned and ``path`` names the
+    mutation's payload inside it (``"productSet"``; dotted or a sequence for deeper
+    payloads). Any list field named ``userErrors`` or ending in ``UserErrors``
+    (``orderCancelUserErrors``) counts; Shopify's ``field``/``message``/``code``
+    are kept as they came. Returns the payload so the caller can read on.
+    """
+    keys = path.split(".") if isinstance(path, str) and path else path
+    payload: Any = data or {}
+    for key in keys:
+        payload = payload.get(key) or {}
+    UserErrors.raise_for(payload)
+    return payload
+
+
+def _user_errors_of(payload: dict[str, Any] | None) -> list[dict[str, Any]]:
+    errors: list[dict[str, Any]] = []
+    for key, value in (payload or {}).items():
+        if (key == "userErrors" or key.endswith("UserErrors")) and value:
+            errors.extend(value)
+    return errors

@@ -6,12 +6,12 @@ One file per operation, named after it; a test validates each against Shopify's
 
 from __future__ import annotations
 
-import re
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
+from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
+
 OPERATIONS_DIR = Path(__file__).with_name("operations")
-NAME_RE = re.compile(r"^\s*(query|mutation)\s+([A-Za-z_][A-Za-z0-9_]*)", re.MULTILINE)
 
 
 class UnknownOperation(KeyError):
@@ -20,8 +20,9 @@ class UnknownOperation(KeyError):
 
 @cache
 def operation(name: str) -> str:
+    """The text of the named operation in ``operations/<name>.graphql``."""
     path = OPERATIONS_DIR / f"{name}.graphql"
-    if not path.is_file():
+    if not name.isidentifier() or not path.is_file():
         raise UnknownOperation(f"no GraphQL operation named {name!r} in {OPERATIONS_DIR}")
     return path.read_text()
 
@@ -31,10 +32,28 @@ def operation_names() -> list[str]:
 
 
 def is_mutation(document: str) -> bool:
-    match = NAME_RE.search(document)
-    return bool(match and match.group(1) == "mutation")
+    kind, _ = _describe(document)
+    return kind == OperationType.MUTATION
 
 
 def name_of(document: str) -> str | None:
-    match = NAME_RE.search(document)
-    return match.group(2) if match else None
+    _, name = _describe(document)
+    return name
+
+
+def operation_definitions(document: str) -> list[OperationDefinitionNode]:
+    """Every operation defined in ``document`` (a file must hold exactly one)."""
+    return [d for d in parse(document).definitions if isinstance(d, OperationDefinitionNode)]
+
+
+@lru_cache(maxsize=512)
+def _describe(document: str) -> tuple[OperationType | None, str | None]:
+    """Kind and name of the document's first operation (parsed once per text)."""
+    try:
+        definitions = operation_definitions(document)
+    except GraphQLError:
+        return None, None
+    if not definitions:
+        return None, None
+    first = definitions[0]
+    return first.operation, first.name.value if first.name else None

@@ -3,21 +3,57 @@
 import pytest
 
 from powerpact.shopify.operations import (
+    OPERATIONS_DIR,
     UnknownOperation,
     is_mutation,
     name_of,
     operation,
+    operation_definitions,
     operation_names,
 )
 from powerpact.shopify.schema import validate_document
 
+REQUIRED = {
+    "ShopInfo",
+    "AppScopes",
+    "WebhookSubscriptionCreate",
+    "WebhookSubscriptions",
+    "WebhookSubscriptionDelete",
+    "CatalogProducts",
+    "ProductSet",
+    "VariantInventory",
+    "InventorySetQuantities",
+    "OrderForSync",
+    "OrderCreate",
+    "OrdersBySourceIdentifier",
+    "OrderCancel",
+    "OrderEditBegin",
+    "OrderEditAddVariant",
+    "OrderEditSetQuantity",
+    "OrderEditCommit",
+    "FulfillmentCreate",
+    "FulfillmentOrdersForOrder",
+}
+
 
 @pytest.mark.parametrize("name", operation_names())
-def test_operation_is_valid_and_named_after_its_file(name):
-    document = operation(name)
-    assert validate_document(document) == []
-    assert name_of(document) == name
-    assert document.count("query ") + document.count("mutation ") == 1
+def test_operation_is_valid_against_the_schema(name):
+    errors = validate_document(operation(name))
+    assert [e.message for e in errors] == []
+
+
+@pytest.mark.parametrize("name", operation_names())
+def test_each_file_holds_one_named_operation_named_after_the_file(name):
+    definitions = operation_definitions(operation(name))
+    assert len(definitions) == 1
+    assert definitions[0].name is not None
+    assert definitions[0].name.value == name
+    assert name_of(operation(name)) == name
+
+
+def test_the_operations_powerpact_needs_are_all_there():
+    assert not REQUIRED - set(operation_names())
+    assert all(p.suffix == ".graphql" for p in OPERATIONS_DIR.iterdir())
 
 
 def test_a_misspelled_field_is_caught():
@@ -26,7 +62,26 @@ def test_a_misspelled_field_is_caught():
 
 
 def test_unknown_operations_are_refused():
-    with pytest.raises(UnknownOperation):
-        operation("NoSuchThing")
+    for name in ("NoSuchThing", "../schema", ""):
+        with pytest.raises(UnknownOperation):
+            operation(name)
+
+
+def test_mutations_are_told_from_queries():
     assert is_mutation(operation("OrderCreate"))
     assert not is_mutation(operation("ShopInfo"))
+    # a comment mentioning a mutation does not make a query one
+    assert not is_mutation("# mutation Fake\nquery Real { shop { name } }")
+    assert name_of("# mutation Fake\nquery Real { shop { name } }") == "Real"
+
+
+def test_unparseable_or_anonymous_documents_have_no_name():
+    assert name_of("{ shop { name } }") is None
+    assert name_of("not graphql {") is None
+    assert not is_mutation("not graphql {")
+    assert name_of("fragment F on Shop { name }") is None
+
+
+def test_inventory_writes_carry_an_idempotency_key():
+    # Required by Shopify since 2026-04 for inventorySetQuantities.
+    assert "@idempotent(key: $idempotencyKey)" in operation("InventorySetQuantities")
