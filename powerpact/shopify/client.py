@@ -290,6 +290,8 @@ class ShopifyClient:
             raise _Retry(Throttled(f"{self.shop}: THROTTLED"), after=self._refill_time(name))
         if any(_code(e) == "ACCESS_DENIED" for e in errors):
             raise ReauthorizationRequired(f"{self.shop}: access denied for {name}")
+        if any(_code(e) == "SHOP_INACTIVE" for e in errors):
+            raise ShopGone(f"{self.shop} is not active (SHOP_INACTIVE)")
         if any(_code(e) in RETRYABLE_GRAPHQL_CODES for e in errors):
             error = TransportError(f"{self.shop}: Shopify failed inside {name}")
             if retry_unsafe:

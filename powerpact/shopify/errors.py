@@ -30,7 +30,7 @@ class ReauthorizationRequired(ShopifyError):
 
 
 class ShopGone(ShopifyError):
-    """402/404/423 of a shop that uninstalled, closed or was frozen."""
+    """402/404/423 or ``SHOP_INACTIVE``: the shop uninstalled, closed, or was frozen."""
 
     reason = "partner_uninstalled"
     transient = False

@@ -153,6 +153,15 @@ def test_a_locked_shop_is_gone(client):
     assert excinfo.value.reason == "partner_uninstalled"
 
 
+@responses.activate
+def test_an_inactive_shop_is_gone(client):
+    inactive = [{"message": "Shop is not active", "extensions": {"code": "SHOP_INACTIVE"}}]
+    responses.post(URL, json={"errors": inactive})
+    with pytest.raises(ShopGone):
+        client.execute("ShopInfo")
+    assert len(responses.calls) == 1
+
+
 def test_the_first_call_does_not_wait_since_the_bucket_is_unknown(clock):
     limiter = RateLimiter(clock)
     assert limiter.reserve(5000) == 0.0
