@@ -9,7 +9,7 @@ from flask import Flask
 
 from powerpact.config import PROJECT_ROOT, Settings
 from powerpact.db_types import EXTENSION_KEY, build_cipher
-from powerpact.extensions import db, migrate
+from powerpact.extensions import db, install_session_hooks, migrate
 from powerpact.logs import configure_logging
 
 
@@ -30,6 +30,7 @@ def create_app(
 
     configure_logging(app)
     db.init_app(app)
+    install_session_hooks()
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     app.extensions[EXTENSION_KEY] = build_cipher(settings.token_encryption_keys)
 

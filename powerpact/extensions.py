@@ -40,3 +40,42 @@ def insert_or_ignore(model: type[Base], values: dict[str, Any], conflict: list[s
         .returning(model.id)  # type: ignore[attr-defined]
     )
     return db.session.execute(statement).scalar_one_or_none()
+
+
+def after_commit(callback: Any) -> None:
+    """Run ``callback`` once the current transaction commits (dropped if it rolls back).
+
+    Used to enqueue tasks only when the rows they read are visible to other workers.
+    """
+    db.session().info.setdefault("after_commit", []).append(callback)
+
+
+def _mark_committed(session: Any) -> None:
+    session.info["after_commit_ready"] = session.info.pop("after_commit", [])
+
+
+def _run_committed(session: Any, transaction: Any) -> None:
+    """Run the callbacks of a committed root transaction once it has fully ended.
+
+    (In ``after_commit`` itself the session may not emit SQL; a task run inline,
+    as Huey's immediate mode does, needs to.)
+    """
+    if transaction.parent is not None:
+        return
+    for callback in session.info.pop("after_commit_ready", []):
+        callback()
+
+
+def _drop_after_commit(session: Any, previous_transaction: Any) -> None:
+    if previous_transaction.parent is None:
+        session.info.pop("after_commit", None)
+
+
+def install_session_hooks() -> None:
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    if not event.contains(Session, "after_commit", _mark_committed):
+        event.listen(Session, "after_commit", _mark_committed)
+        event.listen(Session, "after_transaction_end", _run_committed)
+        event.listen(Session, "after_soft_rollback", _drop_after_commit)

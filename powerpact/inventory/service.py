@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
-from powerpact.extensions import db, insert_or_ignore
+from powerpact.extensions import after_commit, db, insert_or_ignore
 from powerpact.inventory.sync import SyncAlreadyRunning, sync_maps, sync_partner_inventory
 from powerpact.models import InventoryChange, PartnerStore, ProductMap, StoreStatus, WebhookDelivery
 from powerpact.shopify.topics import handles
@@ -62,8 +62,11 @@ def on_inventory_level_update(delivery: WebhookDelivery, payload: dict[str, Any]
     if first is not None:
         from powerpact.inventory.tasks import apply_inventory_changes_task
 
-        apply_inventory_changes_task.schedule(
-            args=(delivery.shop_domain,), delay=COALESCE_DELAY.total_seconds()
+        domain = delivery.shop_domain
+        after_commit(
+            lambda: apply_inventory_changes_task.schedule(
+                args=(domain,), delay=COALESCE_DELAY.total_seconds()
+            )
         )
     return {"outcome": "queued" if first else "coalesced"}
 

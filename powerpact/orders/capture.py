@@ -259,6 +259,8 @@ def _apply_readiness(order: OrderSync, verdict: Readiness) -> None:
 def record_order(captured: CapturedOrder, *, accept_authorized: bool = False) -> list[OrderSync]:
     """Create or update the order's OrderSyncs from its current state; return those touched.
 
+    The caller commits (a webhook commits it with the delivery's ``processed`` mark).
+
     1. Assign lines to parties and split (an ``InvalidOrder`` propagates to the caller).
     2. For each partner share, lock its OrderSync (created ``pending`` if new).
     3. While unsent, refresh its lines and money and re-evaluate readiness.
@@ -297,7 +299,7 @@ def record_order(captured: CapturedOrder, *, accept_authorized: bool = False) ->
     ):
         _apply_readiness(order, Readiness(OrderStatus.CANCELLED, "No lines left for this partner."))
         touched.append(order)
-    db.session.commit()
+    db.session.flush()
     return touched
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select
 
 from powerpact.db_types import utcnow
-from powerpact.extensions import db
+from powerpact.extensions import after_commit, db
 from powerpact.models import (
     Cadence,
     OrderStatus,
@@ -40,7 +40,7 @@ def retail_store() -> RetailStore:
 
 
 def capture_order(order_gid: str) -> str:
-    """Pull the retail order, record its OrderSyncs, and start immediate sends."""
+    """Pull the retail order and record its OrderSyncs; sends start once the caller commits."""
     store = retail_store()
     data = client_for(store).execute("OrderForSync", {"id": order_gid})
     if data.get("order") is None:
@@ -55,11 +55,15 @@ def capture_order(order_gid: str) -> str:
 
     for order in touched:
         if order.needs_attention and order.events and order.events[-1].kind == "cancel_requested":
-            cancel_partner_order_task(order.id)
-    for domain in ready_partners:
-        partner = db.session.scalar(select(PartnerStore).where(PartnerStore.shop_domain == domain))
-        if partner is not None and partner.cadence == Cadence.IMMEDIATE:
-            push_partner_task(domain)
+            after_commit(lambda order_id=order.id: cancel_partner_order_task(order_id))
+    immediate = db.session.scalars(
+        select(PartnerStore.shop_domain).where(
+            PartnerStore.shop_domain.in_(ready_partners),
+            PartnerStore.cadence == Cadence.IMMEDIATE,
+        )
+    )
+    for domain in immediate:
+        after_commit(lambda domain=domain: push_partner_task(domain))
     return f"recorded {len(touched)} partner orders"
 
 

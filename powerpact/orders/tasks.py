@@ -18,11 +18,6 @@ def send_batches_task(partner_domain: str) -> int:
     return dispatch.send_batches(partner_domain)
 
 
-@task(retries=5, retry_delay=15, retry_backoff=2)
-def capture_order_task(order_gid: str) -> str:
-    return dispatch.capture_order(order_gid)
-
-
 @task(retries=5, retry_delay=30, retry_backoff=2)
 def cancel_partner_order_task(order_sync_id: int) -> str:
     from powerpact.orders.aftercare import cancel_partner_order

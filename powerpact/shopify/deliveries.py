@@ -56,8 +56,10 @@ def process_delivery(delivery_id: int) -> str:
     2. A delivery whose event id was already processed under another webhook id
        is marked ``duplicate`` (Shopify resends events under new delivery ids).
     3. An unknown topic is ``ignored``; a handler's result is ``processed``.
-    4. A transient error (Shopify throttling, 5xx) rolls back and re-raises so the
-       task is retried; any other error is stored as ``failed`` with its reason.
+    4. The handler's effects and the ``processed`` mark commit together, so an
+       effect is never applied without its delivery being marked (nor the reverse).
+    5. A transient error (Shopify throttling, 5xx) rolls back and re-raises so the
+       task is retried; any other error rolls back and is stored as ``failed``.
     """
     delivery = _lock_delivery(delivery_id)
     if delivery is None or delivery.status != DeliveryStatus.RECEIVED:
@@ -71,25 +73,33 @@ def process_delivery(delivery_id: int) -> str:
         return _finish(delivery, DeliveryStatus.IGNORED, error=f"no handler for {delivery.topic}")
     payload = json.loads(delivery.payload)
     try:
-        with db.session.begin_nested():
-            result = handler(delivery, payload)
+        result = handler(delivery, payload)
     except Exception as exc:
+        attempts = delivery.attempts
+        db.session.rollback()
+        reason = f"{type(exc).__name__}: {exc}"
         if getattr(exc, "transient", False):
-            attempts = delivery.attempts
-            db.session.rollback()
-            _record_attempt(delivery_id, attempts, f"{type(exc).__name__}: {exc}")
+            _record_attempt(delivery_id, attempts, reason)
             raise
-        log.exception("webhook %s (%s) failed", delivery.webhook_id, delivery.topic)
-        return _finish(delivery, DeliveryStatus.FAILED, error=f"{type(exc).__name__}: {exc}")
+        log.exception("webhook %s failed", delivery_id)
+        _record_attempt(delivery_id, attempts, reason, status=DeliveryStatus.FAILED)
+        return DeliveryStatus.FAILED.value
     return _finish(delivery, DeliveryStatus.PROCESSED, result=result, error=None)
 
 
-def _record_attempt(delivery_id: int, attempts: int, error: str) -> None:
+def _record_attempt(
+    delivery_id: int, attempts: int, error: str, *, status: DeliveryStatus | None = None
+) -> None:
+    """Record an attempt after its effects were rolled back (a new transaction)."""
     delivery = db.session.get(WebhookDelivery, delivery_id)
-    if delivery is not None:
-        delivery.attempts = attempts
-        delivery.error = error
-        db.session.commit()
+    if delivery is None:
+        return
+    delivery.attempts = attempts
+    delivery.error = error
+    if status is not None:
+        delivery.status = status
+        delivery.processed_at = utcnow()
+    db.session.commit()
 
 
 def unprocessed_delivery_ids(older_than: timedelta, limit: int = 500) -> list[int]:

@@ -40,11 +40,13 @@ def _escape(value: str, *, key: bool = False) -> str:
 
 
 def oauth_hmac(secret: str, params: Mapping[str, str]) -> str:
-    message = "&".join(
+    """Shopify's query HMAC: the escaped ``k=v`` pairs, sorted as strings, joined by ``&``."""
+    pairs = sorted(
         f"{_escape(k, key=True)}={_escape(v)}"
-        for k, v in sorted(params.items())
+        for k, v in params.items()
         if k not in ("hmac", "signature")
     )
+    message = "&".join(pairs)
     return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
 
 

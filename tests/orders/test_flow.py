@@ -1,0 +1,215 @@
+"""From the retail webhook to the partner order and back: capture, push, tracking, cancel."""
+
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from powerpact.models import OrderStatus, OrderSync
+from powerpact.orders.aftercare import cancel_partner_order
+from powerpact.shopify.webhooks import delivery_by_webhook_id
+from tests.factories import PartnerStoreFactory, ProductMapFactory, RetailStoreFactory
+from tests.orders.test_capture import line, order_node
+from tests.orders.test_push import PartnerStoreDouble
+
+RETAIL = "bubbly-retail.myshopify.com"
+ALICE = "alice-roasters.myshopify.com"
+
+
+@pytest.fixture
+def world(db_session, shopify):
+    RetailStoreFactory()
+    alice = PartnerStoreFactory(shop_domain=ALICE)
+    pm = ProductMapFactory(partner=alice, partner_price=Decimal("12.00"))
+    db_session.commit()
+    node = order_node(
+        [
+            line(1, pm.bubbly_variant_id, "15.60", quantity=2),
+            line(2, "gid://shopify/ProductVariant/own", "5"),
+        ]
+    )
+    state = {"order": node}
+    shopify.on(
+        RETAIL,
+        "OrderForSync",
+        lambda v: {"order": state["order"] if v["id"] == node["id"] else None},
+    )
+    return state, PartnerStoreDouble(shopify, ALICE), pm
+
+
+def test_a_paid_order_webhook_becomes_one_partner_order(world, send_webhook, db_session):
+    _, store, _ = world
+    for topic in ("orders/create", "orders/paid", "orders/updated"):
+        response = send_webhook(
+            topic, {"id": 9001, "admin_graphql_api_id": "gid://shopify/Order/9001"}
+        )
+        assert response.status_code == 200
+    (order,) = db_session.scalars(select(OrderSync)).all()
+    assert order.status == OrderStatus.SYNCED
+    assert len(store.orders) == 1
+
+
+def test_webhooks_from_a_partner_for_orders_are_ignored(world, send_webhook):
+    send_webhook("orders/create", {"id": 1}, shop=ALICE, webhook_id="partner-order")
+    assert delivery_by_webhook_id("partner-order").result == {
+        "outcome": "ignored: not the retail store"
+    }
+
+
+def test_an_order_webhook_without_an_id_is_stored_as_failed(world, send_webhook):
+    send_webhook("orders/create", {"note": "no id"}, webhook_id="no-id")
+    assert "names no order" in delivery_by_webhook_id("no-id").error
+
+
+class RetailFulfilment:
+    def __init__(self, shopify, order_id, line_ids):
+        self.created = []
+        self.tracking_updates = []
+        self.remaining = {lid: 2 for lid in line_ids}
+        shopify.on(RETAIL, "FulfillmentOrdersForOrder", self.fulfillment_orders)
+        shopify.on(RETAIL, "FulfillmentCreate", self.create)
+        shopify.on(RETAIL, "FulfillmentTrackingInfoUpdate", self.update)
+
+    def fulfillment_orders(self, variables):
+        items = [
+            {"id": f"fo-line-{lid}", "remainingQuantity": q, "lineItem": {"id": lid}}
+            for lid, q in self.remaining.items()
+        ]
+        return {
+            "order": {
+                "id": variables["id"],
+                "fulfillmentOrders": {
+                    "nodes": [{"id": "fo-1", "status": "OPEN", "lineItems": {"nodes": items}}]
+                },
+            }
+        }
+
+    def create(self, variables):
+        fulfillment = variables["fulfillment"]
+        for group in fulfillment["lineItemsByFulfillmentOrder"]:
+            for item in group["fulfillmentOrderLineItems"]:
+                self.remaining[item["id"].removeprefix("fo-line-")] -= item["quantity"]
+        self.created.append(fulfillment)
+        return {
+            "fulfillmentCreate": {
+                "fulfillment": {"id": f"f-{len(self.created)}", "status": "SUCCESS"},
+                "userErrors": [],
+            }
+        }
+
+    def update(self, variables):
+        self.tracking_updates.append(variables)
+        return {
+            "fulfillmentTrackingInfoUpdate": {
+                "fulfillment": {"id": variables["fulfillmentId"]},
+                "userErrors": [],
+            }
+        }
+
+
+def test_partner_tracking_reaches_the_retail_order_partially_then_fully(
+    world, send_webhook, shopify, db_session
+):
+    _, _, pm = world
+    send_webhook("orders/paid", {"id": 9001})
+    (order,) = db_session.scalars(select(OrderSync)).all()
+    retail = RetailFulfilment(shopify, order.bubbly_order_id, [order.lines[0].bubbly_line_item_id])
+    partner_order = int(order.partner_order_id.rsplit("/", 1)[1])
+    variant = int(pm.partner_variant_id.rsplit("/", 1)[1])
+
+    def fulfilment(fid, quantity, number):
+        return {
+            "id": fid,
+            "order_id": partner_order,
+            "tracking_company": "UPS",
+            "tracking_number": number,
+            "tracking_url": f"https://ups.example/{number}",
+            "line_items": [{"variant_id": variant, "quantity": quantity}],
+        }
+
+    send_webhook("fulfillments/create", fulfilment(1, 1, "1Z1"), shop=ALICE)
+    db_session.expire_all()
+    assert order.status == OrderStatus.SYNCED
+    assert order.lines[0].fulfilled_quantity == 1
+    assert retail.created[0]["trackingInfo"] == {
+        "company": "UPS",
+        "number": "1Z1",
+        "url": "https://ups.example/1Z1",
+    }
+    assert retail.created[0]["notifyCustomer"] is True
+
+    send_webhook("fulfillments/update", fulfilment(1, 1, "1Z1-NEW"), shop=ALICE)
+    assert retail.tracking_updates[0]["trackingInfoInput"]["number"] == "1Z1-NEW"
+    assert len(retail.created) == 1
+
+    send_webhook("fulfillments/create", fulfilment(2, 1, "1Z2"), shop=ALICE)
+    db_session.expire_all()
+    assert order.status == OrderStatus.FULFILLED
+    assert len(retail.created) == 2
+    assert [e.kind for e in order.events][-1] == "fulfilled"
+
+
+def test_cancelled_before_sending_never_reaches_the_partner(world, send_webhook, db_session):
+    state, store, _ = world
+    state["order"] = {**state["order"], "displayFinancialStatus": "PENDING"}
+    send_webhook("orders/create", {"id": 9001})
+    state["order"] = {**state["order"], "cancelledAt": "2026-11-22T12:00:00Z"}
+    send_webhook("orders/cancelled", {"id": 9001})
+    (order,) = db_session.scalars(select(OrderSync)).all()
+    assert order.status == OrderStatus.CANCELLED
+    assert store.orders == []
+
+
+def cancellable(shopify, store, fulfilment_status):
+    cancelled = []
+
+    def lines(variables):
+        return {
+            "order": {
+                "id": variables["id"],
+                "cancelledAt": None,
+                "displayFulfillmentStatus": fulfilment_status,
+                "lineItems": {"nodes": []},
+            }
+        }
+
+    shopify.on(ALICE, "PartnerOrderLines", lines)
+    shopify.on(
+        ALICE,
+        "OrderCancel",
+        lambda v: (
+            cancelled.append(v)
+            or {"orderCancel": {"job": {"id": "j"}, "orderCancelUserErrors": []}}
+        ),
+    )
+    return cancelled
+
+
+def test_cancelled_after_sending_cancels_the_unfulfilled_partner_order(
+    world, send_webhook, shopify, db_session
+):
+    state, store, _ = world
+    cancelled = cancellable(shopify, store, "UNFULFILLED")
+    send_webhook("orders/paid", {"id": 9001})
+    state["order"] = {**state["order"], "cancelledAt": "2026-11-22T12:00:00Z"}
+    send_webhook("orders/cancelled", {"id": 9001})
+    (order,) = db_session.scalars(select(OrderSync)).all()
+    assert order.status == OrderStatus.CANCELLED
+    assert cancelled[0]["orderId"] == store.orders[0]["id"]
+    assert [e.kind for e in order.events][-2:] == ["cancel_requested", "cancelled"]
+
+
+def test_cancelled_after_the_partner_shipped_is_flagged_for_a_person(
+    world, send_webhook, shopify, db_session
+):
+    state, store, _ = world
+    cancelled = cancellable(shopify, store, "FULFILLED")
+    send_webhook("orders/paid", {"id": 9001})
+    state["order"] = {**state["order"], "cancelledAt": "2026-11-22T12:00:00Z"}
+    send_webhook("orders/cancelled", {"id": 9001})
+    (order,) = db_session.scalars(select(OrderSync)).all()
+    assert order.status == OrderStatus.SYNCED
+    assert order.needs_attention
+    assert cancelled == []
+    assert "already shipped" in order.events[-1].message
+    assert cancel_partner_order(order.id) == "synced"
