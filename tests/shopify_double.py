@@ -33,6 +33,7 @@ class ShopifyDouble:
     def __init__(self, mock: responses.RequestsMock) -> None:
         self.handlers: dict[tuple[str, str], Callable[[dict[str, Any]], dict[str, Any]]] = {}
         self.calls: list[tuple[str, str, dict[str, Any]]] = []
+        self.mock = mock
         mock.add_callback(responses.POST, GRAPHQL_URL, callback=self._answer)
 
     def on(
