@@ -1,0 +1,98 @@
+"""Token exchange on first embedded load, and refresh of expiring offline tokens."""
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from powerpact.db_types import utcnow
+from powerpact.models import PartnerStore
+from powerpact.shopify.oauth import fresh_access_token
+from tests.factories import PartnerStoreFactory
+
+SHOP = "carol-coffee.myshopify.com"
+TOKEN_URL = f"http://127.0.0.1:8765/shops/{SHOP}/admin/oauth/access_token"
+
+
+def after_install_answers(shopify):
+    shopify.on(
+        SHOP,
+        "ShopInfo",
+        lambda v: {
+            "shop": {"name": "Carol", "currencyCode": "USD", "ianaTimezone": "UTC", "plan": None},
+            "locations": {"nodes": []},
+            "currentAppInstallation": None,
+        },
+    )
+    shopify.on(
+        SHOP,
+        "WebhookSubscriptions",
+        lambda v: {"webhookSubscriptions": {"nodes": [], "pageInfo": {"hasNextPage": False}}},
+    )
+    shopify.on(
+        SHOP,
+        "WebhookSubscriptionCreate",
+        lambda v: {
+            "webhookSubscriptionCreate": {"webhookSubscription": {"id": "w"}, "userErrors": []}
+        },
+    )
+
+
+def test_a_valid_id_token_for_a_new_shop_is_exchanged_for_an_offline_token(
+    as_shop, shopify, db_session
+):
+    after_install_answers(shopify)
+    shopify.mock.post(
+        TOKEN_URL,
+        json={
+            "access_token": "shpat_carol",
+            "scope": "write_orders",
+            "expires_in": 3600,
+            "refresh_token": "shprt_carol",
+        },
+    )
+    response = as_shop("/partner/orders", SHOP, htmx=False)
+    assert response.status_code == 200
+    partner = db_session.scalars(select(PartnerStore).where(PartnerStore.shop_domain == SHOP)).one()
+    assert partner.access_token == "shpat_carol"
+    assert partner.name == "Carol"
+    sent = shopify.mock.calls[0].request.body
+    assert "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Atoken-exchange" in sent
+    assert (
+        "requested_token_type=urn%3Ashopify%3Aparams%3Aoauth%3Atoken-type%3Aoffline-access-token"
+        in sent
+    )
+
+
+def test_a_token_about_to_expire_is_refreshed_and_the_new_pair_stored(shopify, db_session):
+    partner = PartnerStoreFactory(
+        shop_domain=SHOP,
+        access_token="shpat_old",
+        refresh_token="shprt_old",
+        access_token_expires_at=utcnow() + timedelta(minutes=2),
+    )
+    shopify.mock.post(
+        TOKEN_URL,
+        json={
+            "access_token": "shpat_new",
+            "scope": "write_orders",
+            "expires_in": 3600,
+            "refresh_token": "shprt_new",
+            "refresh_token_expires_in": 7776000,
+        },
+    )
+    assert fresh_access_token(partner) == "shpat_new"
+    assert partner.refresh_token == "shprt_new"
+    assert partner.access_token_expires_at > utcnow() + timedelta(minutes=50)
+    body = shopify.mock.calls[0].request.body
+    assert "grant_type=refresh_token" in body and "refresh_token=shprt_old" in body
+    assert fresh_access_token(partner) == "shpat_new"
+    assert len(shopify.mock.calls) == 1
+
+
+def test_a_token_far_from_expiry_is_used_as_is(db_session):
+    partner = PartnerStoreFactory(
+        access_token="shpat_ok",
+        refresh_token="r",
+        access_token_expires_at=utcnow() + timedelta(hours=1),
+    )
+    assert fresh_access_token(partner) == "shpat_ok"
