@@ -13,8 +13,9 @@ def is_fragment_request() -> bool:
     return headers.get("HX-Request") == "true" and headers.get("HX-Boosted") != "true"
 
 
-def render_page_or_fragment(page: str, fragment: str, **context: Any) -> str:
-    return render_template(fragment if is_fragment_request() else page, **context)
+def render_page_or_fragment(page_template: str, fragment_template: str, /, **context: Any) -> str:
+    template = fragment_template if is_fragment_request() else page_template
+    return render_template(template, **context)
 
 
 def htmx_redirect(url: str) -> Response:
