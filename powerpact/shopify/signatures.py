@@ -31,7 +31,12 @@ def webhook_hmac(secret: str, body: bytes) -> str:
 def verify_webhook(secret: str, body: bytes, header_value: str | None) -> bool:
     if not header_value:
         return False
-    return hmac.compare_digest(webhook_hmac(secret, body), header_value.strip())
+    return _same(webhook_hmac(secret, body), header_value.strip())
+
+
+def _same(expected: str, given: str) -> bool:
+    """Constant-time comparison that also accepts hostile, non-ASCII input."""
+    return hmac.compare_digest(expected.encode(), given.encode("utf-8", errors="replace"))
 
 
 def _escape(value: str, *, key: bool = False) -> str:
@@ -55,7 +60,7 @@ def verify_oauth_query(
 ) -> str | None:
     """Return why ``params`` are not a fresh, genuine Shopify redirect, or None if they are."""
     given = params.get("hmac", "")
-    if not given or not hmac.compare_digest(oauth_hmac(secret, params), given):
+    if not given or not _same(oauth_hmac(secret, params), given):
         return "hmac does not match"
     try:
         timestamp = int(params.get("timestamp", ""))

@@ -36,6 +36,11 @@ def parse_triggered_at(value: str | None) -> datetime | None:
     return parsed if parsed.tzinfo else None
 
 
+def stored_text(body: bytes) -> str:
+    """The body as text a database can hold (a malformed body may carry NUL bytes)."""
+    return body.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
+
+
 def malformed_reason(body: bytes) -> str | None:
     try:
         payload = json.loads(body)
@@ -56,7 +61,7 @@ def record_delivery(headers: dict[str, str | None], body: bytes) -> int | None:
         "shop_domain": headers["shop"] or "unknown",
         "api_version": headers["api_version"],
         "triggered_at": parse_triggered_at(headers["triggered_at"]),
-        "payload": body.decode("utf-8", errors="replace"),
+        "payload": stored_text(body),
         "status": DeliveryStatus.FAILED if problem else DeliveryStatus.RECEIVED,
         "error": problem,
         "received_at": utcnow(),
