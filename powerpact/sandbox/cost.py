@@ -1,0 +1,151 @@
+"""Query cost as Shopify publishes it.
+
+- a scalar or enum field costs 0, an object field 1;
+- a connection costs 2 plus its page size (``first``/``last``, 1 if absent) times
+  the cost of one node (edges and nodes are counted once per node);
+- a mutation field costs 10 (its payload selection is not charged on top);
+- the requested cost uses the page sizes asked for, the actual cost the sizes
+  returned.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    GraphQLInterfaceType,
+    GraphQLObjectType,
+    GraphQLSchema,
+    GraphQLUnionType,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    get_named_type,
+    is_leaf_type,
+    value_from_ast_untyped,
+)
+
+MUTATION_COST = 10
+MAX_QUERY_COST = 1000
+
+
+class CostCalculator:
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        fragments: dict[str, FragmentDefinitionNode],
+        variables: dict[str, Any],
+    ) -> None:
+        self.schema = schema
+        self.fragments = fragments
+        self.variables = variables
+
+    def operation_cost(self, operation: OperationDefinitionNode, data: Any = None) -> int:
+        root = (
+            self.schema.mutation_type
+            if operation.operation.value == "mutation"
+            else self.schema.query_type
+        )
+        if operation.operation.value == "mutation":
+            return MUTATION_COST * len(self._fields(operation.selection_set, root))
+        return self._selection_cost(operation.selection_set, root, data)
+
+    def _fields(self, selection_set: SelectionSetNode, parent: Any) -> list[tuple[FieldNode, Any]]:
+        """The field nodes of a selection set, fragments expanded (typed by their condition)."""
+        found: list[tuple[FieldNode, Any]] = []
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                found.append((selection, parent))
+            elif isinstance(selection, InlineFragmentNode):
+                typed = (
+                    self.schema.get_type(selection.type_condition.name.value)
+                    if selection.type_condition
+                    else parent
+                )
+                found.extend(self._fields(selection.selection_set, typed))
+            else:
+                fragment = self.fragments[selection.name.value]
+                typed = self.schema.get_type(fragment.type_condition.name.value)
+                found.extend(self._fields(fragment.selection_set, typed))
+        return found
+
+    def _argument(self, field: FieldNode, name: str) -> Any:
+        for argument in field.arguments or ():
+            if argument.name.value == name:
+                return value_from_ast_untyped(argument.value, self.variables)
+        return None
+
+    def _selection_cost(
+        self, selection_set: SelectionSetNode | None, parent: Any, data: Any
+    ) -> int:
+        if selection_set is None:
+            return 0
+        total = 0
+        for field, owner in self._fields(selection_set, parent):
+            name = field.name.value
+            if name == "__typename" or not isinstance(
+                owner, GraphQLObjectType | GraphQLInterfaceType
+            ):
+                continue
+            definition = owner.fields.get(name)
+            if definition is None:
+                continue
+            key = field.alias.value if field.alias else name
+            value = data.get(key) if isinstance(data, dict) else None
+            total += self._field_cost(
+                field, get_named_type(definition.type), value, data is not None
+            )
+        return total
+
+    def _field_cost(self, field: FieldNode, named: Any, value: Any, actual: bool) -> int:
+        if is_leaf_type(named):
+            return 0
+        if named.name.endswith("Connection"):
+            return self._connection_cost(field, named, value, actual)
+        if isinstance(value, list):
+            return sum(
+                1 + self._selection_cost(field.selection_set, self._concrete(named, v), v)
+                for v in value
+            )
+        if actual and value is None:
+            return 0
+        return 1 + self._selection_cost(field.selection_set, self._concrete(named, value), value)
+
+    def _connection_cost(self, field: FieldNode, connection: Any, value: Any, actual: bool) -> int:
+        requested = self._argument(field, "first") or self._argument(field, "last") or 1
+        node_type = (
+            get_named_type(connection.fields["nodes"].type)
+            if "nodes" in connection.fields
+            else None
+        )
+        per_node = 0
+        sample = None
+        if actual and isinstance(value, dict):
+            nodes = value.get("nodes") or [e.get("node") for e in value.get("edges") or [] if e]
+            size = len(nodes)
+            sample = nodes
+        else:
+            size = int(requested)
+        for child, _ in (
+            self._fields(field.selection_set, connection) if field.selection_set else []
+        ):
+            if child.name.value in ("nodes", "edges") and node_type is not None:
+                selection = child.selection_set
+                if child.name.value == "edges" and selection is not None:
+                    inner = [
+                        n for n, _ in self._fields(selection, connection) if n.name.value == "node"
+                    ]
+                    selection = inner[0].selection_set if inner else None
+                if sample is not None:
+                    return 2 + sum(
+                        1 + self._selection_cost(selection, node_type, n) for n in sample
+                    )
+                per_node = max(per_node, 1 + self._selection_cost(selection, node_type, None))
+        return 2 + size * per_node
+
+    def _concrete(self, named: Any, value: Any) -> Any:
+        if isinstance(named, GraphQLInterfaceType | GraphQLUnionType) and isinstance(value, dict):
+            return self.schema.get_type(value.get("__typename", "")) or named
+        return named

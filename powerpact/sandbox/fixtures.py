@@ -1,0 +1,198 @@
+"""Fixtures: the demo's retail store and three partner roasters, or any JSON you load.
+
+A JSON fixture: ``{"shops": [{"domain", "name", "currency", "timezone", "plan",
+"products": [{"title", "vendor", "product_type", "description", "tags", "options":
+["Size", "Grind"], "variants": [{"options": ["250g", "Whole bean"], "sku", "price",
+"compare_at", "stock"}]}]}]}``.
+"""
+
+from __future__ import annotations
+
+import random
+from decimal import Decimal
+from typing import Any
+
+from powerpact.sandbox.core import Sandbox, handleize
+
+RETAIL = "bubbly-retail.myshopify.com"
+ROASTERS = [
+    {
+        "domain": "north-star-roasters.myshopify.com",
+        "name": "North Star Roasters",
+        "code": "NSR",
+        "timezone": "America/Los_Angeles",
+        "products": 24,
+        "origins": [
+            "Ethiopia Yirgacheffe",
+            "Kenya Nyeri",
+            "Colombia Huila",
+            "Guatemala Antigua",
+            "Rwanda Nyamasheke",
+            "Peru Cajamarca",
+        ],
+        "styles": ["Light", "Filter", "Espresso", "Reserve"],
+    },
+    {
+        "domain": "harbor-bean-co.myshopify.com",
+        "name": "Harbor Bean Co.",
+        "code": "HBC",
+        "timezone": "America/New_York",
+        "products": 32,
+        "origins": [
+            "Brazil Cerrado",
+            "Sumatra Mandheling",
+            "Costa Rica Tarrazu",
+            "Honduras Marcala",
+            "Mexico Chiapas",
+            "Nicaragua Jinotega",
+            "El Salvador Santa Ana",
+            "Burundi Kayanza",
+        ],
+        "styles": ["House", "Dark", "Decaf", "Cold Brew"],
+    },
+    {
+        "domain": "alpine-coffee-works.myshopify.com",
+        "name": "Alpine Coffee Works",
+        "code": "ACW",
+        "timezone": "Europe/Zurich",
+        "products": 40,
+        "origins": [
+            "Tanzania Kilimanjaro",
+            "Panama Boquete",
+            "Yemen Haraz",
+            "India Monsooned Malabar",
+            "Papua New Guinea",
+            "Bolivia Caranavi",
+            "Ecuador Loja",
+            "Uganda Bugisu",
+            "Java Estate",
+            "Hawaii Kona",
+        ],
+        "styles": ["Alpine", "Summit", "Valley", "Glacier"],
+    },
+]
+SIZES = [("250g", "1.00"), ("500g", "1.85"), ("1kg", "3.40")]
+GRINDS = ["Whole bean", "Filter", "Espresso"]
+CENT = Decimal("0.01")
+NOTES = [
+    "chocolate",
+    "cherry",
+    "caramel",
+    "citrus",
+    "jasmine",
+    "toffee",
+    "blackcurrant",
+    "hazelnut",
+    "stone fruit",
+    "brown sugar",
+]
+
+
+def roaster_products(
+    roaster: dict[str, Any], base_url: str, rng: random.Random
+) -> list[dict[str, Any]]:
+    products = []
+    combos = [(o, s) for s in roaster["styles"] for o in roaster["origins"]]
+    for index, (origin, style) in enumerate(combos[: roaster["products"]]):
+        title = f"{origin} {style}"
+        base = Decimal(rng.choice(["11.50", "12.00", "13.50", "14.00", "15.50", "16.00", "18.00"]))
+        notes = ", ".join(rng.sample(NOTES, 3))
+        variants = []
+        grinds = GRINDS if index % 3 else GRINDS[:1]
+        for size, factor in SIZES[: 2 + index % 2]:
+            price = (base * Decimal(factor)).quantize(CENT)
+            for grind in grinds:
+                stock = 0 if rng.random() < 0.08 else rng.randint(3, 80)
+                variants.append(
+                    {
+                        "options": [size, grind],
+                        "sku": f"{roaster['code']}-{index + 1:03d}-{size.upper()}-{grind[:2].upper()}"[
+                            :40
+                        ],
+                        "price": str(price),
+                        "compare_at": str((price * Decimal("1.15")).quantize(CENT))
+                        if index % 7 == 0
+                        else None,
+                        "stock": stock,
+                    }
+                )
+        products.append(
+            {
+                "title": title,
+                "vendor": roaster["name"],
+                "product_type": "Coffee beans",
+                "description": f"<p>{style} roast from {origin}. Notes of {notes}.</p>",
+                "tags": [style.lower(), origin.split()[0].lower(), "coffee"],
+                "image_url": f"{base_url}/images/{roaster['code'].lower()}/{handleize(title)}.svg",
+                "options": ["Size", "Grind"],
+                "variants": variants,
+                "status": "DRAFT" if index % 17 == 16 else "ACTIVE",
+            }
+        )
+    return products
+
+
+def demo(base_url: str) -> dict[str, Any]:
+    rng = random.Random(20261122)  # noqa: S311 (repeatable demo data, not security)
+    retail_products = [
+        {
+            "title": "Bubbly Ceramic Mug",
+            "vendor": "Bubbly",
+            "product_type": "Merchandise",
+            "image_url": f"{base_url}/images/bubbly/mug.svg",
+            "variants": [
+                {"title": "Default Title", "sku": "BUB-MUG", "price": "14.00", "stock": 120}
+            ],
+        },
+        {
+            "title": "Bubbly Pour-over Kit",
+            "vendor": "Bubbly",
+            "product_type": "Equipment",
+            "image_url": f"{base_url}/images/bubbly/kit.svg",
+            "variants": [
+                {"title": "Default Title", "sku": "BUB-KIT", "price": "39.00", "stock": 40}
+            ],
+        },
+    ]
+    shops = [
+        {
+            "domain": RETAIL,
+            "name": "Bubbly",
+            "currency": "USD",
+            "timezone": "America/New_York",
+            "plan": "advanced",
+            "products": retail_products,
+        }
+    ]
+    for roaster in ROASTERS:
+        shops.append(
+            {
+                "domain": roaster["domain"],
+                "name": roaster["name"],
+                "currency": "USD",
+                "timezone": roaster["timezone"],
+                "plan": "standard",
+                "products": roaster_products(roaster, base_url, rng),
+            }
+        )
+    return {"shops": shops}
+
+
+def load(sandbox: Sandbox, data: dict[str, Any]) -> None:
+    for shop_data in data.get("shops", []):
+        shop = sandbox.add_shop(
+            shop_data["domain"],
+            shop_data.get("name", shop_data["domain"]),
+            plan=shop_data.get("plan"),
+            currency=shop_data.get("currency", "USD"),
+            timezone=shop_data.get("timezone", "UTC"),
+        )
+        for product in shop_data.get("products", []):
+            sandbox.add_product(shop, product)
+
+
+def load_named(sandbox: Sandbox, name: str) -> None:
+    if name == "demo":
+        load(sandbox, demo(sandbox.config.base_url))
+    elif name != "empty":
+        raise ValueError(f"unknown fixture {name!r} (demo or empty)")

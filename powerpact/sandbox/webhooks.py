@@ -1,0 +1,181 @@
+"""Webhook deliveries to the app: real headers and HMAC, retries, duplicates, shuffling."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import queue
+import random
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import requests
+
+log = logging.getLogger(__name__)
+Transport = Callable[[str, dict[str, str], bytes], int]
+
+
+def http_transport(url: str, headers: dict[str, str], body: bytes) -> int:
+    """POST with Shopify's 5-second budget; a slow or failed answer counts as a failure."""
+    try:
+        return requests.post(url, data=body, headers=headers, timeout=5).status_code
+    except requests.RequestException:
+        return 0
+
+
+def topic_of(enum_name: str) -> str:
+    """``ORDERS_CREATE`` -> ``orders/create`` (and ``APP_UNINSTALLED`` -> ``app/uninstalled``)."""
+    head, _, rest = enum_name.lower().partition("_")
+    return f"{head}/{rest}"
+
+
+def sign(secret: str, body: bytes) -> str:
+    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+
+
+@dataclass
+class Delivery:
+    url: str
+    topic: str
+    shop: str
+    body: bytes
+    webhook_id: str
+    event_id: str
+    attempts: int = 0
+    outcomes: list[int] = field(default_factory=list)
+
+
+class WebhookDispatcher:
+    """Sends each event to the subscriptions for its topic, from a sender thread.
+
+    Deliveries leave asynchronously, as Shopify's do (and never while a sandbox
+    lock is held, so the app may call the sandbox back while handling one).
+    ``duplicates`` resends every event under a new webhook id (same event id), as
+    Shopify sometimes does; ``shuffle`` holds deliveries and sends them in random
+    order on ``flush``. A non-2xx answer is retried with backoff, keeping the id.
+    ``drain`` waits until everything queued has been sent.
+    """
+
+    def __init__(
+        self,
+        secret: str,
+        transport: Transport,
+        *,
+        retry_delays: tuple[float, ...] = (1, 2, 4, 8, 16, 32, 64, 128),
+        api_version: str = "2026-07",
+    ) -> None:
+        self.secret = secret
+        self.transport = transport
+        self.retry_delays = retry_delays
+        self.api_version = api_version
+        self.duplicates = False
+        self.shuffle = False
+        self.held: list[Delivery] = []
+        self.log: list[Delivery] = []
+        self._lock = threading.Lock()
+        self._queue: queue.Queue[Delivery] = queue.Queue()
+        self._retrying = 0
+        self._sender = threading.Thread(target=self._run, name="sandbox-webhooks", daemon=True)
+        self._sender.start()
+
+    def emit(
+        self, shop: str, topic: str, payload: dict[str, Any], urls: list[str]
+    ) -> list[Delivery]:
+        body = json.dumps(payload).encode()
+        event_id = str(uuid.uuid4())
+        deliveries = []
+        for url in urls:
+            copies = 2 if self.duplicates else 1
+            for _ in range(copies):
+                deliveries.append(Delivery(url, topic, shop, body, str(uuid.uuid4()), event_id))
+        with self._lock:
+            self.log.extend(deliveries)
+            if self.shuffle:
+                self.held.extend(deliveries)
+                return deliveries
+        for delivery in deliveries:
+            self._queue.put(delivery)
+        return deliveries
+
+    def flush(self) -> int:
+        with self._lock:
+            held, self.held = self.held, []
+        random.shuffle(held)
+        for delivery in held:
+            self._queue.put(delivery)
+        return len(held)
+
+    def drain(self, timeout: float = 10.0) -> bool:
+        """Wait until every queued delivery (and retry due within ``timeout``) was sent."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._queue.unfinished_tasks == 0 and self._retrying == 0:
+                return True
+            time.sleep(0.005)
+        return False
+
+    def _run(self) -> None:
+        while True:
+            delivery = self._queue.get()
+            try:
+                self._send(delivery)
+            except Exception:  # a broken transport must not stop later deliveries
+                log.exception("webhook delivery %s failed", delivery.webhook_id)
+            finally:
+                self._queue.task_done()
+
+    def headers(self, delivery: Delivery) -> dict[str, str]:
+        return {
+            "Content-Type": "application/json",
+            "X-Shopify-Topic": delivery.topic,
+            "X-Shopify-Hmac-Sha256": sign(self.secret, delivery.body),
+            "X-Shopify-Shop-Domain": delivery.shop,
+            "X-Shopify-Webhook-Id": delivery.webhook_id,
+            "X-Shopify-Event-Id": delivery.event_id,
+            "X-Shopify-Triggered-At": datetime.now(UTC).isoformat(),
+            "X-Shopify-API-Version": self.api_version,
+        }
+
+    def _send(self, delivery: Delivery) -> None:
+        delivery.attempts += 1
+        status = self.transport(delivery.url, self.headers(delivery), delivery.body)
+        delivery.outcomes.append(status)
+        if 200 <= status < 300:
+            return
+        if delivery.attempts > len(self.retry_delays):
+            log.warning(
+                "webhook %s to %s given up after %s attempts",
+                delivery.webhook_id,
+                delivery.url,
+                delivery.attempts,
+            )
+            return
+        delay = self.retry_delays[delivery.attempts - 1]
+        with self._lock:
+            self._retrying += 1
+        timer = threading.Timer(delay, self._requeue, args=(delivery,))
+        timer.daemon = True
+        timer.start()
+
+    def _requeue(self, delivery: Delivery) -> None:
+        self._queue.put(delivery)
+        with self._lock:
+            self._retrying -= 1
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> bool:
+    """Poll ``condition`` (tests waiting for retried deliveries)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.01)
+    return condition()
