@@ -42,9 +42,11 @@ def retail_store() -> RetailStore:
 def capture_order(order_gid: str) -> str:
     """Pull the retail order and record its OrderSyncs; sends start once the caller commits."""
     store = retail_store()
-    data = client_for(store).execute("OrderForSync", {"id": order_gid})
+    client = client_for(store)
+    data = client.execute("OrderForSync", {"id": order_gid})
     if data.get("order") is None:
         return "order not found"
+    data["order"]["lineItems"]["nodes"].extend(remaining_line_items(client, data["order"]))
     touched = record_order(
         parse_order(data["order"]), accept_authorized=store.accept_authorized_payments
     )
@@ -65,6 +67,20 @@ def capture_order(order_gid: str) -> str:
     for domain in immediate:
         after_commit(lambda domain=domain: push_partner_task(domain))
     return f"recorded {len(touched)} partner orders"
+
+
+def remaining_line_items(client: Any, order: dict[str, Any]) -> list[dict[str, Any]]:
+    """Lines past the first page of ``OrderForSync`` (an order may have hundreds)."""
+    page = order["lineItems"].get("pageInfo") or {}
+    if not page.get("hasNextPage"):
+        return []
+    return list(
+        client.paginate(
+            "OrderLineItemsPage",
+            {"id": order["id"], "after": page["endCursor"]},
+            ("order", "lineItems"),
+        )
+    )
 
 
 def order_gid_of(payload: dict[str, Any]) -> str:

@@ -796,7 +796,8 @@ def idempotency_key(info: GraphQLResolveInfo) -> str | None:
         if directive.name.value == "idempotent":
             for argument in directive.arguments:
                 if argument.name.value == "key":
-                    return str(value_from_ast_untyped(argument.value, info.variable_values))
+                    values = getattr(info.variable_values, "coerced", info.variable_values)
+                    return str(value_from_ast_untyped(argument.value, values))
     return None
 
 

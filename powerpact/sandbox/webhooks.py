@@ -31,8 +31,14 @@ def http_transport(url: str, headers: dict[str, str], body: bytes) -> int:
         return 0
 
 
+TWO_WORD_RESOURCES = ("INVENTORY_LEVELS", "INVENTORY_ITEMS", "FULFILLMENT_ORDERS", "ORDER_TRANSACTIONS")
+
+
 def topic_of(enum_name: str) -> str:
-    """``ORDERS_CREATE`` -> ``orders/create`` (and ``APP_UNINSTALLED`` -> ``app/uninstalled``)."""
+    """``ORDERS_CREATE`` -> ``orders/create``, ``INVENTORY_LEVELS_UPDATE`` -> ``inventory_levels/update``."""
+    for resource in TWO_WORD_RESOURCES:
+        if enum_name.startswith(resource + "_"):
+            return f"{resource.lower()}/{enum_name[len(resource) + 1 :].lower()}"
     head, _, rest = enum_name.lower().partition("_")
     return f"{head}/{rest}"
 
