@@ -848,7 +848,8 @@ def run_graphql(
     if requested > MAX_QUERY_COST:
         sandbox.record_call(shop.domain, CallRecord(operation_name, requested, 0, False, 200))
         return error_body(
-            f"Query cost is {requested}, which exceeds the single query max cost limit ({MAX_QUERY_COST}).",
+            f"Query cost is {requested}, which exceeds the single query max cost limit"
+            f" ({MAX_QUERY_COST}).",
             "MAX_COST_EXCEEDED",
             {
                 "requestedQueryCost": requested,

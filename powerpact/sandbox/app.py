@@ -19,7 +19,8 @@ Control API (JSON in, JSON out):
 - ``POST /_sandbox/shops/<shop>/throttle`` ``{"maximum", "restore_rate"}``;
   ``POST /_sandbox/order-create-limit`` ``{"per_minute": 5 | null}``
 - ``GET /_sandbox/shops/<shop>/calls``: calls, cost, throttled count, unmodelled fields
-- ``POST /_sandbox/webhooks`` ``{"duplicates": bool, "shuffle": bool}``; ``POST /_sandbox/webhooks/flush``
+- ``POST /_sandbox/webhooks`` ``{"duplicates": bool, "shuffle": bool}``;
+  ``POST /_sandbox/webhooks/flush``
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import time
 from decimal import Decimal
 from typing import Any
 
-from flask import Flask, Response, abort, jsonify, redirect, render_template_string, request
+from flask import Flask, Response, abort, jsonify, redirect, render_template, request
 
 from powerpact.sandbox import fixtures
 from powerpact.sandbox.api import run_graphql, shapes
@@ -36,11 +37,7 @@ from powerpact.sandbox.core import Sandbox, SandboxConfig, SandboxError, numeric
 from powerpact.sandbox.oauth import approval_redirect, grant
 from powerpact.sandbox.store import Order, Shop, now_iso
 
-APPROVAL_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Install app</title>
-<style>body{font-family:system-ui,sans-serif;background:#f1f1f1;margin:0}main{max-width:480px;margin:10vh auto;background:#fff;border-radius:12px;padding:24px;box-shadow:0 1px 3px #0002}
-button{background:#303030;color:#fff;border:0;border-radius:8px;padding:10px 16px;font:inherit;cursor:pointer}</style></head>
-<body><main><h1>Install PowerPact on {{ shop.name }}</h1><p>PowerPact asks for: {{ scopes }}</p>
-<form method="post"><button type="submit">Install app</button></form></main></body></html>"""
+INVALID_TOKEN = "[API] Invalid API key or access token (unrecognized login or wrong password)"  # noqa: S105
 
 
 def create_sandbox_app(
@@ -71,9 +68,7 @@ def create_sandbox_app(
             return jsonify(errors="Timeout"), 504
         token = sandbox.store.tokens.get(request.headers.get("X-Shopify-Access-Token", ""))
         if fault == "unauthorized" or token is None or token.shop != shop:
-            return jsonify(
-                errors="[API] Invalid API key or access token (unrecognized login or wrong password)"
-            ), 401
+            return jsonify(errors=INVALID_TOKEN), 401
         if token.expires_at is not None and token.expires_at < time.time():
             return jsonify(errors="[API] This access token has expired"), 401
         payload = request.get_json(silent=True)
@@ -85,8 +80,8 @@ def create_sandbox_app(
     def authorize(shop: str):  # type: ignore[no-untyped-def]
         target = shop_or_404(shop)
         if request.method == "GET" and not sandbox.config.auto_approve:
-            return render_template_string(
-                APPROVAL_PAGE, shop=target, scopes=request.args.get("scope", "")
+            return render_template(
+                "approve.html", shop=target, scopes=request.args.get("scope", "")
             )
         return redirect(approval_redirect(sandbox, shop, request.args.to_dict()))
 
@@ -104,10 +99,12 @@ def create_sandbox_app(
         hue = sum(name.encode()) % 360
         label = name.rsplit("/", 1)[-1].replace("-", " ")[:18]
         svg = (
-            f'<svg xmlns="http://www.w3.org/2000/svg" width="240" height="240" viewBox="0 0 240 240">'
+            '<svg xmlns="http://www.w3.org/2000/svg" width="240" height="240" '
+            'viewBox="0 0 240 240">'
             f'<rect width="240" height="240" fill="hsl({hue},45%,62%)"/>'
             f'<rect x="70" y="50" width="100" height="140" rx="12" fill="hsl({hue},35%,28%)"/>'
-            f'<text x="120" y="215" font-family="sans-serif" font-size="16" text-anchor="middle" fill="#fff">{label}</text></svg>'
+            '<text x="120" y="215" font-family="sans-serif" font-size="16" '
+            f'text-anchor="middle" fill="#fff">{label}</text></svg>'
         )
         return Response(svg, mimetype="image/svg+xml", headers={"Cache-Control": "max-age=86400"})
 

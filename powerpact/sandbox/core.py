@@ -36,7 +36,7 @@ class SandboxError(ValueError):
 @dataclass
 class SandboxConfig:
     api_key: str = "powerpact-dev-key"
-    api_secret: str = "sandbox-secret-change-me-0123456789"
+    api_secret: str = "sandbox-secret-change-me-0123456789"  # noqa: S105 (a local stand-in)
     app_url: str = "http://127.0.0.1:5000"
     transport: Transport = http_transport
     clock: Callable[[], float] = time.monotonic

@@ -88,6 +88,10 @@ NOTES = [
 ]
 
 
+def variant_sku(code: str, index: int, size: str, grind: str) -> str:
+    return f"{code}-{index + 1:03d}-{size.upper()}-{grind[:2].upper()}"
+
+
 def roaster_products(
     roaster: dict[str, Any], base_url: str, rng: random.Random
 ) -> list[dict[str, Any]]:
@@ -106,9 +110,7 @@ def roaster_products(
                 variants.append(
                     {
                         "options": [size, grind],
-                        "sku": f"{roaster['code']}-{index + 1:03d}-{size.upper()}-{grind[:2].upper()}"[
-                            :40
-                        ],
+                        "sku": variant_sku(roaster["code"], index, size, grind),
                         "price": str(price),
                         "compare_at": str((price * Decimal("1.15")).quantize(CENT))
                         if index % 7 == 0

@@ -31,11 +31,16 @@ def http_transport(url: str, headers: dict[str, str], body: bytes) -> int:
         return 0
 
 
-TWO_WORD_RESOURCES = ("INVENTORY_LEVELS", "INVENTORY_ITEMS", "FULFILLMENT_ORDERS", "ORDER_TRANSACTIONS")
+TWO_WORD_RESOURCES = (
+    "INVENTORY_LEVELS",
+    "INVENTORY_ITEMS",
+    "FULFILLMENT_ORDERS",
+    "ORDER_TRANSACTIONS",
+)
 
 
 def topic_of(enum_name: str) -> str:
-    """``ORDERS_CREATE`` -> ``orders/create``, ``INVENTORY_LEVELS_UPDATE`` -> ``inventory_levels/update``."""
+    """The REST name of a topic: ``INVENTORY_LEVELS_UPDATE`` is ``inventory_levels/update``."""
     for resource in TWO_WORD_RESOURCES:
         if enum_name.startswith(resource + "_"):
             return f"{resource.lower()}/{enum_name[len(resource) + 1 :].lower()}"
