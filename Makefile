@@ -27,11 +27,7 @@ $(BIN)/activate: pyproject.toml
 	touch $(BIN)/activate
 
 demo: $(BIN)/activate
-	env -u DATABASE_URL -u REDIS_URL $(BIN)/flask --app wsgi db upgrade
-	@echo ""
-	@echo "  PowerPact is serving at http://127.0.0.1:$(DEMO_PORT)/admin/"
-	@echo ""
-	env -u DATABASE_URL -u REDIS_URL $(BIN)/flask --app wsgi run --port $(DEMO_PORT)
+	env -u DATABASE_URL -u REDIS_URL $(BIN)/flask --app wsgi demo --port $(DEMO_PORT)
 
 check-services:
 	@ok=1; \

@@ -15,7 +15,10 @@ def rotate_token_keys_command() -> None:
 
 
 def register_cli(app: Flask) -> None:
+    from powerpact.demo import demo_command
+
     app.cli.add_command(rotate_token_keys_command)
+    app.cli.add_command(demo_command)
     try:
         from powerpact.sandbox.cli import sandbox_command
     except ImportError:  # the sandbox package is optional in a trimmed deployment
