@@ -1,0 +1,21 @@
+"""``flask --app wsgi bench ...``: benchmarks that print figures (JSON), not timed tests."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.group("bench")
+def bench_group() -> None:
+    """Benchmarks against the sandbox; each prints its figures as JSON."""
+
+
+def register(group: click.Group) -> None:
+    from powerpact.bench.inventory import inventory_command
+    from powerpact.bench.orders import orders_command
+
+    group.add_command(inventory_command)
+    group.add_command(orders_command)
+
+
+register(bench_group)

@@ -1,0 +1,126 @@
+"""``bench orders``: N retail orders over P partners, captured and pushed to the partners."""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+
+import click
+from sqlalchemy import func, select
+
+from powerpact.bench.harness import RETAIL, bench_world, rate_limit_bound
+from powerpact.extensions import db
+from powerpact.models import OrderStatus, OrderSync, ProductMap
+from powerpact.orders import dispatch, push
+from powerpact.sandbox import place_order
+
+PRODUCTS_PER_PARTNER = 5
+
+
+@click.command("orders")
+@click.option("--partners", default=10, show_default=True, type=int)
+@click.option("--orders", "order_count", default=1000, show_default=True, type=int)
+@click.option(
+    "--plan",
+    default="standard",
+    show_default=True,
+    type=click.Choice(["standard", "advanced", "plus"]),
+)
+def orders_command(partners: int, order_count: int, plan: str) -> None:
+    """Place orders, capture them, push every partner's in parallel; count and time it all."""
+    rng = random.Random(11)  # noqa: S311 (benchmark data)
+    with bench_world(plan) as world:
+        retail, _ = world.install(RETAIL, "Bench Retail", retail=True, plan="plus")
+        skus: dict[str, list[str]] = {}
+        for index in range(partners):
+            domain = f"bench-partner-{index:03d}.myshopify.com"
+            partner, _ = world.install(domain, f"Bench Partner {index}")
+            for n in range(PRODUCTS_PER_PARTNER):
+                spec = {
+                    "title": f"Roast {index}-{n}",
+                    "variants": [{"sku": f"B{index}-{n}", "price": "12.00", "stock": 100000}],
+                }
+                source = world.sandbox.add_product(partner, spec)
+                copy = world.sandbox.add_product(
+                    retail,
+                    {
+                        **spec,
+                        "variants": [
+                            {"sku": f"PARTNER-B{index}-{n}", "price": "16.00", "stock": 100000}
+                        ],
+                    },
+                )
+                db.session.add(
+                    ProductMap(
+                        partner_shop_domain=domain,
+                        partner_product_id=source.id,
+                        partner_variant_id=source.variants[0].id,
+                        partner_price=Decimal("12.00"),
+                        bubbly_product_id=copy.id,
+                        bubbly_variant_id=copy.variants[0].id,
+                        bubbly_sku=copy.variants[0].sku,
+                    )
+                )
+                skus.setdefault(domain, []).append(copy.variants[0].sku or "")
+        db.session.commit()
+        domains = sorted(skus)
+        order_ids = []
+        for _ in range(order_count):
+            chosen = rng.sample(domains, rng.randint(1, min(3, len(domains))))
+            lines = [{"sku": rng.choice(skus[d]), "quantity": rng.randint(1, 3)} for d in chosen]
+            order_ids.append(
+                place_order(
+                    world.sandbox, retail, {"lines": lines, "shipping": "7.50", "tax_rate": "0.08"}
+                ).id
+            )
+        for order_id in order_ids:
+            dispatch.capture_order(order_id)
+            db.session.commit()
+        partner_orders = db.session.scalar(select(func.count()).select_from(OrderSync))
+        for shop in domains:
+            world.sandbox.calls[shop].clear()
+
+        def push_one(domain: str) -> dict[str, int]:
+            with world.app.app_context():
+                return push.push_partner(domain)
+
+        started = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=len(domains)) as pool:
+            list(pool.map(push_one, domains))
+        wall = time.perf_counter() - started
+        created = Counter(
+            order.source_identifier
+            for domain in domains
+            for order in world.sandbox.shop(domain).orders.values()
+        )
+        calls = world.calls(domains)
+        costs = {d: sum(c.actual_cost for c in world.calls([d])) for d in domains}
+        bound = rate_limit_bound(costs, world.sandbox)
+        click.echo(
+            json.dumps(
+                {
+                    "benchmark": "orders",
+                    "partners": partners,
+                    "orders": order_count,
+                    "partner_orders_expected": partner_orders,
+                    "partner_orders_created": sum(created.values()),
+                    "duplicates": sum(n - 1 for n in created.values() if n > 1),
+                    "synced": db.session.scalar(
+                        select(func.count())
+                        .select_from(OrderSync)
+                        .where(OrderSync.status == OrderStatus.SYNCED)
+                    ),
+                    "api_calls": len(calls),
+                    "throttled": sum(c.throttled for c in calls),
+                    "actual_cost": sum(costs.values()),
+                    "wall_seconds": round(wall, 3),
+                    "rate_limit_bound_seconds": round(bound, 3),
+                    "time_ratio": round(wall / bound, 3) if bound else None,
+                },
+                indent=2,
+            )
+        )
