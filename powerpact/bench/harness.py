@@ -16,6 +16,7 @@ from typing import Any
 import flask_migrate
 import psycopg
 from flask import Flask, current_app
+from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from powerpact import create_app
@@ -51,6 +52,9 @@ class World:
         )
         db.session.add(row)
         return shop, row
+
+    def app_retail(self) -> RetailStore:
+        return db.session.scalars(select(RetailStore)).one()
 
     def calls(self, shops: list[str]) -> list[CallRecord]:
         return [c for s in shops for c in self.sandbox.calls.get(s, [])]

@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import click
+from flask.cli import with_appcontext
 from sqlalchemy import insert
 
 from powerpact.bench.harness import RETAIL, bench_world, ceil_div, rate_limit_bound
@@ -86,6 +87,7 @@ def build_partner(world, index: int, variants: int, rng: random.Random) -> list[
     show_default=True,
     type=click.Choice(["standard", "advanced", "plus"]),
 )
+@with_appcontext
 def inventory_command(
     partners: int, variants: int, changed: float, workers: int, plan: str
 ) -> None:

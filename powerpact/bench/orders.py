@@ -10,13 +10,16 @@ from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import click
+from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
 from powerpact.bench.harness import RETAIL, bench_world, rate_limit_bound
 from powerpact.extensions import db
 from powerpact.models import OrderStatus, OrderSync, ProductMap
-from powerpact.orders import dispatch, push
+from powerpact.orders import push
+from powerpact.orders.capture import parse_order, record_order
 from powerpact.sandbox import place_order
+from powerpact.shopify.clients import client_for
 
 PRODUCTS_PER_PARTNER = 5
 
@@ -30,6 +33,7 @@ PRODUCTS_PER_PARTNER = 5
     show_default=True,
     type=click.Choice(["standard", "advanced", "plus"]),
 )
+@with_appcontext
 def orders_command(partners: int, order_count: int, plan: str) -> None:
     """Place orders, capture them, push every partner's in parallel; count and time it all."""
     rng = random.Random(11)  # noqa: S311 (benchmark data)
@@ -77,8 +81,10 @@ def orders_command(partners: int, order_count: int, plan: str) -> None:
                     world.sandbox, retail, {"lines": lines, "shipping": "7.50", "tax_rate": "0.08"}
                 ).id
             )
+        retail_client = client_for(world.app_retail())
         for order_id in order_ids:
-            dispatch.capture_order(order_id)
+            node = retail_client.execute("OrderForSync", {"id": order_id})["order"]
+            record_order(parse_order(node))
             db.session.commit()
         partner_orders = db.session.scalar(select(func.count()).select_from(OrderSync))
         for shop in domains:

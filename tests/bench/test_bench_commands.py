@@ -1,0 +1,34 @@
+"""The benchmark commands run end to end at a small size and report sane figures."""
+
+import json
+
+import pytest
+
+
+@pytest.fixture
+def run_bench(migrated_app):
+    def run(*args):
+        result = migrated_app.test_cli_runner().invoke(args=["bench", *args])
+        assert result.exit_code == 0, result.output
+        start = result.output.index('{\n  "benchmark"')
+        return json.JSONDecoder().raw_decode(result.output[start:])[0]
+
+    return run
+
+
+def test_bench_inventory_makes_the_minimum_number_of_calls(run_bench):
+    figures = run_bench(
+        "inventory", "--partners", "3", "--variants", "260", "--changed", "0.5", "--workers", "3"
+    )
+    assert figures["errors"] == 0
+    assert figures["calls"] == figures["minimum_calls"] == 3 * (2 * 2 + 1)
+    assert figures["levels_changed"] == 390
+    assert figures["naive_calls"] == 780
+
+
+def test_bench_orders_creates_every_partner_order_once(run_bench):
+    figures = run_bench("orders", "--partners", "3", "--orders", "12")
+    assert figures["duplicates"] == 0
+    assert (
+        figures["partner_orders_created"] == figures["partner_orders_expected"] == figures["synced"]
+    )
