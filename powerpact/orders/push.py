@@ -291,10 +291,17 @@ def due_immediate_ids(partner_domain: str | None = None, limit: int = 200) -> li
 
 
 def push_partner(partner_domain: str) -> dict[str, int]:
-    """Send a partner's due immediate orders one after another (serial per partner)."""
+    """Send a partner's due immediate orders one after another (serial per partner).
+
+    Pages through everything due; an order that fails transiently is no longer due
+    (its next attempt lies ahead), so the loop always ends.
+    """
     outcomes: dict[str, int] = {}
-    for order_sync_id in due_immediate_ids(partner_domain):
-        outcome = push_order_sync(order_sync_id)
-        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    seen: set[int] = set()
+    while batch := [i for i in due_immediate_ids(partner_domain) if i not in seen]:
+        for order_sync_id in batch:
+            seen.add(order_sync_id)
+            outcome = push_order_sync(order_sync_id)
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
     current_app.logger.debug("pushed %s: %s", partner_domain, outcomes)
     return outcomes
