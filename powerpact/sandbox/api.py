@@ -749,7 +749,40 @@ def m_tracking_update(
     }
 
 
+def m_product_delete(
+    ctx: Context, args: dict[str, Any], info: GraphQLResolveInfo
+) -> dict[str, Any]:
+    product_id = (args.get("input") or {}).get("id") or args.get("id") or ""
+    if ctx.shop.products.pop(product_id, None) is None:
+        return {
+            "deletedProductId": None,
+            "userErrors": [user_error("Product does not exist", ["id"])],
+        }
+    ctx.sandbox.emit(ctx.shop, "products/delete", {"id": numeric(product_id)})
+    return {"deletedProductId": product_id, "userErrors": []}
+
+
+def m_order_update(ctx: Context, args: dict[str, Any], info: GraphQLResolveInfo) -> dict[str, Any]:
+    data = args["input"]
+    order = ctx.shop.orders.get(data.get("id", ""))
+    if order is None:
+        return {"order": None, "userErrors": [user_error("Order does not exist", ["id"])]}
+    if data.get("tags") is not None:
+        order.tags = list(data["tags"])
+    for source, target in (
+        ("note", "note"),
+        ("email", "email"),
+        ("shippingAddress", "shipping_address"),
+    ):
+        if data.get(source) is not None:
+            setattr(order, target, data[source])
+    ctx.sandbox.emit(ctx.shop, "orders/updated", ctx.sandbox.order_payload(order))
+    return {"order": shapes.order_node(ctx.shop, order), "userErrors": []}
+
+
 MUTATIONS = {
+    "productDelete": m_product_delete,
+    "orderUpdate": m_order_update,
     "webhookSubscriptionCreate": m_webhook_create,
     "webhookSubscriptionDelete": m_webhook_delete,
     "metafieldDefinitionCreate": m_metafield_definition,

@@ -32,3 +32,10 @@ def test_bench_orders_creates_every_partner_order_once(run_bench):
     assert (
         figures["partner_orders_created"] == figures["partner_orders_expected"] == figures["synced"]
     )
+
+
+def test_bench_import_imports_a_whole_demo_catalog(run_bench):
+    figures = run_bench("import", "--roaster", "0")
+    assert figures["status"] == "succeeded"
+    assert figures["retail_products"] == figures["products"] == 24
+    assert figures["api_calls"] == 2 * figures["products"]

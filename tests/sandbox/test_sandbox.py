@@ -359,3 +359,27 @@ def test_unmodelled_fields_are_null_and_logged(sandbox_app, sandbox, token):
     _, body = gql(sandbox_app, token, "{ shop { name description } }")
     assert body["data"]["shop"]["description"] is None
     assert "Shop.description" in sandbox.call_summary(SHOP)["unmodelled_fields"]
+
+
+def test_order_update_and_product_delete(sandbox_app, sandbox, token):
+    shop = sandbox.shop(SHOP)
+    product_id = next(iter(shop.products))
+    _, body = gql(
+        sandbox_app,
+        token,
+        "mutation($id: ID!) { productDelete(input: {id: $id}) { deletedProductId } }",
+        {"id": product_id},
+    )
+    assert body["data"]["productDelete"]["deletedProductId"] == product_id
+    assert product_id not in shop.products
+    variant = next(iter(shop.variants().values()))
+    order = sandbox.new_order(shop, [sandbox.line(shop, variant, 1)])
+    _, body = gql(
+        sandbox_app,
+        token,
+        """mutation($id: ID!) {
+          orderUpdate(input: {id: $id, tags: ["vip"], note: "gift"}) { order { tags note } }
+        }""",
+        {"id": order.id},
+    )
+    assert body["data"]["orderUpdate"]["order"] == {"tags": ["vip"], "note": "gift"}
