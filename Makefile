@@ -12,12 +12,13 @@ REDIS_HOST ?= 127.0.0.1
 REDIS_PORT ?= 6379
 DEMO_PORT ?= 5000
 
-.PHONY: help demo test lint format services check-services clean
+.PHONY: help demo test lint format services check-services clean bench
 
 help:
 	@echo "make demo   - install and serve PowerPact locally (SQLite, no servers needed)"
 	@echo "make test   - install test dependencies and run the whole suite (PostgreSQL + Redis)"
 	@echo "make lint   - ruff check and format check"
+	@echo "make bench  - the benchmarks (import, inventory, orders) against the sandbox"
 
 $(BIN)/activate: pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is needed (Python 3.11)"; exit 1; }
@@ -49,6 +50,11 @@ format: $(BIN)/activate
 
 test: $(BIN)/activate check-services lint
 	$(BIN)/pytest --cov=powerpact --cov-report=term --cov-fail-under=85 -p no:cacheprovider
+
+bench: $(BIN)/activate check-services
+	$(BIN)/flask --app wsgi bench import
+	$(BIN)/flask --app wsgi bench inventory --partners 30 --variants 50
+	$(BIN)/flask --app wsgi bench orders --partners 10 --orders 1000
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .coverage htmlcov
