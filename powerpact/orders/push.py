@@ -32,6 +32,7 @@ from powerpact.models import (
     RetailStore,
     ShipTo,
 )
+from powerpact.money import round_money
 from powerpact.orders.capture import add_event
 from powerpact.shopify.clients import client_for
 from powerpact.shopify.errors import ShopifyError, UserErrors
@@ -111,7 +112,7 @@ def mailing_address_input(address: dict[str, Any] | None) -> dict[str, Any] | No
 
 
 def money_input(amount: Decimal, currency: str) -> dict[str, Any]:
-    return {"shopMoney": {"amount": str(amount), "currencyCode": currency}}
+    return {"shopMoney": {"amount": str(round_money(amount, currency)), "currencyCode": currency}}
 
 
 def order_create_input(

@@ -68,8 +68,8 @@ def test_a_ready_order_is_created_on_the_partner_store_once(shopify, ready_order
     order_input = sent["order"]
     assert order_input["financialStatus"] == "PENDING"
     assert order_input["lineItems"][0]["variantId"] == "gid://shopify/ProductVariant/11"
-    assert order_input["lineItems"][0]["priceSet"]["shopMoney"]["amount"] == "12.0000"
-    assert order_input["shippingLines"][0]["priceSet"]["shopMoney"]["amount"] == "5.0000"
+    assert order_input["lineItems"][0]["priceSet"]["shopMoney"]["amount"] == "12.00"
+    assert order_input["shippingLines"][0]["priceSet"]["shopMoney"]["amount"] == "5.00"
     assert order_input["shippingAddress"]["city"] == "Portland"
     assert order_input["sourceIdentifier"] in order_input["tags"]
     assert ready_order.events[-1].kind == "sent"
