@@ -44,7 +44,8 @@ def create_app(
 
 def register_blueprints(app: Flask) -> None:
     import powerpact.tasks  # noqa: F401  (registers tasks and webhook handlers)
-    from powerpact import auth, devlogin, health, home
+    from powerpact import auth, devlogin, health, home, templating
+    from powerpact.admin import orders_views
     from powerpact.admin import views as admin_views
     from powerpact.catalog import views as catalog_views
     from powerpact.inventory import views as inventory_views
@@ -58,6 +59,7 @@ def register_blueprints(app: Flask) -> None:
         webhooks.bp,
         install_views.bp,
         admin_views.bp,
+        orders_views.bp,
         catalog_views.bp,
         inventory_views.bp,
         partner_views.bp,
@@ -67,3 +69,4 @@ def register_blueprints(app: Flask) -> None:
     if not settings.is_production and is_sandbox(settings.shopify_admin_origin):
         app.register_blueprint(devlogin.bp)
     app.context_processor(auth.app_bridge_context)
+    templating.init_app(app)

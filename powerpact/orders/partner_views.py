@@ -2,30 +2,61 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from flask import Blueprint, g, render_template
-from sqlalchemy import select
+from flask import Blueprint, Response, abort, g, render_template, request
 
 from powerpact.auth import embedded
-from powerpact.db_types import utcnow
 from powerpact.extensions import db
+from powerpact.htmx import render_page_or_fragment
 from powerpact.models import OrderSync
+from powerpact.orders.listing import Filters, as_csv, order_page, reason_text, status_counts
+from powerpact.orders.retry import retry_order_syncs
 
 bp = Blueprint("partner", __name__, url_prefix="/partner")
-WINDOW = timedelta(days=30)
+
+
+@bp.app_template_global()
+def failure_text(order: OrderSync) -> str:
+    return reason_text(order.last_order_failure_reason)
 
 
 @bp.get("/orders")
 @embedded("partner")
 def orders():  # type: ignore[no-untyped-def]
-    rows = db.session.scalars(
-        select(OrderSync)
-        .where(
-            OrderSync.partner_shop_domain == g.shop.shop_domain,
-            OrderSync.created_at >= utcnow() - WINDOW,
-        )
-        .order_by(OrderSync.created_at.desc())
-        .limit(25)
-    ).all()
-    return render_template("partner/orders.html", partner=g.shop, orders=rows)
+    filters = Filters.from_args(request.args)
+    page = order_page(filters, partner_domain=g.shop.shop_domain)
+    return render_page_or_fragment(
+        "partner/orders.html",
+        "partner/_orders_table.html",
+        partner=g.shop,
+        page=page,
+        filters=filters,
+        counts=status_counts(g.shop.shop_domain) if not filters.page > 1 else None,
+    )
+
+
+@bp.get("/orders.csv")
+@embedded("partner")
+def orders_csv():  # type: ignore[no-untyped-def]
+    filters = Filters.from_args(request.args)
+    rows = order_page(
+        Filters(filters.status, filters.q, filters.sort, 1), partner_domain=g.shop.shop_domain
+    ).rows
+    return Response(
+        as_csv(rows, g.shop.timezone),
+        mimetype="text/csv",
+        headers={"Content-Disposition": "attachment; filename=powerpact-orders.csv"},
+    )
+
+
+@bp.post("/orders/<int:order_id>/retry")
+@embedded("partner")
+def retry(order_id: int):  # type: ignore[no-untyped-def]
+    outcome = retry_order_syncs(
+        [order_id], actor=g.shop.shop_domain, partner_shop_domain=g.shop.shop_domain
+    )
+    order = db.session.get(OrderSync, order_id)
+    if order is None or order.partner_shop_domain != g.shop.shop_domain:
+        abort(404)
+    return render_template(
+        "partner/_order_row.html", order=order, partner=g.shop, notice=outcome.message
+    )

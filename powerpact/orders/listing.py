@@ -1,0 +1,168 @@
+"""The order tables' query: filters, sort, a page of 25 with their lines, counts by status.
+
+Whatever the page size it takes two queries for the page (its lines come in a
+second, ``selectinload``; the total is a window count) and one for the counts.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import selectinload
+
+from powerpact.db_types import utcnow
+from powerpact.extensions import db
+from powerpact.models import FailureReason, OrderStatus, OrderSync
+
+PAGE_SIZE = 25
+WINDOW = timedelta(days=30)
+SORTS = {"date": OrderSync.created_at.desc(), "status": OrderSync.status.asc()}
+
+REASON_TEXT = {
+    FailureReason.REAUTHORIZATION_REQUIRED: (
+        "PowerPact lost access to your store. Re-approve the app, then retry."
+    ),
+    FailureReason.PARTNER_UNINSTALLED: (
+        "PowerPact was uninstalled from your store. Reinstall it, then retry."
+    ),
+    FailureReason.VARIANT_NOT_MAPPED: (
+        "A product in this order is no longer linked to one of yours."
+    ),
+    FailureReason.INSUFFICIENT_INVENTORY: "Your store refused the order for lack of stock.",
+    FailureReason.THROTTLED: "Shopify asked us to slow down; it is retried automatically.",
+    FailureReason.SHOPIFY_ERROR: "Shopify did not answer; it is retried automatically.",
+    FailureReason.INVALID_ORDER: "Shopify refused the order's details.",
+}
+
+
+def reason_text(reason: FailureReason | None) -> str:
+    return REASON_TEXT.get(reason, "") if reason else ""
+
+
+@dataclass(frozen=True)
+class Filters:
+    status: str | None = None
+    q: str = ""
+    sort: str = "date"
+    page: int = 1
+    partner: str | None = None
+
+    @classmethod
+    def from_args(cls, args: Any) -> Filters:
+        status = args.get("status") or None
+        if status not in {s.value for s in OrderStatus}:
+            status = None
+        sort = args.get("sort") if args.get("sort") in SORTS else "date"
+        try:
+            page = max(1, int(args.get("page", 1)))
+        except ValueError:
+            page = 1
+        return cls(
+            status, (args.get("q") or "").strip()[:64], sort, page, args.get("partner") or None
+        )
+
+    def query_args(self, **changes: Any) -> dict[str, Any]:
+        values = {
+            "status": self.status,
+            "q": self.q,
+            "sort": self.sort,
+            "page": self.page,
+            "partner": self.partner,
+        }
+        values.update(changes)
+        return {
+            k: v for k, v in values.items() if v not in (None, "", 1) or (k == "page" and v != 1)
+        }
+
+
+def filtered(filters: Filters, partner_domain: str | None) -> Select[Any]:
+    statement = select(OrderSync).where(OrderSync.created_at >= utcnow() - WINDOW)
+    domain = partner_domain or filters.partner
+    if domain:
+        statement = statement.where(OrderSync.partner_shop_domain == domain)
+    if filters.status:
+        statement = statement.where(OrderSync.status == filters.status)
+    if filters.q:
+        statement = statement.where(OrderSync.bubbly_order_name.ilike(f"%{filters.q.lstrip('#')}%"))
+    return statement
+
+
+@dataclass
+class Page:
+    rows: list[OrderSync]
+    total: int
+    filters: Filters
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // PAGE_SIZE))
+
+
+def order_page(filters: Filters, *, partner_domain: str | None = None) -> Page:
+    """One page of rows with its lines; the total rides along as a window count."""
+    statement = (
+        filtered(filters, partner_domain)
+        .add_columns(func.count().over().label("total"))
+        .options(selectinload(OrderSync.lines))
+        .order_by(SORTS[filters.sort], OrderSync.id.desc())
+        .limit(PAGE_SIZE)
+        .offset((filters.page - 1) * PAGE_SIZE)
+    )
+    results = db.session.execute(statement).all()
+    total = results[0].total if results else 0
+    return Page([row[0] for row in results], total, filters)
+
+
+def status_counts(partner_domain: str | None = None) -> dict[str, int]:
+    statement = (
+        select(OrderSync.status, func.count())
+        .where(OrderSync.created_at >= utcnow() - WINDOW)
+        .group_by(OrderSync.status)
+    )
+    if partner_domain:
+        statement = statement.where(OrderSync.partner_shop_domain == partner_domain)
+    counts = {s.value: 0 for s in OrderStatus}
+    counts.update({status.value: count for status, count in db.session.execute(statement)})
+    return counts
+
+
+def as_csv(rows: Iterable[OrderSync], tz_name: str = "UTC") -> str:
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(tz_name)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(
+        [
+            "retail_order",
+            "created_at",
+            "items",
+            "ship_to_city",
+            "ship_to_country",
+            "partner_order",
+            "status",
+            "failure_reason",
+            "message",
+        ]
+    )
+    for row in rows:
+        writer.writerow(
+            [
+                row.bubbly_order_name,
+                row.created_at.astimezone(zone).isoformat(timespec="minutes"),
+                "; ".join(f"{line.quantity} x {line.title}" for line in row.lines),
+                row.ship_to_city or "",
+                row.ship_to_country or "",
+                row.partner_order_name or "",
+                row.status.value,
+                row.last_order_failure_reason.value if row.last_order_failure_reason else "",
+                row.error_message or "",
+            ]
+        )
+    return out.getvalue()

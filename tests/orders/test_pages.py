@@ -1,0 +1,147 @@
+"""The partner's order table and the admin's desk: filters, paging, retry, CSV, few queries."""
+
+import contextlib
+
+import pytest
+from sqlalchemy import event
+
+from powerpact.extensions import db
+from powerpact.models import FailureReason, OrderStatus
+from tests.factories import OrderSyncFactory, OrderSyncLineFactory
+
+
+@contextlib.contextmanager
+def count_queries():
+    statements = []
+
+    def record(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    engine = db.session.get_bind()
+    target = engine.engine if hasattr(engine, "engine") else engine
+    event.listen(target, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(target, "before_cursor_execute", record)
+
+
+def orders_for(partner, count, **kwargs):
+    orders = OrderSyncFactory.create_batch(count, partner=partner, **kwargs)
+    for order in orders:
+        OrderSyncLineFactory(order_sync=order)
+        OrderSyncLineFactory(order_sync=order, quantity=1, title="Decaf 250g")
+    return orders
+
+
+@pytest.mark.parametrize("rows", [1, 60])
+def test_the_partner_table_takes_at_most_five_queries_whatever_its_size(as_shop, personas, rows):
+    orders_for(personas.alice, rows)
+    with count_queries() as statements:
+        response = as_shop("/partner/orders", personas.alice, htmx=False)
+    assert response.status_code == 200
+    assert len(statements) <= 5, statements
+
+
+@pytest.mark.parametrize("rows", [1, 60])
+def test_the_admin_desk_takes_at_most_five_queries_whatever_its_size(as_shop, personas, rows):
+    orders_for(personas.alice, rows)
+    with count_queries() as statements:
+        response = as_shop("/admin/orders", personas.retail, htmx=False)
+    assert response.status_code == 200
+    assert len(statements) <= 5, statements
+
+
+def test_partner_sees_its_orders_pages_filters_and_searches(as_shop, personas):
+    orders_for(personas.alice, 30)
+    failed = orders_for(personas.alice, 1, failed=True, bubbly_order_name="#7777")[0]
+    orders_for(personas.bob, 3, bubbly_order_name="#BOB")
+    page = as_shop("/partner/orders", personas.alice, htmx=False).get_data(as_text=True)
+    assert "Page 1 of 2" in page and "31 orders" in page
+    assert "#BOB" not in page
+    assert "2 \u00d7 House Blend" in page
+    fragment = as_shop("/partner/orders?status=failed", personas.alice).get_data(as_text=True)
+    assert "#7777" in fragment and "<html" not in fragment
+    assert "Shopify did not answer" in fragment
+    assert f'hx-post="/partner/orders/{failed.id}/retry"' in fragment
+    assert "#7777" in as_shop("/partner/orders?q=7777", personas.alice).get_data(as_text=True)
+    empty = as_shop("/partner/orders?q=nothing", personas.alice).get_data(as_text=True)
+    assert "No orders match" in empty
+
+
+def test_partner_retry_flips_the_row_and_cannot_touch_another_partner(
+    client, session_token, personas, db_session
+):
+    mine = orders_for(personas.alice, 1, failed=True)[0]
+    theirs = orders_for(personas.bob, 1, failed=True)[0]
+    headers = {"Authorization": f"Bearer {session_token(personas.alice)}", "HX-Request": "true"}
+    row = client.post(f"/partner/orders/{mine.id}/retry", headers=headers)
+    assert row.status_code == 200
+    assert "Ready for sync" in row.get_data(as_text=True)
+    assert mine.status == OrderStatus.READY_FOR_SYNC
+    assert client.post(f"/partner/orders/{theirs.id}/retry", headers=headers).status_code == 404
+    db_session.refresh(theirs)
+    assert theirs.status == OrderStatus.FAILED
+
+
+def test_retry_of_a_partner_needing_reauthorization_says_so(
+    client, session_token, personas, db_session
+):
+    personas.alice.reauthorization_required = True
+    order = orders_for(
+        personas.alice,
+        1,
+        failed=True,
+        last_order_failure_reason=FailureReason.REAUTHORIZATION_REQUIRED,
+    )[0]
+    response = as_json = client.post(
+        f"/partner/orders/{order.id}/retry",
+        headers={"Authorization": f"Bearer {session_token(personas.alice)}", "HX-Request": "true"},
+    )
+    assert "re-authorize PowerPact first" in as_json.get_data(as_text=True)
+    assert response.status_code == 200
+    assert order.status == OrderStatus.FAILED
+
+
+def test_csv_export_follows_the_filter(as_shop, personas):
+    orders_for(personas.alice, 2, bubbly_order_name="#100")
+    orders_for(personas.alice, 1, failed=True, bubbly_order_name="#200")
+    response = as_shop("/partner/orders.csv?status=failed", personas.alice)
+    assert response.mimetype == "text/csv"
+    lines = response.get_data(as_text=True).strip().splitlines()
+    assert lines[0].startswith("retail_order,created_at")
+    assert len(lines) == 2 and lines[1].startswith("#200")
+
+
+def test_admin_desk_filters_by_partner_counts_and_bulk_retries(
+    client, session_token, as_shop, personas
+):
+    alice_failed = orders_for(personas.alice, 2, failed=True)
+    orders_for(personas.bob, 1)
+    page = as_shop("/admin/orders", personas.retail, htmx=False).get_data(as_text=True)
+    assert "Retry selected" in page
+    bob_only = as_shop(
+        f"/admin/orders?partner={personas.bob.shop_domain}", personas.retail
+    ).get_data(as_text=True)
+    assert "bob-beans" in bob_only and "alice-roasters" not in bob_only
+    headers = {"Authorization": f"Bearer {session_token(personas.retail)}", "HX-Request": "true"}
+    result = client.post(
+        "/admin/orders/retry", data={"order_id": [str(o.id) for o in alice_failed]}, headers=headers
+    )
+    assert "2 order(s) will be sent again shortly." in result.get_data(as_text=True)
+    assert all(o.status == OrderStatus.READY_FOR_SYNC for o in alice_failed)
+
+
+def test_admin_detail_panel_shows_the_timeline(as_shop, personas):
+    from tests.factories import OrderSyncEventFactory
+
+    order = orders_for(personas.alice, 1, synced=True)[0]
+    OrderSyncEventFactory(order_sync=order, kind="sent", message="Created partner order #P1.")
+    panel = as_shop(f"/admin/orders/{order.id}", personas.retail).get_data(as_text=True)
+    assert "Created partner order #P1." in panel
+    assert "Partner order" in panel
+    assert as_shop("/admin/orders/999999", personas.retail).status_code == 404
+
+
+def test_partners_cannot_open_the_desk(as_shop, personas):
+    assert as_shop("/admin/orders", personas.alice).status_code == 403
