@@ -163,6 +163,7 @@ class PartnerStore(InstalledShopMixin, db.Model):
     default_markup_rule: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
     auto_import_on_install: Mapped[bool] = mapped_column(Boolean, default=False)
     inventory_behaviour: Mapped[str] = mapped_column(String(32), default="DECREMENT_OBEYING_POLICY")
+    products_available: Mapped[int | None] = mapped_column(Integer)
 
     product_maps: Mapped[list[ProductMap]] = relationship(
         back_populates="partner", passive_deletes=True

@@ -107,7 +107,11 @@ def fetch_catalog_page(
         variables.update(last=PAGE_SIZE, before=before)
     else:
         variables.update(first=PAGE_SIZE, after=after)
-    connection = client_for(partner).execute("CatalogProducts", variables)["products"]
+    data = client_for(partner).execute("CatalogProducts", variables)
+    connection = data["products"]
+    if not variables["query"] and data.get("productsCount"):
+        partner.products_available = data["productsCount"]["count"]
+        db.session.commit()
     nodes = connection["nodes"]
     imported = imported_product_ids(partner.shop_domain, [n["id"] for n in nodes])
     products = [

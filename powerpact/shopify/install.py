@@ -56,6 +56,8 @@ def learn_shop(client: ShopifyClient, shop: RetailStore | PartnerStore) -> None:
     locations = [loc for loc in data["locations"]["nodes"] if loc.get("isActive", True)]
     if locations and not shop.location_id:
         shop.location_id = locations[0]["id"]
+    if isinstance(shop, PartnerStore) and data.get("productsCount"):
+        shop.products_available = data["productsCount"]["count"]
     scopes = (data.get("currentAppInstallation") or {}).get("accessScopes") or []
     if scopes:
         shop.scopes = ",".join(s["handle"] for s in scopes)

@@ -18,6 +18,7 @@ def test_partner_and_retail_install_and_webhooks_exist_in_the_sandbox(harness):
     partner = db.session.scalars(select(PartnerStore)).one()
     assert retail.name == "Bubbly" and retail.location_id
     assert partner.name == "North Star Roasters" and partner.timezone == "America/Los_Angeles"
+    assert partner.products_available == 24
     topics = {s["topic"] for s in harness.shop(PARTNER)["subscriptions"]}
     assert {
         "PRODUCTS_UPDATE",
