@@ -439,3 +439,18 @@ class InventoryChange(db.Model):
     partner_shop_domain: Mapped[str] = mapped_column(SHOP)
     partner_inventory_item_id: Mapped[str] = mapped_column(GID)
     reported_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class PartnerSettingsChange(db.Model):
+    """Who changed a partner's settings, when, and from what to what."""
+
+    __tablename__ = "partner_settings_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_shop_domain: Mapped[str] = mapped_column(
+        ForeignKey("partner_stores.shop_domain", ondelete="CASCADE", onupdate="CASCADE"),
+        index=True,
+    )
+    changed_by: Mapped[str] = mapped_column(String(255))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    changes: Mapped[dict[str, Any]] = mapped_column(JSONDocument)

@@ -158,3 +158,39 @@ def import_job(job_id: int):  # type: ignore[no-untyped-def]
     return render_page_or_fragment(
         "catalog/import_job.html", "catalog/_import_progress.html", job=job
     )
+
+
+@bp.route("/partners/<int:partner_id>/settings", methods=["GET", "POST"])
+@embedded("admin")
+def partner_settings(partner_id: int):  # type: ignore[no-untyped-def]
+    from powerpact.catalog import settings as partner_settings_service
+    from powerpact.models import PartnerSettingsChange
+
+    partner = partner_or_404(partner_id)
+    saved = None
+    if request.method == "POST":
+        form = partner_settings_service.parse(request.form.to_dict())
+        if not form.errors:
+            saved = partner_settings_service.apply(
+                partner,
+                form.values,
+                f"admin {g.session_token.user_id or ''} of {g.shop.shop_domain}",
+            )
+        values, errors = form.values, form.errors
+    else:
+        values, errors = partner_settings_service.current_values(partner), {}
+    history = db.session.scalars(
+        select(PartnerSettingsChange)
+        .where(PartnerSettingsChange.partner_shop_domain == partner.shop_domain)
+        .order_by(PartnerSettingsChange.changed_at.desc())
+        .limit(10)
+    ).all()
+    status = 422 if errors else 200
+    return render_template(
+        "catalog/settings.html",
+        partner=partner,
+        values={**partner_settings_service.current_values(partner), **values},
+        errors=errors,
+        saved=saved,
+        history=history,
+    ), status

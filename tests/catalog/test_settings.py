@@ -1,0 +1,76 @@
+"""Partner settings: validated with clear messages, saved, and recorded with who and when."""
+
+from datetime import time
+
+from sqlalchemy import select
+
+from powerpact.models import Cadence, PartnerSettingsChange, ShipTo
+
+GOOD = {
+    "cadence": "daily",
+    "cutoff_weekday": "4",
+    "cutoff_time": "16:30",
+    "cutoff_timezone": "Europe/Zurich",
+    "ship_to": "fulfilment_centre",
+    "markup_kind": "percentage",
+    "markup_value": "35",
+    "markup_rounding": "99",
+    "markup_min_margin": "20",
+    "auto_import_on_install": "on",
+}
+
+
+def post(client, session_token, personas, partner, data):
+    return client.post(
+        f"/admin/partners/{partner.id}/settings",
+        data=data,
+        headers={"Authorization": f"Bearer {session_token(personas.retail)}"},
+    )
+
+
+def test_the_settings_page_shows_the_current_settings(as_shop, personas):
+    page = as_shop(f"/admin/partners/{personas.alice.id}/settings", personas.retail, htmx=False)
+    assert page.status_code == 200
+    assert 'value="17:00"' in page.get_data(as_text=True)
+
+
+def test_valid_settings_are_saved_and_the_change_recorded(
+    client, session_token, personas, db_session
+):
+    response = post(client, session_token, personas, personas.alice, GOOD)
+    assert response.status_code == 200
+    assert "Saved:" in response.get_data(as_text=True)
+    alice = personas.alice
+    assert alice.cadence == Cadence.DAILY and alice.cutoff_time == time(16, 30)
+    assert alice.ship_to == ShipTo.FULFILMENT_CENTRE and alice.auto_import_on_install
+    assert alice.default_markup_rule["value"] == "35"
+    change = db_session.scalars(select(PartnerSettingsChange)).one()
+    assert change.changes["cadence"] == {"from": "immediate", "to": "daily"}
+    assert "bubbly-retail.myshopify.com" in change.changed_by
+    again = post(client, session_token, personas, personas.alice, GOOD)
+    assert "Nothing changed." in again.get_data(as_text=True)
+    assert len(db_session.scalars(select(PartnerSettingsChange)).all()) == 1
+
+
+def test_bad_settings_say_what_to_fix_and_change_nothing(client, session_token, personas):
+    bad = {
+        **GOOD,
+        "cutoff_timezone": "Mars/Olympus",
+        "cutoff_time": "25:99",
+        "markup_value": "-1",
+        "ship_to": "customer",
+    }
+    response = post(client, session_token, personas, personas.alice, bad)
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "Give a time zone such as America/New_York." in page
+    assert "Give a time such as 17:00." in page
+    assert "The markup cannot be negative." in page
+    assert "ship to the fulfilment centre" in page
+    assert personas.alice.cadence == Cadence.IMMEDIATE
+
+
+def test_partners_cannot_edit_settings(as_shop, personas):
+    assert (
+        as_shop(f"/admin/partners/{personas.alice.id}/settings", personas.alice).status_code == 403
+    )
