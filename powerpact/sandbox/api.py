@@ -380,6 +380,7 @@ def m_product_set(ctx: Context, args: dict[str, Any], info: GraphQLResolveInfo) 
         ]
     if variants_in is not None:
         product.variants = [upsert_variant(ctx, product, v) for v in variants_in]
+    shop.catalog_changed()
     product.updated_at = now_iso()
     return {
         "product": shapes.product_node(shop, product),
@@ -468,7 +469,7 @@ def m_inventory_set(ctx: Context, args: dict[str, Any], info: GraphQLResolveInfo
                 user_error("Too many quantities (250 at most)", ["input", "quantities"])
             ],
         }
-    items = {v.inventory_item_id for v in shop.variants().values()}
+    items = shop.inventory_items()
     errors = []
     for index, change in enumerate(data["quantities"]):
         level_key = (change["inventoryItemId"], change["locationId"])
@@ -758,6 +759,7 @@ def m_product_delete(
             "deletedProductId": None,
             "userErrors": [user_error("Product does not exist", ["id"])],
         }
+    ctx.shop.catalog_changed()
     ctx.sandbox.emit(ctx.shop, "products/delete", {"id": numeric(product_id)})
     return {"deletedProductId": product_id, "userErrors": []}
 

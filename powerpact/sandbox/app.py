@@ -376,6 +376,7 @@ def register_control(app: Flask, sandbox: Sandbox, shop_or_404: Any) -> None:
                 abort(404)
             if request.method == "DELETE":
                 del target.products[gid]
+                target.catalog_changed()
                 sandbox.emit(target, "products/delete", {"id": numeric(gid)})
                 return jsonify(deleted=gid)
             data = body()

@@ -177,6 +177,7 @@ class Sandbox:
             shop.levels[(variant.inventory_item_id, shop.location_id)] = int(v.get("stock", 0))
         product.options = [(name, vals) for name, vals in values.items()]
         shop.products[product.id] = product
+        shop.catalog_changed()
         return product
 
     def find_variant(

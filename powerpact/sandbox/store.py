@@ -157,6 +157,7 @@ class Shop:
     subscriptions: dict[str, Subscription] = field(default_factory=dict)
     metafield_definitions: set[tuple[str, str]] = field(default_factory=set)
     installed: bool = False
+    _variants_stale: bool = True
     idempotency: dict[str, Any] = field(default_factory=dict)
     order_numbers: itertools.count = field(default_factory=lambda: itertools.count(1001))
 
@@ -165,10 +166,22 @@ class Shop:
         return self.locations[0]["id"]
 
     def variants(self) -> dict[str, Variant]:
-        return {v.id: v for p in self.products.values() for v in p.variants}
+        """Every variant by id, rebuilt only when the catalog's shape changed."""
+        signature = (len(self.products), sum(len(p.variants) for p in self.products.values()))
+        if getattr(self, "_variant_signature", None) != signature or self._variants_stale:
+            self._variant_index = {v.id: v for p in self.products.values() for v in p.variants}
+            self._variant_signature = signature
+            self._variants_stale = False
+        return self._variant_index
+
+    def catalog_changed(self) -> None:
+        self._variants_stale = True
+
+    def inventory_items(self) -> set[str]:
+        return {v.inventory_item_id for v in self.variants().values()}
 
     def available(self, inventory_item_id: str) -> int:
-        return sum(q for (item, _), q in self.levels.items() if item == inventory_item_id)
+        return sum(self.levels.get((inventory_item_id, loc["id"]), 0) for loc in self.locations)
 
 
 class Store:
