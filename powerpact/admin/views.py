@@ -1,4 +1,4 @@
-"""The retail store's admin pages."""
+"""The retail store's admin home: what needs attention today, each card linking to the list."""
 
 from __future__ import annotations
 
@@ -6,10 +6,34 @@ from flask import Blueprint, current_app, render_template
 from sqlalchemy import func, select
 
 from powerpact.auth import embedded
+from powerpact.db_types import utcnow
 from powerpact.extensions import db
-from powerpact.models import OrderStatus, OrderSync, PartnerStore, RetailStore, StoreStatus
+from powerpact.models import OrderStatus, OrderSync, PartnerStore, RetailStore, StoreStatus, SyncRun
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+def home_figures() -> dict[str, int]:
+    """Every number on the home page in one query."""
+    today = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
+
+    def count(model, *conditions):  # type: ignore[no-untyped-def]
+        return select(func.count()).select_from(model).where(*conditions).scalar_subquery()
+
+    row = db.session.execute(
+        select(
+            count(PartnerStore, PartnerStore.status == StoreStatus.ACTIVE).label("partners_active"),
+            count(OrderSync, OrderSync.created_at >= today).label("orders_today"),
+            count(OrderSync, OrderSync.status == OrderStatus.FAILED).label("failed_orders"),
+            count(OrderSync, OrderSync.needs_attention.is_(True)).label("needs_attention"),
+            count(
+                PartnerStore,
+                PartnerStore.status == StoreStatus.ACTIVE,
+                PartnerStore.reauthorization_required.is_(True),
+            ).label("needs_reauthorization"),
+        )
+    ).one()
+    return dict(row._mapping)
 
 
 @bp.get("/")
@@ -19,18 +43,16 @@ def home():  # type: ignore[no-untyped-def]
     retail = db.session.scalar(
         select(RetailStore).where(RetailStore.shop_domain == settings.retail_shop)
     )
-    partners_active = db.session.scalar(
-        select(func.count())
-        .select_from(PartnerStore)
-        .where(PartnerStore.status == StoreStatus.ACTIVE)
-    )
-    failed_orders = db.session.scalar(
-        select(func.count()).select_from(OrderSync).where(OrderSync.status == OrderStatus.FAILED)
+    last_sync = db.session.scalar(
+        select(SyncRun)
+        .where(SyncRun.kind == "inventory")
+        .order_by(SyncRun.started_at.desc())
+        .limit(1)
     )
     return render_template(
         "admin/home.html",
         retail=retail,
         retail_shop=settings.retail_shop,
-        partners_active=partners_active,
-        failed_orders=failed_orders,
+        last_sync=last_sync,
+        **home_figures(),
     )
