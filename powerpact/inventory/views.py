@@ -10,6 +10,7 @@ from sqlalchemy import select
 from powerpact.auth import embedded
 from powerpact.db_types import utcnow
 from powerpact.extensions import db
+from powerpact.htmx import render_page_or_fragment
 from powerpact.inventory.service import partners_to_sync
 from powerpact.inventory.tasks import sync_partner_task
 from powerpact.models import PartnerStore, RunStatus, SyncRun
@@ -80,3 +81,27 @@ def is_finished(runs: list[SyncRun], expected: int) -> bool:
 
 
 bp.add_app_template_global(is_finished, "sync_finished")
+
+
+@bp.get("/sync-runs")
+@embedded("admin")
+def sync_runs():  # type: ignore[no-untyped-def]
+    """Sync history, newest first, filterable by partner and outcome (50 a page)."""
+    partner = request.args.get("partner") or None
+    outcome = request.args.get("outcome") or None
+    statement = select(SyncRun).order_by(SyncRun.started_at.desc()).limit(50)
+    if partner:
+        statement = statement.where(SyncRun.partner_shop_domain == partner)
+    if outcome in {s.value for s in RunStatus}:
+        statement = statement.where(SyncRun.status == outcome)
+    partners = db.session.scalars(
+        select(PartnerStore.shop_domain).order_by(PartnerStore.shop_domain)
+    ).all()
+    return render_page_or_fragment(
+        "inventory/sync_runs.html",
+        "inventory/_sync_runs_table.html",
+        runs=db.session.scalars(statement).all(),
+        partners=partners,
+        partner=partner,
+        outcome=outcome,
+    )

@@ -273,3 +273,23 @@ def test_partners_need_the_retail_role(as_shop, stores):
     partner, _ = stores
     assert as_shop("/admin/partners", partner).status_code == 403
     assert as_shop(f"/admin/partners/{partner.id}/catalog", partner).status_code == 403
+
+
+def test_sync_history_lists_runs_newest_first_and_filters(as_shop, stores):
+    _, retail = stores
+    SyncRunFactory(
+        partner_shop_domain=PARTNER,
+        status="failed",
+        errors=[{"reason": "throttled"}],
+        error_count=1,
+    )
+    SyncRunFactory(partner_shop_domain="other.myshopify.com", status="succeeded")
+    page = as_shop("/admin/sync-runs", retail, htmx=False).get_data(as_text=True)
+    assert "throttled" in page and "other.myshopify.com" in page
+    fragment = as_shop(f"/admin/sync-runs?partner={PARTNER}&outcome=failed", retail).get_data(
+        as_text=True
+    )
+    assert "<html" not in fragment and "other.myshopify.com" not in fragment
+    assert "No syncs yet" in as_shop("/admin/sync-runs?outcome=running", retail).get_data(
+        as_text=True
+    )
