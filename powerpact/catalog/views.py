@@ -194,3 +194,18 @@ def partner_settings(partner_id: int):  # type: ignore[no-untyped-def]
         saved=saved,
         history=history,
     ), status
+
+
+@bp.post("/partners/<int:partner_id>/send-batch")
+@embedded("admin")
+def send_batch_now(partner_id: int):  # type: ignore[no-untyped-def]
+    from powerpact.orders.batches import send_now
+
+    partner = partner_or_404(partner_id)
+    sent = send_now(partner.shop_domain)
+    message = (
+        f"Sent {sent} order(s) to {partner.name or partner.shop_domain}."
+        if sent
+        else "Nothing was waiting to be sent."
+    )
+    return render_template("catalog/_notice.html", message=message)

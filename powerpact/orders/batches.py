@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -242,3 +242,37 @@ def close_past_weekly_batches(now: datetime | None = None) -> int:
         batch.status = BatchStatus.CLOSED
     db.session.commit()
     return len(batches)
+
+
+def send_now(partner_domain: str) -> int:
+    """ "Run the batch now": send every ready order of a daily or weekly partner at once.
+
+    The current window is closed early: its orders go out as one partner order
+    (daily) or are appended to the week's master order (weekly).
+    """
+    partner = push.lock_partner(partner_domain)
+    if partner is None or partner.cadence == Cadence.IMMEDIATE:
+        db.session.rollback()
+        return 0
+    if partner.cadence == Cadence.WEEKLY:
+        return send_weekly(partner_domain)
+    members = ready_unbatched(partner, before=utcnow())
+    if not members:
+        db.session.rollback()
+        return 0
+    batch = batch_for(partner, window_of(partner, utcnow()))
+    if batch.partner_order_id is not None:
+        batch = batch_for(partner, Window(utcnow(), utcnow() + timedelta(microseconds=1)))
+    for order in members:
+        order.batch_id = batch.id
+    sent = 0
+    if push.send(partner_domain, members, batch_identifier(batch)):
+        batch.status = BatchStatus.SENT
+        batch.partner_order_id = members[0].partner_order_id
+        batch.partner_order_name = members[0].partner_order_name
+        sent = len(members)
+    else:
+        for order in members:
+            order.batch_id = None
+    db.session.commit()
+    return sent

@@ -293,3 +293,13 @@ def test_sync_history_lists_runs_newest_first_and_filters(as_shop, stores):
     assert "No syncs yet" in as_shop("/admin/sync-runs?outcome=running", retail).get_data(
         as_text=True
     )
+
+
+def test_send_batch_now_button_reports_what_it_sent(client, session_token, stores, db_session):
+    partner, retail = stores
+    partner.cadence = "daily"
+    db_session.commit()
+    response = post_as(
+        client, session_token, retail, f"/admin/partners/{partner.id}/send-batch", {}
+    )
+    assert "Nothing was waiting to be sent." in response.get_data(as_text=True)

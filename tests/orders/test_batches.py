@@ -189,3 +189,21 @@ def test_an_append_committed_on_shopify_but_not_here_is_not_applied_twice(
     assert store.quantities(store.orders[0]) == {"gid://shopify/ProductVariant/11": 4}
     db_session.refresh(late)
     assert late.status == OrderStatus.SYNCED
+
+
+def test_run_the_batch_now_sends_a_daily_partners_ready_orders_at_once(
+    shopify, daily_partner, db_session
+):
+    store = PartnerStoreDouble(shopify, PARTNER)
+    first = ready_order(daily_partner, utc(2026, 11, 20, 20))
+    second = ready_order(daily_partner, utc(2026, 11, 20, 21))
+    db_session.commit()
+    with time_machine.travel(utc(2026, 11, 20, 22), tick=False):
+        assert batches.send_now(PARTNER) == 2
+        assert batches.send_now(PARTNER) == 0
+        late = ready_order(daily_partner, utc(2026, 11, 20, 22, 30))
+        db_session.commit()
+    with time_machine.travel(utc(2026, 11, 20, 23), tick=False):
+        assert batches.send_now(PARTNER) == 1
+    assert len(store.orders) == 2
+    assert first.partner_order_id == second.partner_order_id != late.partner_order_id
