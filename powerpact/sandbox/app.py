@@ -109,6 +109,9 @@ def create_sandbox_app(
         return Response(svg, mimetype="image/svg+xml", headers={"Cache-Control": "max-age=86400"})
 
     register_control(app, sandbox, shop_or_404)
+    from powerpact.sandbox.console import register_console
+
+    register_console(app, sandbox)
     return app
 
 

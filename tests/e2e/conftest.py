@@ -28,11 +28,12 @@ APP_URL = "http://127.0.0.1:5000"
 class Harness:
     """The app, the sandbox, and the moves a merchant makes between them."""
 
-    def __init__(self, app: Flask, sandbox: Sandbox, base: str) -> None:
+    def __init__(self, app: Flask, sandbox: Sandbox, base: str, sandbox_app: Flask) -> None:
         self.app = app
         self.sandbox = sandbox
         self.base = base
         self.client = app.test_client()
+        self.sandbox_client = sandbox_app.test_client()
 
     def control(self, method: str, path: str, json: Any = None) -> Any:
         response = requests.request(method, f"{self.base}/_sandbox{path}", json=json, timeout=30)
@@ -98,7 +99,7 @@ def harness(migrated_app: Flask, database_url: str) -> Iterator[Harness]:
     holder["app"] = app
     try:
         with app.app_context():
-            yield Harness(app, sandbox, base)
+            yield Harness(app, sandbox, base, sandbox_app)
     finally:
         sandbox.webhooks.drain(10)
         server.shutdown()

@@ -1,0 +1,133 @@
+"""``/_sandbox/``: a small page of buttons for the demo (customer orders, fulfilment, stock)."""
+
+from __future__ import annotations
+
+from flask import Flask, redirect, render_template, request, url_for
+
+from powerpact.sandbox.app import place_order
+from powerpact.sandbox.core import Sandbox, SandboxError
+from powerpact.sandbox.fixtures import RETAIL
+from powerpact.sandbox.store import Shop
+
+PREFIX = "PARTNER-"
+RISKY = {"shipping": "5.00", "risk": "INVESTIGATE"}
+
+
+def partner_of(sandbox: Sandbox, retail_sku: str) -> Shop | None:
+    """The partner shop an imported SKU (``PARTNER-{handle}-{sku}``) comes from."""
+    rest = retail_sku[len(PREFIX) :]
+    handles = {s.domain.removesuffix(".myshopify.com"): s for s in sandbox.store.shops.values()}
+    match = max((h for h in handles if rest.startswith(h + "-")), key=len, default=None)
+    return handles[match] if match else None
+
+
+def imported_skus(sandbox: Sandbox, retail: Shop) -> dict[str, list[str]]:
+    """Imported retail SKUs by partner domain."""
+    by_partner: dict[str, list[str]] = {}
+    for product in retail.products.values():
+        for variant in product.variants:
+            if variant.sku and variant.sku.startswith(PREFIX):
+                partner = partner_of(sandbox, variant.sku)
+                if partner is not None:
+                    by_partner.setdefault(partner.domain, []).append(variant.sku)
+    return by_partner
+
+
+def partner_variant(sandbox: Sandbox, retail_sku: str) -> tuple[Shop, str] | None:
+    """The partner shop and variant id behind an imported retail SKU."""
+    shop = partner_of(sandbox, retail_sku)
+    if shop is None:
+        return None
+    source_sku = retail_sku[len(PREFIX) + len(shop.domain.removesuffix(".myshopify.com")) + 1 :]
+    return shop, sandbox.find_variant(shop, sku=source_sku).id
+
+
+def register_console(app: Flask, sandbox: Sandbox) -> None:
+    @app.get("/_sandbox/")
+    def console():  # type: ignore[no-untyped-def]
+        retail = sandbox.store.shops.get(RETAIL)
+        partners = [s for s in sandbox.store.shops.values() if s.domain != RETAIL]
+        return render_template(
+            "console.html",
+            retail=retail,
+            skus=imported_skus(sandbox, retail) if retail else {},
+            partners=partners,
+            message=request.args.get("message"),
+        )
+
+    @app.post("/_sandbox/console/<action>")
+    def console_action(action: str):  # type: ignore[no-untyped-def]
+        retail = sandbox.shop(RETAIL)
+        skus = [s for group in imported_skus(sandbox, retail).values() for s in group]
+        try:
+            with sandbox.lock:
+                message = run_action(sandbox, retail, action, skus, request.form)
+        except SandboxError as exc:
+            message = f"Refused: {exc}"
+        return redirect(url_for("console", message=message))
+
+
+def run_action(sandbox: Sandbox, retail: Shop, action: str, skus: list[str], form: dict) -> str:
+    if action in ("mixed", "risky", "failing") and not skus:
+        raise SandboxError("import some partner products first")
+    groups = imported_skus(sandbox, retail)
+    if action == "mixed":
+        lines = [{"sku": group[0], "quantity": 2} for group in list(groups.values())[:2]]
+        lines.append({"sku": "BUB-MUG", "quantity": 1})
+        order = place_order(
+            sandbox, retail, {"lines": lines, "shipping": "7.50", "tax_rate": "0.08"}
+        )
+        return f"Placed {order.name}: {len(lines)} lines from {len(lines) - 1} partners and Bubbly."
+    if action == "risky":
+        order = place_order(
+            sandbox,
+            retail,
+            {"lines": [{"sku": skus[0], "quantity": 1}], "shipping": "5.00", "risk": "INVESTIGATE"},
+        )
+        return f"Placed {order.name} with a high fraud risk: PowerPact holds it."
+    if action == "failing":
+        found = partner_variant(sandbox, skus[-1])
+        if found is None:
+            raise SandboxError("cannot find the partner product behind that SKU")
+        shop, variant_id = found
+        sandbox.set_stock(shop, sandbox.find_variant(shop, variant_id=variant_id), 0, notify=False)
+        order = place_order(
+            sandbox, retail, {"lines": [{"sku": skus[-1], "quantity": 3}], "shipping": "5.00"}
+        )
+        return (
+            f"Placed {order.name}; {shop.name} has none left in stock, so it will fail there."
+            " Restock it, then Retry."
+        )
+    if action == "restock":
+        shop = sandbox.shop(form["shop"])
+        for variant in shop.variants().values():
+            if shop.available(variant.inventory_item_id) <= 0:
+                sandbox.set_stock(shop, variant, 50)
+        return f"Restocked {shop.name}."
+    if action == "fulfil":
+        shop = sandbox.shop(form["shop"])
+        order = shop.orders[form["order"]]
+        remaining = {
+            li.id: li.current - li.fulfilled for li in order.line_items if li.current > li.fulfilled
+        }
+        sandbox.fulfil(
+            shop,
+            order,
+            remaining,
+            {
+                "number": f"1Z{order.number}{len(order.fulfillments)}",
+                "company": "UPS",
+                "url": f"https://ups.example/track/1Z{order.number}",
+            },
+        )
+        return f"{shop.name} shipped {order.name}."
+    if action == "risk":
+        order = retail.orders[form["order"]]
+        order.risk = "ACCEPT"
+        sandbox.emit(
+            retail,
+            "orders/risk_assessment_changed",
+            {"id": int(order.id.rsplit("/", 1)[1]), "admin_graphql_api_id": order.id},
+        )
+        return f"Approved {order.name}'s risk review."
+    raise SandboxError(f"unknown action {action}")
