@@ -12,7 +12,7 @@ REDIS_HOST ?= 127.0.0.1
 REDIS_PORT ?= 6379
 DEMO_PORT ?= 5000
 
-.PHONY: help demo test lint format services check-services clean bench
+.PHONY: help demo test lint format services check-services clean bench chromium
 
 help:
 	@echo "make demo   - install and serve PowerPact locally (SQLite, no servers needed)"
@@ -40,6 +40,13 @@ check-services:
 	  echo "  start it with: redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save \"\" --appendonly no"; fi; \
 	[ $$ok = 1 ] || exit 1
 
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  echo "installing Debian's Chromium for the browser tests"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; \
+	fi
+
 lint: $(BIN)/activate
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -48,7 +55,7 @@ format: $(BIN)/activate
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test: $(BIN)/activate check-services lint
+test: $(BIN)/activate check-services chromium lint
 	$(BIN)/pytest --cov=powerpact --cov-report=term --cov-fail-under=85 -p no:cacheprovider
 
 bench: $(BIN)/activate check-services
