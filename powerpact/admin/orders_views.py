@@ -16,10 +16,11 @@ bp = Blueprint("desk", __name__, url_prefix="/admin")
 
 
 def desk_context(filters: Filters, notice: str | None = None) -> dict[str, object]:
+    counts = status_counts(filters.partner)
     return {
-        "page": order_page(filters),
+        "page": order_page(filters, counts=counts),
         "filters": filters,
-        "counts": status_counts(filters.partner),
+        "counts": counts,
         "partners": db.session.execute(
             select(PartnerStore.shop_domain, PartnerStore.name).order_by(PartnerStore.name)
         ).all(),

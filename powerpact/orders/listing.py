@@ -1,7 +1,8 @@
 """The order tables' query: filters, sort, a page of 25 with their lines, counts by status.
 
 Whatever the page size it takes two queries for the page (its lines come in a
-second, ``selectinload``; the total is a window count) and one for the counts.
+second, ``selectinload``) and one for the counts by status, which also give the
+total of an unsearched page.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from powerpact.extensions import db
 from powerpact.models import FailureReason, OrderStatus, OrderSync
 
 PAGE_SIZE = 25
+COUNT_CAP = 10_000
 WINDOW = timedelta(days=30)
 SORTS = {"date": OrderSync.created_at.desc(), "status": OrderSync.status.asc()}
 
@@ -104,19 +106,27 @@ class Page:
         return max(1, -(-self.total // PAGE_SIZE))
 
 
-def order_page(filters: Filters, *, partner_domain: str | None = None) -> Page:
-    """One page of rows with its lines; the total rides along as a window count."""
-    statement = (
-        filtered(filters, partner_domain)
-        .add_columns(func.count().over().label("total"))
-        .options(selectinload(OrderSync.lines))
+def order_page(
+    filters: Filters, *, partner_domain: str | None = None, counts: dict[str, int] | None = None
+) -> Page:
+    """One page of rows with their lines.
+
+    The total comes from the status ``counts`` when the page is not searched (they
+    cover the same rows); a search counts its matches, stopping at ``COUNT_CAP``.
+    """
+    base = filtered(filters, partner_domain)
+    rows = db.session.scalars(
+        base.options(selectinload(OrderSync.lines))
         .order_by(SORTS[filters.sort], OrderSync.id.desc())
         .limit(PAGE_SIZE)
         .offset((filters.page - 1) * PAGE_SIZE)
-    )
-    results = db.session.execute(statement).all()
-    total = results[0].total if results else 0
-    return Page([row[0] for row in results], total, filters)
+    ).all()
+    if counts is not None and not filters.q:
+        total = counts[filters.status] if filters.status else sum(counts.values())
+    else:
+        capped = base.with_only_columns(OrderSync.id).limit(COUNT_CAP).subquery()
+        total = db.session.scalar(select(func.count()).select_from(capped)) or 0
+    return Page(list(rows), total, filters)
 
 
 def status_counts(partner_domain: str | None = None) -> dict[str, int]:

@@ -23,14 +23,15 @@ def failure_text(order: OrderSync) -> str:
 @embedded("partner")
 def orders():  # type: ignore[no-untyped-def]
     filters = Filters.from_args(request.args)
-    page = order_page(filters, partner_domain=g.shop.shop_domain)
+    counts = status_counts(g.shop.shop_domain)
+    page = order_page(filters, partner_domain=g.shop.shop_domain, counts=counts)
     return render_page_or_fragment(
         "partner/orders.html",
         "partner/_orders_table.html",
         partner=g.shop,
         page=page,
         filters=filters,
-        counts=status_counts(g.shop.shop_domain) if not filters.page > 1 else None,
+        counts=counts,
     )
 
 
