@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import secrets
@@ -47,7 +48,7 @@ def approval_redirect(sandbox: Sandbox, shop: str, args: dict[str, str]) -> str:
     sandbox.store.codes[code] = (shop, scopes)
     params = {
         "code": code,
-        "host": urlencode({"h": f"{shop}/admin"})[2:],
+        "host": base64.urlsafe_b64encode(f"{shop}/admin".encode()).decode().rstrip("="),
         "shop": shop,
         "state": args.get("state", ""),
         "timestamp": str(int(time.time())),
