@@ -1,5 +1,7 @@
 """Against the sandbox: install through the real redirects, then import with markup."""
 
+from decimal import Decimal
+
 from sqlalchemy import func, select
 
 from powerpact.catalog.imports import create_import_job, run_import_job
@@ -62,3 +64,20 @@ def test_importing_products_creates_them_once_with_prices_and_skus(harness):
     assert match["available"] == max(first_source["available"], 0)
     variants = sum(len(p["variants"]) for p in source)
     assert db.session.scalar(select(func.count()).select_from(ProductMap)) == variants
+
+
+def test_a_partner_set_to_auto_import_gets_its_whole_active_catalog_imported(harness):
+    harness.install(RETAIL)
+    harness.install(PARTNER)
+    partner = db.session.scalars(select(PartnerStore)).one()
+    partner.auto_import_on_install = True
+    partner.default_markup_rule = {"kind": "percentage", "value": "25", "rounding": "whole"}
+    db.session.commit()
+    harness.control("POST", f"/shops/{PARTNER}/uninstall")
+    harness.settle()
+    harness.install(PARTNER)
+    active = [p for p in harness.shop(PARTNER)["products"] if p["status"] == "ACTIVE"]
+    imported = [p for p in harness.shop(RETAIL)["products"] if p["vendor"] == "North Star Roasters"]
+    assert len(imported) == len(active) > 20
+    prices = [Decimal(v["price"]) for p in imported for v in p["variants"]]
+    assert all(price == price.to_integral_value() for price in prices)  # the partner's rule
