@@ -109,6 +109,9 @@ class CostCalculator:
                 1 + self._selection_cost(field.selection_set, self._concrete(named, v), v)
                 for v in value
             )
+        ids = self._argument(field, "ids")
+        if not actual and isinstance(ids, list):
+            return len(ids) * (1 + self._selection_cost(field.selection_set, named, None))
         if actual and value is None:
             return 0
         return 1 + self._selection_cost(field.selection_set, self._concrete(named, value), value)

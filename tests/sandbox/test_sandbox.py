@@ -383,3 +383,10 @@ def test_order_update_and_product_delete(sandbox_app, sandbox, token):
         {"id": order.id},
     )
     assert body["data"]["orderUpdate"]["order"] == {"tags": ["vip"], "note": "gift"}
+
+
+def test_a_list_of_ids_is_charged_per_id(sandbox_app, sandbox, token):
+    ids = list(sandbox.shop(SHOP).variants())[:40]
+    query = "query V($ids: [ID!]!) { nodes(ids: $ids) { ... on ProductVariant { id } } }"
+    _, body = gql(sandbox_app, token, query, {"ids": ids})
+    assert body["extensions"]["cost"]["requestedQueryCost"] == 40
