@@ -166,11 +166,9 @@ class Shop:
         return self.locations[0]["id"]
 
     def variants(self) -> dict[str, Variant]:
-        """Every variant by id, rebuilt only when the catalog's shape changed."""
-        signature = (len(self.products), sum(len(p.variants) for p in self.products.values()))
-        if getattr(self, "_variant_signature", None) != signature or self._variants_stale:
+        """Every variant by id; rebuilt only after ``catalog_changed`` (products added or set)."""
+        if self._variants_stale:
             self._variant_index = {v.id: v for p in self.products.values() for v in p.variants}
-            self._variant_signature = signature
             self._variants_stale = False
         return self._variant_index
 
