@@ -2,24 +2,45 @@
 
 from __future__ import annotations
 
+import os
+
 import click
-from flask import current_app
+from flask import current_app, has_app_context
 from werkzeug.serving import run_simple
 
 from powerpact.sandbox.app import create_sandbox_app
-from powerpact.sandbox.core import SandboxConfig
+from powerpact.sandbox.config import SandboxConfig
 from powerpact.sandbox.fixtures import load_named
 
 
-def config_from_app(host: str, port: int) -> SandboxConfig:
-    """The sandbox plays Shopify for this app: same API key and secret, same app URL."""
-    settings = current_app.config["POWERPACT"]
-    return SandboxConfig(
-        api_key=settings.shopify_api_key,
-        api_secret=settings.shopify_api_secret,
-        app_url=settings.app_url,
-        base_url=f"http://{host}:{port}",
-    )
+def app_settings() -> dict[str, str]:
+    """The running PowerPact app's key, secret, URL and scopes, when there is one."""
+    settings = current_app.config.get("POWERPACT") if has_app_context() else None
+    if settings is None:
+        return {}
+    return {
+        "SHOPIFY_API_KEY": settings.shopify_api_key,
+        "SHOPIFY_API_SECRET": settings.shopify_api_secret,
+        "APP_URL": settings.app_url,
+        "SHOPIFY_SCOPES": settings.shopify_scopes,
+    }
+
+
+def config_from_environment(host: str, port: int) -> SandboxConfig:
+    """The sandbox plays Shopify for this app: same API key and secret, same app URL.
+
+    The app's own settings win (they already read the environment and hold the
+    generated development secret); the environment comes next, then defaults.
+    """
+    found = {**{k: v for k, v in os.environ.items() if k.startswith(("SHOPIFY_", "APP_"))}}
+    found.update({k: v for k, v in app_settings().items() if v})
+    config = SandboxConfig(base_url=f"http://{host}:{port}")
+    config.api_key = found.get("SHOPIFY_API_KEY") or config.api_key
+    config.api_secret = found.get("SHOPIFY_API_SECRET") or config.api_secret
+    config.app_url = (found.get("APP_URL") or config.app_url).rstrip("/")
+    if found.get("SHOPIFY_SCOPES"):
+        config.scopes = tuple(s.strip() for s in found["SHOPIFY_SCOPES"].split(",") if s.strip())
+    return config
 
 
 @click.command("sandbox")
@@ -31,9 +52,15 @@ def config_from_app(host: str, port: int) -> SandboxConfig:
 )
 def sandbox_command(host: str, port: int, fixture: str, ask: bool) -> None:
     """Serve the Shopify sandbox (Admin API, OAuth, webhooks, control API)."""
-    config = config_from_app(host, port)
+    config = config_from_environment(host, port)
     config.auto_approve = not ask
     app = create_sandbox_app(config)
     load_named(app.extensions["sandbox"], fixture)
     click.echo(f"Shopify sandbox on http://{host}:{port} with the {fixture!r} fixture")
-    run_simple(host, port, app, threaded=True, use_reloader=False)
+    click.echo(f"  Admin API: http://{host}:{port}/shops/<shop>/admin/api/{config.api_version}/")
+    click.echo(f"  control:   http://{host}:{port}/_sandbox/")
+    serve(app, host, port)
+
+
+def serve(app: object, host: str, port: int) -> None:
+    run_simple(host, port, app, threaded=True, use_reloader=False)  # type: ignore[arg-type]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from flask import Flask, redirect, render_template, request, url_for
 
-from powerpact.sandbox.app import place_order
-from powerpact.sandbox.core import Sandbox, SandboxError
+from powerpact.sandbox.core import Sandbox
+from powerpact.sandbox.errors import SandboxError
 from powerpact.sandbox.fixtures import RETAIL
+from powerpact.sandbox.orders import place_order
 from powerpact.sandbox.store import Shop
 
 PREFIX = "PARTNER-"
@@ -107,13 +108,9 @@ def run_action(sandbox: Sandbox, retail: Shop, action: str, skus: list[str], for
     if action == "fulfil":
         shop = sandbox.shop(form["shop"])
         order = shop.orders[form["order"]]
-        remaining = {
-            li.id: li.current - li.fulfilled for li in order.line_items if li.current > li.fulfilled
-        }
-        sandbox.fulfil(
+        sandbox.fulfil_remaining(
             shop,
             order,
-            remaining,
             {
                 "number": f"1Z{order.number}{len(order.fulfillments)}",
                 "company": "UPS",
@@ -123,11 +120,6 @@ def run_action(sandbox: Sandbox, retail: Shop, action: str, skus: list[str], for
         return f"{shop.name} shipped {order.name}."
     if action == "risk":
         order = retail.orders[form["order"]]
-        order.risk = "ACCEPT"
-        sandbox.emit(
-            retail,
-            "orders/risk_assessment_changed",
-            {"id": int(order.id.rsplit("/", 1)[1]), "admin_graphql_api_id": order.id},
-        )
+        sandbox.change_risk(retail, order, "ACCEPT")
         return f"Approved {order.name}'s risk review."
     raise SandboxError(f"unknown action {action}")

@@ -3,6 +3,8 @@
 - a scalar or enum field costs 0, an object field 1;
 - a connection costs 2 plus its page size (``first``/``last``, 1 if absent) times
   the cost of one node (edges and nodes are counted once per node);
+- a list of objects asked by ids (``nodes(ids:)``) costs one object per id;
+- an interface or union costs the most expensive of its possible selections;
 - a mutation field costs 10 (its payload selection is not charged on top);
 - the requested cost uses the page sizes asked for, the actual cost the sizes
   returned.
@@ -24,6 +26,8 @@ from graphql import (
     SelectionSetNode,
     get_named_type,
     is_leaf_type,
+    is_list_type,
+    is_non_null_type,
     value_from_ast_untyped,
 )
 
@@ -82,8 +86,25 @@ class CostCalculator:
     ) -> int:
         if selection_set is None:
             return 0
+        fields = self._fields(selection_set, parent)
+        if data is None and isinstance(parent, GraphQLInterfaceType | GraphQLUnionType):
+            return self._abstract_cost(fields, parent)
+        return self._fields_cost(fields, data)
+
+    def _abstract_cost(self, fields: list[tuple[FieldNode, Any]], parent: Any) -> int:
+        """Fields on the interface itself plus the dearest type-conditioned group."""
+        groups: dict[str, list[tuple[FieldNode, Any]]] = {}
+        for field, owner in fields:
+            concrete = isinstance(owner, GraphQLObjectType) and owner is not parent
+            groups.setdefault(owner.name if concrete else "", []).append((field, owner))
+        common = groups.pop("", [])
+        shared = [(f, parent if isinstance(parent, GraphQLInterfaceType) else o) for f, o in common]
+        dearest = max((self._fields_cost(group, None) for group in groups.values()), default=0)
+        return self._fields_cost(shared, None) + dearest
+
+    def _fields_cost(self, fields: list[tuple[FieldNode, Any]], data: Any) -> int:
         total = 0
-        for field, owner in self._fields(selection_set, parent):
+        for field, owner in fields:
             name = field.name.value
             if name == "__typename" or not isinstance(
                 owner, GraphQLObjectType | GraphQLInterfaceType
@@ -94,10 +115,17 @@ class CostCalculator:
                 continue
             key = field.alias.value if field.alias else name
             value = data.get(key) if isinstance(data, dict) else None
-            total += self._field_cost(
-                field, get_named_type(definition.type), value, data is not None
-            )
+            cost = self._field_cost(field, get_named_type(definition.type), value, data is not None)
+            total += cost * self._requested_items(field, definition.type, data is not None)
         return total
+
+    def _requested_items(self, field: FieldNode, field_type: Any, actual: bool) -> int:
+        """How many objects a list field asked by ``ids`` stands for (1 otherwise)."""
+        inner = field_type.of_type if is_non_null_type(field_type) else field_type
+        if actual or not is_list_type(inner):
+            return 1
+        ids = self._argument(field, "ids")
+        return max(len(ids), 1) if isinstance(ids, list) else 1
 
     def _field_cost(self, field: FieldNode, named: Any, value: Any, actual: bool) -> int:
         if is_leaf_type(named):
@@ -109,9 +137,6 @@ class CostCalculator:
                 1 + self._selection_cost(field.selection_set, self._concrete(named, v), v)
                 for v in value
             )
-        ids = self._argument(field, "ids")
-        if not actual and isinstance(ids, list):
-            return len(ids) * (1 + self._selection_cost(field.selection_set, named, None))
         if actual and value is None:
             return 0
         return 1 + self._selection_cost(field.selection_set, self._concrete(named, value), value)

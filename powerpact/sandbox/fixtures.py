@@ -12,7 +12,8 @@ import random
 from decimal import Decimal
 from typing import Any
 
-from powerpact.sandbox.core import Sandbox, handleize
+from powerpact.sandbox.catalog import handleize
+from powerpact.sandbox.core import Sandbox
 
 RETAIL = "bubbly-retail.myshopify.com"
 ROASTERS = [

@@ -1,28 +1,40 @@
-"""The sandbox's shops and everything in them, in memory, behind one lock.
+"""The sandbox's shops and everything in them, in memory.
 
-Objects keep Shopify's shapes where it matters (GIDs, money as decimal strings,
-UTC ISO times); ``graphql_api`` turns them into the schema's response shapes.
+Objects keep Shopify's identities and units (GIDs, ``Decimal`` money, UTC ISO
+times); ``shapes`` turns them into the schema's response shapes. Callers hold
+``Sandbox.lock`` while they read or change a shop.
 """
 
 from __future__ import annotations
 
 import itertools
 import secrets
-import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 PLANS = {
-    "standard": {"maximum": 2000.0, "restore_rate": 100.0},
-    "advanced": {"maximum": 4000.0, "restore_rate": 200.0},
-    "plus": {"maximum": 20000.0, "restore_rate": 1000.0},
+    "standard": {"maximum": 2000.0, "restore_rate": 100.0, "display": "Basic"},
+    "advanced": {"maximum": 4000.0, "restore_rate": 200.0, "display": "Advanced"},
+    "plus": {"maximum": 20000.0, "restore_rate": 1000.0, "display": "Shopify Plus"},
+    "development": {"maximum": 2000.0, "restore_rate": 100.0, "display": "Development"},
 }
+ZERO = Decimal(0)
 
 
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def numeric(gid: str) -> int:
+    """The number at the end of a GID (``gid://shopify/Order/12`` is 12)."""
+    return int(gid.split("?", 1)[0].rsplit("/", 1)[1])
+
+
+def calculated_id(line_id: str) -> str:
+    """The ``CalculatedLineItem`` id an order edit gives an existing line."""
+    return line_id.replace("/LineItem/", "/CalculatedLineItem/")
 
 
 class Ids:
@@ -49,6 +61,8 @@ class Variant:
     options: list[tuple[str, str]]
     inventory_item_id: str
     inventory_policy: str = "DENY"
+    tracked: bool = True
+    updated_at: str = field(default_factory=now_iso)
 
 
 @dataclass
@@ -65,7 +79,23 @@ class Product:
     options: list[tuple[str, list[str]]] = field(default_factory=list)
     variants: list[Variant] = field(default_factory=list)
     metafields: dict[tuple[str, str], str] = field(default_factory=dict)
+    created_at: str = field(default_factory=now_iso)
     updated_at: str = field(default_factory=now_iso)
+
+
+@dataclass
+class TaxLine:
+    title: str
+    price: Decimal
+    rate: Decimal | None = None
+
+
+@dataclass
+class ShippingLine:
+    title: str
+    price: Decimal
+    code: str | None = None
+    tax_lines: list[TaxLine] = field(default_factory=list)
 
 
 @dataclass
@@ -76,14 +106,26 @@ class LineItem:
     sku: str | None
     quantity: int
     price: Decimal
-    discount: Decimal = Decimal(0)
-    tax: Decimal | None = None
+    discount: Decimal = ZERO
+    tax_lines: list[TaxLine] = field(default_factory=list)
     current_quantity: int | None = None
     fulfilled: int = 0
+    product_id: str | None = None
+    vendor: str | None = None
+    variant_title: str | None = None
 
     @property
     def current(self) -> int:
         return self.quantity if self.current_quantity is None else self.current_quantity
+
+    @property
+    def unfulfilled(self) -> int:
+        return max(self.current - self.fulfilled, 0)
+
+    @property
+    def tax(self) -> Decimal | None:
+        """The line's tax, or None when it carries no tax line."""
+        return sum((t.price for t in self.tax_lines), ZERO) if self.tax_lines else None
 
 
 @dataclass
@@ -93,6 +135,7 @@ class Fulfillment:
     tracking: dict[str, Any]
     status: str = "SUCCESS"
     created_at: str = field(default_factory=now_iso)
+    updated_at: str = field(default_factory=now_iso)
 
 
 @dataclass
@@ -102,20 +145,53 @@ class Order:
     name: str
     currency: str
     line_items: list[LineItem]
-    shipping: Decimal = Decimal(0)
-    tax: Decimal = Decimal(0)
+    shipping_lines: list[ShippingLine] = field(default_factory=list)
+    tax_lines: list[TaxLine] = field(default_factory=list)
     financial_status: str = "PAID"
     risk: str = "ACCEPT"
     email: str | None = None
+    customer: dict[str, Any] | None = None
     shipping_address: dict[str, Any] | None = None
+    billing_address: dict[str, Any] | None = None
     tags: list[str] = field(default_factory=list)
     source_identifier: str | None = None
+    source_name: str = "web"
     note: str | None = None
     test: bool = False
     cancelled_at: str | None = None
+    cancel_reason: str | None = None
     created_at: str = field(default_factory=now_iso)
+    updated_at: str = field(default_factory=now_iso)
     fulfillments: list[Fulfillment] = field(default_factory=list)
     fulfillment_order_id: str = ""
+
+    @property
+    def shipping(self) -> Decimal:
+        return sum((s.price for s in self.shipping_lines), ZERO)
+
+    @property
+    def tax(self) -> Decimal:
+        """Every tax line of the order: its lines', its shipping's and its own."""
+        return sum((t.price for t in self.all_tax_lines()), ZERO)
+
+    def all_tax_lines(self) -> list[TaxLine]:
+        lines = [t for li in self.line_items for t in li.tax_lines]
+        lines += [t for s in self.shipping_lines for t in s.tax_lines]
+        return lines + list(self.tax_lines)
+
+    @property
+    def discounts(self) -> Decimal:
+        return sum((li.discount for li in self.line_items), ZERO)
+
+    @property
+    def subtotal(self) -> Decimal:
+        """Line items at their current quantities, after discounts."""
+        gross = sum((li.price * li.current for li in self.line_items), ZERO)
+        return gross - self.discounts
+
+    @property
+    def total(self) -> Decimal:
+        return self.subtotal + self.shipping + self.tax
 
     @property
     def fulfillment_status(self) -> str:
@@ -128,10 +204,21 @@ class Order:
 
 
 @dataclass
+class EditSession:
+    """An open ``orderEditBegin``: staged additions and quantity changes until commit."""
+
+    id: str
+    order_id: str
+    added: dict[str, tuple[str, int]] = field(default_factory=dict)
+    quantities: dict[str, tuple[int, bool]] = field(default_factory=dict)
+
+
+@dataclass
 class Subscription:
     id: str
     topic: str
     uri: str
+    created_at: str = field(default_factory=now_iso)
 
 
 @dataclass
@@ -147,19 +234,23 @@ class Token:
 class Shop:
     domain: str
     name: str
+    id: str = ""
     currency: str = "USD"
     timezone: str = "UTC"
     plan: str = "standard"
+    email: str = ""
     locations: list[dict[str, Any]] = field(default_factory=list)
     products: dict[str, Product] = field(default_factory=dict)
     levels: dict[tuple[str, str], int] = field(default_factory=dict)
     orders: dict[str, Order] = field(default_factory=dict)
     subscriptions: dict[str, Subscription] = field(default_factory=dict)
     metafield_definitions: set[tuple[str, str]] = field(default_factory=set)
+    edits: dict[str, EditSession] = field(default_factory=dict)
     installed: bool = False
-    _variants_stale: bool = True
     idempotency: dict[str, Any] = field(default_factory=dict)
     order_numbers: itertools.count = field(default_factory=lambda: itertools.count(1001))
+    _variant_index: dict[str, Variant] = field(default_factory=dict, repr=False)
+    _variants_stale: bool = field(default=True, repr=False)
 
     @property
     def location_id(self) -> str:
@@ -175,8 +266,17 @@ class Shop:
     def catalog_changed(self) -> None:
         self._variants_stale = True
 
+    def variant_by_item(self, inventory_item_id: str) -> Variant | None:
+        return next(
+            (v for v in self.variants().values() if v.inventory_item_id == inventory_item_id),
+            None,
+        )
+
     def inventory_items(self) -> set[str]:
         return {v.inventory_item_id for v in self.variants().values()}
+
+    def location(self, location_id: str) -> dict[str, Any] | None:
+        return next((loc for loc in self.locations if loc["id"] == location_id), None)
 
     def available(self, inventory_item_id: str) -> int:
         return sum(self.levels.get((inventory_item_id, loc["id"]), 0) for loc in self.locations)
@@ -186,7 +286,6 @@ class Store:
     """Every shop, token and pending OAuth code of one sandbox."""
 
     def __init__(self) -> None:
-        self.lock = threading.RLock()
         self.ids = Ids()
         self.shops: dict[str, Shop] = {}
         self.tokens: dict[str, Token] = {}
@@ -199,7 +298,8 @@ class Store:
         return self.shops[domain]
 
     def add_shop(self, domain: str, name: str, **settings: Any) -> Shop:
-        shop = Shop(domain=domain, name=name, **settings)
+        shop = Shop(domain=domain, name=name, id=self.ids.gid("Shop"), **settings)
+        shop.email = shop.email or f"owner@{domain}"
         if not shop.locations:
             shop.locations = [
                 {"id": self.ids.gid("Location"), "name": f"{name} warehouse", "isActive": True}
@@ -216,6 +316,9 @@ class Store:
         self.tokens[token.value] = token
         self.shops[shop].installed = True
         return token
+
+    def granted_scopes(self, shop: str) -> list[str]:
+        return sorted({s for t in self.tokens.values() if t.shop == shop for s in t.scopes})
 
     def revoke(self, shop: str) -> None:
         for value in [v for v, t in self.tokens.items() if t.shop == shop]:

@@ -57,11 +57,19 @@ class LeakyBucket:
             self._refill()
             return BucketStatus(self.maximum, self._available, self.restore_rate)
 
-    def configure(self, maximum: float | None = None, restore_rate: float | None = None) -> None:
+    def configure(
+        self,
+        maximum: float | None = None,
+        restore_rate: float | None = None,
+        available: float | None = None,
+    ) -> None:
+        """Resize the bucket, change its rate, or set what it holds now (tests throttle so)."""
         with self._lock:
             self._refill()
             if maximum is not None:
-                self.maximum = maximum
-                self._available = min(self._available, maximum)
+                self.maximum = float(maximum)
+                self._available = min(self._available, self.maximum)
             if restore_rate is not None:
-                self.restore_rate = restore_rate
+                self.restore_rate = float(restore_rate)
+            if available is not None:
+                self._available = max(0.0, min(float(available), self.maximum))

@@ -60,8 +60,22 @@ class Delivery:
     body: bytes
     webhook_id: str
     event_id: str
+    triggered_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
     attempts: int = 0
     outcomes: list[int] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "url": self.url,
+            "topic": self.topic,
+            "shop": self.shop,
+            "webhook_id": self.webhook_id,
+            "event_id": self.event_id,
+            "triggered_at": self.triggered_at,
+            "attempts": self.attempts,
+            "outcomes": list(self.outcomes),
+            "payload": json.loads(self.body),
+        }
 
 
 class WebhookDispatcher:
@@ -102,11 +116,12 @@ class WebhookDispatcher:
     ) -> list[Delivery]:
         body = json.dumps(payload).encode()
         event_id = str(uuid.uuid4())
-        deliveries = []
-        for url in urls:
-            copies = 2 if self.duplicates else 1
-            for _ in range(copies):
-                deliveries.append(Delivery(url, topic, shop, body, str(uuid.uuid4()), event_id))
+        copies = 2 if self.duplicates else 1
+        deliveries = [
+            Delivery(url, topic, shop, body, str(uuid.uuid4()), event_id)
+            for url in urls
+            for _ in range(copies)
+        ]
         with self._lock:
             self.log.extend(deliveries)
             if self.shuffle:
@@ -115,6 +130,12 @@ class WebhookDispatcher:
         for delivery in deliveries:
             self._queue.put(delivery)
         return deliveries
+
+    def reset(self) -> None:
+        """Drop held deliveries and the log; switches back off."""
+        with self._lock:
+            self.held, self.log = [], []
+        self.duplicates = self.shuffle = False
 
     def flush(self) -> int:
         with self._lock:
@@ -151,7 +172,7 @@ class WebhookDispatcher:
             "X-Shopify-Shop-Domain": delivery.shop,
             "X-Shopify-Webhook-Id": delivery.webhook_id,
             "X-Shopify-Event-Id": delivery.event_id,
-            "X-Shopify-Triggered-At": datetime.now(UTC).isoformat(),
+            "X-Shopify-Triggered-At": delivery.triggered_at,
             "X-Shopify-API-Version": self.api_version,
         }
 

@@ -82,10 +82,12 @@ def gql(app, token, query, variables=None, shop=SHOP):
 def test_a_misspelled_field_is_rejected_as_shopify_does(sandbox_app, token):
     status, body = gql(sandbox_app, token, "{ shop { nmae } }")
     assert status == 200
-    assert (
-        body["errors"][0]["message"]
-        == "Cannot query field 'nmae' on type 'Shop'. Did you mean 'name'?"
-    )
+    assert body["errors"][0]["message"] == "Field 'nmae' doesn't exist on type 'Shop'"
+    assert body["errors"][0]["extensions"] == {
+        "code": "undefinedField",
+        "typeName": "Shop",
+        "fieldName": "nmae",
+    }
     assert "data" not in body
 
 

@@ -1,0 +1,209 @@
+"""Webhook payloads as Shopify documents them: the REST resource, with ``admin_graphql_api_id``."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Any
+
+from powerpact.sandbox.store import (
+    Fulfillment,
+    LineItem,
+    Order,
+    Product,
+    Shop,
+    TaxLine,
+    Variant,
+    now_iso,
+    numeric,
+)
+
+
+def money(amount: Decimal) -> str:
+    return f"{amount:.2f}"
+
+
+def snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def address(data: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A GraphQL mailing address as the REST payload spells it (``firstName`` -> ``first_name``)."""
+    if data is None:
+        return None
+    rest = {snake(k): v for k, v in data.items() if k != "countryCodeV2"}
+    if "countryCodeV2" in data:
+        rest["country_code"] = data["countryCodeV2"]
+    return rest
+
+
+def tax_lines(lines: list[TaxLine]) -> list[dict[str, Any]]:
+    return [
+        {
+            "title": t.title,
+            "price": money(t.price),
+            "rate": float(t.rate) if t.rate is not None else None,
+        }
+        for t in lines
+    ]
+
+
+def line_item(line: LineItem) -> dict[str, Any]:
+    return {
+        "id": numeric(line.id),
+        "admin_graphql_api_id": line.id,
+        "variant_id": numeric(line.variant_id) if line.variant_id else None,
+        "product_id": numeric(line.product_id) if line.product_id else None,
+        "title": line.title,
+        "variant_title": line.variant_title,
+        "vendor": line.vendor,
+        "sku": line.sku,
+        "quantity": line.quantity,
+        "current_quantity": line.current,
+        "fulfillable_quantity": line.unfulfilled,
+        "price": money(line.price),
+        "total_discount": money(line.discount),
+        "tax_lines": tax_lines(line.tax_lines),
+    }
+
+
+def order(order: Order) -> dict[str, Any]:
+    fulfillment = {"UNFULFILLED": None, "PARTIALLY_FULFILLED": "partial"}.get(
+        order.fulfillment_status, "fulfilled"
+    )
+    return {
+        "id": numeric(order.id),
+        "admin_graphql_api_id": order.id,
+        "name": order.name,
+        "order_number": order.number,
+        "email": order.email,
+        "created_at": order.created_at,
+        "updated_at": order.updated_at,
+        "cancelled_at": order.cancelled_at,
+        "cancel_reason": order.cancel_reason.lower() if order.cancel_reason else None,
+        "financial_status": order.financial_status.lower(),
+        "fulfillment_status": fulfillment,
+        "currency": order.currency,
+        "subtotal_price": money(order.subtotal),
+        "total_discounts": money(order.discounts),
+        "total_tax": money(order.tax),
+        "total_price": money(order.total),
+        "tags": ", ".join(order.tags),
+        "note": order.note,
+        "test": order.test,
+        "source_name": order.source_name,
+        "source_identifier": order.source_identifier,
+        "line_items": [line_item(li) for li in order.line_items],
+        "shipping_lines": [
+            {
+                "title": s.title,
+                "code": s.code,
+                "price": money(s.price),
+                "tax_lines": tax_lines(s.tax_lines),
+            }
+            for s in order.shipping_lines
+        ],
+        "tax_lines": tax_lines(order.all_tax_lines()),
+        "shipping_address": address(order.shipping_address),
+        "billing_address": address(order.billing_address),
+        "customer": order.customer,
+    }
+
+
+def risk(order: Order) -> dict[str, Any]:
+    return {
+        "id": numeric(order.id),
+        "order_id": numeric(order.id),
+        "admin_graphql_api_id": order.id,
+        "recommendation": order.risk.lower(),
+        "updated_at": now_iso(),
+    }
+
+
+def fulfillment(order: Order, fulfillment: Fulfillment, location_id: str) -> dict[str, Any]:
+    lines = {li.id: li for li in order.line_items}
+    info = fulfillment.tracking
+    return {
+        "id": numeric(fulfillment.id),
+        "admin_graphql_api_id": fulfillment.id,
+        "order_id": numeric(order.id),
+        "name": f"{order.name}.{order.fulfillments.index(fulfillment) + 1}",
+        "status": fulfillment.status.lower(),
+        "created_at": fulfillment.created_at,
+        "updated_at": fulfillment.updated_at,
+        "location_id": numeric(location_id),
+        "shipment_status": None,
+        "tracking_company": info.get("company"),
+        "tracking_number": info.get("number"),
+        "tracking_numbers": [info["number"]] if info.get("number") else [],
+        "tracking_url": info.get("url"),
+        "tracking_urls": [info["url"]] if info.get("url") else [],
+        "line_items": [
+            line_item(lines[line_id]) | {"quantity": quantity}
+            for line_id, quantity in fulfillment.line_quantities.items()
+        ],
+    }
+
+
+def variant(shop: Shop, variant: Variant) -> dict[str, Any]:
+    options = {f"option{i + 1}": value for i, (_, value) in enumerate(variant.options[:3])}
+    return {
+        "id": numeric(variant.id),
+        "admin_graphql_api_id": variant.id,
+        "product_id": numeric(variant.product_id),
+        "title": variant.title,
+        "sku": variant.sku,
+        "price": money(variant.price),
+        "compare_at_price": money(variant.compare_at) if variant.compare_at else None,
+        "inventory_item_id": numeric(variant.inventory_item_id),
+        "inventory_quantity": shop.available(variant.inventory_item_id),
+        "inventory_policy": variant.inventory_policy.lower(),
+        "updated_at": variant.updated_at,
+        **options,
+    }
+
+
+def product(shop: Shop, product: Product) -> dict[str, Any]:
+    return {
+        "id": numeric(product.id),
+        "admin_graphql_api_id": product.id,
+        "title": product.title,
+        "body_html": product.description_html,
+        "vendor": product.vendor,
+        "product_type": product.product_type,
+        "handle": product.handle,
+        "status": product.status.lower(),
+        "tags": ", ".join(product.tags),
+        "created_at": product.created_at,
+        "updated_at": product.updated_at,
+        "options": [
+            {"name": name, "position": i + 1, "values": list(values)}
+            for i, (name, values) in enumerate(product.options)
+        ],
+        "variants": [variant(shop, v) for v in product.variants],
+        "image": {"src": product.image_url} if product.image_url else None,
+    }
+
+
+def inventory_level(inventory_item_id: str, location_id: str, available: int) -> dict[str, Any]:
+    item, location = numeric(inventory_item_id), numeric(location_id)
+    return {
+        "inventory_item_id": item,
+        "location_id": location,
+        "available": available,
+        "updated_at": now_iso(),
+        "admin_graphql_api_id": f"gid://shopify/InventoryLevel/{location}?inventory_item_id={item}",
+    }
+
+
+def shop(shop: Shop) -> dict[str, Any]:
+    return {
+        "id": numeric(shop.id),
+        "name": shop.name,
+        "email": shop.email,
+        "domain": shop.domain,
+        "myshopify_domain": shop.domain,
+        "currency": shop.currency,
+        "iana_timezone": shop.timezone,
+        "plan_name": shop.plan,
+    }

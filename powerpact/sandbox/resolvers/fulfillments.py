@@ -1,0 +1,107 @@
+"""Fulfillment orders, ``fulfillmentCreate`` with tracking, ``fulfillmentTrackingInfoUpdate``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from graphql import GraphQLResolveInfo
+
+from powerpact.sandbox import shapes
+from powerpact.sandbox.errors import SandboxError
+from powerpact.sandbox.resolvers.context import Context, failed
+from powerpact.sandbox.store import Fulfillment, Order, Shop
+
+
+def order_of_fulfillment_order(shop: Shop, fulfillment_order_id: str) -> Order | None:
+    return next(
+        (o for o in shop.orders.values() if o.fulfillment_order_id == fulfillment_order_id), None
+    )
+
+
+def q_fulfillment_order(
+    ctx: Context, args: dict[str, Any], info: GraphQLResolveInfo
+) -> dict[str, Any] | None:
+    order = order_of_fulfillment_order(ctx.shop, args["id"])
+    return shapes.fulfillment_order_node(ctx.shop, order) if order else None
+
+
+def q_fulfillment(
+    ctx: Context, args: dict[str, Any], info: GraphQLResolveInfo
+) -> dict[str, Any] | None:
+    found = find_fulfillment(ctx.shop, args["id"])
+    return shapes.fulfillment_node(ctx.shop, *found) if found else None
+
+
+def find_fulfillment(shop: Shop, fulfillment_id: str) -> tuple[Order, Fulfillment] | None:
+    for order in shop.orders.values():
+        for fulfillment in order.fulfillments:
+            if fulfillment.id == fulfillment_id:
+                return order, fulfillment
+    return None
+
+
+def requested_quantities(shop: Shop, groups: list[dict[str, Any]]) -> tuple[Order, dict[str, int]]:
+    """The order and line quantities that ``lineItemsByFulfillmentOrder`` asks to ship."""
+    target: Order | None = None
+    quantities: dict[str, int] = {}
+    for group in groups:
+        order = order_of_fulfillment_order(shop, group["fulfillmentOrderId"])
+        if order is None:
+            raise SandboxError("Fulfillment order does not exist.")
+        if target is not None and order is not target:
+            raise SandboxError("All fulfillment orders must belong to the same order.")
+        target = order
+        by_item = {shapes.fulfillment_line_id(li): li for li in order.line_items}
+        wanted = group.get("fulfillmentOrderLineItems") or [
+            {"id": k, "quantity": li.unfulfilled} for k, li in by_item.items() if li.unfulfilled
+        ]
+        for item in wanted:
+            line = by_item.get(item["id"])
+            if line is None:
+                raise SandboxError("Fulfillment order line item does not exist.")
+            quantities[line.id] = quantities.get(line.id, 0) + int(item["quantity"])
+    if target is None:
+        raise SandboxError("Nothing to fulfil.")
+    return target, quantities
+
+
+def tracking_of(data: dict[str, Any] | None) -> dict[str, Any]:
+    data = data or {}
+    return {
+        "number": data.get("number") or next(iter(data.get("numbers") or []), None),
+        "company": data.get("company"),
+        "url": data.get("url") or next(iter(data.get("urls") or []), None),
+    }
+
+
+def m_fulfillment_create(
+    ctx: Context, args: dict[str, Any], info: GraphQLResolveInfo
+) -> dict[str, Any]:
+    shop, data = ctx.shop, args["fulfillment"]
+    try:
+        order, quantities = requested_quantities(shop, data["lineItemsByFulfillmentOrder"])
+        fulfillment = ctx.sandbox.fulfil(
+            shop, order, quantities, tracking_of(data.get("trackingInfo"))
+        )
+    except SandboxError as exc:
+        return failed("fulfillment", str(exc), ["fulfillment"])
+    return {"fulfillment": shapes.fulfillment_node(shop, order, fulfillment), "userErrors": []}
+
+
+def m_tracking_update(
+    ctx: Context, args: dict[str, Any], info: GraphQLResolveInfo
+) -> dict[str, Any]:
+    found = find_fulfillment(ctx.shop, args["fulfillmentId"])
+    if found is None:
+        return failed("fulfillment", "Fulfillment does not exist.", ["fulfillmentId"])
+    order, fulfillment = found
+    tracking = {k: v for k, v in tracking_of(args["trackingInfoInput"]).items() if v is not None}
+    ctx.sandbox.update_tracking(ctx.shop, order, fulfillment, tracking)
+    return {"fulfillment": shapes.fulfillment_node(ctx.shop, order, fulfillment), "userErrors": []}
+
+
+QUERIES = {"fulfillmentOrder": q_fulfillment_order, "fulfillment": q_fulfillment}
+MUTATIONS = {
+    "fulfillmentCreate": m_fulfillment_create,
+    "fulfillmentTrackingInfoUpdate": m_tracking_update,
+}

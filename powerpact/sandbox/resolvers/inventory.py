@@ -1,0 +1,162 @@
+"""Inventory items and levels; ``inventorySetQuantities`` with compare-and-set and idempotency."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from graphql import GraphQLResolveInfo
+
+from powerpact.sandbox import shapes
+from powerpact.sandbox.resolvers.context import Context, failed, too_many, user_error
+from powerpact.sandbox.search import matcher
+from powerpact.sandbox.store import Shop, Variant, now_iso, numeric
+
+QUANTITY_NAMES = ("available", "on_hand")
+REASONS = {
+    "correction",
+    "cycle_count_available",
+    "damaged",
+    "movement_canceled",
+    "movement_created",
+    "movement_received",
+    "movement_updated",
+    "other",
+    "promotion",
+    "quality_control",
+    "received",
+    "reservation_created",
+    "reservation_deleted",
+    "reservation_updated",
+    "restock",
+    "safety_stock",
+    "shrinkage",
+}
+
+
+def q_inventory_item(
+    ctx: Context, args: dict[str, Any], info: GraphQLResolveInfo
+) -> dict[str, Any] | None:
+    variant = ctx.shop.variant_by_item(args["id"])
+    return shapes.inventory_item_node(ctx.shop, variant) if variant else None
+
+
+def item_fields(variant: Variant) -> dict[str, list[str]]:
+    return {"sku": [variant.sku or ""], "id": [str(numeric(variant.inventory_item_id))]}
+
+
+def q_inventory_items(
+    ctx: Context, args: dict[str, Any], info: GraphQLResolveInfo
+) -> dict[str, Any]:
+    predicate = matcher(args.get("query"), item_fields, ("sku",))
+    variants = [v for v in ctx.shop.variants().values() if predicate(v)]
+    return shapes.connection(variants, lambda v: shapes.inventory_item_node(ctx.shop, v), **args)
+
+
+def quantity_errors(shop: Shop, quantities: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every refusal Shopify would give the quantities, with the index of each."""
+    items = shop.inventory_items()
+    errors = []
+    for index, change in enumerate(quantities):
+        where = ["input", "quantities", str(index)]
+        current = shop.levels.get((change["inventoryItemId"], change["locationId"]), 0)
+        if change["inventoryItemId"] not in items:
+            errors.append(
+                user_error(
+                    "The specified inventory item could not be found.",
+                    [*where, "inventoryItemId"],
+                    "INVALID_INVENTORY_ITEM",
+                )
+            )
+        elif shop.location(change["locationId"]) is None:
+            errors.append(
+                user_error(
+                    "The specified location could not be found.",
+                    [*where, "locationId"],
+                    "INVALID_LOCATION",
+                )
+            )
+        elif "changeFromQuantity" not in change:
+            errors.append(
+                user_error(
+                    "changeFromQuantity is required: an integer to compare, or null to skip.",
+                    where,
+                    "COMPARE_QUANTITY_REQUIRED",
+                )
+            )
+        elif change["changeFromQuantity"] is not None and current != change["changeFromQuantity"]:
+            errors.append(
+                user_error(
+                    "The specified compare quantity does not match the current quantity.",
+                    [*where, "changeFromQuantity"],
+                    "CHANGE_FROM_QUANTITY_STALE",
+                )
+            )
+    return errors
+
+
+def m_inventory_set(ctx: Context, args: dict[str, Any], info: GraphQLResolveInfo) -> dict[str, Any]:
+    """Set absolute quantities, all or nothing; a repeated ``@idempotent`` key replays."""
+    shop, data, key = ctx.shop, args["input"], ctx.idempotency_key
+    if key is not None and key in shop.idempotency:
+        seen_input, result = shop.idempotency[key]
+        if seen_input != data:
+            return failed(
+                "inventoryAdjustmentGroup",
+                "The same idempotency key was used with different parameters.",
+                ["input"],
+                "IDEMPOTENCY_KEY_PARAMETER_MISMATCH",
+            )
+        return result
+    result = set_quantities(ctx, data)
+    if key is not None:
+        shop.idempotency[key] = (data, result)
+    return result
+
+
+def set_quantities(ctx: Context, data: dict[str, Any]) -> dict[str, Any]:
+    shop = ctx.shop
+    if data.get("name") not in QUANTITY_NAMES:
+        return failed(
+            "inventoryAdjustmentGroup",
+            "The quantity name must be available or on_hand.",
+            ["input", "name"],
+            "INVALID_NAME",
+        )
+    if data.get("reason") not in REASONS:
+        return failed(
+            "inventoryAdjustmentGroup",
+            f"The reason {data.get('reason')!r} is not a valid inventory adjustment reason.",
+            ["input", "reason"],
+            "INVALID_REASON",
+        )
+    if error := too_many(data["quantities"], ["input", "quantities"]):
+        return {"inventoryAdjustmentGroup": None, "userErrors": [error]}
+    errors = quantity_errors(shop, data["quantities"])
+    if errors:
+        return {"inventoryAdjustmentGroup": None, "userErrors": errors}
+    changes = []
+    for change in data["quantities"]:
+        level = (change["inventoryItemId"], change["locationId"])
+        before = shop.levels.get(level, 0)
+        ctx.sandbox.set_level(shop, *level, int(change["quantity"]))
+        changes.append(
+            {
+                "__typename": "InventoryChange",
+                "name": data["name"],
+                "delta": int(change["quantity"]) - before,
+                "quantityAfterChange": int(change["quantity"]),
+            }
+        )
+    group = {
+        "__typename": "InventoryAdjustmentGroup",
+        "id": ctx.ids.gid("InventoryAdjustmentGroup"),
+        "reason": data["reason"],
+        "referenceDocumentUri": data.get("referenceDocumentUri"),
+        "createdAt": now_iso(),
+        "changes": lambda **_: changes,
+    }
+    return {"inventoryAdjustmentGroup": group, "userErrors": []}
+
+
+QUERIES = {"inventoryItem": q_inventory_item, "inventoryItems": q_inventory_items}
+MUTATIONS = {"inventorySetQuantities": m_inventory_set}

@@ -1,0 +1,225 @@
+"""Orders: reads with Shopify's search syntax, ``orderCreate``, ``orderUpdate``,
+``orderMarkAsPaid``, ``orderCancel``."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from graphql import GraphQLResolveInfo
+
+from powerpact.sandbox import shapes
+from powerpact.sandbox.errors import SandboxError
+from powerpact.sandbox.resolvers.context import Context, failed, too_many, user_error
+from powerpact.sandbox.search import matcher
+from powerpact.sandbox.store import LineItem, Order, ShippingLine, TaxLine, numeric
+
+ORDER_SORTS = {
+    "CREATED_AT": lambda o: o.created_at,
+    "UPDATED_AT": lambda o: o.updated_at,
+    "PROCESSED_AT": lambda o: o.created_at,
+    "TOTAL_PRICE": lambda o: o.total,
+    "CURRENT_TOTAL_PRICE": lambda o: o.total,
+}
+
+
+def q_order(ctx: Context, args: dict[str, Any], info: GraphQLResolveInfo) -> dict[str, Any] | None:
+    order = ctx.shop.orders.get(args.get("id", ""))
+    return shapes.order_node(ctx.shop, order) if order else None
+
+
+def order_fields(order: Order) -> dict[str, list[str]]:
+    return {
+        "name": [order.name, order.name.lstrip("#")],
+        "tag": order.tags,
+        "source_identifier": [order.source_identifier or ""],
+        "source_name": [order.source_name],
+        "created_at": [order.created_at],
+        "updated_at": [order.updated_at],
+        "email": [order.email or ""],
+        "financial_status": [order.financial_status.lower()],
+        "fulfillment_status": [order.fulfillment_status.lower()],
+        "status": ["cancelled" if order.cancelled_at else "open"],
+        "sku": [li.sku or "" for li in order.line_items],
+        "id": [str(numeric(order.id))],
+        "test": [str(order.test).lower()],
+    }
+
+
+def search_orders(ctx: Context, args: dict[str, Any]) -> list[Order]:
+    predicate = matcher(args.get("query"), order_fields, ("name", "email", "tag", "sku"))
+    orders = [o for o in ctx.shop.orders.values() if predicate(o)]
+    sort = ORDER_SORTS.get(args.get("sortKey") or "ID", lambda o: o.number)
+    return sorted(orders, key=sort, reverse=bool(args.get("reverse")))
+
+
+def q_orders(ctx: Context, args: dict[str, Any], info: GraphQLResolveInfo) -> dict[str, Any]:
+    return shapes.connection(
+        search_orders(ctx, args), lambda o: shapes.order_node(ctx.shop, o), **args
+    )
+
+
+def q_orders_count(ctx: Context, args: dict[str, Any], info: GraphQLResolveInfo) -> dict[str, Any]:
+    return shapes.count(len(search_orders(ctx, args)))
+
+
+def amount(money_bag: dict[str, Any] | None) -> Decimal:
+    """The shop amount of a ``MoneyBagInput`` (``shopMoney { amount }``)."""
+    return Decimal(str(((money_bag or {}).get("shopMoney") or {}).get("amount") or 0))
+
+
+def tax_lines_of(data: list[dict[str, Any]] | None) -> list[TaxLine]:
+    lines = []
+    for tax in data or []:
+        rate = tax.get("rate")
+        if rate is None:
+            raise SandboxError("TAX_LINE_RATE_MISSING: a tax line needs its rate")
+        lines.append(
+            TaxLine(tax.get("title") or "Tax", amount(tax.get("priceSet")), Decimal(str(rate)))
+        )
+    return lines
+
+
+def order_line(ctx: Context, item: dict[str, Any]) -> LineItem:
+    shop, sandbox = ctx.shop, ctx.sandbox
+    variant = None
+    if item.get("variantId"):
+        variant = sandbox.find_variant(shop, variant_id=item["variantId"])
+    elif not item.get("title"):
+        raise SandboxError("a line item needs a variantId or a title")
+    price = amount(item["priceSet"]) if item.get("priceSet") else None
+    line = sandbox.line(
+        shop, variant, int(item["quantity"]), price, title=item.get("title"), sku=item.get("sku")
+    )
+    line.tax_lines = tax_lines_of(item.get("taxLines"))
+    return line
+
+
+def shipping_lines_of(data: list[dict[str, Any]] | None) -> list[ShippingLine]:
+    return [
+        ShippingLine(
+            s.get("title") or "Shipping",
+            amount(s.get("priceSet")),
+            s.get("code"),
+            tax_lines_of(s.get("taxLines")),
+        )
+        for s in data or []
+    ]
+
+
+def build_order(ctx: Context, data: dict[str, Any]) -> Order:
+    lines = [order_line(ctx, item) for item in data.get("lineItems") or []]
+    if not lines:
+        raise SandboxError("An order must have at least one line item")
+    customer = data.get("customer") or {}
+    to_customer = customer.get("toUpsert") or customer.get("toAssociate") or {}
+    return ctx.sandbox.new_order(
+        ctx.shop,
+        lines,
+        currency=data.get("currency"),
+        shipping_lines=shipping_lines_of(data.get("shippingLines")),
+        tax_lines=tax_lines_of(data.get("taxLines")),
+        financial_status=data.get("financialStatus") or "PAID",
+        email=data.get("email") or to_customer.get("email"),
+        customer={
+            "first_name": to_customer.get("firstName"),
+            "last_name": to_customer.get("lastName"),
+            "email": to_customer.get("email"),
+        }
+        if to_customer
+        else None,
+        shipping_address=address_of(data.get("shippingAddress")),
+        billing_address=address_of(data.get("billingAddress")),
+        tags=list(data.get("tags") or []),
+        source_identifier=data.get("sourceIdentifier"),
+        source_name=data.get("sourceName") or "api",
+        note=data.get("note"),
+        test=bool(data.get("test")),
+    )
+
+
+def address_of(data: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A ``MailingAddressInput`` as the ``MailingAddress`` it becomes."""
+    if data is None:
+        return None
+    address = {k: v for k, v in data.items() if k not in ("countryCode", "id")}
+    if data.get("countryCode"):
+        address["countryCodeV2"] = data["countryCode"]
+    return address
+
+
+def m_order_create(ctx: Context, args: dict[str, Any], info: GraphQLResolveInfo) -> dict[str, Any]:
+    """Create an order as an app does; stock moves per ``options.inventoryBehaviour``."""
+    sandbox, shop, data = ctx.sandbox, ctx.shop, args["order"]
+    options = args.get("options") or {}
+    if error := too_many(data.get("lineItems"), ["order", "lineItems"]):
+        return {"order": None, "userErrors": [error]}
+    try:
+        sandbox.check_order_create_limit(shop)
+        order = build_order(ctx, data)
+        try:
+            sandbox.decrement_stock(shop, order, options.get("inventoryBehaviour") or "BYPASS")
+        except SandboxError:
+            del shop.orders[order.id]
+            raise
+    except SandboxError as exc:
+        code = "TAX_LINE_RATE_MISSING" if "TAX_LINE_RATE" in str(exc) else "INVALID"
+        if "Insufficient inventory" in str(exc):
+            code = "INVENTORY_CLAIM_FAILED"
+        return failed("order", str(exc), ["order"], code)
+    sandbox.emit(shop, "orders/create", sandbox.order_payload(order))
+    if order.financial_status == "PAID":
+        sandbox.emit(shop, "orders/paid", sandbox.order_payload(order))
+    return {"order": shapes.order_node(shop, order), "userErrors": []}
+
+
+def m_order_update(ctx: Context, args: dict[str, Any], info: GraphQLResolveInfo) -> dict[str, Any]:
+    data = args["input"]
+    order = ctx.shop.orders.get(data.get("id", ""))
+    if order is None:
+        return failed("order", "Order does not exist", ["id"])
+    if data.get("tags") is not None:
+        order.tags = list(data["tags"])
+    for source in ("note", "email"):
+        if data.get(source) is not None:
+            setattr(order, source, data[source])
+    if data.get("shippingAddress") is not None:
+        order.shipping_address = address_of(data["shippingAddress"])
+    ctx.sandbox.order_changed(ctx.shop, order)
+    return {"order": shapes.order_node(ctx.shop, order), "userErrors": []}
+
+
+def m_order_mark_as_paid(
+    ctx: Context, args: dict[str, Any], info: GraphQLResolveInfo
+) -> dict[str, Any]:
+    order = ctx.shop.orders.get(args["input"]["id"])
+    if order is None:
+        return failed("order", "Order does not exist", ["id"])
+    try:
+        ctx.sandbox.pay(ctx.shop, order)
+    except SandboxError as exc:
+        return failed("order", str(exc), ["id"])
+    return {"order": shapes.order_node(ctx.shop, order), "userErrors": []}
+
+
+def m_order_cancel(ctx: Context, args: dict[str, Any], info: GraphQLResolveInfo) -> dict[str, Any]:
+    order = ctx.shop.orders.get(args["orderId"])
+    if order is None:
+        error = user_error("Order does not exist", ["orderId"], "NOT_FOUND")
+        return {"job": None, "orderCancelUserErrors": [error], "userErrors": [error]}
+    try:
+        ctx.sandbox.cancel(ctx.shop, order, reason=args["reason"], restock=args["restock"])
+    except SandboxError as exc:
+        error = user_error(str(exc), ["orderId"], "INVALID")
+        return {"job": None, "orderCancelUserErrors": [error], "userErrors": [error]}
+    job = {"__typename": "Job", "id": ctx.ids.gid("Job"), "done": True}
+    return {"job": job, "orderCancelUserErrors": [], "userErrors": []}
+
+
+QUERIES = {"order": q_order, "orders": q_orders, "ordersCount": q_orders_count}
+MUTATIONS = {
+    "orderCreate": m_order_create,
+    "orderUpdate": m_order_update,
+    "orderMarkAsPaid": m_order_mark_as_paid,
+    "orderCancel": m_order_cancel,
+}
