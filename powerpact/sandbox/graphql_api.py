@@ -19,6 +19,11 @@ from graphql import (
     GraphQLResolveInfo,
     OperationDefinitionNode,
     execute_sync,
+    is_abstract_type,
+    is_enum_type,
+    is_list_type,
+    is_non_null_type,
+    is_object_type,
     parse,
     validate,
     value_from_ast_untyped,
@@ -34,6 +39,7 @@ from powerpact.sandbox.store import Shop
 from powerpact.shopify.schema import admin_schema
 
 log = logging.getLogger(__name__)
+SCALAR_PLACEHOLDERS = {"Int": 0, "Float": 0.0, "Boolean": False, "Decimal": "0.0", "Money": "0.0"}
 ROOT = object()
 MISSING = object()
 RATE_LIMITS_DOC = "https://shopify.dev/api/usage/rate-limits"
@@ -47,18 +53,42 @@ def field_resolver(source: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
     if isinstance(source, dict):
         value = source.get(info.field_name, MISSING)
         if value is MISSING:
-            ctx.unmodelled.add(f"{info.parent_type.name}.{info.field_name}")
-            return None
+            return unmodelled(ctx, info)
         return value(**args) if callable(value) else value
     return None
+
+
+def unmodelled(ctx: Context, info: GraphQLResolveInfo) -> Any:
+    """Log a field the sandbox does not model and answer null.
+
+    A non-null field gets the emptiest value of its type instead (``[]``, ``""``,
+    ``0``, ``false``, an object whose own fields are unmodelled), so that one gap
+    does not null the whole response.
+    """
+    ctx.unmodelled.add(f"{info.parent_type.name}.{info.field_name}")
+    return placeholder(info.return_type)
+
+
+def placeholder(field_type: Any) -> Any:
+    if not is_non_null_type(field_type):
+        return None
+    inner = field_type.of_type
+    if is_list_type(inner):
+        return []
+    if is_enum_type(inner):
+        return next(iter(inner.values))
+    if is_abstract_type(inner):
+        return {"__typename": admin_schema().get_possible_types(inner)[0].name}
+    if is_object_type(inner):
+        return {"__typename": inner.name}
+    return SCALAR_PLACEHOLDERS.get(inner.name, "")
 
 
 def resolve_root(ctx: Context, info: GraphQLResolveInfo, args: dict[str, Any]) -> Any:
     is_mutation = info.operation.operation.value == "mutation"
     handler = (MUTATIONS if is_mutation else QUERIES).get(info.field_name)
     if handler is None:
-        ctx.unmodelled.add(f"{info.parent_type.name}.{info.field_name}")
-        return None
+        return unmodelled(ctx, info)
     if ctx.sandbox.config.enforce_scopes and (needed := missing_scope(info.field_name, ctx.scopes)):
         raise GraphQLError(
             f"Access denied for {info.field_name} field. Required access: `{needed}` access scope.",

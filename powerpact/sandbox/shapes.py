@@ -27,6 +27,7 @@ from powerpact.sandbox.store import (
     numeric,
 )
 
+MAX_PAGE = 250
 RISK_LEVELS = {"ACCEPT": "LOW", "INVESTIGATE": "MEDIUM", "CANCEL": "HIGH"}
 
 
@@ -59,7 +60,15 @@ def decode_cursor(cursor: str | None) -> int | None:
 def connection(
     items: Sequence[Any], node: Callable[[Any], dict[str, Any]], **args: Any
 ) -> dict[str, Any]:
-    """A connection page (``first``/``after``/``last``/``before``) over ``items``."""
+    """A connection page (``first``/``after``/``last``/``before``) over ``items``.
+
+    As on Shopify, one of ``first`` or ``last`` is required and a page holds 250 at most.
+    """
+    size = args.get("first") if args.get("first") is not None else args.get("last")
+    if size is None:
+        raise ValueError("you must provide one of first or last")
+    if not 0 <= int(size) <= MAX_PAGE:
+        raise ValueError(f"The page size must be between 0 and {MAX_PAGE}, {size} was given")
     start, end = 0, len(items)
     after, before = decode_cursor(args.get("after")), decode_cursor(args.get("before"))
     if after is not None:

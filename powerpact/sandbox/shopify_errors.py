@@ -84,7 +84,7 @@ REWRITES: list[tuple[re.Pattern[str], Rewrite]] = [
         _argument_not_accepted,
     ),
     (
-        re.compile(r"Field '(?P<field>\w+)' argument '(?P<arg>\w+)' of type '[^']+' is required"),
+        re.compile(r"Argument '\w+\.(?P<field>\w+)\((?P<arg>\w+):\)' of type '[^']+' is required"),
         _missing_argument,
     ),
     (re.compile(r"Variable '\$(?P<var>\w+)' is never used"), _variable_not_used),
@@ -123,12 +123,12 @@ def syntax_error(error: GraphQLError) -> dict[str, Any]:
 
 def invalid_variable(error: GraphQLError) -> dict[str, Any]:
     """A variable value the schema refuses: Shopify's ``INVALID_VARIABLE``."""
-    match = re.search(
-        r"Variable '\$(\w+)'(?: of (?:required |non-null )?type '([^']+)')?", error.message
-    )
-    name, kind = (match.group(1), match.group(2)) if match else ("?", None)
+    name = re.search(r"Variable '\$(\w+)'", error.message)
+    kind = re.search(r"type '([^']+)'", error.message)
     message = (
-        f"Variable ${name} of type {kind} was provided invalid value" if kind else error.message
+        f"Variable ${name.group(1)} of type {kind.group(1)} was provided invalid value"
+        if name and kind
+        else error.message
     )
     return {
         "message": message,

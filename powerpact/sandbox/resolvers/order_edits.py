@@ -65,7 +65,7 @@ def m_add_variant(ctx: Context, args: dict[str, Any], info: GraphQLResolveInfo) 
 
 def line_of(ctx: Context, session: EditSession, calculated: str) -> dict[str, Any] | None:
     calculated_order = shapes.calculated_order_node(ctx.shop, session)
-    nodes = calculated_order["lineItems"]()["nodes"]
+    nodes = calculated_order["lineItems"](first=250)["nodes"]
     return next((n for n in nodes if n["id"] == calculated), None)
 
 
