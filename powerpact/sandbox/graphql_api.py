@@ -19,6 +19,7 @@ from graphql import (
     GraphQLResolveInfo,
     OperationDefinitionNode,
     execute_sync,
+    get_named_type,
     is_abstract_type,
     is_enum_type,
     is_list_type,
@@ -54,8 +55,18 @@ def field_resolver(source: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
         value = source.get(info.field_name, MISSING)
         if value is MISSING:
             return unmodelled(ctx, info)
-        return value(**args) if callable(value) else value
+        value = value(**args) if callable(value) else value
+        return checked_enum(ctx, info, value)
     return None
+
+
+def checked_enum(ctx: Context, info: GraphQLResolveInfo, value: Any) -> Any:
+    """A value outside its enum (a user-error code the schema lacks) is logged and nulled."""
+    named = get_named_type(info.return_type)
+    if isinstance(value, str) and is_enum_type(named) and value not in named.values:
+        ctx.unmodelled.add(f"{info.parent_type.name}.{info.field_name}={value}")
+        return placeholder(info.return_type)
+    return value
 
 
 def unmodelled(ctx: Context, info: GraphQLResolveInfo) -> Any:

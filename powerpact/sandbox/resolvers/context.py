@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from graphql import GraphQLResolveInfo
+from graphql import GraphQLError, GraphQLResolveInfo
 
 from powerpact.sandbox.core import Sandbox
 from powerpact.sandbox.store import Shop
@@ -45,12 +45,10 @@ def failed(
     return body
 
 
-def too_many(items: list[Any] | None, field: list[str]) -> dict[str, Any] | None:
-    """Shopify's 250-item cap on input arrays, as a user error (None when within it)."""
+def check_input_size(items: list[Any] | None) -> None:
+    """Shopify's 250-item cap on input arrays: a top-level error, not a user error."""
     if items is not None and len(items) > 250:
-        return user_error(
+        raise GraphQLError(
             f"The input array size of {len(items)} is greater than the maximum allowed of 250.",
-            field,
-            "TOO_MANY",
+            extensions={"code": "MAX_INPUT_SIZE_EXCEEDED"},
         )
-    return None

@@ -7,7 +7,7 @@ from typing import Any
 from graphql import GraphQLResolveInfo
 
 from powerpact.sandbox import shapes
-from powerpact.sandbox.resolvers.context import Context, failed, too_many, user_error
+from powerpact.sandbox.resolvers.context import Context, check_input_size, failed, user_error
 from powerpact.sandbox.search import matcher
 from powerpact.sandbox.store import Shop, Variant, now_iso, numeric
 
@@ -97,6 +97,7 @@ def quantity_errors(shop: Shop, quantities: list[dict[str, Any]]) -> list[dict[s
 def m_inventory_set(ctx: Context, args: dict[str, Any], info: GraphQLResolveInfo) -> dict[str, Any]:
     """Set absolute quantities, all or nothing; a repeated ``@idempotent`` key replays."""
     shop, data, key = ctx.shop, args["input"], ctx.idempotency_key
+    check_input_size(data["quantities"])
     if key is not None and key in shop.idempotency:
         seen_input, result = shop.idempotency[key]
         if seen_input != data:
@@ -129,8 +130,6 @@ def set_quantities(ctx: Context, data: dict[str, Any]) -> dict[str, Any]:
             ["input", "reason"],
             "INVALID_REASON",
         )
-    if error := too_many(data["quantities"], ["input", "quantities"]):
-        return {"inventoryAdjustmentGroup": None, "userErrors": [error]}
     errors = quantity_errors(shop, data["quantities"])
     if errors:
         return {"inventoryAdjustmentGroup": None, "userErrors": errors}

@@ -10,7 +10,7 @@ from graphql import GraphQLResolveInfo
 
 from powerpact.sandbox import shapes
 from powerpact.sandbox.errors import SandboxError
-from powerpact.sandbox.resolvers.context import Context, failed, too_many, user_error
+from powerpact.sandbox.resolvers.context import Context, check_input_size, failed, user_error
 from powerpact.sandbox.search import matcher
 from powerpact.sandbox.store import LineItem, Order, ShippingLine, TaxLine, numeric
 
@@ -152,8 +152,7 @@ def m_order_create(ctx: Context, args: dict[str, Any], info: GraphQLResolveInfo)
     """Create an order as an app does; stock moves per ``options.inventoryBehaviour``."""
     sandbox, shop, data = ctx.sandbox, ctx.shop, args["order"]
     options = args.get("options") or {}
-    if error := too_many(data.get("lineItems"), ["order", "lineItems"]):
-        return {"order": None, "userErrors": [error]}
+    check_input_size(data.get("lineItems"))
     try:
         sandbox.check_order_create_limit(shop)
         order = build_order(ctx, data)

@@ -9,7 +9,7 @@ from graphql import GraphQLResolveInfo
 
 from powerpact.sandbox import shapes
 from powerpact.sandbox.catalog import decimal_or_none, handleize
-from powerpact.sandbox.resolvers.context import Context, failed, too_many, user_error
+from powerpact.sandbox.resolvers.context import Context, failed, user_error
 from powerpact.sandbox.search import matcher
 from powerpact.sandbox.store import Product, Shop, Variant, now_iso, numeric
 
@@ -131,13 +131,15 @@ def product_set_errors(
             user_error("Product does not exist", ["identifier", "id"], "PRODUCT_DOES_NOT_EXIST")
         ]
     if product is None and not data.get("title"):
-        return [user_error("Title can't be blank", ["input", "title"], "BLANK")]
-    if error := too_many(variants, ["input", "variants"]):
-        return [error]
+        return [user_error("Title can't be blank", ["input", "title"], "MISSING_FIELD_REQUIRED")]
+    if variants is not None and len(variants) > 2048:
+        return [user_error("Too many variants", ["input", "variants"], "VARIANTS_OVER_LIMIT")]
     skus = [variant_sku(v) for v in variants or [] if variant_sku(v)]
     if len(skus) != len(set(skus)):
         return [
-            user_error("SKUs must be unique within a product", ["input", "variants"], "INVALID")
+            user_error(
+                "SKUs must be unique within a product", ["input", "variants"], "DUPLICATED_VALUE"
+            )
         ]
     return []
 

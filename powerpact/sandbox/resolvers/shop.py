@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from graphql import GraphQLError, GraphQLResolveInfo
+from graphql import GraphQLResolveInfo
 
 from powerpact.sandbox import shapes
-from powerpact.sandbox.resolvers.context import Context
+from powerpact.sandbox.resolvers.context import Context, check_input_size
 from powerpact.sandbox.store import PLANS
 
 
@@ -84,12 +84,7 @@ def node_by_id(ctx: Context, gid: str) -> dict[str, Any] | None:
 def q_nodes(
     ctx: Context, args: dict[str, Any], info: GraphQLResolveInfo
 ) -> list[dict[str, Any] | None]:
-    if len(args["ids"]) > 250:
-        raise GraphQLError(
-            f"The input array size of {len(args['ids'])} is greater than the maximum allowed"
-            " of 250.",
-            extensions={"code": "MAX_INPUT_SIZE_EXCEEDED"},
-        )
+    check_input_size(args["ids"])
     return [node_by_id(ctx, gid) for gid in args["ids"]]
 
 
