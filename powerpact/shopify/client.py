@@ -101,27 +101,43 @@ class RateLimiter:
         self.available = 0.0
         self.restore_rate = 0.0
         self._seen_at = 0.0
+        self._in_flight = 0.0
 
     def _estimate(self, now: float) -> float:
         assert self.maximum is not None
         return min(self.maximum, self.available + (now - self._seen_at) * self.restore_rate)
 
     def reserve(self, cost: float) -> float:
-        """Take ``cost`` from the bucket; return how long to wait before sending."""
+        """Take ``cost`` from the bucket; return how long to wait before sending.
+
+        The reservation stays counted as in flight until ``release``, so that an
+        answer to another thread (which cannot know of it) does not hand it out twice.
+        """
         with self._lock:
+            self._in_flight += cost
             if self.maximum is None or self.restore_rate <= 0:
                 return 0.0
             now = self._clock()
-            cost = min(cost, self.maximum)
             estimate = self._estimate(now)
-            wait = max(0.0, (cost - estimate) / self.restore_rate)
-            self.available, self._seen_at = estimate - cost, now
+            wait = max(0.0, (min(cost, self.maximum) - estimate) / self.restore_rate)
+            self.available, self._seen_at = estimate - min(cost, self.maximum), now
             return wait
 
-    def observe(self, status: dict[str, Any]) -> None:
+    def release(self, cost: float) -> None:
+        """The request that reserved ``cost`` has been answered (or given up)."""
         with self._lock:
+            self._in_flight = max(0.0, self._in_flight - cost)
+
+    def observe(self, status: dict[str, Any], answered: float = 0.0) -> None:
+        """Shopify's view of the bucket, less what other requests still have in flight.
+
+        ``answered`` is the reservation of the request this status came with: it is
+        spent on Shopify's side already, so it is released here, not counted twice.
+        """
+        with self._lock:
+            self._in_flight = max(0.0, self._in_flight - answered)
             self.maximum = float(status["maximumAvailable"])
-            self.available = float(status["currentlyAvailable"])
+            self.available = float(status["currentlyAvailable"]) - self._in_flight
             self.restore_rate = float(status["restoreRate"])
             self._seen_at = self._clock()
 
@@ -175,6 +191,7 @@ class ShopifyClient:
         self.backoff_cap = backoff_cap
         self.sleep = sleep
         self.stats = CallStats()
+        self._reservation = threading.local()
 
     @classmethod
     def for_shop(
@@ -217,7 +234,7 @@ class ShopifyClient:
         retry_unsafe = is_mutation(text) and not (idempotent or _declares_idempotency(text))
         body = {"query": text, "variables": variables or {}, "operationName": name}
         for attempt in range(self.max_retries + 1):
-            self._pace(name)
+            self._reservation.cost = self._pace(name)
             try:
                 return self._attempt(name, body, retry_unsafe)
             except _Retry as retry:
@@ -227,14 +244,19 @@ class ShopifyClient:
                 self.stats.add(retries=1, waited_seconds=delay)
                 log.info("%s %s: %s, retrying in %.2fs", self.shop, name, retry.final, delay)
                 self.sleep(delay)
+            finally:
+                self.connection.limiter.release(self._reservation.cost)
+                self._reservation.cost = 0.0
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _pace(self, name: str) -> None:
+    def _pace(self, name: str) -> float:
+        """Reserve the operation's expected cost, waiting if the bucket cannot cover it yet."""
         expected = self.connection.expected_cost.get(name, DEFAULT_EXPECTED_COST)
         wait = self.connection.limiter.reserve(expected)
         if wait > 0:
             self.stats.add(waited_seconds=wait)
             self.sleep(wait)
+        return expected
 
     def _backoff(self, attempt: int) -> float:
         delay = min(self.backoff_cap, self.backoff_base * 2**attempt)
@@ -311,7 +333,9 @@ class ShopifyClient:
         if requested:
             self.connection.expected_cost[name] = requested
         if cost.get("throttleStatus"):
-            self.connection.limiter.observe(cost["throttleStatus"])
+            answered = getattr(self._reservation, "cost", 0.0)
+            self._reservation.cost = 0.0
+            self.connection.limiter.observe(cost["throttleStatus"], answered)
         return cost
 
     def _refill_time(self, name: str) -> float | None:

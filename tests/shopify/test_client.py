@@ -252,3 +252,22 @@ def test_the_token_never_reaches_the_logs(client, caplog):
     assert caplog.records
     assert TOKEN not in caplog.text
     assert "0123456789abcdef" not in caplog.text
+
+
+def test_reservations_in_flight_are_not_handed_out_twice():
+    from powerpact.shopify.client import RateLimiter
+
+    clock = Clock()
+    limiter = RateLimiter(clock)
+    limiter.observe({"maximumAvailable": 1000, "currentlyAvailable": 300, "restoreRate": 100})
+    assert limiter.reserve(250) == 0  # thread A sends; its answer has not come back
+    # thread B's answer reports 300 available, which cannot include A's request yet
+    limiter.observe(
+        {"maximumAvailable": 1000, "currentlyAvailable": 300, "restoreRate": 100}, answered=0
+    )
+    assert limiter.reserve(250) == pytest.approx(2.0)  # 300 - 250 in flight = 50; 200 more at 100/s
+    limiter.observe(
+        {"maximumAvailable": 1000, "currentlyAvailable": 50, "restoreRate": 100}, answered=250
+    )
+    limiter.release(0)
+    assert limiter.available == pytest.approx(50 - 250)
