@@ -14,6 +14,7 @@ from typing import Any
 
 from powerpact.sandbox.catalog import handleize
 from powerpact.sandbox.core import Sandbox
+from powerpact.sandbox.errors import SandboxError
 
 RETAIL = "bubbly-retail.myshopify.com"
 ROASTERS = [
@@ -198,4 +199,4 @@ def load_named(sandbox: Sandbox, name: str) -> None:
     if name == "demo":
         load(sandbox, demo(sandbox.config.base_url))
     elif name != "empty":
-        raise ValueError(f"unknown fixture {name!r} (demo or empty)")
+        raise SandboxError(f"unknown fixture {name!r} (demo or empty)")

@@ -1,0 +1,114 @@
+"""The demo fixture is realistic, the console's buttons work, and ``flask sandbox`` serves it."""
+
+from decimal import Decimal
+
+import pytest
+from click.testing import CliRunner
+from flask import Flask
+
+from powerpact.sandbox import cli
+from powerpact.sandbox.fixtures import RETAIL, ROASTERS
+from tests.sandbox.helpers import SHOP
+
+
+def test_the_demo_has_a_retail_store_and_three_roasters(sandbox):
+    retail = sandbox.shop(RETAIL)
+    assert retail.name == "Bubbly" and retail.plan == "advanced"
+    partners = [sandbox.shop(r["domain"]) for r in ROASTERS]
+    assert len({p.timezone for p in partners} | {retail.timezone}) >= 3
+    for partner in partners:
+        assert 20 <= len(partner.products) <= 50
+        variants = list(partner.variants().values())
+        assert all(v.sku and v.price > Decimal(0) for v in variants)
+        assert len({v.sku for v in variants}) == len(variants)
+        sold_out = [v for v in variants if partner.available(v.inventory_item_id) == 0]
+        assert 0 < len(sold_out) < len(variants) / 4
+        product = next(iter(partner.products.values()))
+        assert product.options[0][0] == "Size" and product.image_url.endswith(".svg")
+        assert "Notes of" in product.description_html
+
+
+def test_the_console_places_orders_and_fulfils_them(sandbox_app, sandbox):
+    client = sandbox_app.test_client()
+    assert b"Shopify sandbox" in client.get("/_sandbox/").data
+    refused = client.post("/_sandbox/console/mixed")
+    assert "import+some+partner+products+first" in refused.headers["Location"]
+    retail = sandbox.shop(RETAIL)
+    partner = sandbox.shop(SHOP)
+    source = next(v for v in partner.variants().values() if partner.available(v.inventory_item_id))
+    sandbox.add_product(
+        retail,
+        {
+            "title": "Imported",
+            "variants": [
+                {
+                    "title": "Default Title",
+                    "sku": f"PARTNER-north-star-roasters-{source.sku}",
+                    "price": "20.00",
+                    "stock": 10,
+                }
+            ],
+        },
+    )
+    for action in ("mixed", "risky", "failing"):
+        assert "Placed" in client.post(f"/_sandbox/console/{action}").headers["Location"]
+    risky = next(o for o in retail.orders.values() if o.risk != "ACCEPT")
+    client.post("/_sandbox/console/risk", data={"order": risky.id})
+    assert risky.risk == "ACCEPT"
+    assert partner.available(source.inventory_item_id) == 0, "the failing order empties the source"
+    client.post("/_sandbox/console/restock", data={"shop": SHOP})
+    assert partner.available(source.inventory_item_id) == 50
+    order = sandbox.new_order(partner, [sandbox.line(partner, source, 1)])
+    client.post("/_sandbox/console/fulfil", data={"shop": SHOP, "order": order.id})
+    assert order.fulfillment_status == "FULFILLED"
+    assert "unknown+action" in client.post("/_sandbox/console/dance").headers["Location"]
+    page = client.get("/_sandbox/").get_data(as_text=True)
+    assert risky.name in page and order.name in page
+
+
+@pytest.fixture
+def served(monkeypatch):
+    calls = {}
+
+    def fake_serve(app, host, port):
+        calls.update(app=app, host=host, port=port)
+
+    monkeypatch.setattr(cli, "serve", fake_serve)
+    return calls
+
+
+def test_the_command_serves_the_demo_with_the_environments_app(served, monkeypatch):
+    monkeypatch.setenv("SHOPIFY_API_KEY", "env-key")
+    monkeypatch.setenv("SHOPIFY_API_SECRET", "env-secret-0123456789abcdef")
+    monkeypatch.setenv("APP_URL", "https://app.example/")
+    monkeypatch.setenv("SHOPIFY_SCOPES", "read_products, write_orders")
+    result = CliRunner().invoke(cli.sandbox_command, ["--port", "9999", "--approve"])
+    assert result.exit_code == 0, result.output
+    assert "Shopify sandbox on http://127.0.0.1:9999 with the 'demo' fixture" in result.output
+    sandbox = served["app"].extensions["sandbox"]
+    config = sandbox.config
+    assert (config.api_key, config.api_secret) == ("env-key", "env-secret-0123456789abcdef")
+    assert config.app_url == "https://app.example"
+    assert config.scopes == ("read_products", "write_orders")
+    assert config.base_url == "http://127.0.0.1:9999" and not config.auto_approve
+    assert RETAIL in sandbox.store.shops and served["port"] == 9999
+
+
+def test_the_running_apps_settings_win_over_defaults(served, monkeypatch):
+    for name in ("SHOPIFY_API_KEY", "SHOPIFY_API_SECRET", "APP_URL", "SHOPIFY_SCOPES"):
+        monkeypatch.delenv(name, raising=False)
+
+    class Settings:
+        shopify_api_key = "app-key"
+        shopify_api_secret = "app-secret-0123456789abcdef"
+        app_url = "http://127.0.0.1:5000"
+        shopify_scopes = ""
+
+    app = Flask("powerpact-test")
+    app.config["POWERPACT"] = Settings()
+    with app.app_context():
+        result = CliRunner().invoke(cli.sandbox_command, ["--fixture", "empty"])
+    assert result.exit_code == 0, result.output
+    config = served["app"].extensions["sandbox"].config
+    assert (config.api_key, config.api_secret) == ("app-key", "app-secret-0123456789abcdef")
+    assert served["app"].extensions["sandbox"].store.shops == {}
