@@ -47,7 +47,8 @@ def register_admin_api(app: Flask, sandbox: Sandbox) -> None:
     @app.post("/shops/<shop>/admin/api/<version>/graphql.json")
     def graphql(shop: str, version: str) -> tuple[Response, int] | Response:
         target = shop_or_404(sandbox, shop)
-        fault = sandbox.faults[shop].take()
+        with sandbox.lock:
+            fault = sandbox.faults[shop].take()
         if fault == "server_errors":
             return jsonify(errors="Internal Server Error"), 502
         if fault == "timeouts":

@@ -19,7 +19,7 @@ from powerpact.sandbox.errors import SandboxError
 from powerpact.sandbox.orders import OrderActions
 from powerpact.sandbox.store import PLANS, Shop, Store, numeric
 from powerpact.sandbox.throttle import LeakyBucket
-from powerpact.sandbox.webhooks import WebhookDispatcher, topic_of
+from powerpact.sandbox.webhooks import Delivery, WebhookDispatcher, topic_of
 
 __all__ = [
     "CallRecord",
@@ -80,6 +80,7 @@ class Sandbox(CatalogActions, OrderActions):
             retry_delays=self.config.webhook_retry_delays,
             api_version=self.config.api_version,
         )
+        self.webhooks.on_give_up = self._drop_failing_subscription
         self._clear()
 
     def _clear(self) -> None:
@@ -151,6 +152,16 @@ class Sandbox(CatalogActions, OrderActions):
         urls = [s.uri for s in shop.subscriptions.values() if topic_of(s.topic) == topic]
         if urls:
             self.webhooks.emit(shop.domain, topic, payload, urls)
+
+    def _drop_failing_subscription(self, delivery: Delivery) -> None:
+        """After its last retry fails, Shopify deletes a subscription made through the API."""
+        with self.lock:
+            shop = self.store.shops.get(delivery.shop)
+            if shop is None:
+                return
+            for sub_id, sub in list(shop.subscriptions.items()):
+                if sub.uri == delivery.url and topic_of(sub.topic) == delivery.topic:
+                    del shop.subscriptions[sub_id]
 
     # -- the app's installation ----------------------------------------------------
     def uninstall(self, shop: Shop) -> None:

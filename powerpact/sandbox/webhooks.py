@@ -101,6 +101,7 @@ class WebhookDispatcher:
         self.transport = transport
         self.retry_delays = retry_delays
         self.api_version = api_version
+        self.on_give_up: Callable[[Delivery], None] | None = None
         self.duplicates = False
         self.shuffle = False
         self.held: list[Delivery] = []
@@ -189,6 +190,8 @@ class WebhookDispatcher:
                 delivery.url,
                 delivery.attempts,
             )
+            if self.on_give_up is not None:
+                self.on_give_up(delivery)
             return
         delay = self.retry_delays[delivery.attempts - 1]
         with self._lock:

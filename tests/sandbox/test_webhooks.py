@@ -186,3 +186,12 @@ def test_scope_changes_fire_app_scopes_update(sandbox_app, sandbox, data, token,
     assert json.loads(sent[0][2])["current"] == ["read_products"]
     installed = data(token, "{ currentAppInstallation { accessScopes { handle } } }")
     assert installed["currentAppInstallation"]["accessScopes"] == [{"handle": "read_products"}]
+
+
+def test_a_subscription_whose_deliveries_keep_failing_is_removed(data, token, sandbox, sandbox_app):
+    subscribe(data, token, "PRODUCTS_UPDATE", SHOP)
+    sandbox.webhooks.transport = lambda url, headers, body: 500
+    product = next(iter(sandbox.shop(SHOP).products.values()))
+    sandbox.update_product(sandbox.shop(SHOP), product, {"title": "Renamed"})
+    assert wait_for(lambda: not sandbox.shop(SHOP).subscriptions)
+    assert sandbox.webhooks.log[-1].outcomes == [500, 500, 500]
