@@ -49,7 +49,7 @@ from powerpact.sandbox.core import FAULT_KINDS, Sandbox
 from powerpact.sandbox.errors import SandboxError
 from powerpact.sandbox.oauth import token_response
 from powerpact.sandbox.orders import place_order
-from powerpact.sandbox.store import PLANS, Order, Product, Shop
+from powerpact.sandbox.store import PLANS, Order, Product, Shop, numeric
 
 COMPLIANCE_TOPICS = ("customers/data_request", "customers/redact", "shop/redact")
 
@@ -339,7 +339,7 @@ def register_installation(app: Flask, sandbox: Sandbox) -> None:
         target = shop_or_404(sandbox, shop)
         if topic not in COMPLIANCE_TOPICS:
             abort(404)
-        payload = {"shop_id": payloads.numeric(target.id), "shop_domain": shop, **body()}
+        payload = {"shop_id": numeric(target.id), "shop_domain": shop, **body()}
         urls = [f"{sandbox.config.app_url}/webhooks"]
         sandbox.webhooks.emit(target.domain, topic, payload, urls)
         return jsonify(ok=True)

@@ -17,7 +17,7 @@ from powerpact.sandbox.catalog import CatalogActions, handleize
 from powerpact.sandbox.config import SandboxConfig
 from powerpact.sandbox.errors import SandboxError
 from powerpact.sandbox.orders import OrderActions
-from powerpact.sandbox.store import PLANS, Shop, Store, numeric
+from powerpact.sandbox.store import PLANS, Shop, Store, now_iso, numeric
 from powerpact.sandbox.throttle import LeakyBucket
 from powerpact.sandbox.webhooks import Delivery, WebhookDispatcher, topic_of
 
@@ -182,7 +182,7 @@ class Sandbox(CatalogActions, OrderActions):
                 "id": numeric(shop.id),
                 "previous": previous,
                 "current": list(scopes),
-                "updated_at": payloads.now_iso(),
+                "updated_at": now_iso(),
             },
         )
         return {"previous": previous, "current": list(scopes)}

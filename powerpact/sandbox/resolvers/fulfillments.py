@@ -6,7 +6,7 @@ from typing import Any
 
 from graphql import GraphQLResolveInfo
 
-from powerpact.sandbox import shapes
+from powerpact.sandbox import order_shapes
 from powerpact.sandbox.errors import SandboxError
 from powerpact.sandbox.resolvers.context import Context, failed
 from powerpact.sandbox.store import Fulfillment, Order, Shop
@@ -22,14 +22,14 @@ def q_fulfillment_order(
     ctx: Context, args: dict[str, Any], info: GraphQLResolveInfo
 ) -> dict[str, Any] | None:
     order = order_of_fulfillment_order(ctx.shop, args["id"])
-    return shapes.fulfillment_order_node(ctx.shop, order) if order else None
+    return order_shapes.fulfillment_order_node(ctx.shop, order) if order else None
 
 
 def q_fulfillment(
     ctx: Context, args: dict[str, Any], info: GraphQLResolveInfo
 ) -> dict[str, Any] | None:
     found = find_fulfillment(ctx.shop, args["id"])
-    return shapes.fulfillment_node(ctx.shop, *found) if found else None
+    return order_shapes.fulfillment_node(ctx.shop, *found) if found else None
 
 
 def find_fulfillment(shop: Shop, fulfillment_id: str) -> tuple[Order, Fulfillment] | None:
@@ -51,7 +51,7 @@ def requested_quantities(shop: Shop, groups: list[dict[str, Any]]) -> tuple[Orde
         if target is not None and order is not target:
             raise SandboxError("All fulfillment orders must belong to the same order.")
         target = order
-        by_item = {shapes.fulfillment_line_id(li): li for li in order.line_items}
+        by_item = {order_shapes.fulfillment_line_id(li): li for li in order.line_items}
         wanted = group.get("fulfillmentOrderLineItems") or [
             {"id": k, "quantity": li.unfulfilled} for k, li in by_item.items() if li.unfulfilled
         ]
@@ -85,7 +85,10 @@ def m_fulfillment_create(
         )
     except SandboxError as exc:
         return failed("fulfillment", str(exc), ["fulfillment"])
-    return {"fulfillment": shapes.fulfillment_node(shop, order, fulfillment), "userErrors": []}
+    return {
+        "fulfillment": order_shapes.fulfillment_node(shop, order, fulfillment),
+        "userErrors": [],
+    }
 
 
 def m_tracking_update(
@@ -97,7 +100,10 @@ def m_tracking_update(
     order, fulfillment = found
     tracking = {k: v for k, v in tracking_of(args["trackingInfoInput"]).items() if v is not None}
     ctx.sandbox.update_tracking(ctx.shop, order, fulfillment, tracking)
-    return {"fulfillment": shapes.fulfillment_node(ctx.shop, order, fulfillment), "userErrors": []}
+    return {
+        "fulfillment": order_shapes.fulfillment_node(ctx.shop, order, fulfillment),
+        "userErrors": [],
+    }
 
 
 QUERIES = {"fulfillmentOrder": q_fulfillment_order, "fulfillment": q_fulfillment}

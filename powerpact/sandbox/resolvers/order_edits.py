@@ -10,7 +10,7 @@ from typing import Any
 
 from graphql import GraphQLResolveInfo
 
-from powerpact.sandbox import shapes
+from powerpact.sandbox import order_shapes
 from powerpact.sandbox.errors import SandboxError
 from powerpact.sandbox.resolvers.context import Context, user_error
 from powerpact.sandbox.store import EditSession, calculated_id
@@ -19,7 +19,7 @@ NO_SESSION = "The calculated order does not exist."
 
 
 def edit_payload(ctx: Context, session: EditSession, **extra: Any) -> dict[str, Any]:
-    calculated = shapes.calculated_order_node(ctx.shop, session)
+    calculated = order_shapes.calculated_order_node(ctx.shop, session)
     return {
         "calculatedOrder": calculated,
         "orderEditSession": {"__typename": "OrderEditSession", "id": session.id},
@@ -64,7 +64,7 @@ def m_add_variant(ctx: Context, args: dict[str, Any], info: GraphQLResolveInfo) 
 
 
 def line_of(ctx: Context, session: EditSession, calculated: str) -> dict[str, Any] | None:
-    calculated_order = shapes.calculated_order_node(ctx.shop, session)
+    calculated_order = order_shapes.calculated_order_node(ctx.shop, session)
     nodes = calculated_order["lineItems"](first=250)["nodes"]
     return next((n for n in nodes if n["id"] == calculated), None)
 
@@ -91,7 +91,7 @@ def m_commit(ctx: Context, args: dict[str, Any], info: GraphQLResolveInfo) -> di
         return {"order": None, "successMessages": None, **refused(NO_SESSION, ["id"])}
     order = ctx.sandbox.commit_edit(ctx.shop, session)
     return {
-        "order": shapes.order_node(ctx.shop, order),
+        "order": order_shapes.order_node(ctx.shop, order),
         "successMessages": ["Order updated"],
         "userErrors": [],
     }

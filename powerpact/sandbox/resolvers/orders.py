@@ -8,7 +8,7 @@ from typing import Any
 
 from graphql import GraphQLResolveInfo
 
-from powerpact.sandbox import shapes
+from powerpact.sandbox import order_shapes, shapes
 from powerpact.sandbox.errors import SandboxError
 from powerpact.sandbox.resolvers.context import Context, check_input_size, failed, user_error
 from powerpact.sandbox.search import matcher
@@ -25,7 +25,7 @@ ORDER_SORTS = {
 
 def q_order(ctx: Context, args: dict[str, Any], info: GraphQLResolveInfo) -> dict[str, Any] | None:
     order = ctx.shop.orders.get(args.get("id", ""))
-    return shapes.order_node(ctx.shop, order) if order else None
+    return order_shapes.order_node(ctx.shop, order) if order else None
 
 
 def order_fields(order: Order) -> dict[str, list[str]]:
@@ -55,7 +55,7 @@ def search_orders(ctx: Context, args: dict[str, Any]) -> list[Order]:
 
 def q_orders(ctx: Context, args: dict[str, Any], info: GraphQLResolveInfo) -> dict[str, Any]:
     return shapes.connection(
-        search_orders(ctx, args), lambda o: shapes.order_node(ctx.shop, o), **args
+        search_orders(ctx, args), lambda o: order_shapes.order_node(ctx.shop, o), **args
     )
 
 
@@ -162,7 +162,7 @@ def m_order_create(ctx: Context, args: dict[str, Any], info: GraphQLResolveInfo)
     sandbox.emit(shop, "orders/create", sandbox.order_payload(order))
     if order.financial_status == "PAID":
         sandbox.emit(shop, "orders/paid", sandbox.order_payload(order))
-    return {"order": shapes.order_node(shop, order), "userErrors": []}
+    return {"order": order_shapes.order_node(shop, order), "userErrors": []}
 
 
 def m_order_update(ctx: Context, args: dict[str, Any], info: GraphQLResolveInfo) -> dict[str, Any]:
@@ -178,7 +178,7 @@ def m_order_update(ctx: Context, args: dict[str, Any], info: GraphQLResolveInfo)
     if data.get("shippingAddress") is not None:
         order.shipping_address = address_of(data["shippingAddress"])
     ctx.sandbox.order_changed(ctx.shop, order)
-    return {"order": shapes.order_node(ctx.shop, order), "userErrors": []}
+    return {"order": order_shapes.order_node(ctx.shop, order), "userErrors": []}
 
 
 def m_order_mark_as_paid(
@@ -191,7 +191,7 @@ def m_order_mark_as_paid(
         ctx.sandbox.pay(ctx.shop, order)
     except SandboxError as exc:
         return failed("order", str(exc), ["id"])
-    return {"order": shapes.order_node(ctx.shop, order), "userErrors": []}
+    return {"order": order_shapes.order_node(ctx.shop, order), "userErrors": []}
 
 
 def m_order_cancel(ctx: Context, args: dict[str, Any], info: GraphQLResolveInfo) -> dict[str, Any]:

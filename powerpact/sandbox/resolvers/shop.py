@@ -6,9 +6,9 @@ from typing import Any
 
 from graphql import GraphQLResolveInfo
 
-from powerpact.sandbox import shapes
+from powerpact.sandbox import order_shapes, shapes
 from powerpact.sandbox.resolvers.context import Context, check_input_size
-from powerpact.sandbox.store import PLANS
+from powerpact.sandbox.store import PLANS, numeric
 
 
 def q_shop(ctx: Context, args: dict[str, Any], info: GraphQLResolveInfo) -> dict[str, Any]:
@@ -57,7 +57,7 @@ def q_app_installation(
 ) -> dict[str, Any]:
     return {
         "__typename": "AppInstallation",
-        "id": f"gid://shopify/AppInstallation/{shapes.numeric(ctx.shop.id)}",
+        "id": f"gid://shopify/AppInstallation/{numeric(ctx.shop.id)}",
         "accessScopes": [
             {"__typename": "AccessScope", "handle": s, "description": s} for s in ctx.scopes
         ],
@@ -75,7 +75,7 @@ def node_by_id(ctx: Context, gid: str) -> dict[str, Any] | None:
     if kind == "InventoryItem" and (variant := shop.variant_by_item(gid)):
         return shapes.inventory_item_node(shop, variant)
     if kind == "Order" and gid in shop.orders:
-        return shapes.order_node(shop, shop.orders[gid])
+        return order_shapes.order_node(shop, shop.orders[gid])
     if kind == "Location" and (location := shop.location(gid)):
         return shapes.location_node(shop, location)
     return None

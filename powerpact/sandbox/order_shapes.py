@@ -1,0 +1,313 @@
+"""Orders, their lines, fulfilment orders, fulfillments and calculated (edited) orders,
+as the 2026-07 schema shapes them."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from powerpact.sandbox.shapes import connection, location_node, money_bag
+from powerpact.sandbox.store import (
+    EditSession,
+    Fulfillment,
+    LineItem,
+    Order,
+    ShippingLine,
+    Shop,
+    TaxLine,
+    calculated_id,
+    numeric,
+)
+
+RISK_LEVELS = {"ACCEPT": "LOW", "INVESTIGATE": "MEDIUM", "CANCEL": "HIGH"}
+
+
+def tax_line_node(tax: TaxLine, currency: str) -> dict[str, Any]:
+    return {
+        "__typename": "TaxLine",
+        "title": tax.title,
+        "rate": float(tax.rate) if tax.rate is not None else None,
+        "ratePercentage": float(tax.rate * 100) if tax.rate is not None else None,
+        "priceSet": money_bag(tax.price, currency),
+        "channelLiable": False,
+    }
+
+
+def line_item_node(order: Order, line: LineItem) -> dict[str, Any]:
+    discounts = []
+    if line.discount:
+        discounts = [{"allocatedAmountSet": money_bag(line.discount, order.currency)}]
+    unit_discount = line.discount / line.quantity if line.quantity else line.discount
+    return {
+        "__typename": "LineItem",
+        "id": line.id,
+        "title": line.title,
+        "name": f"{line.title} - {line.variant_title}" if line.variant_title else line.title,
+        "variantTitle": line.variant_title,
+        "vendor": line.vendor,
+        "sku": line.sku,
+        "quantity": line.quantity,
+        "currentQuantity": line.current,
+        "unfulfilledQuantity": line.unfulfilled,
+        "refundableQuantity": line.current,
+        "requiresShipping": True,
+        "variant": {"__typename": "ProductVariant", "id": line.variant_id}
+        if line.variant_id
+        else None,
+        "product": {"__typename": "Product", "id": line.product_id} if line.product_id else None,
+        "originalUnitPriceSet": money_bag(line.price, order.currency),
+        "discountedUnitPriceSet": money_bag(line.price - unit_discount, order.currency),
+        "originalTotalSet": money_bag(line.price * line.quantity, order.currency),
+        "discountedTotalSet": money_bag(line.price * line.quantity - line.discount, order.currency),
+        "totalDiscountSet": money_bag(line.discount, order.currency),
+        "discountAllocations": discounts,
+        "taxLines": lambda **args: [
+            tax_line_node(t, order.currency) for t in line.tax_lines[: args.get("first")]
+        ],
+    }
+
+
+def shipping_line_node(order: Order, index: int, line: ShippingLine) -> dict[str, Any]:
+    price = money_bag(line.price, order.currency)
+    return {
+        "__typename": "ShippingLine",
+        "id": f"gid://shopify/ShippingLine/{numeric(order.id)}{index}",
+        "title": line.title,
+        "code": line.code,
+        "source": "shopify",
+        "custom": False,
+        "isRemoved": False,
+        "originalPriceSet": price,
+        "discountedPriceSet": price,
+        "currentDiscountedPriceSet": price,
+        "taxLines": [tax_line_node(t, order.currency) for t in line.tax_lines],
+    }
+
+
+def fulfillment_line_id(line: LineItem) -> str:
+    return "gid://shopify/FulfillmentOrderLineItem/" + line.id.rsplit("/", 1)[1]
+
+
+def fulfillment_order_node(shop: Shop, order: Order) -> dict[str, Any]:
+    items = [
+        {
+            "__typename": "FulfillmentOrderLineItem",
+            "id": fulfillment_line_id(line),
+            "remainingQuantity": line.unfulfilled,
+            "totalQuantity": line.current,
+            "sku": line.sku,
+            "lineItem": line_item_node(order, line),
+        }
+        for line in order.line_items
+        if line.current > 0
+    ]
+    remaining = any(i["remainingQuantity"] for i in items)
+    status = "CANCELLED" if order.cancelled_at else ("OPEN" if remaining else "CLOSED")
+    if remaining and order.fulfillments:
+        status = "IN_PROGRESS"
+    return {
+        "__typename": "FulfillmentOrder",
+        "id": order.fulfillment_order_id,
+        "status": status,
+        "requestStatus": "UNSUBMITTED",
+        "orderId": order.id,
+        "orderName": order.name,
+        "createdAt": order.created_at,
+        "updatedAt": order.updated_at,
+        "assignedLocation": {
+            "__typename": "FulfillmentOrderAssignedLocation",
+            "name": shop.locations[0]["name"],
+            "location": location_node(shop, shop.locations[0]),
+        },
+        "order": lambda **_: order_node(shop, order),
+        "lineItems": lambda **args: connection(items, lambda i: i, **args),
+        "fulfillments": lambda **args: connection(
+            order.fulfillments, lambda f: fulfillment_node(shop, order, f), **args
+        ),
+    }
+
+
+def fulfillment_node(shop: Shop, order: Order, fulfillment: Fulfillment) -> dict[str, Any]:
+    info = fulfillment.tracking
+    lines = {li.id: li for li in order.line_items}
+    items = [
+        {
+            "__typename": "FulfillmentLineItem",
+            "id": f"gid://shopify/FulfillmentLineItem/{numeric(line_id)}",
+            "quantity": quantity,
+            "lineItem": line_item_node(order, lines[line_id]),
+        }
+        for line_id, quantity in fulfillment.line_quantities.items()
+    ]
+    tracking = {
+        "number": info.get("number"),
+        "company": info.get("company"),
+        "url": info.get("url"),
+    }
+    return {
+        "__typename": "Fulfillment",
+        "id": fulfillment.id,
+        "legacyResourceId": str(numeric(fulfillment.id)),
+        "name": f"{order.name}.{order.fulfillments.index(fulfillment) + 1}",
+        "status": fulfillment.status,
+        "displayStatus": "FULFILLED",
+        "createdAt": fulfillment.created_at,
+        "updatedAt": fulfillment.updated_at,
+        "totalQuantity": sum(fulfillment.line_quantities.values()),
+        "location": location_node(shop, shop.locations[0]),
+        "order": lambda **_: order_node(shop, order),
+        "trackingInfo": lambda **args: [tracking][: args.get("first")],
+        "fulfillmentLineItems": lambda **args: connection(items, lambda i: i, **args),
+    }
+
+
+def customer_node(order: Order) -> dict[str, Any] | None:
+    data = order.customer
+    if not data:
+        return None
+    first, last = data.get("first_name"), data.get("last_name")
+    return {
+        "__typename": "Customer",
+        "id": data.get("id") or f"gid://shopify/Customer/{numeric(order.id) + 1}",
+        "firstName": first,
+        "lastName": last,
+        "displayName": " ".join(p for p in (first, last) if p) or data.get("email"),
+        "email": data.get("email"),
+        "phone": data.get("phone"),
+    }
+
+
+def address_node(data: dict[str, Any] | None) -> dict[str, Any] | None:
+    if data is None:
+        return None
+    name = " ".join(p for p in (data.get("firstName"), data.get("lastName")) if p)
+    return {"__typename": "MailingAddress", "name": name or None, **data}
+
+
+def order_node(shop: Shop, order: Order) -> dict[str, Any]:
+    cur = order.currency
+    return {
+        "__typename": "Order",
+        "id": order.id,
+        "legacyResourceId": str(numeric(order.id)),
+        "name": order.name,
+        "email": order.email,
+        "createdAt": order.created_at,
+        "updatedAt": order.updated_at,
+        "processedAt": order.created_at,
+        "cancelledAt": order.cancelled_at,
+        "cancelReason": order.cancel_reason,
+        "closed": False,
+        "confirmed": True,
+        "test": order.test,
+        "note": order.note,
+        "tags": list(order.tags),
+        "sourceIdentifier": order.source_identifier,
+        "sourceName": order.source_name,
+        "currencyCode": cur,
+        "presentmentCurrencyCode": cur,
+        "displayFinancialStatus": order.financial_status,
+        "displayFulfillmentStatus": order.fulfillment_status,
+        "fullyPaid": order.financial_status == "PAID",
+        "unpaid": order.financial_status in ("PENDING", "AUTHORIZED"),
+        "risk": {
+            "__typename": "OrderRiskSummary",
+            "recommendation": order.risk,
+            "assessments": [{"riskLevel": RISK_LEVELS.get(order.risk, "NONE")}],
+        },
+        "customer": customer_node(order),
+        "shippingAddress": address_node(order.shipping_address),
+        "billingAddress": address_node(order.billing_address),
+        "subtotalPriceSet": money_bag(order.subtotal, cur),
+        "currentSubtotalPriceSet": money_bag(order.subtotal, cur),
+        "totalDiscountsSet": money_bag(order.discounts, cur),
+        "currentTotalDiscountsSet": money_bag(order.discounts, cur),
+        "totalShippingPriceSet": money_bag(order.shipping, cur),
+        "currentShippingPriceSet": money_bag(order.shipping, cur),
+        "totalTaxSet": money_bag(order.tax, cur),
+        "currentTotalTaxSet": money_bag(order.tax, cur),
+        "totalPriceSet": money_bag(order.total, cur),
+        "currentTotalPriceSet": money_bag(order.total, cur),
+        "totalOutstandingSet": money_bag(
+            order.total if order.financial_status != "PAID" else Decimal(0), cur
+        ),
+        "taxLines": [tax_line_node(t, cur) for t in order.all_tax_lines()],
+        "shippingLines": lambda **args: connection(
+            list(enumerate(order.shipping_lines)),
+            lambda pair: shipping_line_node(order, *pair),
+            **args,
+        ),
+        "shippingLine": shipping_line_node(order, 0, order.shipping_lines[0])
+        if order.shipping_lines
+        else None,
+        "lineItems": lambda **args: connection(
+            order.line_items, lambda li: line_item_node(order, li), **args
+        ),
+        "fulfillmentOrders": lambda **args: connection(
+            [order], lambda o: fulfillment_order_node(shop, o), **args
+        ),
+        "fulfillments": lambda **args: [
+            fulfillment_node(shop, order, f) for f in order.fulfillments[: args.get("first")]
+        ],
+    }
+
+
+def calculated_order_node(shop: Shop, session: EditSession) -> dict[str, Any]:
+    """The ``CalculatedOrder`` of an edit session: the order as it would be after commit."""
+    order = shop.orders[session.order_id]
+    lines = [
+        calculated_line_node(
+            order,
+            calculated_id(line.id),
+            line.title,
+            line.sku,
+            line.price,
+            session.quantities.get(calculated_id(line.id), (line.current, False))[0],
+            line.variant_id,
+        )
+        for line in order.line_items
+    ]
+    added = [
+        calculated_line_node(
+            order,
+            calculated,
+            variant.title,
+            variant.sku,
+            variant.price,
+            session.quantities.get(calculated, (quantity, False))[0],
+            variant.id,
+        )
+        for calculated, (variant_id, quantity) in session.added.items()
+        if (variant := shop.variants().get(variant_id)) is not None
+    ]
+    return {
+        "__typename": "CalculatedOrder",
+        "id": session.id,
+        "committed": False,
+        "originalOrder": order_node(shop, order),
+        "lineItems": lambda **args: connection(lines + added, lambda n: n, **args),
+        "addedLineItems": lambda **args: connection(added, lambda n: n, **args),
+        "subtotalLineItemsQuantity": sum(n["quantity"] for n in lines + added),
+    }
+
+
+def calculated_line_node(
+    order: Order,
+    calculated_id: str,
+    title: str,
+    sku: str | None,
+    price: Decimal,
+    quantity: int,
+    variant_id: str | None,
+) -> dict[str, Any]:
+    return {
+        "__typename": "CalculatedLineItem",
+        "id": calculated_id,
+        "title": title,
+        "sku": sku,
+        "quantity": quantity,
+        "editableQuantity": quantity,
+        "restockable": True,
+        "originalUnitPriceSet": money_bag(price, order.currency),
+        "variant": {"__typename": "ProductVariant", "id": variant_id} if variant_id else None,
+    }
