@@ -16,6 +16,12 @@ from powerpact.sandbox.store import Shop
 
 INVALID_TOKEN = "[API] Invalid API key or access token (unrecognized login or wrong password)"  # noqa: S105
 EXPIRED_TOKEN = "[API] This access token has expired"  # noqa: S105
+FAULT_ANSWERS = {
+    "server_errors": ("Internal Server Error", 502),
+    "timeouts": ("Timeout", 504),
+    "unavailable": ("Unavailable Shop", 402),
+    "not_found": ("Not Found", 404),
+}
 
 
 def create_sandbox_app(
@@ -49,11 +55,11 @@ def register_admin_api(app: Flask, sandbox: Sandbox) -> None:
         target = shop_or_404(sandbox, shop)
         with sandbox.lock:
             fault = sandbox.faults[shop].take()
-        if fault == "server_errors":
-            return jsonify(errors="Internal Server Error"), 502
         if fault == "timeouts":
             time.sleep(sandbox.faults[shop].timeout_seconds)
-            return jsonify(errors="Timeout"), 504
+        if fault in FAULT_ANSWERS:
+            message, status = FAULT_ANSWERS[fault]
+            return jsonify(errors=message), status
         token = sandbox.store.tokens.get(request.headers.get("X-Shopify-Access-Token", ""))
         if fault == "unauthorized" or token is None or token.shop != shop:
             return jsonify(errors=INVALID_TOKEN), 401

@@ -27,7 +27,8 @@ order or product 404.
   ``POST /_sandbox/shops/<shop>/scopes`` ``{"scopes"}`` (``app/scopes_update``);
   ``POST /_sandbox/shops/<shop>/compliance/<topic>`` with the payload's extra keys.
 - ``GET|POST /_sandbox/shops/<shop>/faults`` ``{"server_errors": n, "timeouts": n,
-  "unauthorized": n, "timeout_seconds": s}``: the next n Admin API calls fail so.
+  "unauthorized": n, "unavailable": n, "not_found": n, "timeout_seconds": s}``: the next n
+  Admin API calls answer 502, 504 (late), 401, 402 (frozen shop) or 404.
 - ``POST /_sandbox/shops/<shop>/throttle`` ``{"plan", "maximum", "restore_rate",
   "available"}``; ``POST /_sandbox/order-create-limit`` ``{"per_minute": 5 | null}``.
 - ``GET /_sandbox/shops/<shop>/calls`` (calls, cost, throttled count, unmodelled fields,

@@ -45,16 +45,22 @@ class CallRecord:
     unmodelled: list[str] = field(default_factory=list)
 
 
-FAULT_KINDS = ("server_errors", "timeouts", "unauthorized")
+FAULT_KINDS = ("server_errors", "timeouts", "unauthorized", "unavailable", "not_found")
 
 
 @dataclass
 class Faults:
-    """Injected failures of one shop's API: the next N calls answer so."""
+    """Injected failures of one shop's API: the next N calls answer so.
+
+    ``server_errors`` 502, ``timeouts`` 504 after ``timeout_seconds``, ``unauthorized``
+    401 (a revoked token), ``unavailable`` 402 (a frozen shop), ``not_found`` 404.
+    """
 
     server_errors: int = 0
     timeouts: int = 0
     unauthorized: int = 0
+    unavailable: int = 0
+    not_found: int = 0
     timeout_seconds: float = 6.0
 
     def take(self) -> str | None:

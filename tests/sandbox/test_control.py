@@ -8,7 +8,10 @@ from powerpact.sandbox.fixtures import RETAIL
 from tests.sandbox.helpers import SHOP
 
 
-@pytest.mark.parametrize(("fault", "status"), [("server_errors", 502), ("unauthorized", 401)])
+@pytest.mark.parametrize(
+    ("fault", "status"),
+    [("server_errors", 502), ("unauthorized", 401), ("unavailable", 402), ("not_found", 404)],
+)
 def test_fault_switches_answer_the_next_calls_so(sandbox_app, gql, token, fault, status):
     client = sandbox_app.test_client()
     assert client.post(f"/_sandbox/shops/{SHOP}/faults", json={fault: 2}).get_json()[fault] == 2
