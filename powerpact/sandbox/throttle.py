@@ -15,9 +15,10 @@ class BucketStatus:
     restore_rate: float
 
     def as_dict(self) -> dict[str, float]:
+        """As Shopify's ``throttleStatus``: whole points available, floats for the rest."""
         return {
             "maximumAvailable": self.maximum,
-            "currentlyAvailable": round(self.available, 1),
+            "currentlyAvailable": int(self.available),
             "restoreRate": self.restore_rate,
         }
 

@@ -60,7 +60,9 @@ class Delivery:
     body: bytes
     webhook_id: str
     event_id: str
-    triggered_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
+    triggered_at: str = field(
+        default_factory=lambda: datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    )
     attempts: int = 0
     outcomes: list[int] = field(default_factory=list)
 
