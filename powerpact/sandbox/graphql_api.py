@@ -150,7 +150,8 @@ def check_document(payload: dict[str, Any]) -> tuple[Any, dict[str, Any] | None]
     operation = pick_operation(document, payload.get("operationName"))
     label = "anonymous query"
     if operation is not None:
-        label = f"{operation.operation.value} {operation.name.value}" if operation.name else label
+        kind = operation.operation.value
+        label = operation.name.value if operation.name else f"anonymous {kind}"
     errors = validate(admin_schema(), document)
     if errors:
         return None, {"errors": [shopify_error(e, label) for e in errors]}

@@ -35,12 +35,12 @@ def test_a_misspelled_field_is_rejected_as_shopify_does(gql, token):
         ),
         (
             "query Q($id: ID!) { shop { name } }",
-            "Variable $id is declared by query Q but not used",
+            "Variable $id is declared by Q but not used",
             "variableNotUsed",
         ),
         (
             "query Q { product(id: $id) { id } }",
-            "Variable $id is used by query Q but not declared",
+            "Variable $id is used by Q but not declared",
             "variableNotDefined",
         ),
         ("{ products(first: 1) }", None, "selectionMismatch"),
