@@ -48,7 +48,12 @@ class CatalogActions:
             )
             option_names = data.get("options") or ["Title"]
             values: dict[str, list[str]] = {name: [] for name in option_names}
-            default = {"title": "Default Title", "price": data.get("price", "10.00")}
+            default = {
+                "title": "Default Title",
+                "price": data.get("price", "10.00"),
+                "sku": data.get("sku"),
+                "stock": data.get("stock", 0),
+            }
             for spec in data.get("variants") or [default]:
                 chosen = spec.get("options") or [spec.get("title", "Default Title")]
                 for name, value in zip(option_names, chosen, strict=False):

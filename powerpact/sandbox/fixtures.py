@@ -1,9 +1,9 @@
 """Fixtures: the demo's retail store and three partner roasters, or any JSON you load.
 
 A JSON fixture: ``{"shops": [{"domain", "name", "currency", "timezone", "plan",
-"products": [{"title", "vendor", "product_type", "description", "tags", "options":
-["Size", "Grind"], "variants": [{"options": ["250g", "Whole bean"], "sku", "price",
-"compare_at", "stock"}]}]}]}``.
+"locations": ["Main warehouse", ...], "products": [{"title", "vendor", "product_type",
+"description", "tags", "options": ["Size", "Grind"], "variants": [{"options": ["250g",
+"Whole bean"], "sku", "price", "compare_at", "stock"}]}]}]}``.
 """
 
 from __future__ import annotations
@@ -183,13 +183,19 @@ def demo(base_url: str) -> dict[str, Any]:
 
 
 def load(sandbox: Sandbox, data: dict[str, Any]) -> None:
+    """Add the fixture's shops (``locations`` by name, the first holds fixture stock)."""
     for shop_data in data.get("shops", []):
+        locations = [
+            {"id": sandbox.store.ids.gid("Location"), "name": name, "isActive": True}
+            for name in shop_data.get("locations") or []
+        ]
         shop = sandbox.add_shop(
             shop_data["domain"],
             shop_data.get("name", shop_data["domain"]),
             plan=shop_data.get("plan"),
             currency=shop_data.get("currency", "USD"),
             timezone=shop_data.get("timezone", "UTC"),
+            locations=locations,
         )
         for product in shop_data.get("products", []):
             sandbox.add_product(shop, product)

@@ -80,9 +80,19 @@ def test_shops_fixtures_tokens_and_reset(sandbox_app, sandbox, gql):
     loaded = client.post(
         "/_sandbox/fixture",
         json={
-            "shops": [{"domain": "one.myshopify.com", "products": [{"title": "Mug", "price": "5"}]}]
+            "shops": [
+                {
+                    "domain": "one.myshopify.com",
+                    "locations": ["Main", "Overflow"],
+                    "products": [{"title": "Mug", "price": "5", "stock": 4}],
+                }
+            ]
         },
     )
+    one = sandbox.shop("one.myshopify.com")
+    assert [loc["name"] for loc in one.locations] == ["Main", "Overflow"]
+    mug = next(iter(one.variants().values()))
+    assert one.available(mug.inventory_item_id) == 4
     assert loaded.get_json() == {"shops": ["one.myshopify.com"]}
     assert client.post("/_sandbox/fixture", json={"name": "empty"}).status_code == 200
     assert client.post("/_sandbox/fixture", json={"name": "nope"}).status_code == 400
