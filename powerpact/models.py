@@ -225,6 +225,13 @@ class OrderSync(TimestampMixin, db.Model):
         Index("ix_order_syncs_partner_created", "partner_shop_domain", "created_at"),
         Index("ix_order_syncs_status_next_attempt", "status", "next_attempt_at"),
         Index("ix_order_syncs_created_at", "created_at"),
+        Index("ix_order_syncs_status_created", "status", text("created_at DESC")),
+        Index(
+            "ix_order_syncs_partner_status_created",
+            "partner_shop_domain",
+            "status",
+            text("created_at DESC"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
