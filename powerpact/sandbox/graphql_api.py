@@ -9,6 +9,7 @@ null and is logged per shop.
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Any
 
@@ -141,18 +142,31 @@ def pick_operation(document: DocumentNode, name: str | None) -> OperationDefinit
     return next((o for o in operations if o.name and o.name.value == name), None)
 
 
+@functools.lru_cache(maxsize=512)
+def parse_and_validate(query: str) -> tuple[DocumentNode | None, tuple[GraphQLError, ...]]:
+    """The document and its validation errors, once per distinct query text.
+
+    Validation against the full Admin schema is most of a request's CPU; a client
+    sends the same few documents over and over, so, like any GraphQL server, the
+    sandbox checks each text once. Nothing downstream mutates the document.
+    """
+    try:
+        document = parse(query)
+    except GraphQLError as exc:
+        return None, (exc,)
+    return document, tuple(validate(admin_schema(), document))
+
+
 def check_document(payload: dict[str, Any]) -> tuple[Any, dict[str, Any] | None]:
     """Parse, validate and pick the operation; an error body when any step refuses."""
-    try:
-        document = parse(payload.get("query") or "")
-    except GraphQLError as exc:
-        return None, {"errors": [syntax_error(exc)]}
+    document, errors = parse_and_validate(payload.get("query") or "")
+    if document is None:
+        return None, {"errors": [syntax_error(errors[0])]}
     operation = pick_operation(document, payload.get("operationName"))
     label = "anonymous query"
     if operation is not None:
         kind = operation.operation.value
         label = operation.name.value if operation.name else f"anonymous {kind}"
-    errors = validate(admin_schema(), document)
     if errors:
         return None, {"errors": [shopify_error(e, label) for e in errors]}
     if operation is None:
