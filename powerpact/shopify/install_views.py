@@ -8,7 +8,7 @@ from flask import Blueprint, current_app, make_response, redirect, render_templa
 
 from powerpact.shopify import oauth
 from powerpact.shopify.admin_urls import admin_url, is_sandbox
-from powerpact.shopify.signatures import is_shop_domain, verify_oauth_query
+from powerpact.shopify.signatures import canonical_shop_domain, verify_oauth_query
 
 log = logging.getLogger(__name__)
 bp = Blueprint("auth", __name__, url_prefix="/auth")
@@ -22,8 +22,8 @@ def refuse(status: int, message: str):  # type: ignore[no-untyped-def]
 
 @bp.get("/install")
 def install():  # type: ignore[no-untyped-def]
-    shop = request.args.get("shop", "").strip().lower()
-    if not is_shop_domain(shop):
+    shop = canonical_shop_domain(request.args.get("shop"))
+    if shop is None:
         return refuse(400, "That is not a Shopify store address (it should end in .myshopify.com).")
     state = oauth.create_state(shop)
     response = redirect(oauth.authorize_url(shop, state))

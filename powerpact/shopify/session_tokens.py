@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import jwt
 
-from powerpact.shopify.signatures import is_shop_domain
+from powerpact.shopify.signatures import canonical_shop_domain
 
 LEEWAY_SECONDS = 5
 ALGORITHM = "HS256"
@@ -35,10 +35,13 @@ class SessionToken:
 
 
 def _shop_of(url: str) -> str | None:
-    parts = urlsplit(url)
-    if parts.scheme != "https" or parts.port is not None or parts.username:
+    """The shop an ``https://<shop>`` URL names; nothing else (no port, user, path, non-ASCII)."""
+    if not url.isascii():
         return None
-    return parts.hostname if is_shop_domain(parts.hostname) else None
+    parts = urlsplit(url)
+    if parts.scheme != "https" or parts.path not in ("", "/") or parts.query or parts.fragment:
+        return None
+    return canonical_shop_domain(parts.netloc)
 
 
 def decode_session_token(token: str, *, api_key: str, secret: str) -> SessionToken:

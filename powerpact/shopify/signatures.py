@@ -23,6 +23,18 @@ def is_shop_domain(value: str | None) -> bool:
     return bool(value) and value.isascii() and bool(SHOP_DOMAIN_RE.match(value))
 
 
+def canonical_shop_domain(value: str | None) -> str | None:
+    """The lower-case shop domain ``value`` names, or None if it is not one.
+
+    ASCII is checked before lower-casing: ``str.lower`` maps some look-alikes to
+    ASCII (the Kelvin sign ``\u212a`` becomes ``k``), which must not pass.
+    """
+    if not value or not value.isascii():
+        return None
+    value = value.strip().lower()
+    return value if is_shop_domain(value) else None
+
+
 def webhook_hmac(secret: str, body: bytes) -> str:
     digest = hmac.new(secret.encode(), body, hashlib.sha256).digest()
     return base64.b64encode(digest).decode()

@@ -19,11 +19,12 @@ from sqlalchemy import select
 from powerpact.db_types import utcnow
 from powerpact.extensions import db, insert_or_ignore
 from powerpact.models import DeliveryStatus, WebhookDelivery
-from powerpact.shopify.signatures import verify_webhook
+from powerpact.shopify.signatures import canonical_shop_domain, verify_webhook
 
 log = logging.getLogger(__name__)
 bp = Blueprint("webhooks", __name__)
 MAX_BODY_BYTES = 2 * 1024 * 1024
+SHOP_KEYS = ("myshopify_domain", "shop_domain")
 
 
 def parse_triggered_at(value: str | None) -> datetime | None:
@@ -51,9 +52,28 @@ def malformed_reason(body: bytes) -> str | None:
     return None
 
 
+def shop_reason(shop: str | None, body: bytes) -> str | None:
+    """Why the delivery's shop cannot be trusted, or None.
+
+    Shopify signs the body, not the headers: ``X-Shopify-Shop-Domain`` must be a
+    lower-case ``*.myshopify.com`` domain, and a payload that names its shop
+    (``myshopify_domain`` on app/uninstalled, ``shop_domain`` on the compliance
+    topics) must name the same one, so a genuine body replayed under another
+    shop's header acts on nobody.
+    """
+    if not shop or canonical_shop_domain(shop) != shop:
+        return "X-Shopify-Shop-Domain is missing or not a lower-case *.myshopify.com domain"
+    payload = json.loads(body)
+    for key in SHOP_KEYS:
+        named = payload.get(key)
+        if isinstance(named, str) and named.strip().lower() != shop:
+            return f"the payload's {key} names another shop than X-Shopify-Shop-Domain"
+    return None
+
+
 def record_delivery(headers: dict[str, str | None], body: bytes) -> int | None:
     """Insert the delivery unless its webhook id is known; return the new row's id."""
-    problem = malformed_reason(body)
+    problem = malformed_reason(body) or shop_reason(headers["shop"], body)
     values = {
         "webhook_id": headers["webhook_id"],
         "event_id": headers["event_id"],
