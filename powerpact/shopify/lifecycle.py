@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import ColumnElement, Text, cast, delete, false, func, or_, select, update
 
 from powerpact.db_types import utcnow
 from powerpact.extensions import db
@@ -130,32 +131,101 @@ def scrub_order(order: OrderSync) -> None:
     order.ship_to_city = None
 
 
-def scrub_deliveries_for(order_gids: list[str]) -> int:
-    """Replace stored webhook payloads that concern these orders."""
-    numeric_ids = [gid.rsplit("/", 1)[1] for gid in order_gids]
-    count = 0
-    for delivery in db.session.scalars(
-        select(WebhookDelivery).where(WebhookDelivery.topic.like("orders/%"))
-    ):
-        try:
-            order_id = str(json.loads(delivery.payload).get("id"))
-        except (ValueError, AttributeError):
-            continue
-        if order_id in numeric_ids:
-            delivery.payload = REDACTED_PAYLOAD
-            count += 1
-    return count
+def _numeric_id(value: Any) -> str | None:
+    text = str(value) if isinstance(value, int | str) else ""
+    text = text.rsplit("/", 1)[-1]
+    return text if text.isdigit() else None
+
+
+def _payload_of(delivery: WebhookDelivery) -> dict[str, Any]:
+    try:
+        payload = json.loads(delivery.payload)
+    except ValueError:
+        return {}
+    return payload if isinstance(payload, dict) else {}
+
+
+def _is_about(delivery: WebhookDelivery, retail_ids: set[str], partner_ids: set[str]) -> bool:
+    """Whether a stored payload is one of these retail orders or of their partner orders."""
+    payload = _payload_of(delivery)
+    if delivery.topic.startswith("orders/"):
+        return _numeric_id(payload.get("id")) in retail_ids
+    if delivery.topic.startswith("fulfillments/"):
+        return _numeric_id(payload.get("order_id")) in partner_ids
+    if delivery.topic == "customers/data_request":
+        requested = payload.get("orders_requested")
+        asked = {_numeric_id(i) for i in requested} if isinstance(requested, list) else set()
+        return bool(asked & retail_ids)
+    return False
+
+
+def carries_customers() -> ColumnElement[bool]:
+    """SQL: the delivery's topic is one whose payload may hold a customer's details."""
+    return or_(
+        WebhookDelivery.topic.like("orders/%"),
+        WebhookDelivery.topic.like("fulfillments/%"),
+        WebhookDelivery.topic.like("customers/%"),
+    )
+
+
+def mentions(needles: Sequence[str]) -> ColumnElement[bool]:
+    """SQL: the stored payload or result contains one of ``needles`` (any case)."""
+    texts = (func.lower(WebhookDelivery.payload), func.lower(cast(WebhookDelivery.result, Text)))
+    return or_(
+        false(), *(text.contains(needle, autoescape=True) for text in texts for needle in needles)
+    )
+
+
+def scrub_deliveries_for(
+    orders: Sequence[OrderSync], needles: Sequence[str] = (), *, besides: int | None = None
+) -> int:
+    """Redact the stored webhooks that carry these orders' customer; return how many.
+
+    That is the retail order's own events, the partner fulfilments of its partner
+    orders (they carry the destination address), earlier data requests about it,
+    and any payload or result naming the customer's email or phone (``needles``).
+    ``besides`` is the delivery being processed, which its handler redacts itself.
+    """
+    retail_ids = {i for o in orders if (i := _numeric_id(o.bubbly_order_id))}
+    partner_ids = {i for o in orders if (i := _numeric_id(o.partner_order_id))}
+    unredacted = (WebhookDelivery.payload != REDACTED_PAYLOAD) & (WebhookDelivery.id != besides)
+    found = [
+        d
+        for d in db.session.scalars(select(WebhookDelivery).where(carries_customers(), unredacted))
+        if _is_about(d, retail_ids, partner_ids)
+    ]
+    if needles:
+        found += db.session.scalars(
+            select(WebhookDelivery).where(carries_customers(), mentions(needles), unredacted)
+        )
+    for delivery in {d.id: d for d in found}.values():
+        _redact(delivery)
+    return len({d.id for d in found})
+
+
+def _redact(delivery: WebhookDelivery) -> None:
+    delivery.payload = REDACTED_PAYLOAD
+    delivery.result = None
+
+
+def _customer_needles(payload: dict[str, Any]) -> list[str]:
+    """The customer's email and phone as they may appear in stored payloads."""
+    customer = payload.get("customer")
+    if not isinstance(customer, dict):
+        return []
+    values = (customer.get("email"), customer.get("phone"))
+    return [v.strip().lower() for v in values if isinstance(v, str) and len(v.strip()) >= 5]
 
 
 @handles("customers/redact")
 def customers_redact(delivery: WebhookDelivery, payload: dict[str, Any]) -> dict[str, Any]:
+    """Erase the customer from every order row and every stored webhook, this one included."""
     orders = _customer_orders(payload, "orders_to_redact")
     for order in orders:
         scrub_order(order)
-    gids = sorted(
-        {o.bubbly_order_id for o in orders} | set(_order_gids(payload.get("orders_to_redact")))
-    )
-    return {"orders_redacted": len(orders), "payloads_redacted": scrub_deliveries_for(gids)}
+    payloads = scrub_deliveries_for(orders, _customer_needles(payload), besides=delivery.id)
+    delivery.payload = REDACTED_PAYLOAD
+    return {"orders_redacted": len(orders), "payloads_redacted": payloads}
 
 
 @handles("shop/redact")
@@ -166,7 +236,11 @@ def shop_redact(delivery: WebhookDelivery, payload: dict[str, Any]) -> dict[str,
         orders = list(db.session.scalars(select(OrderSync)))
         for order in orders:
             scrub_order(order)
-        scrub_deliveries_for([o.bubbly_order_id for o in orders])
+        db.session.execute(
+            update(WebhookDelivery)
+            .where(carries_customers())
+            .values(payload=REDACTED_PAYLOAD, result=None)
+        )
         return {"orders_scrubbed": len(orders)}
     counts = {
         "order_syncs": db.session.scalar(

@@ -1,0 +1,256 @@
+"""Compliance redaction removes the customer for real: after ``customers/redact`` or
+``shop/redact`` is processed, every table is dumped and searched for the customer's
+email, name, address and phone.
+
+The customer reaches PowerPact by several roads, all taken here: the retail
+order's webhooks (the whole order, customer and addresses), the order pulled
+over GraphQL into each partner's OrderSync, a partner's fulfilment webhook (its
+destination address), an earlier ``customers/data_request`` (payload and the
+export kept as its result) and the redact request itself. Another customer's
+order goes through the same roads and must survive, so a wipe of everything
+would not pass.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from powerpact.models import Cadence, DeliveryStatus, OrderStatus, OrderSync, WebhookDelivery
+from powerpact.shopify.webhooks import delivery_by_webhook_id
+from tests.factories import ProductMapFactory
+from tests.security.dumps import database_dump
+
+RETAIL = "bubbly-retail.myshopify.com"
+ADA = {
+    "email": "adelheid.redact@example.com",
+    "first_name": "Adelheid",
+    "last_name": "Lovelace-Redact",
+    "address1": "12 Secretive Lane",
+    "city": "Redactville",
+    "zip": "97999",
+    "phone": "+15550199123",
+}
+GRACE = {
+    "email": "grace.keep@example.com",
+    "first_name": "Gracelyn",
+    "last_name": "Hopper-Keep",
+    "address1": "3 Kept Road",
+    "city": "Keepsburg",
+    "zip": "11111",
+    "phone": "+15550100777",
+}
+ADA_ORDER, GRACE_ORDER = 9001, 9002
+ALICE_PARTNER_ORDER = 555001
+
+
+def money(amount: str) -> dict[str, Any]:
+    return {"shopMoney": {"amount": amount, "currencyCode": "USD"}}
+
+
+def graphql_order(number: int, person: dict[str, str], variants: list[str]) -> dict[str, Any]:
+    """``OrderForSync`` as Shopify answers it, the customer's details included."""
+    return {
+        "id": f"gid://shopify/Order/{number}",
+        "name": f"#{number}",
+        "currencyCode": "USD",
+        "displayFinancialStatus": "PAID",
+        "risk": {"recommendation": "ACCEPT"},
+        "cancelledAt": None,
+        "test": False,
+        "email": person["email"],
+        "shippingAddress": {
+            "firstName": person["first_name"],
+            "lastName": person["last_name"],
+            "address1": person["address1"],
+            "city": person["city"],
+            "zip": person["zip"],
+            "countryCodeV2": "US",
+            "phone": person["phone"],
+        },
+        "currentShippingPriceSet": money("5.00"),
+        "currentTotalTaxSet": money("0"),
+        "lineItems": {
+            "pageInfo": {"hasNextPage": False, "endCursor": None},
+            "nodes": [
+                {
+                    "id": f"gid://shopify/LineItem/{number}{i}",
+                    "title": "House Blend",
+                    "name": "House Blend",
+                    "sku": None,
+                    "quantity": 1,
+                    "currentQuantity": 1,
+                    "variant": {"id": variant},
+                    "originalUnitPriceSet": money("10.00"),
+                    "discountAllocations": [],
+                    "taxLines": [],
+                }
+                for i, variant in enumerate(variants)
+            ],
+        },
+    }
+
+
+def rest_address(person: dict[str, str]) -> dict[str, str]:
+    return {key: person[key] for key in ("first_name", "last_name", "address1", "city", "zip")} | {
+        "phone": person["phone"],
+        "name": f"{person['first_name']} {person['last_name']}",
+    }
+
+
+def order_webhook(number: int, person: dict[str, str]) -> dict[str, Any]:
+    """An ``orders/*`` payload as Shopify sends it: the whole order, customer included."""
+    return {
+        "id": number,
+        "admin_graphql_api_id": f"gid://shopify/Order/{number}",
+        "email": person["email"],
+        "phone": person["phone"],
+        "customer": {
+            "id": number * 10,
+            "email": person["email"],
+            "first_name": person["first_name"],
+            "last_name": person["last_name"],
+            "phone": person["phone"],
+            "default_address": rest_address(person),
+        },
+        "shipping_address": rest_address(person),
+        "billing_address": rest_address(person),
+    }
+
+
+def fulfilment_webhook(partner_order: int, person: dict[str, str]) -> dict[str, Any]:
+    """A partner's ``fulfillments/create``: Shopify includes the destination address."""
+    return {
+        "id": partner_order + 7,
+        "order_id": partner_order,
+        "status": "success",
+        "email": person["email"],
+        "destination": rest_address(person),
+        "tracking_number": "1Z999",
+        "line_items": [],
+    }
+
+
+def details_of(person: dict[str, str]) -> list[str]:
+    return [person[key] for key in ("email", "first_name", "last_name", "address1", "city")] + [
+        person["phone"]
+    ]
+
+
+def found_in(dump: str, person: dict[str, str]) -> list[str]:
+    lowered = dump.lower()
+    return [value for value in details_of(person) if value.lower() in lowered]
+
+
+@pytest.fixture
+def customers_everywhere(personas, send_webhook, shopify, db_session):
+    """Ada's and Grace's orders captured across two partners, one fulfilled, one exported."""
+    for partner in (personas.alice, personas.bob):
+        partner.cadence = Cadence.DAILY  # nothing is pushed: the test is about what is kept
+    alice_map = ProductMapFactory(partner=personas.alice, partner_price=Decimal("8.00"))
+    bob_map = ProductMapFactory(partner=personas.bob, partner_price=Decimal("8.00"))
+    variants = [alice_map.bubbly_variant_id, bob_map.bubbly_variant_id]
+    orders = {
+        f"gid://shopify/Order/{ADA_ORDER}": graphql_order(ADA_ORDER, ADA, variants),
+        f"gid://shopify/Order/{GRACE_ORDER}": graphql_order(GRACE_ORDER, GRACE, variants),
+    }
+    shopify.on(RETAIL, "OrderForSync", lambda v: {"order": orders[v["id"]]})
+    for number, person in ((ADA_ORDER, ADA), (GRACE_ORDER, GRACE)):
+        for topic in ("orders/create", "orders/paid"):
+            send_webhook(topic, order_webhook(number, person), webhook_id=f"{topic}-{number}")
+            assert delivery_by_webhook_id(f"{topic}-{number}").status == DeliveryStatus.PROCESSED
+    ada_at_alice = db_session.scalar(
+        select(OrderSync).where(
+            OrderSync.bubbly_order_id == f"gid://shopify/Order/{ADA_ORDER}",
+            OrderSync.partner_shop_domain == personas.alice.shop_domain,
+        )
+    )
+    ada_at_alice.status = OrderStatus.SYNCED
+    ada_at_alice.partner_order_id = f"gid://shopify/Order/{ALICE_PARTNER_ORDER}"
+    db_session.commit()
+    send_webhook(
+        "fulfillments/create",
+        fulfilment_webhook(ALICE_PARTNER_ORDER, ADA),
+        shop=personas.alice.shop_domain,
+        webhook_id="alice-fulfilment",
+    )
+    send_webhook(
+        "customers/data_request",
+        {
+            "shop_domain": RETAIL,
+            "customer": {"id": 1, "email": ADA["email"], "phone": ADA["phone"]},
+            "orders_requested": [ADA_ORDER],
+        },
+        webhook_id="ada-data-request",
+    )
+    dump = database_dump(db_session)
+    assert found_in(dump, ADA) == details_of(ADA), "the scenario must put Ada everywhere"
+    assert found_in(dump, GRACE) == details_of(GRACE)
+    return personas
+
+
+def test_customers_redact_leaves_nothing_of_the_customer_in_any_table(
+    customers_everywhere, send_webhook, db_session
+):
+    send_webhook(
+        "customers/redact",
+        {
+            "shop_domain": RETAIL,
+            "customer": {"id": 1, "email": ADA["email"], "phone": ADA["phone"]},
+            "orders_to_redact": [ADA_ORDER],
+        },
+        webhook_id="ada-redact",
+    )
+    redact = delivery_by_webhook_id("ada-redact")
+    assert redact.status == DeliveryStatus.PROCESSED
+    assert redact.result["orders_redacted"] == 2  # her order at Alice and at Bob
+    dump = database_dump(db_session)
+    assert found_in(dump, ADA) == []
+    assert found_in(dump, GRACE) == details_of(GRACE), "another customer was erased too"
+
+
+def test_customers_redact_by_email_alone_still_finds_her_orders(
+    customers_everywhere, send_webhook, db_session
+):
+    """A data request naming no order is found by the email in its payload and its export."""
+    send_webhook(
+        "customers/data_request",
+        {"shop_domain": RETAIL, "customer": {"id": 1, "email": ADA["email"]}},
+        webhook_id="ada-data-request-by-email",
+    )
+    send_webhook(
+        "customers/redact",
+        {"shop_domain": RETAIL, "customer": {"id": 1, "email": ADA["email"].upper()}},
+        webhook_id="ada-redact-by-email",
+    )
+    assert found_in(database_dump(db_session), ADA) == []
+
+
+def test_shop_redact_of_the_retail_store_leaves_no_customer_in_any_table(
+    customers_everywhere, send_webhook, db_session
+):
+    send_webhook("shop/redact", {"shop_domain": RETAIL}, webhook_id="retail-redact")
+    assert delivery_by_webhook_id("retail-redact").status == DeliveryStatus.PROCESSED
+    dump = database_dump(db_session)
+    assert found_in(dump, ADA) == [] and found_in(dump, GRACE) == []
+
+
+def test_shop_redact_of_a_partner_erases_what_came_through_it(
+    customers_everywhere, send_webhook, db_session
+):
+    alice = customers_everywhere.alice.shop_domain
+    send_webhook("shop/redact", {"shop_domain": alice}, shop=alice, webhook_id="alice-redact")
+    assert delivery_by_webhook_id("alice-redact").status == DeliveryStatus.PROCESSED
+    dump = database_dump(db_session)
+    assert "Secretive Lane" in dump, "the retail store's own copy is not the partner's to erase"
+    from_alice = db_session.scalars(
+        select(WebhookDelivery.payload).where(WebhookDelivery.shop_domain == alice)
+    ).all()
+    assert from_alice and all(found_in(payload, ADA) == [] for payload in from_alice)
+    assert (
+        db_session.scalars(select(OrderSync).where(OrderSync.partner_shop_domain == alice)).all()
+        == []
+    )
