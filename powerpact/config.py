@@ -48,6 +48,7 @@ class Settings:
     app_url: str = "http://127.0.0.1:5000"
     retail_shop: str = "bubbly-retail.myshopify.com"
     token_encryption_keys: tuple[str, ...] = field(default_factory=tuple)
+    delivery_sweep_after_seconds: int = 180
 
     @property
     def is_production(self) -> bool:
@@ -81,6 +82,9 @@ class Settings:
             app_url=(env.get("APP_URL") or cls.app_url).rstrip("/"),
             retail_shop=env.get("RETAIL_SHOP") or cls.retail_shop,
             token_encryption_keys=tuple(k.strip() for k in keys.split(",") if k.strip()),
+            delivery_sweep_after_seconds=int(
+                env.get("DELIVERY_SWEEP_AFTER_SECONDS") or cls.delivery_sweep_after_seconds
+            ),
         )
         if settings.is_production:
             problems = production_problems(settings, env)

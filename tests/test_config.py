@@ -73,3 +73,9 @@ def test_several_encryption_keys_are_split_in_order(tmp_path):
 def test_other_database_urls_are_left_alone():
     assert normalise_database_url("sqlite:///a.db") == "sqlite:///a.db"
     assert normalise_database_url("postgresql://h/db") == "postgresql+psycopg://h/db"
+
+
+def test_the_delivery_sweep_age_defaults_to_three_minutes_and_can_be_set():
+    assert Settings.from_env(GOOD_PRODUCTION).delivery_sweep_after_seconds == 180
+    env = {**GOOD_PRODUCTION, "DELIVERY_SWEEP_AFTER_SECONDS": "20"}
+    assert Settings.from_env(env).delivery_sweep_after_seconds == 20

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from flask import current_app
 from huey import crontab
 
 from powerpact.queue import periodic_task, task
 from powerpact.shopify import deliveries
-
-SWEEP_AFTER = timedelta(minutes=3)
 
 
 @task(retries=8, retry_delay=15, retry_backoff=2)
@@ -17,10 +16,20 @@ def process_delivery_task(delivery_id: int) -> str:
     return deliveries.process_delivery(delivery_id)
 
 
-@periodic_task(crontab(minute="*/2"))
+def sweep_after() -> timedelta:
+    """How long a stored delivery may wait for its task before the sweeper enqueues it again.
+
+    ``DELIVERY_SWEEP_AFTER_SECONDS`` (3 minutes by default): long enough not to re-enqueue
+    what is merely queued behind a burst (harmless, but wasted work), short enough that a
+    Redis outage or a killed worker delays a webhook by minutes, not hours.
+    """
+    return timedelta(seconds=current_app.config["POWERPACT"].delivery_sweep_after_seconds)
+
+
+@periodic_task(crontab(minute="*"))
 def sweep_unprocessed_deliveries() -> int:
-    """Re-enqueue what a Redis outage or a killed worker left unprocessed."""
-    ids = deliveries.unprocessed_delivery_ids(SWEEP_AFTER)
+    """Every minute, re-enqueue what a Redis outage or a killed worker left unprocessed."""
+    ids = deliveries.unprocessed_delivery_ids(sweep_after())
     for delivery_id in ids:
         process_delivery_task(delivery_id)
     return len(ids)
