@@ -24,6 +24,7 @@ from powerpact.shops import find_shop, is_retail_shop, missing_scopes
 
 UNSENT = (OrderStatus.PENDING, OrderStatus.READY_FOR_SYNC)
 REDACTED_PAYLOAD = json.dumps({"redacted": True})
+UNINSTALLED_MESSAGE = "The partner uninstalled PowerPact; retry once they reinstall."
 
 
 def fail_unsent_orders(partner_shop_domain: str, reason: FailureReason, message: str) -> int:
@@ -51,6 +52,8 @@ def app_uninstalled(delivery: WebhookDelivery, payload: dict[str, Any]) -> dict[
         return {"outcome": "unknown shop"}
     if delivery.triggered_at and shop.installed_at and delivery.triggered_at < shop.installed_at:
         return {"outcome": "stale: the shop reinstalled after this event"}
+    if isinstance(shop, PartnerStore):
+        db.session.refresh(shop, with_for_update=True)  # wait for a send in progress to end
     shop.status = StoreStatus.DISABLED
     shop.uninstall_date = delivery.triggered_at or utcnow()
     shop.access_token = None
@@ -59,11 +62,33 @@ def app_uninstalled(delivery: WebhookDelivery, payload: dict[str, Any]) -> dict[
     failed = 0
     if isinstance(shop, PartnerStore):
         failed = fail_unsent_orders(
-            shop.shop_domain,
-            FailureReason.PARTNER_UNINSTALLED,
-            "The partner uninstalled PowerPact; retry once they reinstall.",
-        )
+            shop.shop_domain, FailureReason.PARTNER_UNINSTALLED, UNINSTALLED_MESSAGE
+        ) + relabel_refused_orders(shop.shop_domain)
     return {"outcome": "disabled", "orders_failed": failed}
+
+
+def relabel_refused_orders(partner_shop_domain: str) -> int:
+    """Orders refused with 401 since the uninstall failed because of it: say so.
+
+    Shopify revokes the token when the merchant uninstalls, before ``app/uninstalled``
+    reaches us; a send in that gap is refused as if the token were merely bad
+    (``reauthorization_required``). With the partner gone, the cause to act on is
+    the uninstall: they reinstall, then the orders are retried.
+    """
+    result = db.session.execute(
+        update(OrderSync)
+        .where(
+            OrderSync.partner_shop_domain == partner_shop_domain,
+            OrderSync.status == OrderStatus.FAILED,
+            OrderSync.last_order_failure_reason == FailureReason.REAUTHORIZATION_REQUIRED,
+        )
+        .values(
+            last_order_failure_reason=FailureReason.PARTNER_UNINSTALLED,
+            error_message=UNINSTALLED_MESSAGE,
+            updated_at=utcnow(),
+        )
+    )
+    return result.rowcount
 
 
 @handles("app/scopes_update")

@@ -49,6 +49,32 @@ def test_uninstall_disables_the_partner_drops_its_token_and_fails_unsent_orders(
     assert other.status == OrderStatus.READY_FOR_SYNC
 
 
+def test_orders_refused_by_the_revoked_token_before_the_uninstall_arrived_say_uninstalled(
+    send_webhook, db_session
+):
+    """Shopify revokes the token first: a send in the gap fails with a 401 (a bad token)."""
+    partner = PartnerStoreFactory()
+    refused = OrderSyncFactory(
+        partner=partner,
+        status=OrderStatus.FAILED,
+        last_order_failure_reason=FailureReason.REAUTHORIZATION_REQUIRED,
+        error_message="north refused PowerPact's token (HTTP 401)",
+    )
+    invalid = OrderSyncFactory(
+        partner=partner,
+        status=OrderStatus.FAILED,
+        last_order_failure_reason=FailureReason.INVALID_ORDER,
+    )
+
+    send_webhook("app/uninstalled", {}, shop=partner.shop_domain, webhook_id="gap")
+
+    db_session.expire_all()
+    assert delivery_by_webhook_id("gap").result == {"outcome": "disabled", "orders_failed": 1}
+    assert refused.last_order_failure_reason == FailureReason.PARTNER_UNINSTALLED
+    assert "uninstalled" in refused.error_message
+    assert invalid.last_order_failure_reason == FailureReason.INVALID_ORDER
+
+
 def test_an_uninstall_event_older_than_the_latest_install_is_ignored(send_webhook, db_session):
     partner = PartnerStoreFactory(installed_at=utcnow())
     before = (utcnow() - timedelta(hours=1)).isoformat()
