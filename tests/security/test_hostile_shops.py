@@ -9,9 +9,12 @@ either refuses it or acts on the lower-case shop, never on another.
 from __future__ import annotations
 
 import time
+import uuid
 
 import jwt
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from powerpact.models import DeliveryStatus, OAuthState, PartnerStore, StoreStatus
@@ -209,3 +212,31 @@ def test_the_genuine_uninstall_still_works(send_webhook, personas, db_session):
     assert delivery_by_webhook_id("genuine").status == DeliveryStatus.PROCESSED
     db_session.refresh(personas.alice)
     assert personas.alice.status == StoreStatus.DISABLED
+
+
+header_text = st.text(
+    st.characters(min_codepoint=32, max_codepoint=255, exclude_characters="\x7f"), max_size=80
+)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    shop=st.one_of(header_text, st.sampled_from([ALICE, ALICE.upper(), *IN_HEADERS.values()])),
+    topic=st.one_of(header_text, st.sampled_from(["app/uninstalled", "shop/redact"])),
+    webhook_id=header_text,
+    triggered_at=header_text,
+)
+def test_any_signed_webhook_headers_are_answered_without_a_500_and_stored_with_an_outcome(
+    send_webhook, personas, shop, topic, webhook_id, triggered_at
+):
+    webhook_id = f"{webhook_id}-{uuid.uuid4()}" if webhook_id.strip() else ""
+    response = send_webhook(
+        topic, {"id": 1}, shop=shop, webhook_id=webhook_id or " ", triggered_at=triggered_at
+    )
+    assert response.status_code in (200, 400)
+    if response.status_code == 200:
+        delivery = delivery_by_webhook_id(webhook_id.strip())
+        assert delivery.status != DeliveryStatus.RECEIVED
+        assert delivery.status != DeliveryStatus.FAILED or delivery.error
