@@ -1,7 +1,7 @@
 /* Every htmx request carries a fresh App Bridge session token.
    App Bridge only decorates fetch(); htmx uses XMLHttpRequest, so each request is held
-   in htmx:confirm until shopify.idToken() resolves, and the token is set as the
-   Authorization header in htmx:configRequest. A 401 reloads the page, which bounces
+   in htmx:confirm until shopify.idToken() settles (never dropped), and the token is set as
+   the Authorization header in htmx:configRequest. A 401 reloads the page, which bounces
    through App Bridge for a new token. */
 (function () {
   "use strict";
@@ -18,6 +18,11 @@
     evt.preventDefault();
     window.shopify.idToken().then(function (token) {
       latestToken = token;
+      evt.detail.issueRequest(true);
+    }, function () {
+      // No token to be had: send the request anyway and let the server decide (a page that
+      // needs none answers; an embedded one answers 401, which reloads through the bounce).
+      latestToken = null;
       evt.detail.issueRequest(true);
     });
   });
