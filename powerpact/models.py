@@ -257,6 +257,10 @@ class OrderSync(TimestampMixin, db.Model):
     shipping_share: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
     tax_share: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
     total: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
+    # The whole retail order's shipping and tax when it was last split: the partners' shares
+    # plus the retail store's own share add up to these.
+    order_shipping: Mapped[Decimal | None] = mapped_column(Money())
+    order_tax: Mapped[Decimal | None] = mapped_column(Money())
     ship_to_city: Mapped[str | None] = mapped_column(String(255))
     ship_to_country: Mapped[str | None] = mapped_column(String(2))
     shipping_address: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)

@@ -9,7 +9,7 @@ from powerpact.auth import embedded
 from powerpact.extensions import db
 from powerpact.htmx import render_page_or_fragment
 from powerpact.models import OrderSync, PartnerStore
-from powerpact.orders.listing import Filters, order_page, status_counts
+from powerpact.orders.listing import Filters, order_page, order_split, status_counts
 from powerpact.orders.retry import retry_order_syncs
 
 bp = Blueprint("desk", __name__, url_prefix="/admin")
@@ -50,4 +50,5 @@ def order_detail(order_id: int):  # type: ignore[no-untyped-def]
     order = db.session.get(OrderSync, order_id)
     if order is None:
         abort(404)
-    return render_template("admin/_order_detail.html", order=order)
+    split = order_split(order, g.shop.name or g.shop.shop_domain)
+    return render_template("admin/_order_detail.html", order=order, split=split)

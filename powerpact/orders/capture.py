@@ -280,6 +280,8 @@ def record_order(captured: CapturedOrder, *, accept_authorized: bool = False) ->
         _keep_customer_details(order, captured)
         if order.status in UNSENT:
             _replace_lines(order, share)
+            order.order_shipping = captured.shipping
+            order.order_tax = captured.tax
             _apply_readiness(order, verdict)
         elif verdict.status == OrderStatus.CANCELLED and order.status in (
             OrderStatus.SYNCED,

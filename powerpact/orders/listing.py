@@ -12,6 +12,7 @@ import io
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Select, func, select
@@ -19,7 +20,7 @@ from sqlalchemy.orm import selectinload
 
 from powerpact.db_types import utcnow
 from powerpact.extensions import db
-from powerpact.models import FailureReason, OrderStatus, OrderSync
+from powerpact.models import FailureReason, OrderStatus, OrderSync, PartnerStore
 
 PAGE_SIZE = 25
 COUNT_CAP = 10_000
@@ -43,8 +44,31 @@ REASON_TEXT = {
 }
 
 
-def reason_text(reason: FailureReason | None) -> str:
-    return REASON_TEXT.get(reason, "") if reason else ""
+# The same reasons as the retail store's admins read them: the store is the partner's.
+ADMIN_REASON_TEXT = {
+    FailureReason.REAUTHORIZATION_REQUIRED: (
+        "PowerPact lost access to the partner's store. Re-authorize it on Partners, then retry."
+    ),
+    FailureReason.PARTNER_UNINSTALLED: (
+        "The partner uninstalled PowerPact. Retry once they reinstall it."
+    ),
+    FailureReason.VARIANT_NOT_MAPPED: (
+        "A product in this order is no longer imported from this partner. Import it, then retry."
+    ),
+    FailureReason.INSUFFICIENT_INVENTORY: (
+        "The partner's store refused the order for lack of stock. Retry once they restock."
+    ),
+    FailureReason.THROTTLED: REASON_TEXT[FailureReason.THROTTLED],
+    FailureReason.SHOPIFY_ERROR: REASON_TEXT[FailureReason.SHOPIFY_ERROR],
+    FailureReason.INVALID_ORDER: "Shopify refused the order's details; see its timeline.",
+}
+
+
+def reason_text(reason: FailureReason | None, *, for_admin: bool = False) -> str:
+    """A failure reason in plain words, for the partner (the default) or the retail admins."""
+    if not reason:
+        return ""
+    return (ADMIN_REASON_TEXT if for_admin else REASON_TEXT).get(reason, "")
 
 
 @dataclass(frozen=True)
@@ -176,3 +200,53 @@ def as_csv(rows: Iterable[OrderSync], tz_name: str = "UTC") -> str:
             ]
         )
     return out.getvalue()
+
+
+@dataclass(frozen=True)
+class SplitPart:
+    party: str
+    shipping: Decimal
+    tax: Decimal
+    partner_order_name: str | None = None
+
+
+@dataclass(frozen=True)
+class OrderSplit:
+    """How one retail order's shipping and tax were shared: each partner, then the retail store."""
+
+    partners: list[SplitPart]
+    retail: SplitPart
+    shipping: Decimal
+    tax: Decimal
+
+
+def order_split(order: OrderSync, retail_name: str) -> OrderSplit | None:
+    """The split of ``order``'s retail order across its partners and the retail store's own lines.
+
+    The retail store keeps what the partners' shares leave of the order's shipping and tax
+    (its own lines' share, by the same largest-remainder split). None for rows recorded
+    before the order's totals were kept.
+    """
+    if order.order_shipping is None or order.order_tax is None:
+        return None
+    rows = db.session.execute(
+        select(OrderSync, PartnerStore.name)
+        .join(PartnerStore, PartnerStore.shop_domain == OrderSync.partner_shop_domain)
+        .where(OrderSync.bubbly_order_id == order.bubbly_order_id)
+        .order_by(PartnerStore.name, OrderSync.partner_shop_domain)
+    ).all()
+    partners = [
+        SplitPart(
+            party=name or row.partner_shop_domain,
+            shipping=row.shipping_share,
+            tax=row.tax_share,
+            partner_order_name=row.partner_order_name,
+        )
+        for row, name in rows
+    ]
+    retail = SplitPart(
+        retail_name,
+        order.order_shipping - sum((p.shipping for p in partners), Decimal("0")),
+        order.order_tax - sum((p.tax for p in partners), Decimal("0")),
+    )
+    return OrderSplit(partners, retail, order.order_shipping, order.order_tax)

@@ -15,8 +15,8 @@ bp = Blueprint("partner", __name__, url_prefix="/partner")
 
 
 @bp.app_template_global()
-def failure_text(order: OrderSync) -> str:
-    return reason_text(order.last_order_failure_reason)
+def failure_text(order: OrderSync, audience: str = "partner") -> str:
+    return reason_text(order.last_order_failure_reason, for_admin=audience == "admin")
 
 
 @bp.get("/orders")

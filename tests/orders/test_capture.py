@@ -6,8 +6,15 @@ import pytest
 from sqlalchemy import func, select
 
 from powerpact.models import OrderStatus, OrderSync
-from powerpact.orders.capture import imported_sku, parse_order, record_order
-from powerpact.orders.split import InvalidOrder
+from powerpact.orders.capture import (
+    imported_sku,
+    line_owners,
+    parse_order,
+    record_order,
+    retail_order_of,
+)
+from powerpact.orders.listing import order_split
+from powerpact.orders.split import RETAIL_PARTY, InvalidOrder, split_order
 from tests.factories import PartnerStoreFactory, ProductMapFactory
 
 D = Decimal
@@ -87,6 +94,20 @@ def test_an_order_across_two_partners_and_the_retail_store(two_partners, db_sess
     shipping = sum(o.shipping_share for o in touched)
     tax = sum(o.tax_share for o in touched)
     assert shipping < D("10.00") and tax < D("5.00")  # the retail store keeps its own share
+    assert {(o.order_shipping, o.order_tax) for o in touched} == {(D("10.00"), D("5.00"))}
+
+    split = order_split(first, "Bubbly")
+    assert split is not None
+    assert [p.party for p in split.partners] == sorted(p.party for p in split.partners)
+    assert split.retail.party == "Bubbly"
+    # the own lines' share is what the split gave the retail party, to the cent
+    shares = split_order(retail_order_of(parse_order(node), line_owners(parse_order(node).lines)))
+    assert (split.retail.shipping, split.retail.tax) == (
+        shares[RETAIL_PARTY].shipping,
+        shares[RETAIL_PARTY].tax,
+    )
+    assert split.retail.shipping + sum(p.shipping for p in split.partners) == D("10.00")
+    assert split.retail.tax + sum(p.tax for p in split.partners) == D("5.00")
 
 
 def test_repeated_and_reordered_events_update_the_same_rows(two_partners, db_session):

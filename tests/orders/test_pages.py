@@ -145,3 +145,54 @@ def test_admin_detail_panel_shows_the_timeline(as_shop, personas):
 
 def test_partners_cannot_open_the_desk(as_shop, personas):
     assert as_shop("/admin/orders", personas.alice).status_code == 403
+
+
+def test_the_desk_words_failures_for_the_retail_admins_and_shows_why_an_order_is_held(
+    as_shop, personas
+):
+    orders_for(
+        personas.alice,
+        1,
+        failed=True,
+        last_order_failure_reason=FailureReason.INSUFFICIENT_INVENTORY,
+        bubbly_order_name="#5001",
+    )
+    orders_for(
+        personas.alice,
+        1,
+        status=OrderStatus.PENDING,
+        hold_reason="Held: the order's fraud risk is under review.",
+        bubbly_order_name="#5002",
+    )
+    desk = as_shop("/admin/orders", personas.retail).get_data(as_text=True)
+    assert "The partner&#39;s store refused the order for lack of stock." in desk
+    assert "Your store" not in desk
+    assert "Held: the order&#39;s fraud risk is under review." in desk
+    partner_page = as_shop("/partner/orders", personas.alice).get_data(as_text=True)
+    assert "Your store refused the order for lack of stock." in partner_page
+
+
+def test_the_detail_panel_shows_how_the_retail_order_was_shared(as_shop, personas):
+    from decimal import Decimal
+
+    from tests.factories import OrderSyncFactory
+
+    common = {"bubbly_order_id": "gid://shopify/Order/42", "bubbly_order_name": "#42"}
+    totals = {"order_shipping": Decimal("7.50"), "order_tax": Decimal("7.16")}
+    mine = OrderSyncFactory(
+        partner=personas.alice,
+        shipping_share=Decimal("2.74"),
+        tax_share=Decimal("2.62"),
+        partner_order_name="#P1",
+        **common,
+        **totals,
+    )
+    OrderSyncFactory(
+        partner=personas.bob, shipping_share=Decimal("3.48"), tax_share=Decimal("3.32"), **common
+    )
+    panel = as_shop(f"/admin/orders/{mine.id}", personas.retail).get_data(as_text=True)
+    assert "How #42's shipping and tax were shared" in panel
+    retail_name = personas.retail.name or personas.retail.shop_domain
+    assert f"<td>{retail_name} (its own lines)</td><td>—</td><td>1.28</td><td>1.22</td>" in panel
+    assert "<th>7.50</th><th>7.16</th>" in panel
+    assert "not sent yet" in panel
