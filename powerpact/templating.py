@@ -22,6 +22,15 @@ def local_time(moment: datetime | None, tz_name: str = "UTC") -> str:
     return moment.astimezone(zone).strftime("%b %d, %Y %H:%M %Z")
 
 
+def duration(seconds: float | None) -> str:
+    """A run's length as a person reads it: milliseconds under a second, else seconds."""
+    if seconds is None:
+        return "…"
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    return f"{seconds:.1f} s"
+
+
 def partner_order_url(order: OrderSync) -> str:
     numeric = (order.partner_order_id or "").rsplit("/", 1)[-1]
     return admin_url(order.partner_shop_domain, f"orders/{numeric}")
@@ -36,5 +45,6 @@ def retail_order_url(order: OrderSync) -> str:
 
 def init_app(app: Flask) -> None:
     app.add_template_filter(local_time, "local_time")
+    app.add_template_filter(duration, "duration")
     app.add_template_global(partner_order_url, "partner_order_url")
     app.add_template_global(retail_order_url, "retail_order_url")
