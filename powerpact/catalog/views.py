@@ -156,7 +156,10 @@ def import_job(job_id: int):  # type: ignore[no-untyped-def]
     if job is None:
         abort(404)
     return render_page_or_fragment(
-        "catalog/import_job.html", "catalog/_import_progress.html", job=job
+        "catalog/import_job.html",
+        "catalog/_import_progress.html",
+        job=job,
+        rule=MarkupRule.from_dict(job.markup_rule),
     )
 
 

@@ -164,6 +164,7 @@ def test_importing_picked_products_redirects_to_a_progress_page_that_stops_polli
             "product_id": ["gid://shopify/Product/1", "gid://shopify/Product/2"],
             "value": "30",
             "kind": "percentage",
+            "rounding": "99",
         },
     )
     assert response.status_code == 204
@@ -172,6 +173,7 @@ def test_importing_picked_products_redirects_to_a_progress_page_that_stops_polli
     assert job.status == RunStatus.SUCCEEDED
     page = as_shop(f"/admin/imports/{job.id}", retail).get_data(as_text=True)
     assert "2 imported" in page and "All imported" in page
+    assert "Retail prices: 30%, ending .99." in page
     assert "every 1s" not in page
 
 
