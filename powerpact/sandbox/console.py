@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask import Flask, redirect, render_template, request, url_for
 
 from powerpact.sandbox.core import Sandbox
@@ -43,6 +45,49 @@ def partner_variant(sandbox: Sandbox, retail_sku: str) -> tuple[Shop, str] | Non
     return shop, sandbox.find_variant(shop, sku=source_sku).id
 
 
+@dataclass(frozen=True)
+class StockRow:
+    """An imported product's stock at its partner next to the retail store's copy."""
+
+    partner: Shop
+    sku: str
+    retail_sku: str
+    at_partner: int
+    at_retail: int
+
+
+def stock_rows(sandbox: Sandbox, retail: Shop) -> list[StockRow]:
+    rows = []
+    for variant in retail.variants().values():
+        found = partner_variant(sandbox, variant.sku) if variant.sku else None
+        if not variant.sku or not variant.sku.startswith(PREFIX) or found is None:
+            continue
+        shop, variant_id = found
+        source = sandbox.find_variant(shop, variant_id=variant_id)
+        rows.append(
+            StockRow(
+                shop,
+                source.sku or "",
+                variant.sku,
+                shop.available(source.inventory_item_id),
+                retail.available(variant.inventory_item_id),
+            )
+        )
+    return rows
+
+
+def in_stock(sandbox: Sandbox, retail_skus: list[str], quantity: int) -> str:
+    """The first imported SKU its partner can ship ``quantity`` of (else the first one)."""
+    for sku in retail_skus:
+        found = partner_variant(sandbox, sku)
+        if found is not None:
+            shop, variant_id = found
+            variant = sandbox.find_variant(shop, variant_id=variant_id)
+            if shop.available(variant.inventory_item_id) >= quantity:
+                return sku
+    return retail_skus[0]
+
+
 def register_console(app: Flask, sandbox: Sandbox) -> None:
     @app.get("/_sandbox/")
     def console():  # type: ignore[no-untyped-def]
@@ -52,6 +97,7 @@ def register_console(app: Flask, sandbox: Sandbox) -> None:
             "console.html",
             retail=retail,
             skus=imported_skus(sandbox, retail) if retail else {},
+            stock=stock_rows(sandbox, retail) if retail else [],
             partners=partners,
             message=request.args.get("message"),
         )
@@ -73,7 +119,10 @@ def run_action(sandbox: Sandbox, retail: Shop, action: str, skus: list[str], for
         raise SandboxError("import some partner products first")
     groups = imported_skus(sandbox, retail)
     if action == "mixed":
-        lines = [{"sku": group[0], "quantity": 2} for group in list(groups.values())[:2]]
+        lines = [
+            {"sku": in_stock(sandbox, group, 2), "quantity": 2}
+            for group in list(groups.values())[:2]
+        ]
         lines.append({"sku": "BUB-MUG", "quantity": 1})
         order = place_order(
             sandbox, retail, {"lines": lines, "shipping": "7.50", "tax_rate": "0.08"}
@@ -104,20 +153,32 @@ def run_action(sandbox: Sandbox, retail: Shop, action: str, skus: list[str], for
         for variant in shop.variants().values():
             if shop.available(variant.inventory_item_id) <= 0:
                 sandbox.set_stock(shop, variant, 50)
-        return f"Restocked {shop.name}."
+        return f"Restocked what was sold out at {shop.name.rstrip('.')}."
+    if action == "stock":
+        shop = sandbox.shop(form["shop"])
+        variant = sandbox.find_variant(shop, sku=form["sku"])
+        try:
+            available = int(form["available"])
+        except ValueError:
+            raise SandboxError("stock is a whole number") from None
+        quiet = form.get("quiet") == "on"
+        sandbox.set_stock(shop, variant, available, notify=not quiet)
+        how = (
+            "without a webhook (as if it was missed)"
+            if quiet
+            else "and sent inventory_levels/update"
+        )
+        return f"{shop.name.rstrip('.')} now has {available} of {variant.sku}, {how}."
     if action == "fulfil":
         shop = sandbox.shop(form["shop"])
         order = shop.orders[form["order"]]
+        number = f"1Z{order.number}{len(order.fulfillments)}"
         sandbox.fulfil_remaining(
             shop,
             order,
-            {
-                "number": f"1Z{order.number}{len(order.fulfillments)}",
-                "company": "UPS",
-                "url": f"https://ups.example/track/1Z{order.number}",
-            },
+            {"number": number, "company": "UPS", "url": f"https://ups.example/track/{number}"},
         )
-        return f"{shop.name} shipped {order.name}."
+        return f"{shop.name} shipped {order.name} with UPS tracking {number}."
     if action == "risk":
         order = retail.orders[form["order"]]
         sandbox.change_risk(retail, order, "ACCEPT")

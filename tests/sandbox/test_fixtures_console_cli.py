@@ -1,12 +1,14 @@
 """The demo fixture is realistic, the console's buttons work, and ``flask sandbox`` serves it."""
 
 from decimal import Decimal
+from urllib.parse import unquote_plus
 
 import pytest
 from click.testing import CliRunner
 from flask import Flask
 
 from powerpact.sandbox import cli
+from powerpact.sandbox.console import in_stock, stock_rows
 from powerpact.sandbox.fixtures import RETAIL, ROASTERS
 from tests.sandbox.helpers import SHOP
 
@@ -26,6 +28,32 @@ def test_the_demo_has_a_retail_store_and_three_roasters(sandbox):
         product = next(iter(partner.products.values()))
         assert product.options[0][0] == "Size" and product.image_url.endswith(".svg")
         assert "Notes of" in product.description_html
+
+
+def test_the_console_sets_a_partners_stock_with_or_without_the_webhook(sandbox_app, sandbox):
+    client = sandbox_app.test_client()
+    retail, partner = sandbox.shop(RETAIL), sandbox.shop(SHOP)
+    source = next(iter(partner.variants().values()))
+    imported = f"PARTNER-north-star-roasters-{source.sku}"
+    sandbox.add_product(
+        retail,
+        {"title": "Imported", "variants": [{"sku": imported, "price": "20.00", "stock": 4}]},
+    )
+    page = client.get("/_sandbox/").get_data(as_text=True)
+    assert "Stock of imported products" in page and f'value="{source.sku}"' in page
+
+    form = {"shop": SHOP, "sku": source.sku, "available": "7"}
+    told = client.post("/_sandbox/console/stock", data=form).headers["Location"]
+    assert partner.available(source.inventory_item_id) == 7
+    assert "inventory_levels/update" in unquote_plus(told)
+    quiet = client.post("/_sandbox/console/stock", data={**form, "available": "3", "quiet": "on"})
+    assert partner.available(source.inventory_item_id) == 3
+    assert "as if it was missed" in unquote_plus(quiet.headers["Location"])
+    assert "whole+number" in client.post(
+        "/_sandbox/console/stock", data={**form, "available": "many"}
+    ).headers["Location"]
+    row = next(r for r in stock_rows(sandbox, retail) if r.retail_sku == imported)
+    assert (row.at_partner, row.at_retail) == (3, 4)
 
 
 def test_the_console_places_orders_and_fulfils_them(sandbox_app, sandbox):
@@ -59,8 +87,11 @@ def test_the_console_places_orders_and_fulfils_them(sandbox_app, sandbox):
     client.post("/_sandbox/console/restock", data={"shop": SHOP})
     assert partner.available(source.inventory_item_id) == 50
     order = sandbox.new_order(partner, [sandbox.line(partner, source, 1)])
-    client.post("/_sandbox/console/fulfil", data={"shop": SHOP, "order": order.id})
+    shipped = client.post("/_sandbox/console/fulfil", data={"shop": SHOP, "order": order.id})
     assert order.fulfillment_status == "FULFILLED"
+    tracking = order.fulfillments[-1].tracking
+    assert tracking["url"].endswith("/" + tracking["number"]), "the link follows the number"
+    assert tracking["number"] in unquote_plus(shipped.headers["Location"])
     assert "unknown+action" in client.post("/_sandbox/console/dance").headers["Location"]
     page = client.get("/_sandbox/").get_data(as_text=True)
     assert risky.name in page and order.name in page
@@ -112,3 +143,14 @@ def test_the_running_apps_settings_win_over_defaults(served, monkeypatch):
     config = served["app"].extensions["sandbox"].config
     assert (config.api_key, config.api_secret) == ("app-key", "app-secret-0123456789abcdef")
     assert served["app"].extensions["sandbox"].store.shops == {}
+
+
+def test_the_mixed_order_picks_what_the_partner_can_ship(sandbox):
+    retail, partner = sandbox.shop(RETAIL), sandbox.shop(SHOP)
+    sold_out, stocked = list(partner.variants().values())[:2]
+    sandbox.set_stock(partner, sold_out, 0, notify=False)
+    sandbox.set_stock(partner, stocked, 9, notify=False)
+    skus = [f"PARTNER-north-star-roasters-{v.sku}" for v in (sold_out, stocked)]
+    assert in_stock(sandbox, skus, 2) == skus[1]
+    sandbox.set_stock(partner, stocked, 1, notify=False)
+    assert in_stock(sandbox, skus, 2) == skus[0], "nothing can ship: the first, as before"
