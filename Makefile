@@ -11,6 +11,7 @@ PG_PORT ?= 5432
 REDIS_HOST ?= 127.0.0.1
 REDIS_PORT ?= 6379
 DEMO_PORT ?= 5000
+SANDBOX_PORT ?= 8765
 
 .PHONY: help demo test lint format services check-services clean bench chromium
 
@@ -28,7 +29,7 @@ $(BIN)/activate: pyproject.toml
 	touch $(BIN)/activate
 
 demo: $(BIN)/activate
-	env -u DATABASE_URL -u REDIS_URL $(BIN)/flask --app wsgi demo --port $(DEMO_PORT)
+	env -u DATABASE_URL -u REDIS_URL $(BIN)/flask --app wsgi demo --port $(DEMO_PORT) --sandbox-port $(SANDBOX_PORT)
 
 check-services:
 	@ok=1; \
