@@ -17,10 +17,12 @@ def rotate_token_keys_command() -> None:
 def register_cli(app: Flask) -> None:
     from powerpact.bench import bench_group
     from powerpact.demo import demo_command
+    from powerpact.reliability import reliability_command
 
     app.cli.add_command(rotate_token_keys_command)
     app.cli.add_command(demo_command)
     app.cli.add_command(bench_group)
+    app.cli.add_command(reliability_command)
     try:
         from powerpact.sandbox.cli import sandbox_command
     except ImportError:  # the sandbox package is optional in a trimmed deployment
