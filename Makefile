@@ -13,13 +13,14 @@ REDIS_PORT ?= 6379
 DEMO_PORT ?= 5000
 SANDBOX_PORT ?= 8765
 
-.PHONY: help demo test lint format services check-services clean bench chromium
+.PHONY: help demo test lint format services check-services clean bench chromium reliability
 
 help:
 	@echo "make demo   - install and serve PowerPact locally (SQLite, no servers needed)"
 	@echo "make test   - install test dependencies and run the whole suite (PostgreSQL + Redis)"
 	@echo "make lint   - ruff check and format check"
 	@echo "make bench  - the benchmarks (import, inventory, orders) against the sandbox"
+	@echo "make reliability - the reliability suite at full size (real PostgreSQL, Redis, gunicorn, Huey)"
 
 $(BIN)/activate: pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is needed (Python 3.11)"; exit 1; }
@@ -58,6 +59,11 @@ format: $(BIN)/activate
 
 test: $(BIN)/activate check-services chromium lint
 	$(BIN)/pytest --cov=powerpact --cov-report=term --cov-fail-under=85 -p no:cacheprovider
+
+# Full size; `make test` runs the same scenarios bounded (tests/reliability). Needs only
+# PostgreSQL: it starts its own redis-server, gunicorn, Huey consumers and sandbox.
+reliability: $(BIN)/activate
+	$(BIN)/flask --app wsgi reliability --full --logs artifacts/reliability-logs
 
 bench: $(BIN)/activate check-services
 	$(BIN)/flask --app wsgi bench import
