@@ -146,7 +146,7 @@ def test_the_running_apps_settings_win_over_defaults(served, monkeypatch):
 
 
 def test_the_mixed_order_picks_what_the_partner_can_ship(sandbox):
-    retail, partner = sandbox.shop(RETAIL), sandbox.shop(SHOP)
+    partner = sandbox.shop(SHOP)
     sold_out, stocked = list(partner.variants().values())[:2]
     sandbox.set_stock(partner, sold_out, 0, notify=False)
     sandbox.set_stock(partner, stocked, 9, notify=False)
