@@ -49,9 +49,12 @@ def test_the_console_sets_a_partners_stock_with_or_without_the_webhook(sandbox_a
     quiet = client.post("/_sandbox/console/stock", data={**form, "available": "3", "quiet": "on"})
     assert partner.available(source.inventory_item_id) == 3
     assert "as if it was missed" in unquote_plus(quiet.headers["Location"])
-    assert "whole+number" in client.post(
-        "/_sandbox/console/stock", data={**form, "available": "many"}
-    ).headers["Location"]
+    assert (
+        "whole+number"
+        in client.post("/_sandbox/console/stock", data={**form, "available": "many"}).headers[
+            "Location"
+        ]
+    )
     row = next(r for r in stock_rows(sandbox, retail) if r.retail_sku == imported)
     assert (row.at_partner, row.at_retail) == (3, 4)
 
