@@ -1,7 +1,8 @@
 """Fixtures: the demo's retail store and three partner roasters, or any JSON you load.
 
 A JSON fixture: ``{"shops": [{"domain", "name", "currency", "timezone", "plan",
-"locations": ["Main warehouse", ...], "products": [{"title", "vendor", "product_type",
+"locations": ["Main warehouse" or {"name", "address": {"address1", "city", "provinceCode",
+"zip", "countryCode", ...}}, ...], "products": [{"title", "vendor", "product_type",
 "description", "tags", "options": ["Size", "Grind"], "variants": [{"options": ["250g",
 "Whole bean"], "sku", "price", "compare_at", "stock"}]}]}]}``.
 """
@@ -136,6 +137,18 @@ def roaster_products(
     return products
 
 
+BUBBLY_WAREHOUSE = {
+    "address1": "400 SE Water Ave",
+    "city": "Portland",
+    "province": "Oregon",
+    "provinceCode": "OR",
+    "zip": "97214",
+    "country": "United States",
+    "countryCode": "US",
+    "phone": "+15035550100",
+}
+
+
 def demo(base_url: str) -> dict[str, Any]:
     rng = random.Random(20261122)  # noqa: S311 (repeatable demo data, not security)
     retail_products = [
@@ -165,6 +178,7 @@ def demo(base_url: str) -> dict[str, Any]:
             "currency": "USD",
             "timezone": "America/New_York",
             "plan": "advanced",
+            "locations": [{"name": "Bubbly warehouse", "address": BUBBLY_WAREHOUSE}],
             "products": retail_products,
         }
     ]
@@ -186,8 +200,12 @@ def load(sandbox: Sandbox, data: dict[str, Any]) -> None:
     """Add the fixture's shops (``locations`` by name, the first holds fixture stock)."""
     for shop_data in data.get("shops", []):
         locations = [
-            {"id": sandbox.store.ids.gid("Location"), "name": name, "isActive": True}
-            for name in shop_data.get("locations") or []
+            {
+                "id": sandbox.store.ids.gid("Location"),
+                "isActive": True,
+                **({"name": place} if isinstance(place, str) else place),
+            }
+            for place in shop_data.get("locations") or []
         ]
         shop = sandbox.add_shop(
             shop_data["domain"],

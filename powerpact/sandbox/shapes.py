@@ -102,7 +102,22 @@ def location_node(shop: Shop, location: dict[str, Any]) -> dict[str, Any]:
         "isPrimary": location["id"] == shop.location_id,
         "fulfillsOnlineOrders": True,
         "shipsInventory": True,
+        "address": location_address(location.get("address") or {}),
     }
+
+
+LOCATION_ADDRESS_FIELDS = (
+    "address1", "address2", "city", "province", "provinceCode", "zip", "country", "countryCode",
+    "phone", "latitude", "longitude",
+)  # fmt: skip
+
+
+def location_address(address: dict[str, Any]) -> dict[str, Any]:
+    """A ``LocationAddress``: every field, null where the fixture gave none."""
+    shaped: dict[str, Any] = {k: address.get(k) for k in LOCATION_ADDRESS_FIELDS}
+    lines = [address.get(k) for k in ("address1", "address2", "city", "zip", "country")]
+    shaped["formatted"] = [line for line in lines if line]
+    return {"__typename": "LocationAddress", **shaped}
 
 
 def inventory_level_node(shop: Shop, variant: Variant, location: dict[str, Any]) -> dict[str, Any]:

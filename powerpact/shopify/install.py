@@ -45,6 +45,23 @@ def webhook_callback_url() -> str:
     return f"{current_app.config['POWERPACT'].app_url}/webhooks"
 
 
+ADDRESS_KEYS = ("address1", "address2", "city", "province", "provinceCode", "zip", "phone")
+
+
+def fulfilment_centre(
+    location: dict[str, Any] | None, company: str | None
+) -> dict[str, Any] | None:
+    """Where batched partner orders ship: the retail store's location, as a mailing address.
+
+    None when the location has no street and city (the partner order then goes without one).
+    """
+    address = (location or {}).get("address") or {}
+    if not (address.get("address1") and address.get("city") and address.get("countryCode")):
+        return None
+    mailing = {k: address[k] for k in ADDRESS_KEYS if address.get(k)}
+    return {"company": company, **mailing, "countryCode": address["countryCode"]}
+
+
 def learn_shop(client: ShopifyClient, shop: RetailStore | PartnerStore) -> None:
     data = client.execute("ShopInfo")
     info = data["shop"]
@@ -56,6 +73,9 @@ def learn_shop(client: ShopifyClient, shop: RetailStore | PartnerStore) -> None:
     locations = [loc for loc in data["locations"]["nodes"] if loc.get("isActive", True)]
     if locations and not shop.location_id:
         shop.location_id = locations[0]["id"]
+    if isinstance(shop, RetailStore) and not shop.fulfilment_centre_address:
+        where = next((loc for loc in locations if loc["id"] == shop.location_id), None)
+        shop.fulfilment_centre_address = fulfilment_centre(where, shop.name)
     if isinstance(shop, PartnerStore) and data.get("productsCount"):
         shop.products_available = data["productsCount"]["count"]
     scopes = (data.get("currentAppInstallation") or {}).get("accessScopes") or []

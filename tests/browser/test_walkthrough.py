@@ -209,6 +209,11 @@ def test_the_readme_demo_from_sign_in_to_a_tracked_partner_order(live, pages):
     north_row.get_by_role("button", name="Send daily batch now").click()
     north_row.get_by_text("Sent 1 order(s) to North Star Roasters.").wait_for()
     assert syncs(batched)[NORTH].status == OrderStatus.SYNCED
+    batch_order = next(
+        o for o in harness.shop(NORTH)["orders"] if "batch" in o["source_identifier"]
+    )
+    address = batch_order["shipping_address"]
+    assert (address["address1"], address["city"]) == ("400 SE Water Ave", "Portland")
     snap(admin, 8, "batch")
 
     # 6. A roaster's stock changes: the retail level follows; a missed change waits for a sync.

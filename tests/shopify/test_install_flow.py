@@ -238,7 +238,23 @@ def test_the_retail_store_installs_as_the_retail_store(client, app, shopify, db_
                 "plan": None,
             },
             "locations": {
-                "nodes": [{"id": "gid://shopify/Location/1", "name": "Warehouse", "isActive": True}]
+                "nodes": [
+                    {
+                        "id": "gid://shopify/Location/1",
+                        "name": "Warehouse",
+                        "isActive": True,
+                        "address": {
+                            "address1": "400 SE Water Ave",
+                            "address2": None,
+                            "city": "Portland",
+                            "province": "Oregon",
+                            "provinceCode": "OR",
+                            "zip": "97214",
+                            "countryCode": "US",
+                            "phone": None,
+                        },
+                    }
+                ]
             },
             "currentAppInstallation": None,
         },
@@ -285,4 +301,13 @@ def test_the_retail_store_installs_as_the_retail_store(client, app, shopify, db_
     client.get("/auth/callback", query_string=callback_params(app, query["state"][0], shop=shop))
     retail = db_session.scalars(select(RetailStore)).one()
     assert retail.name == "Bubbly" and retail.location_id == "gid://shopify/Location/1"
+    assert retail.fulfilment_centre_address == {
+        "company": "Bubbly",
+        "address1": "400 SE Water Ave",
+        "city": "Portland",
+        "province": "Oregon",
+        "provinceCode": "OR",
+        "zip": "97214",
+        "countryCode": "US",
+    }, "batched partner orders ship to the retail store's location"
     assert "ORDERS_CREATE" in created and "PRODUCTS_UPDATE" not in created
