@@ -7,7 +7,7 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from powerpact.db_types import utcnow
 from powerpact.extensions import db
@@ -26,8 +26,16 @@ def _lock_delivery(delivery_id: int) -> WebhookDelivery | None:
 
 
 def _event_already_processed(delivery: WebhookDelivery) -> bool:
+    """Was this delivery's event processed under another webhook id?
+
+    Two deliveries of one event can be picked up at the same moment by two workers;
+    on PostgreSQL the event id is locked for the rest of the transaction first, so the
+    second waits for the first to commit and then finds it processed.
+    """
     if not delivery.event_id:
         return False
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(select(func.pg_advisory_xact_lock(func.hashtext(delivery.event_id))))
     return (
         db.session.scalar(
             select(WebhookDelivery.id).where(

@@ -1,12 +1,16 @@
 """POST /webhooks: verified, stored once, acknowledged, processed once."""
 
 import json
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from powerpact.db_types import utcnow
+from powerpact.extensions import db
 from powerpact.models import DeliveryStatus, WebhookDelivery
 from powerpact.shopify import deliveries, tasks
 from powerpact.shopify.topics import _HANDLERS, handles
@@ -188,3 +192,38 @@ def test_a_huge_body_is_refused(client):
         "/webhooks", data=b"x" * (2 * 1024 * 1024 + 1), headers={"X-Shopify-Topic": "x"}
     )
     assert response.status_code == 413
+
+
+def test_two_deliveries_of_one_event_processed_at_once_take_effect_once(committed_app):
+    """Two workers pick up two deliveries of one event at the same moment."""
+    started = threading.Barrier(2, timeout=10)
+    calls = []
+
+    @handles("test/slow")
+    def slow(delivery, payload):
+        calls.append(delivery.webhook_id)
+        time.sleep(0.3)
+        return None
+
+    ids = []
+    for webhook_id in ("first", "second"):
+        delivery = WebhookDelivery(
+            webhook_id=webhook_id, event_id="one-event", topic="test/slow",
+            shop_domain="bubbly.myshopify.com", payload="{}",
+        )  # fmt: skip
+        db.session.add(delivery)
+        db.session.commit()
+        ids.append(delivery.id)
+
+    def work(delivery_id):
+        with committed_app.app_context():
+            started.wait()
+            return deliveries.process_delivery(delivery_id)
+
+    try:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            outcomes = sorted(pool.map(work, ids))
+    finally:
+        _HANDLERS.pop("test/slow")
+    assert outcomes == ["duplicate", "processed"]
+    assert len(calls) == 1
