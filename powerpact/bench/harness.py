@@ -5,19 +5,22 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import signal
 import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import flask_migrate
 import psycopg
+import requests
 from flask import Flask, current_app
-from sqlalchemy import select
-from werkzeug.serving import make_server
+from gunicorn.app.base import BaseApplication
+from sqlalchemy import select, text
+from werkzeug.serving import BaseWSGIServer, make_server
 
 from powerpact import create_app
 from powerpact.db_types import utcnow
@@ -25,6 +28,7 @@ from powerpact.extensions import db
 from powerpact.models import PartnerStore, RetailStore
 from powerpact.sandbox import Sandbox, SandboxConfig, create_sandbox_app
 from powerpact.sandbox.core import CallRecord
+from powerpact.shopify.clients import close_connections
 
 PG_ADMIN = os.environ.get("POWERPACT_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 RETAIL = "bench-retail.myshopify.com"
@@ -32,9 +36,16 @@ RETAIL = "bench-retail.myshopify.com"
 
 @dataclass
 class World:
+    """The app, the sandbox and its server; ``sandbox`` is only current in-process.
+
+    Inside ``sandbox_in_own_process`` the sandbox lives on in a child process: read
+    what it did through ``call_summaries`` and ``orders`` (the control API).
+    """
+
     app: Flask
     sandbox: Sandbox
     base: str
+    server: BaseWSGIServer
 
     def install(self, domain: str, name: str, *, retail: bool = False, **settings: Any) -> Any:
         """A shop with PowerPact installed: a sandbox token and the row that holds it."""
@@ -58,6 +69,150 @@ class World:
 
     def calls(self, shops: list[str]) -> list[CallRecord]:
         return [c for s in shops for c in self.sandbox.calls.get(s, [])]
+
+    def control(self, path: str) -> Any:
+        response = requests.get(f"{self.base}/_sandbox{path}", timeout=60)
+        response.raise_for_status()
+        return response.json()
+
+    def call_summaries(self, shops: list[str]) -> dict[str, dict[str, Any]]:
+        """Each shop's calls, cost and throttled count, as the sandbox counted them."""
+        return {shop: self.control(f"/shops/{shop}/calls") for shop in shops}
+
+    def orders(self, shop: str) -> list[dict[str, Any]]:
+        return self.control(f"/shops/{shop}")["orders"]
+
+    @contextlib.contextmanager
+    def sandbox_in_own_process(self) -> Iterator[CpuMeter]:
+        """Serve the sandbox from a forked child, as Shopify is another machine.
+
+        In one process the sandbox and PowerPact take turns on one interpreter
+        lock, so a run would time their sum. The child inherits the sandbox as
+        built and listens on the same port, so the app's settings need no change;
+        gunicorn serves it there with keep-alive, as Shopify does.
+        The meter counts the CPU each side uses until its ``stop``.
+        """
+        self.server.shutdown()
+        close_connections()
+        child = os.fork()
+        if child == 0:  # pragma: no cover (the child's coverage is not collected)
+            try:
+                KeepAliveServer(self.server.app, self.server.host, self.server.port).run()
+            finally:
+                os._exit(0)
+        try:
+            wait_until_answering(f"{self.base}/_sandbox/shops")
+            meter = CpuMeter(sandbox_pid=child, database_pids=database_pids)
+            meter.start()
+            yield meter
+        finally:
+            os.kill(child, signal.SIGTERM)
+            os.waitpid(child, 0)
+
+
+class KeepAliveServer(BaseApplication):  # type: ignore[misc]
+    """gunicorn in this process: one threaded worker, so the sandbox's state stays in one place."""
+
+    def __init__(self, wsgi: Any, host: str, port: int) -> None:
+        self.application = wsgi
+        self.options = {
+            "bind": f"{host}:{port}",
+            "workers": 1,
+            "worker_class": "gthread",
+            "threads": 32,
+            "keepalive": 30,
+            "loglevel": "warning",
+            "control_socket_disable": True,
+        }
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        return self.application
+
+
+def wait_until_answering(url: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            requests.get(url, timeout=2).raise_for_status()
+            return
+        except requests.RequestException:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+def process_tree(pid: int) -> list[int]:
+    """A process and its descendants (gunicorn's worker is the sandbox's child)."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as children:
+            kids = [int(k) for k in children.read().split()]
+    except OSError:
+        return [pid]
+    return [pid, *(p for kid in kids for p in process_tree(kid))]
+
+
+def database_pids() -> list[int]:
+    """The PostgreSQL backends serving this run's database (none on SQLite)."""
+    if db.engine.dialect.name != "postgresql":
+        return []
+    query = text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+    with db.engine.connect() as connection:
+        return list(connection.scalars(query))
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User plus system CPU of a process, from ``/proc`` (0 when it has gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class CpuMeter:
+    """CPU seconds spent by PowerPact, the sandbox and PostgreSQL during a block.
+
+    On a machine whose cores are all busy, ``cpu_floor_seconds`` (the sum over
+    the cores) bounds the wall time from below whatever the rate limits allow.
+    """
+
+    sandbox_pid: int
+    database_pids: Callable[[], list[int]]
+    figures: dict[str, float] = field(default_factory=dict)
+
+    def read(self) -> dict[str, float]:
+        """CPU so far; each database backend apart, as the pool opens more during a run."""
+        return {
+            "powerpact": time.process_time(),
+            "sandbox": sum(process_cpu_seconds(p) for p in process_tree(self.sandbox_pid)),
+            **{f"pg{pid}": process_cpu_seconds(pid) for pid in self.database_pids()},
+        }
+
+    def start(self) -> None:
+        self._start = self.read()
+
+    def stop(self) -> dict[str, float]:
+        end = self.read()
+        used = {k: end[k] - self._start.get(k, 0.0) for k in end}
+        spent = {
+            "powerpact": round(used["powerpact"], 2),
+            "sandbox": round(used["sandbox"], 2),
+            "postgresql": round(sum(v for k, v in used.items() if k.startswith("pg")), 2),
+        }
+        cores = os.cpu_count() or 1
+        self.figures = {
+            **{f"{k}_cpu_seconds": v for k, v in spent.items()},
+            "cores": cores,
+            "cpu_floor_seconds": round(sum(spent.values()) / cores, 2),
+        }
+        return self.figures
 
 
 @contextlib.contextmanager
@@ -109,7 +264,7 @@ def bench_world(plan: str = "standard") -> Iterator[World]:
             with app.app_context():
                 flask_migrate.upgrade()
                 try:
-                    yield World(app, sandbox_app.extensions["sandbox"], base)
+                    yield World(app, sandbox_app.extensions["sandbox"], base, server)
                 finally:
                     db.session.remove()
                     db.engine.dispose()

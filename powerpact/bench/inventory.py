@@ -113,16 +113,19 @@ def inventory_command(
                 run = sync_partner_inventory(domain)
                 return run.api_calls, run.changed, run.error_count
 
-        started = time.perf_counter()
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            results = list(pool.map(sync, domains))
-        wall = time.perf_counter() - started
+        with world.sandbox_in_own_process() as meter:
+            started = time.perf_counter()
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                results = list(pool.map(sync, domains))
+            wall = time.perf_counter() - started
+            cpu = meter.stop()
+            summaries = world.call_summaries([RETAIL, *domains])
         calls = sum(r[0] for r in results)
         minimum = sum(
             2 * ceil_div(variants, PAGE) + ceil_div(changed_per_partner.get(d, 0), PAGE)
             for d in domains
         )
-        costs = {s: sum(c.actual_cost for c in world.calls([s])) for s in [RETAIL, *domains]}
+        costs = {shop: summary["actual_cost"] for shop, summary in summaries.items()}
         bound = rate_limit_bound(costs, world.sandbox)
         click.echo(
             json.dumps(
@@ -138,10 +141,14 @@ def inventory_command(
                     "calls_ratio": round(calls / minimum, 3) if minimum else None,
                     "naive_calls": partners * variants,
                     "actual_cost": sum(costs.values()),
-                    "throttled": sum(c.throttled for c in world.calls([RETAIL, *domains])),
+                    "throttled": sum(s["throttled"] for s in summaries.values()),
                     "wall_seconds": round(wall, 3),
                     "rate_limit_bound_seconds": round(bound, 3),
                     "time_ratio": round(wall / bound, 3) if bound else None,
+                    **cpu,
+                    "cpu_floor_ratio": round(wall / cpu["cpu_floor_seconds"], 3)
+                    if cpu["cpu_floor_seconds"]
+                    else None,
                 },
                 indent=2,
             )

@@ -94,17 +94,17 @@ def orders_command(partners: int, order_count: int, plan: str) -> None:
             with world.app.app_context():
                 return push.push_partner(domain)
 
-        started = time.perf_counter()
-        with ThreadPoolExecutor(max_workers=len(domains)) as pool:
-            list(pool.map(push_one, domains))
-        wall = time.perf_counter() - started
-        created = Counter(
-            order.source_identifier
-            for domain in domains
-            for order in world.sandbox.shop(domain).orders.values()
-        )
-        calls = world.calls(domains)
-        costs = {d: sum(c.actual_cost for c in world.calls([d])) for d in domains}
+        with world.sandbox_in_own_process() as meter:
+            started = time.perf_counter()
+            with ThreadPoolExecutor(max_workers=len(domains)) as pool:
+                list(pool.map(push_one, domains))
+            wall = time.perf_counter() - started
+            cpu = meter.stop()
+            summaries = world.call_summaries(domains)
+            created = Counter(
+                order["source_identifier"] for domain in domains for order in world.orders(domain)
+            )
+        costs = {shop: summary["actual_cost"] for shop, summary in summaries.items()}
         bound = rate_limit_bound(costs, world.sandbox)
         click.echo(
             json.dumps(
@@ -120,12 +120,16 @@ def orders_command(partners: int, order_count: int, plan: str) -> None:
                         .select_from(OrderSync)
                         .where(OrderSync.status == OrderStatus.SYNCED)
                     ),
-                    "api_calls": len(calls),
-                    "throttled": sum(c.throttled for c in calls),
+                    "api_calls": sum(s["calls"] for s in summaries.values()),
+                    "throttled": sum(s["throttled"] for s in summaries.values()),
                     "actual_cost": sum(costs.values()),
                     "wall_seconds": round(wall, 3),
                     "rate_limit_bound_seconds": round(bound, 3),
                     "time_ratio": round(wall / bound, 3) if bound else None,
+                    **cpu,
+                    "cpu_floor_ratio": round(wall / cpu["cpu_floor_seconds"], 3)
+                    if cpu["cpu_floor_seconds"]
+                    else None,
                 },
                 indent=2,
             )

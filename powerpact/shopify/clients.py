@@ -44,3 +44,15 @@ def client_for(record: InstalledShop, **options: Any) -> ShopifyClient:
     return ShopifyClient(
         connection, **{**current_app.config.get("SHOPIFY_CLIENT_OPTIONS", {}), **options}
     )
+
+
+def close_connections() -> None:
+    """Close every pooled HTTP connection; the next call opens a new one.
+
+    For a process about to hand its peer's socket to another process (the
+    benchmarks fork the sandbox): a kept-alive connection would go on talking to
+    the old peer.
+    """
+    with _lock:
+        for connection in _connections.values():
+            connection.session.close()
