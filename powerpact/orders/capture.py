@@ -8,6 +8,7 @@ until it is sent, whatever order the events arrive in.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
@@ -24,9 +25,17 @@ from powerpact.models import (
     PartnerStore,
     ProductMap,
 )
-from powerpact.money import ZERO, quantum, to_decimal
+from powerpact.money import ZERO, quantum
+from powerpact.orders import order_fields as fields
 from powerpact.orders.readiness import OrderState, Readiness, readiness
-from powerpact.orders.split import RETAIL_PARTY, PartyShare, RetailLine, RetailOrder, split_order
+from powerpact.orders.split import (
+    RETAIL_PARTY,
+    InvalidOrder,
+    PartyShare,
+    RetailLine,
+    RetailOrder,
+    split_order,
+)
 
 SKU_PREFIX = "PARTNER-"
 UNSENT = (OrderStatus.PENDING, OrderStatus.READY_FOR_SYNC)
@@ -67,12 +76,6 @@ class CapturedOrder:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _amount(bag: dict[str, Any] | None) -> Decimal:
-    if not bag:
-        return ZERO
-    return to_decimal((bag.get("shopMoney") or {}).get("amount") or "0")
-
-
 def _scaled(amount: Decimal, current: int, ordered: int, currency: str) -> Decimal:
     """The part of a line amount that belongs to the units still on the order (rounded down)."""
     if ordered <= 0 or current == ordered:
@@ -80,45 +83,92 @@ def _scaled(amount: Decimal, current: int, ordered: int, currency: str) -> Decim
     return (amount * current / ordered).quantize(quantum(currency), rounding=ROUND_DOWN)
 
 
-def parse_order(node: dict[str, Any]) -> CapturedOrder:
-    """Read the ``OrderForSync`` answer. Raises ``KeyError``/``MoneyError`` on a malformed one."""
-    currency = node["currencyCode"]
-    lines = []
-    for item in node["lineItems"]["nodes"]:
-        ordered, current = int(item["quantity"]), int(item["currentQuantity"])
-        tax_lines = item.get("taxLines") or []
-        discount = sum(
-            (_amount(d["allocatedAmountSet"]) for d in item["discountAllocations"]), ZERO
-        )
-        tax = sum((_amount(t["priceSet"]) for t in tax_lines), ZERO) if tax_lines else None
-        lines.append(
-            CapturedLine(
-                line_id=item["id"],
-                title=item.get("name") or item["title"],
-                sku=item.get("sku") or None,
-                variant_id=(item.get("variant") or {}).get("id"),
-                quantity=current,
-                unit_price=_amount(item["originalUnitPriceSet"]),
-                discount=_scaled(discount, current, ordered, currency),
-                tax=None if tax is None else _scaled(tax, current, ordered, currency),
+def _parse_line(item: Any, where: str, currency: str) -> CapturedLine:
+    ordered = fields.count(fields.field(item, "quantity", where), f"{where}.quantity")
+    current = fields.count(fields.field(item, "currentQuantity", where), f"{where}.currentQuantity")
+    if current > ordered:
+        raise InvalidOrder(f"{where}.currentQuantity ({current}) is more than quantity ({ordered})")
+    allocations = fields.items(
+        item.get("discountAllocations") or [], f"{where}.discountAllocations"
+    )
+    discount = sum(
+        (
+            fields.amount(
+                fields.field(d, "allocatedAmountSet", f"{where}.discountAllocations"), where
             )
-        )
-    risk = (node.get("risk") or {}).get("recommendation")
+            for d in allocations
+        ),
+        ZERO,
+    )
+    tax_lines = fields.items(item.get("taxLines") or [], f"{where}.taxLines")
+    tax = sum(
+        (fields.amount(fields.field(t, "priceSet", f"{where}.taxLines"), where) for t in tax_lines),
+        ZERO,
+    )
+    variant = fields.optional_obj(item.get("variant"), f"{where}.variant") or {}
+    return CapturedLine(
+        line_id=fields.text(fields.field(item, "id", where), f"{where}.id", max_length=255),
+        title=fields.text(item.get("name") or item.get("title"), f"{where}.title"),
+        sku=fields.optional_text(item.get("sku"), f"{where}.sku", max_length=255),
+        variant_id=fields.optional_text(variant.get("id"), f"{where}.variant.id", max_length=255),
+        quantity=current,
+        unit_price=fields.amount(
+            fields.field(item, "originalUnitPriceSet", where), f"{where}.originalUnitPriceSet"
+        ),
+        discount=_scaled(discount, current, ordered, currency),
+        tax=_scaled(tax, current, ordered, currency) if tax_lines else None,
+    )
+
+
+def _parse_lines(
+    node: dict[str, Any], more_lines: Sequence[Any], currency: str
+) -> list[CapturedLine]:
+    connection = fields.field(node, "lineItems", "order")
+    nodes = fields.items(
+        fields.field(connection, "nodes", "order.lineItems"), "order.lineItems.nodes"
+    )
+    lines = [
+        _parse_line(item, f"order.lineItems.nodes[{i}]", currency)
+        for i, item in enumerate([*nodes, *more_lines])
+    ]
+    seen: set[str] = set()
+    for line in lines:
+        if line.line_id in seen:
+            raise InvalidOrder(f"line item {line.line_id} appears twice in the order")
+        seen.add(line.line_id)
+    return lines
+
+
+def parse_order(node: Any, more_lines: Sequence[Any] = ()) -> CapturedOrder:
+    """Read the ``OrderForSync`` answer (``more_lines``: its line items past the first page).
+
+    Every field is checked (see ``order_fields``): a malformed answer raises
+    ``InvalidOrder`` naming the field, never ``KeyError`` or a database error later.
+    """
+    fields.obj(node, "order")
+    currency = fields.currency(fields.field(node, "currencyCode", "order"), "order.currencyCode")
+    risk = fields.optional_obj(node.get("risk"), "order.risk") or {}
     return CapturedOrder(
-        order_id=node["id"],
-        name=node["name"],
+        order_id=fields.text(fields.field(node, "id", "order"), "order.id", max_length=255),
+        name=fields.text(fields.field(node, "name", "order"), "order.name", max_length=64),
         currency=currency,
         state=OrderState(
-            financial_status=node.get("displayFinancialStatus"),
-            risk_recommendation=risk,
+            financial_status=fields.optional_text(
+                node.get("displayFinancialStatus"), "order.displayFinancialStatus", max_length=64
+            ),
+            risk_recommendation=fields.optional_text(
+                risk.get("recommendation"), "order.risk.recommendation", max_length=64
+            ),
             cancelled=bool(node.get("cancelledAt")),
             test=bool(node.get("test")),
         ),
-        lines=lines,
-        shipping=_amount(node.get("currentShippingPriceSet")),
-        tax=_amount(node.get("currentTotalTaxSet")),
-        email=node.get("email"),
-        shipping_address=node.get("shippingAddress"),
+        lines=_parse_lines(node, more_lines, currency),
+        shipping=fields.amount(
+            node.get("currentShippingPriceSet"), "order.currentShippingPriceSet"
+        ),
+        tax=fields.amount(node.get("currentTotalTaxSet"), "order.currentTotalTaxSet"),
+        email=fields.optional_text(node.get("email"), "order.email", max_length=320),
+        shipping_address=fields.address(node.get("shippingAddress"), "order.shippingAddress"),
     )
 
 

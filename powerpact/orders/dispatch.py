@@ -43,13 +43,11 @@ def capture_order(order_gid: str) -> str:
     """Pull the retail order and record its OrderSyncs; sends start once the caller commits."""
     store = retail_store()
     client = client_for(store)
-    data = client.execute("OrderForSync", {"id": order_gid})
-    if data.get("order") is None:
+    node = client.execute("OrderForSync", {"id": order_gid}).get("order")
+    if node is None:
         return "order not found"
-    data["order"]["lineItems"]["nodes"].extend(remaining_line_items(client, data["order"]))
-    touched = record_order(
-        parse_order(data["order"]), accept_authorized=store.accept_authorized_payments
-    )
+    captured = parse_order(node, more_lines=remaining_line_items(client, node))
+    touched = record_order(captured, accept_authorized=store.accept_authorized_payments)
     ready_partners = sorted(
         {o.partner_shop_domain for o in touched if o.status == OrderStatus.READY_FOR_SYNC}
     )
@@ -69,16 +67,21 @@ def capture_order(order_gid: str) -> str:
     return f"recorded {len(touched)} partner orders"
 
 
-def remaining_line_items(client: Any, order: dict[str, Any]) -> list[dict[str, Any]]:
-    """Lines past the first page of ``OrderForSync`` (an order may have hundreds)."""
-    page = order["lineItems"].get("pageInfo") or {}
-    if not page.get("hasNextPage"):
+def remaining_line_items(client: Any, order: Any) -> list[Any]:
+    """Lines past the first page of ``OrderForSync`` (an order may have hundreds).
+
+    A malformed answer has no next page here; ``parse_order`` says what is wrong with it.
+    """
+    connection = order.get("lineItems") if isinstance(order, dict) else None
+    page = connection.get("pageInfo") if isinstance(connection, dict) else None
+    if not isinstance(page, dict) or page.get("hasNextPage") is not True:
+        return []
+    cursor, order_id = page.get("endCursor"), order.get("id")
+    if not isinstance(cursor, str) or not isinstance(order_id, str):
         return []
     return list(
         client.paginate(
-            "OrderLineItemsPage",
-            {"id": order["id"], "after": page["endCursor"]},
-            ("order", "lineItems"),
+            "OrderLineItemsPage", {"id": order_id, "after": cursor}, ("order", "lineItems")
         )
     )
 
