@@ -13,6 +13,7 @@ from powerpact.sandbox.errors import SandboxError
 from powerpact.sandbox.graphql_api import run_graphql
 from powerpact.sandbox.oauth import approval_redirect, grant
 from powerpact.sandbox.store import Shop
+from powerpact.shopify.schema import admin_schema
 
 INVALID_TOKEN = "[API] Invalid API key or access token (unrecognized login or wrong password)"  # noqa: S105
 EXPIRED_TOKEN = "[API] This access token has expired"  # noqa: S105
@@ -29,6 +30,7 @@ def create_sandbox_app(
 ) -> Flask:
     """A WSGI app playing Shopify for every shop of ``sandbox`` (a new one from ``config``)."""
     sandbox = sandbox or Sandbox(config)
+    admin_schema()  # built now, so the first request answers as fast as the hundredth
     app = Flask(__name__)
     app.extensions["sandbox"] = sandbox
     register_admin_api(app, sandbox)
