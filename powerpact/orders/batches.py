@@ -121,7 +121,7 @@ def send_daily(partner_domain: str, now: datetime | None = None) -> int:
         batch = batch_for(partner, window_of(partner, members[0].ready_at))
         for order in members:
             order.batch_id = batch.id
-        if push.send(partner_domain, members, batch_identifier(batch)):
+        if push.send(partner, members, batch_identifier(batch)):
             batch.status = BatchStatus.SENT
             batch.partner_order_id = members[0].partner_order_id
             batch.partner_order_name = members[0].partner_order_name
@@ -186,7 +186,7 @@ def send_weekly(partner_domain: str, now: datetime | None = None) -> int:
     for order in newcomers:
         order.batch_id = batch.id
     if batch.partner_order_id is None:
-        if push.send(partner_domain, newcomers, batch_identifier(batch)):
+        if push.send(partner, newcomers, batch_identifier(batch)):
             batch.partner_order_id = newcomers[0].partner_order_id
             batch.partner_order_name = newcomers[0].partner_order_name
         else:
@@ -266,7 +266,7 @@ def send_now(partner_domain: str) -> int:
     for order in members:
         order.batch_id = batch.id
     sent = 0
-    if push.send(partner_domain, members, batch_identifier(batch)):
+    if push.send(partner, members, batch_identifier(batch)):
         batch.status = BatchStatus.SENT
         batch.partner_order_id = members[0].partner_order_id
         batch.partner_order_name = members[0].partner_order_name

@@ -226,18 +226,19 @@ def record_failure(members: Sequence[OrderSync], reason: FailureReason, message:
 
 
 def send(
-    partner_domain: str, members: Sequence[OrderSync], identifier: str
+    locked_partner: PartnerStore | None, members: Sequence[OrderSync], identifier: str
 ) -> PartnerOrderRef | None:
     """Create (or find) the partner order for ``members``; record the outcome on them.
 
-    The caller holds the partner's lock and commits afterwards.
+    The caller holds the partner's lock (``lock_partner``, whose row it passes)
+    and commits afterwards.
     """
     now = utcnow()
     for order in members:
         order.last_attempted_at = now
         order.retry_count += 1
     try:
-        partner = check_partner(lock_partner(partner_domain))
+        partner = check_partner(locked_partner)
         client = client_for(partner)
         existing = find_partner_order(client, identifier)
         if existing is not None:
@@ -262,12 +263,12 @@ def push_order_sync(order_sync_id: int) -> str:
     order = db.session.get(OrderSync, order_sync_id)
     if order is None:
         return "missing"
-    lock_partner(order.partner_shop_domain)
+    partner = lock_partner(order.partner_shop_domain)
     db.session.refresh(order)
     if order.status != OrderStatus.READY_FOR_SYNC or order.partner_order_id:
         db.session.rollback()
         return "skipped"
-    ref = send(order.partner_shop_domain, [order], source_identifier(order))
+    ref = send(partner, [order], source_identifier(order))
     db.session.commit()
     return "sent" if ref else order.status.value
 

@@ -264,3 +264,17 @@ def test_errors_carry_reason_and_transience():
     overridden = ShopifyError("x", reason="invalid_order")
     assert (overridden.reason, overridden.transient) == ("invalid_order", False)
     assert ShopifyError("x", reason="throttled").transient
+
+
+def test_a_connection_reads_proxy_and_ca_settings_from_the_environment_once(monkeypatch):
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/corporate.pem")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    connection = ShopConnection("a-shop.myshopify.com", "shpat_x")
+    assert connection.session.proxies["https"] == "http://proxy.internal:3128"
+    assert connection.session.verify == "/etc/ssl/certs/corporate.pem"
+    assert connection.session.trust_env is False
+
+    monkeypatch.setenv("NO_PROXY", ".myshopify.com")
+    assert "https" not in ShopConnection("a-shop.myshopify.com", "shpat_x").session.proxies
