@@ -117,6 +117,9 @@ def repeated_shuffled_webhooks(world: World, sizes: Sizes, rng: random.Random) -
         "settled": settled,
         **world.audit(orders),
     }
+    processed = report["deliveries"].get("processed", 0)
+    if processed > unique:
+        report["problems"] = [f"{processed - unique} events were processed twice"]
     return timed(report, started)
 
 
@@ -131,25 +134,39 @@ def place_steadily(
         time.sleep(gap)
 
 
-def busy_consumer(world: World, timeout: float = 3.0) -> str | None:
-    """The name of a consumer inside a send, waiting up to ``timeout`` for one."""
+CREATE_WINDOW = 0.08  # seconds from reading an order's lines to Shopify's answer, about
+
+
+def busy_consumer(world: World, timeout: float = 3.0) -> tuple[str | None, bool]:
+    """A consumer inside a send, preferring one whose ``orderCreate`` is in flight.
+
+    Waits up to ``timeout`` for a creating one, settling for any sender seen meanwhile.
+    """
     deadline = time.monotonic() + timeout
+    sender: str | None = None
     while time.monotonic() < deadline:
-        names = world.busy_pushers()
-        if names:
-            return names[0]
-        time.sleep(0.02)
-    return None
+        busy = world.busy_senders()
+        creating = [name for name, is_creating in busy.items() if is_creating]
+        if creating:
+            return creating[0], True
+        sender = sender or next(iter(busy), None)
+        time.sleep(0.001)
+    return sender, False
 
 
-def kill_during_a_push(world: World, rng: random.Random) -> bool:
-    """SIGKILL the consumer inside a send (any one if none is), then start it again."""
-    busy = busy_consumer(world)
+def kill_during_a_push(world: World, rng: random.Random) -> str:
+    """SIGKILL the consumer inside a send (any one if none is), then start it again.
+
+    Returns when the kill landed: ``creating``, ``sending`` or ``idle``.
+    """
+    busy, creating = busy_consumer(world)
+    if creating:
+        time.sleep(rng.uniform(0, CREATE_WINDOW))  # a random moment of the create
     by_name = {worker.name: worker for worker in world.workers}
     victim = by_name.get(busy or "") or rng.choice(world.workers)
     victim.kill()
     victim.start()
-    return busy is not None
+    return "creating" if creating else "sending" if busy else "idle"
 
 
 def killed_workers(world: World, sizes: Sizes, rng: random.Random) -> dict[str, Any]:
@@ -162,11 +179,11 @@ def killed_workers(world: World, sizes: Sizes, rng: random.Random) -> dict[str, 
         daemon=True,
     )
     placer.start()
-    during_push = 0
+    moments: Counter[str] = Counter()
     try:
         for _ in range(sizes.kills):
             time.sleep(rng.uniform(0.1, 1.0))
-            during_push += kill_during_a_push(world, rng)
+            moments[kill_during_a_push(world, rng)] += 1
     finally:
         placer.join()
         world.ensure_workers()
@@ -174,7 +191,7 @@ def killed_workers(world: World, sizes: Sizes, rng: random.Random) -> dict[str, 
     report = {
         "scenario": "killed_workers",
         "kills": sizes.kills,
-        "kills_during_a_send": during_push,
+        "kills_by_moment": dict(moments),
         "worker_starts": sum(w.starts for w in world.workers),
         "retail_orders": len(placed),
         "settled": settled,
@@ -223,6 +240,7 @@ def redis_outage(world: World, sizes: Sizes, rng: random.Random) -> dict[str, An
     finally:
         world.hold_sandbox_webhooks(False)
     settled = world.wait_settled(orders, sizes.settle_timeout)
+    drained = wait_for(lambda: world.unprocessed_deliveries() == 0, sizes.settle_timeout, 2)
     slowest = max(seconds for _, seconds in answers)
     report = {
         "scenario": "redis_outage",
@@ -235,7 +253,7 @@ def redis_outage(world: World, sizes: Sizes, rng: random.Random) -> dict[str, An
         "retail_orders": len(orders),
         "deliveries": world.delivery_statuses([d["webhook_id"] for d in deliveries]),
         "unprocessed_deliveries_left": world.unprocessed_deliveries(),
-        "settled": settled,
+        "settled": settled and drained,
         **world.audit(orders),
     }
     if slowest > SHOPIFY_ANSWER_BUDGET:
@@ -326,8 +344,8 @@ def uninstall_lines(world: World, partner: str, rng: random.Random) -> list[dict
     return lines
 
 
-def any_synced(world: World, orders: list[Placed], partner: str) -> bool:
-    return any(
+def synced_count(world: World, orders: list[Placed], partner: str) -> int:
+    return sum(
         s.status == OrderStatus.SYNCED and s.partner_shop_domain == partner
         for s in world.syncs_of(orders)
     )
@@ -338,7 +356,7 @@ def uninstalled_partner(world: World, sizes: Sizes, rng: random.Random) -> dict[
     partner = PARTNERS[1]
     half = sizes.uninstall_orders // 2
     orders = [world.place_order(uninstall_lines(world, partner, rng)) for _ in range(half)]
-    wait_for(lambda: any_synced(world, orders, partner), 60, interval=0.1)
+    wait_for(lambda: synced_count(world, orders, partner) >= max(1, half // 2), 60, 0.05)
     world.control("POST", f"/shops/{partner}/uninstall")
     orders += [
         world.place_order(uninstall_lines(world, partner, rng))

@@ -26,10 +26,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import requests
 from cryptography.fernet import Fernet
 from flask import Flask
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from powerpact import create_app
 from powerpact.catalog.imports import import_product
@@ -65,10 +66,14 @@ PARTNERS = tuple(r["domain"] for r in ROASTERS)
 PRODUCTS_PER_PARTNER = 2
 PLENTY = 1_000_000
 UNSETTLED = (OrderStatus.PENDING, OrderStatus.READY_FOR_SYNC)
-BUSY_PUSHERS_SQL = """
-    SELECT application_name FROM pg_stat_activity
-    WHERE datname = current_database() AND application_name LIKE 'huey-%'
-      AND state = 'idle in transaction' AND query ILIKE '%FROM partner_stores%FOR UPDATE%'
+BUSY_SENDERS_SQL = """
+    SELECT a.application_name, a.query ILIKE '%FROM order_sync_lines%' AS creating
+    FROM pg_stat_activity a
+    WHERE a.datname = current_database() AND a.application_name LIKE 'huey-%'
+      AND a.state = 'idle in transaction'
+      AND EXISTS (
+        SELECT 1 FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+        WHERE l.pid = a.pid AND c.relname = 'partner_stores' AND l.mode = 'RowShareLock')
 """
 BIN = Path(sys.executable).parent
 
@@ -93,6 +98,7 @@ class World:
     workers: list[Service]
     skus: dict[str, list[str]] = field(default_factory=dict)
     http: requests.Session = field(default_factory=requests.Session)
+    _watch: psycopg.Connection[Any] | None = None
 
     @property
     def app_url(self) -> str:
@@ -253,16 +259,24 @@ class World:
             db.session.remove()
         return {status.value: count for status, count in rows}
 
-    def busy_pushers(self) -> list[str]:
-        """Consumers inside a send right now: holding a partner's row lock while Shopify answers.
+    def busy_senders(self) -> dict[str, bool]:
+        """Consumers inside a send now (holding a partner's row lock while Shopify answers).
 
-        Each consumer connects under its own ``PGAPPNAME``; a send keeps its transaction
-        open on the partner's ``FOR UPDATE`` while it calls the partner's store.
+        Each consumer connects under its own ``PGAPPNAME``. The value says whether the
+        send is creating: its last query read the order's lines, which it does just
+        before ``orderCreate``, so the create is in flight. Asked on a connection of its
+        own, in autocommit, to be quick enough to catch a create in the act.
         """
-        with self.app.app_context():
-            names = list(db.session.scalars(text(BUSY_PUSHERS_SQL)))
-            db.session.remove()
-        return names
+        if self._watch is None:
+            url = self.env["DATABASE_URL"].replace("postgresql+psycopg://", "postgresql://")
+            self._watch = psycopg.connect(url, autocommit=True)
+        rows = self._watch.execute(BUSY_SENDERS_SQL).fetchall()
+        return {name: bool(creating) for name, creating in rows}
+
+    def close(self) -> None:
+        self.http.close()
+        if self._watch is not None:
+            self._watch.close()
 
     def sends_recovered(self, orders: Sequence[Placed]) -> int:
         """Partner orders found on the partner's store by their source identifier.
@@ -458,7 +472,7 @@ def reliability_world(workers: int = 2, keep_logs: Path | None = None) -> Iterat
         stack.callback(lambda: _dispose(app))
         world = World(env, app, logs, procs["sandbox"], redis, procs["web"], procs["workers"])
         stack.callback(lambda: [w.stop() for w in world.workers])
-        stack.callback(world.http.close)
+        stack.callback(world.close)
         for shop in (RETAIL, *PARTNERS):
             world.install(shop)
         for partner in PARTNERS:
