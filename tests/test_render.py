@@ -65,3 +65,32 @@ def test_every_setting_is_wired_and_no_secret_is_committed():
     for env in group:
         if env["key"] in secrets:
             assert "value" not in env, f"{env['key']} must not be committed"
+
+
+def test_the_access_log_leaves_out_query_strings_where_session_tokens_travel():
+    from datetime import timedelta
+    from types import SimpleNamespace
+
+    from gunicorn.config import Config
+    from gunicorn.glogging import Logger
+
+    argv = shlex.split(SERVICES["powerpact-web"]["startCommand"].replace("$PORT", "8000"))
+    config = Config()
+    for key, value in vars(config.parser().parse_args(argv[2:])).items():
+        if value is not None and key in config.settings:
+            config.set(key, value)
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": "/partner/orders",
+        "QUERY_STRING": "shop=a.myshopify.com&id_token=eyJ.secret.sig",
+        "RAW_URI": "/partner/orders?shop=a.myshopify.com&id_token=eyJ.secret.sig",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTP_REFERER": "https://admin.shopify.com/?id_token=eyJ.secret.sig",
+        "REMOTE_ADDR": "10.0.0.1",
+    }
+    response = SimpleNamespace(status="200 OK", sent=12, headers=[])
+    request = SimpleNamespace(headers=[], method="GET", path="/partner/orders")
+    atoms = Logger(config).atoms(response, request, environ, timedelta(milliseconds=3))
+    line = config.access_log_format % atoms
+    assert "GET /partner/orders" in line
+    assert "secret" not in line
