@@ -1,11 +1,13 @@
-"""``/_sandbox/``: a small page of buttons for the demo (customer orders, fulfilment, stock)."""
+"""``/_sandbox/``: a small page of buttons for the demo (customer orders, fulfilment, stock),
+and the admin order page that PowerPact's order links open."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Flask, redirect, render_template, request, url_for
+from flask import Flask, abort, redirect, render_template, request, url_for
 
+from powerpact.sandbox.app import shop_or_404
 from powerpact.sandbox.core import Sandbox
 from powerpact.sandbox.errors import SandboxError
 from powerpact.sandbox.fixtures import RETAIL
@@ -101,6 +103,15 @@ def register_console(app: Flask, sandbox: Sandbox) -> None:
             partners=partners,
             message=request.args.get("message"),
         )
+
+    @app.get("/shops/<shop>/admin/orders/<int:number>")
+    def admin_order(shop: str, number: int):  # type: ignore[no-untyped-def]
+        """The order's page in the shop's admin, where PowerPact's order links point."""
+        target = shop_or_404(sandbox, shop)
+        order = target.orders.get(f"gid://shopify/Order/{number}")
+        if order is None:
+            abort(404)
+        return render_template("admin_order.html", shop=target, order=order)
 
     @app.post("/_sandbox/console/<action>")
     def console_action(action: str):  # type: ignore[no-untyped-def]

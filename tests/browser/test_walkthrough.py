@@ -257,3 +257,9 @@ def test_the_readme_demo_from_sign_in_to_a_tracked_partner_order(live, pages):
     ).click()
     admin.locator("#order-detail").get_by_text(f"tracking {tracking_number}").wait_for()
     snap(admin, 11, "tracking", part=admin.locator("#order-detail"))
+
+    # 8. The timeline's "Retail order" link opens the order in the retail store's admin.
+    admin.locator("#order-detail").get_by_role("link", name="Retail order").click()
+    admin.wait_for_url(f"{harness.base}/shops/{RETAIL}/admin/orders/**")
+    admin.get_by_role("link", name=tracking_number).wait_for()
+    snap(admin, 12, "retail-order", full=True)

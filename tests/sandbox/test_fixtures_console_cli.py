@@ -157,3 +157,19 @@ def test_the_mixed_order_picks_what_the_partner_can_ship(sandbox):
     assert in_stock(sandbox, skus, 2) == skus[1]
     sandbox.set_stock(partner, stocked, 1, notify=False)
     assert in_stock(sandbox, skus, 2) == skus[0], "nothing can ship: the first, as before"
+
+
+def test_the_admin_order_page_shows_lines_totals_and_tracking(sandbox_app, sandbox):
+    client = sandbox_app.test_client()
+    partner = sandbox.shop(SHOP)
+    source = next(v for v in partner.variants().values() if partner.available(v.inventory_item_id))
+    order = sandbox.new_order(partner, [sandbox.line(partner, source, 1)])
+    number = order.id.rsplit("/", 1)[-1]
+    page = client.get(f"/shops/{SHOP}/admin/orders/{number}").get_data(as_text=True)
+    assert f"Order {order.name}" in page and "Nothing shipped yet." in page
+    client.post("/_sandbox/console/fulfil", data={"shop": SHOP, "order": order.id})
+    page = client.get(f"/shops/{SHOP}/admin/orders/{number}").get_data(as_text=True)
+    tracking = order.fulfillments[-1].tracking
+    assert f'tracking <a href="{tracking["url"]}">{tracking["number"]}</a>' in page
+    assert client.get(f"/shops/{SHOP}/admin/orders/999999999").status_code == 404
+    assert client.get(f"/shops/nobody.myshopify.com/admin/orders/{number}").status_code == 404
