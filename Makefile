@@ -13,7 +13,7 @@ REDIS_PORT ?= 6379
 DEMO_PORT ?= 5000
 SANDBOX_PORT ?= 8765
 
-.PHONY: help demo test lint format services check-services clean bench chromium reliability
+.PHONY: help demo test lint format services check-services clean bench chromium wrk reliability
 
 help:
 	@echo "make demo   - install and serve PowerPact locally (SQLite, no servers needed)"
@@ -49,6 +49,14 @@ chromium:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; \
 	fi
 
+# The load generator for `bench intake`, from Debian's packages (never a downloaded binary).
+wrk:
+	@if ! command -v wrk >/dev/null; then \
+	  echo "installing Debian's wrk for the intake benchmark"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq wrk; \
+	fi
+
 lint: $(BIN)/activate
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -57,7 +65,7 @@ format: $(BIN)/activate
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test: $(BIN)/activate check-services chromium lint
+test: $(BIN)/activate check-services chromium wrk lint
 	$(BIN)/pytest --cov=powerpact --cov-report=term --cov-fail-under=85 -p no:cacheprovider
 
 # Full size; `make test` runs the same scenarios bounded (tests/reliability). Needs only

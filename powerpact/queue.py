@@ -3,6 +3,8 @@
 ``huey`` is created at import time from the environment so that
 ``huey_consumer powerpact.tasks.huey`` finds it: RedisHuey when ``REDIS_URL``
 is set, SqliteHuey under ``instance/`` otherwise (the embedded default).
+``POWERPACT_QUEUE_NAME`` (default ``powerpact``) names the queue, so two
+deployments, or a benchmark, can share one Redis without sharing tasks.
 
 Tasks stay thin: they take ids, call a domain function and hold no rules.
 ``task`` pushes an app context (a worker has none), logs start and end, and
@@ -38,6 +40,7 @@ def make_huey(redis_url: str | None, *, name: str = "powerpact", sqlite_path: Pa
 
 huey: Huey = make_huey(
     os.environ.get("REDIS_URL"),
+    name=os.environ.get("POWERPACT_QUEUE_NAME") or "powerpact",
     sqlite_path=Path(os.environ.get("POWERPACT_INSTANCE_DIR") or PROJECT_ROOT / "instance")
     / "huey.db",
 )

@@ -12,11 +12,13 @@ def bench_group() -> None:
 
 def register(group: click.Group) -> None:
     from powerpact.bench.imports import import_command
+    from powerpact.bench.intake import intake_command
     from powerpact.bench.inventory import inventory_command
     from powerpact.bench.orders import orders_command
     from powerpact.bench.pages import pages_command
 
     group.add_command(import_command)
+    group.add_command(intake_command)
     group.add_command(inventory_command)
     group.add_command(orders_command)
     group.add_command(pages_command)

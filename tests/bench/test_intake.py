@@ -1,0 +1,44 @@
+"""``bench intake`` at a tiny size: real gunicorn, real wrk, nothing acknowledged lost.
+
+``make test`` installs Debian's wrk first (the ``wrk`` target), so CI runs this;
+a bare ``pytest`` on a machine without wrk skips it and says how to get it.
+"""
+
+import json
+import shutil
+
+import pytest
+from click.testing import CliRunner
+from huey import RedisHuey
+
+from powerpact.bench import intake
+from tests.conftest import REDIS_TEST_URL
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("wrk") is None, reason="wrk is not installed: `make wrk` (Debian's package)"
+)
+
+
+def test_bench_intake_ramps_both_servers_and_loses_no_acknowledged_webhook(monkeypatch):
+    monkeypatch.setattr(intake, "REDIS_URL", REDIS_TEST_URL)
+    args = ["--max-connections", "2", "--seconds", "1", "--workers", "1", "--threads", "2"]
+    result = CliRunner().invoke(intake.intake_command, args)
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.stdout[result.stdout.index('{\n  "benchmark"') :])
+    assert [s["connections"] for s in figures["intake_steps"]][:1] == [1]
+    assert [s["connections"] for s in figures["bare_steps"]][:1] == [1]
+    deliveries = figures["deliveries"]
+    assert deliveries["ok"] and deliveries["lost"] == 0
+    assert 0 < deliveries["acknowledged_2xx"] <= deliveries["stored"] <= deliveries["sent"]
+    assert deliveries["stored_by_status"] == {"received": deliveries["stored"]}
+    assert deliveries["enqueued"] == deliveries["stored"]
+    assert RedisHuey(figures["queue_deleted"], url=REDIS_TEST_URL).pending_count() == 0
+
+
+def test_the_ceiling_is_the_fastest_step_within_the_threshold_without_errors():
+    def step(rps: float, p99: float, errors: int = 0) -> intake.Step:
+        return intake.Step(1, rps, 1.0, p99, 10, 10, 10 - errors, 0, errors)
+
+    steps = [step(100, 10), step(300, 900), step(250, 900, errors=1), step(400, 1200)]
+    assert intake.ceiling(steps, 1000) == 300
+    assert intake.ceiling([step(400, 1200)], 1000) is None
