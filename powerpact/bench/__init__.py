@@ -16,12 +16,14 @@ def register(group: click.Group) -> None:
     from powerpact.bench.inventory import inventory_command
     from powerpact.bench.orders import orders_command
     from powerpact.bench.pages import pages_command
+    from powerpact.bench.summary import all_command
 
     group.add_command(import_command)
     group.add_command(intake_command)
     group.add_command(inventory_command)
     group.add_command(orders_command)
     group.add_command(pages_command)
+    group.add_command(all_command)
 
 
 register(bench_group)
