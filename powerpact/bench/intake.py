@@ -38,8 +38,7 @@ from cryptography.fernet import Fernet
 from huey import RedisHuey
 
 from powerpact.bench.harness import RETAIL, temporary_database
-from powerpact.config import PROJECT_ROOT
-from powerpact.reliability.processes import Service, free_port, http_ok, running
+from powerpact.reliability.processes import Service, free_port, http_ok, migrate, running
 from powerpact.sandbox.webhooks import sign
 
 BIN = Path(sys.executable).parent
@@ -210,19 +209,6 @@ def server_environment(database_url: str, folder: Path, queue: str) -> dict[str,
         }
     )
     return env
-
-
-def migrate(env: dict[str, str], log: Path) -> None:
-    """Bring the throwaway database to the latest migration before gunicorn starts."""
-    with log.open("ab") as out:
-        subprocess.run(  # noqa: S603 (our own command)
-            [str(BIN / "flask"), "--app", "wsgi", "db", "upgrade"],
-            env=env,
-            cwd=PROJECT_ROOT,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            check=True,
-        )
 
 
 def gunicorn(

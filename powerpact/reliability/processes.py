@@ -12,6 +12,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -171,3 +172,16 @@ def redis_service(port: int, logs: Path) -> Service:
         logs / "redis.log",
         ready=lambda: port_open(port),
     )
+
+
+def migrate(env: dict[str, str], log: Path) -> None:
+    """Bring a throwaway database to the latest migration before the app's processes start."""
+    with log.open("ab") as out:
+        subprocess.run(  # noqa: S603 (our own command)
+            [str(Path(sys.executable).parent / "flask"), "--app", "wsgi", "db", "upgrade"],
+            env=env,
+            cwd=PROJECT_ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            check=True,
+        )

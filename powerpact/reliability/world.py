@@ -35,7 +35,7 @@ from sqlalchemy import func, select
 from powerpact import create_app
 from powerpact.catalog.imports import import_product
 from powerpact.catalog.pricing import MarkupRule
-from powerpact.config import PROJECT_ROOT, Settings
+from powerpact.config import Settings
 from powerpact.demo import install
 from powerpact.extensions import db
 from powerpact.models import (
@@ -53,6 +53,7 @@ from powerpact.reliability.processes import (
     Service,
     free_port,
     http_ok,
+    migrate,
     redis_service,
     running,
     throwaway_database,
@@ -440,20 +441,6 @@ def services(env: dict[str, str], logs: Path, ports: dict[str, int], workers: in
     return {"sandbox": sandbox, "web": web, "workers": consumers}
 
 
-def migrate(env: dict[str, str], logs: Path) -> None:
-    import subprocess
-
-    with (logs / "migrate.log").open("ab") as log:
-        subprocess.run(  # noqa: S603 (our own command)
-            [str(BIN / "flask"), "--app", "wsgi", "db", "upgrade"],
-            env=env,
-            cwd=PROJECT_ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            check=True,
-        )
-
-
 @contextlib.contextmanager
 def reliability_world(workers: int = 2, keep_logs: Path | None = None) -> Iterator[World]:
     """Start everything, install the four stores, import products; stop it all afterwards."""
@@ -464,7 +451,7 @@ def reliability_world(workers: int = 2, keep_logs: Path | None = None) -> Iterat
         database_url = stack.enter_context(throwaway_database())
         ports = {name: free_port() for name in ("sandbox", "web", "redis")}
         env = world_environment(database_url, folder, ports)
-        migrate(env, logs)
+        migrate(env, logs / "migrate.log")
         redis = redis_service(ports["redis"], logs)
         procs = services(env, logs, ports, workers)
         stack.enter_context(running([redis, procs["sandbox"], procs["web"], *procs["workers"]]))
