@@ -70,7 +70,7 @@ class OrderActions:
             **fields,
         )
         order.fulfillment_order_id = self.store.ids.gid("FulfillmentOrder")
-        shop.orders[order.id] = order
+        shop.add_order(order)
         return order
 
     def line(

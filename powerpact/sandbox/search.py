@@ -38,8 +38,8 @@ def _compare(value: str, comparator: str, bound: str) -> bool:
     ]
 
 
-def matcher(query: str | None, fields: Fields, free_text: tuple[str, ...]) -> Callable[[Any], bool]:
-    """A predicate for items of a resource whose searchable fields ``fields(item)`` gives."""
+def _clauses(query: str | None) -> list[list[str]]:
+    """The query's AND-ed clauses, each a list of OR-ed terms."""
     clauses: list[list[str]] = []
     join_next = False
     for term in _terms(query or ""):
@@ -53,6 +53,28 @@ def matcher(query: str | None, fields: Fields, free_text: tuple[str, ...]) -> Ca
         else:
             clauses.append([term])
         join_next = False
+    return clauses
+
+
+def required_value(query: str | None, name: str) -> str | None:
+    """The value that every match must have in field ``name``, if the query says so plainly.
+
+    That is a clause of a single ``name:value`` term: not OR-ed, negated, a prefix or
+    a comparison. A caller may narrow its candidates by it, then still match them.
+    """
+    for clause in _clauses(query):
+        if len(clause) != 1 or ":" not in clause[0]:
+            continue
+        field, wanted = clause[0].split(":", 1)
+        wanted = wanted.strip("'\"")
+        if field.lower() == name and wanted and not wanted.endswith("*") and wanted[0] not in "<>":
+            return wanted
+    return None
+
+
+def matcher(query: str | None, fields: Fields, free_text: tuple[str, ...]) -> Callable[[Any], bool]:
+    """A predicate for items of a resource whose searchable fields ``fields(item)`` gives."""
+    clauses = _clauses(query)
 
     def term_matches(item: Any, term: str) -> bool:
         values = fields(item)

@@ -251,6 +251,7 @@ class Shop:
     order_numbers: itertools.count = field(default_factory=lambda: itertools.count(1001))
     _variant_index: dict[str, Variant] = field(default_factory=dict, repr=False)
     _variants_stale: bool = field(default=True, repr=False)
+    _orders_by_source: dict[str, list[Order]] = field(default_factory=dict, repr=False)
 
     @property
     def location_id(self) -> str:
@@ -265,6 +266,20 @@ class Shop:
 
     def catalog_changed(self) -> None:
         self._variants_stale = True
+
+    def add_order(self, order: Order) -> None:
+        self.orders[order.id] = order
+        if order.source_identifier:
+            self._orders_by_source.setdefault(order.source_identifier.lower(), []).append(order)
+
+    def remove_order(self, order: Order) -> None:
+        del self.orders[order.id]
+        if order.source_identifier:
+            self._orders_by_source[order.source_identifier.lower()].remove(order)
+
+    def orders_with_source_identifier(self, identifier: str) -> list[Order]:
+        """An index, as Shopify has one: an app looks its order up by it before every create."""
+        return list(self._orders_by_source.get(identifier.lower(), []))
 
     def variant_by_item(self, inventory_item_id: str) -> Variant | None:
         return next(

@@ -127,13 +127,14 @@ def test_obeying_policy_refuses_an_order_beyond_stock(data, token, partner, sand
         token,
         ORDER_CREATE,
         {
-            "order": order_input(first, second),
+            "order": order_input(first, second, sourceIdentifier="src-refused"),
             "options": {"inventoryBehaviour": "DECREMENT_OBEYING_POLICY"},
         },
     )["orderCreate"]
     assert answer["order"] is None
     assert answer["userErrors"][0]["code"] == "INVENTORY_CLAIM_FAILED"
     assert shop.orders == {} and shop.available(first.inventory_item_id) == 1
+    assert shop.orders_with_source_identifier("src-refused") == []
 
 
 def test_order_create_refusals(data, token):
@@ -192,6 +193,11 @@ def test_orders_search_by_tag_source_identifier_name_and_date(data, token, partn
     assert names("created_at:<2020-01-01") == []
     assert names("financial_status:paid status:open") == ["#1001", "#1002", "#1003"]
     assert data(token, search, {"q": "tag:all"})["ordersCount"] == {"count": 3}
+    assert names("source_identifier:'SRC-2' tag:t2") == ["#1003"]
+    assert names("source_identifier:src-2 tag:t0") == []
+    assert names("source_identifier:src-1 OR source_identifier:src-2") == ["#1002", "#1003"]
+    assert names("-source_identifier:src-1") == ["#1001", "#1003"]
+    assert names("source_identifier:src*") == ["#1001", "#1002", "#1003"]
 
 
 def place(sandbox_app, shop=RETAIL, **extra):

@@ -11,7 +11,7 @@ from graphql import GraphQLResolveInfo
 from powerpact.sandbox import order_shapes, shapes
 from powerpact.sandbox.errors import SandboxError
 from powerpact.sandbox.resolvers.context import Context, check_input_size, failed, user_error
-from powerpact.sandbox.search import matcher
+from powerpact.sandbox.search import matcher, required_value
 from powerpact.sandbox.store import LineItem, Order, ShippingLine, TaxLine, numeric
 
 ORDER_SORTS = {
@@ -47,8 +47,15 @@ def order_fields(order: Order) -> dict[str, list[str]]:
 
 
 def search_orders(ctx: Context, args: dict[str, Any]) -> list[Order]:
-    predicate = matcher(args.get("query"), order_fields, ("name", "email", "tag", "sku"))
-    orders = [o for o in ctx.shop.orders.values() if predicate(o)]
+    query = args.get("query")
+    predicate = matcher(query, order_fields, ("name", "email", "tag", "sku"))
+    identifier = required_value(query, "source_identifier")
+    candidates = (
+        ctx.shop.orders.values()
+        if identifier is None
+        else ctx.shop.orders_with_source_identifier(identifier)
+    )
+    orders = [o for o in candidates if predicate(o)]
     sort = ORDER_SORTS.get(args.get("sortKey") or "ID", lambda o: o.number)
     return sorted(orders, key=sort, reverse=bool(args.get("reverse")))
 
@@ -154,7 +161,7 @@ def m_order_create(ctx: Context, args: dict[str, Any], info: GraphQLResolveInfo)
         try:
             sandbox.decrement_stock(shop, order, options.get("inventoryBehaviour") or "BYPASS")
         except SandboxError:
-            del shop.orders[order.id]
+            shop.remove_order(order)
             raise
     except SandboxError as exc:
         code = "INVENTORY_CLAIM_FAILED" if "Insufficient inventory" in str(exc) else "INVALID"
