@@ -20,7 +20,8 @@ from decimal import Decimal
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import ScalarSelect, select
+from sqlalchemy.orm import joinedload
 
 from powerpact.db_types import utcnow
 from powerpact.extensions import db
@@ -63,7 +64,8 @@ def source_identifier(order: OrderSync) -> str:
     return f"powerpact-order-sync-{order.id}"
 
 
-def lock_partner(shop_domain: str) -> PartnerStore | None:
+def lock_partner(shop_domain: str | ScalarSelect[str]) -> PartnerStore | None:
+    """The partner's row, locked until the commit: its sends and edits run one at a time."""
     statement = select(PartnerStore).where(PartnerStore.shop_domain == shop_domain)
     if db.engine.dialect.name == "postgresql":
         statement = statement.with_for_update()
@@ -233,6 +235,13 @@ def send(
     The caller holds the partner's lock (``lock_partner``, whose row it passes)
     and commits afterwards.
     """
+    with db.session.no_autoflush:  # the attempt and its outcome: one UPDATE per order
+        return _send(locked_partner, members, identifier)
+
+
+def _send(
+    locked_partner: PartnerStore | None, members: Sequence[OrderSync], identifier: str
+) -> PartnerOrderRef | None:
     now = utcnow()
     for order in members:
         order.last_attempted_at = now
@@ -258,13 +267,32 @@ def send(
     return ref
 
 
+def partner_domain_of(order_sync_id: int) -> ScalarSelect[str]:
+    return (
+        select(OrderSync.partner_shop_domain).where(OrderSync.id == order_sync_id).scalar_subquery()
+    )
+
+
 def push_order_sync(order_sync_id: int) -> str:
-    """Send one ready OrderSync of an ``immediate`` partner; a no-op for anything else."""
-    order = db.session.get(OrderSync, order_sync_id)
+    """Send one ready OrderSync of an ``immediate`` partner; a no-op for anything else.
+
+    The partner is locked first and the OrderSync and its lines are read after, so
+    what is checked here no other worker can change before the commit.
+    """
+    partner = lock_partner(partner_domain_of(order_sync_id))
+    order = (
+        db.session.scalars(
+            select(OrderSync)
+            .where(OrderSync.id == order_sync_id)
+            .options(joinedload(OrderSync.lines))
+            .execution_options(populate_existing=True)
+        )
+        .unique()
+        .one_or_none()
+    )
     if order is None:
+        db.session.rollback()
         return "missing"
-    partner = lock_partner(order.partner_shop_domain)
-    db.session.refresh(order)
     if order.status != OrderStatus.READY_FOR_SYNC or order.partner_order_id:
         db.session.rollback()
         return "skipped"
