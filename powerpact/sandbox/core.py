@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -153,11 +154,17 @@ class Sandbox(CatalogActions, OrderActions):
         }
 
     # -- webhooks ------------------------------------------------------------------
-    def emit(self, shop: Shop, topic: str, payload: dict[str, Any]) -> None:
-        """Send ``topic`` to every subscription of ``shop`` for it (none: nothing happens)."""
+    def emit(
+        self, shop: Shop, topic: str, payload: dict[str, Any] | Callable[[], dict[str, Any]]
+    ) -> None:
+        """Send ``topic`` to every subscription of ``shop`` for it (none: nothing happens).
+
+        ``payload`` may be a function that builds it, called only if someone subscribed.
+        """
         urls = [s.uri for s in shop.subscriptions.values() if topic_of(s.topic) == topic]
         if urls:
-            self.webhooks.emit(shop.domain, topic, payload, urls)
+            body = payload() if callable(payload) else payload
+            self.webhooks.emit(shop.domain, topic, body, urls)
 
     def _drop_failing_subscription(self, delivery: Delivery) -> None:
         """After its last retry fails, Shopify deletes a subscription made through the API."""

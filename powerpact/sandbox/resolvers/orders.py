@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 from decimal import Decimal
 from typing import Any
 
@@ -166,9 +167,10 @@ def m_order_create(ctx: Context, args: dict[str, Any], info: GraphQLResolveInfo)
     except SandboxError as exc:
         code = "INVENTORY_CLAIM_FAILED" if "Insufficient inventory" in str(exc) else "INVALID"
         return failed("order", str(exc), ["order"], code)
-    sandbox.emit(shop, "orders/create", sandbox.order_payload(order))
+    payload = functools.partial(sandbox.order_payload, order)
+    sandbox.emit(shop, "orders/create", payload)
     if order.financial_status == "PAID":
-        sandbox.emit(shop, "orders/paid", sandbox.order_payload(order))
+        sandbox.emit(shop, "orders/paid", payload)
     return {"order": order_shapes.order_node(shop, order), "userErrors": []}
 
 
