@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import ScalarSelect, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
 from powerpact.db_types import utcnow
@@ -64,7 +64,7 @@ def source_identifier(order: OrderSync) -> str:
     return f"powerpact-order-sync-{order.id}"
 
 
-def lock_partner(shop_domain: str | ScalarSelect[str]) -> PartnerStore | None:
+def lock_partner(shop_domain: str) -> PartnerStore | None:
     """The partner's row, locked until the commit: its sends and edits run one at a time."""
     statement = select(PartnerStore).where(PartnerStore.shop_domain == shop_domain)
     if db.engine.dialect.name == "postgresql":
@@ -267,10 +267,24 @@ def _send(
     return ref
 
 
-def partner_domain_of(order_sync_id: int) -> ScalarSelect[str]:
-    return (
-        select(OrderSync.partner_shop_domain).where(OrderSync.id == order_sync_id).scalar_subquery()
+# Built once: push_order_sync runs these for every order it sends.
+PARTNER_OF_ORDER_FOR_UPDATE = (
+    select(PartnerStore)
+    .where(
+        PartnerStore.shop_domain
+        == select(OrderSync.partner_shop_domain)
+        .where(OrderSync.id == bindparam("order_sync_id"))
+        .scalar_subquery()
     )
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
+ORDER_SYNC_WITH_LINES = (
+    select(OrderSync)
+    .where(OrderSync.id == bindparam("order_sync_id"))
+    .options(joinedload(OrderSync.lines))
+    .execution_options(populate_existing=True)
+)
 
 
 def push_order_sync(order_sync_id: int) -> str:
@@ -279,17 +293,9 @@ def push_order_sync(order_sync_id: int) -> str:
     The partner is locked first and the OrderSync and its lines are read after, so
     what is checked here no other worker can change before the commit.
     """
-    partner = lock_partner(partner_domain_of(order_sync_id))
-    order = (
-        db.session.scalars(
-            select(OrderSync)
-            .where(OrderSync.id == order_sync_id)
-            .options(joinedload(OrderSync.lines))
-            .execution_options(populate_existing=True)
-        )
-        .unique()
-        .one_or_none()
-    )
+    ids = {"order_sync_id": order_sync_id}
+    partner = db.session.scalar(PARTNER_OF_ORDER_FOR_UPDATE, ids)
+    order = db.session.scalars(ORDER_SYNC_WITH_LINES, ids).unique().one_or_none()
     if order is None:
         db.session.rollback()
         return "missing"
