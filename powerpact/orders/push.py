@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import bindparam, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import joinedload
 
 from powerpact.db_types import utcnow
@@ -37,6 +37,7 @@ from powerpact.money import round_money
 from powerpact.orders.capture import add_event
 from powerpact.shopify.clients import client_for
 from powerpact.shopify.errors import ShopifyError, UserErrors
+from powerpact.shopify.oauth import OAuthError, fresh_access_token, needs_refresh
 
 log = logging.getLogger(__name__)
 
@@ -66,10 +67,33 @@ def source_identifier(order: OrderSync) -> str:
 
 def lock_partner(shop_domain: str) -> PartnerStore | None:
     """The partner's row, locked until the commit: its sends and edits run one at a time."""
-    statement = select(PartnerStore).where(PartnerStore.shop_domain == shop_domain)
-    if db.engine.dialect.name == "postgresql":
-        statement = statement.with_for_update()
-    return db.session.scalar(statement.execution_options(populate_existing=True))
+    statement = (
+        select(PartnerStore)
+        .where(PartnerStore.shop_domain == shop_domain)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return locked_with_fresh_token(statement, {})
+
+
+def locked_with_fresh_token(
+    statement: Select[tuple[PartnerStore]], params: dict[str, Any]
+) -> PartnerStore | None:
+    """Lock the partner's row with ``statement``, its access token refreshed first if due.
+
+    A refresh commits at once (Shopify has already spent the old refresh token), and
+    a commit ends the lock: so it is done here, before anything is sent or changed,
+    and the row is locked again after it. A refresh in the middle of a send would
+    commit half of it and let another worker send the same order.
+    """
+    partner = db.session.scalar(statement, params)
+    if partner is None or not needs_refresh(partner):
+        return partner
+    try:
+        fresh_access_token(partner)
+    except (OAuthError, ShopifyError):
+        db.session.rollback()  # the send meets the same refusal and records it
+    return db.session.scalar(statement, params)
 
 
 def check_partner(partner: PartnerStore | None) -> PartnerStore:
@@ -294,7 +318,7 @@ def push_order_sync(order_sync_id: int) -> str:
     what is checked here no other worker can change before the commit.
     """
     ids = {"order_sync_id": order_sync_id}
-    partner = db.session.scalar(PARTNER_OF_ORDER_FOR_UPDATE, ids)
+    partner = locked_with_fresh_token(PARTNER_OF_ORDER_FOR_UPDATE, ids)
     order = db.session.scalars(ORDER_SYNC_WITH_LINES, ids).unique().one_or_none()
     if order is None:
         db.session.rollback()

@@ -1,11 +1,16 @@
 """Sending orders to partners: exactly once, with each failure reason recorded."""
 
+import json
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+import responses
 
+from powerpact.db_types import utcnow
 from powerpact.models import FailureReason, OrderStatus
 from powerpact.orders import push
+from powerpact.shopify.oauth import OAuthError
 from tests.factories import OrderSyncFactory, OrderSyncLineFactory, PartnerStoreFactory
 from tests.shopify_double import Answer
 
@@ -197,3 +202,51 @@ def test_push_partner_sends_every_due_order_in_ready_order(shopify, ready_order,
     db_session.commit()
     assert push.push_partner("alice-roasters.myshopify.com") == {"sent": 2}
     assert len(store.orders) == 2
+
+
+def test_a_token_due_for_refresh_is_refreshed_before_the_send_not_in_the_middle(
+    shopify, ready_order, db_session
+):
+    """A refresh commits; in the middle of a send it would commit half of it and end
+    the partner's lock, so another worker could send the same order."""
+    partner = ready_order.partner
+    partner.access_token, partner.refresh_token = "shpat_old", "shprt_old"
+    partner.access_token_expires_at = utcnow() + timedelta(minutes=2)
+    db_session.commit()
+    store = PartnerStoreDouble(shopify, partner.shop_domain)
+    pending_at_refresh = []
+
+    def refresh(request):
+        pending_at_refresh.extend(db_session.dirty | db_session.new)
+        grant = {"access_token": "shpat_new", "expires_in": 3600, "refresh_token": "shprt_new"}
+        return 200, {}, json.dumps(grant)
+
+    shopify.mock.add_callback(
+        responses.POST,
+        f"http://127.0.0.1:8765/shops/{partner.shop_domain}/admin/oauth/access_token",
+        callback=refresh,
+    )
+    assert push.push_order_sync(ready_order.id) == "sent"
+    assert pending_at_refresh == []
+    assert len(store.orders) == 1 and ready_order.retry_count == 1
+    graphql_calls = [c.request for c in shopify.mock.calls if "graphql" in c.request.url]
+    assert {r.headers["X-Shopify-Access-Token"] for r in graphql_calls} == {"shpat_new"}
+    assert partner.refresh_token == "shprt_new"
+
+
+def test_a_refused_refresh_sends_nothing(
+    shopify, ready_order, db_session
+):
+    partner = ready_order.partner
+    partner.refresh_token = "shprt_spent"
+    partner.access_token_expires_at = utcnow() + timedelta(minutes=2)
+    db_session.commit()
+    PartnerStoreDouble(shopify, partner.shop_domain)
+    shopify.mock.post(
+        f"http://127.0.0.1:8765/shops/{partner.shop_domain}/admin/oauth/access_token",
+        status=401,
+        json={"error": "invalid_grant"},
+    )
+    with pytest.raises(OAuthError):
+        push.push_order_sync(ready_order.id)
+    assert shopify.count("OrderCreate") == 0
