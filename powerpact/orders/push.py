@@ -37,7 +37,7 @@ from powerpact.money import round_money
 from powerpact.orders.capture import add_event
 from powerpact.shopify.clients import client_for
 from powerpact.shopify.errors import ShopifyError, UserErrors
-from powerpact.shopify.oauth import OAuthError, fresh_access_token, needs_refresh
+from powerpact.shopify.oauth import fresh_access_token, needs_refresh
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +91,7 @@ def locked_with_fresh_token(
         return partner
     try:
         fresh_access_token(partner)
-    except (OAuthError, ShopifyError):
+    except ShopifyError:
         db.session.rollback()  # the send meets the same refusal and records it
     return db.session.scalar(statement, params)
 

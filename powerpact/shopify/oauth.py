@@ -23,6 +23,7 @@ from powerpact.db_types import utcnow
 from powerpact.extensions import db
 from powerpact.models import OAuthState, PartnerStore, RetailStore, StoreStatus
 from powerpact.shopify.admin_urls import admin_url
+from powerpact.shopify.errors import ReauthorizationRequired, ShopifyError, TransportError
 from powerpact.shops import InstalledShop, is_retail_shop, missing_scopes
 
 STATE_LIFETIME = timedelta(minutes=10)
@@ -31,7 +32,14 @@ TOKEN_TIMEOUT = (5, 20)
 
 
 class OAuthError(Exception):
-    """Shopify refused a token request; the message is safe to show and log."""
+    """Shopify refused a token request; the message is safe to show and log.
+
+    ``status`` is the HTTP status Shopify answered with (None: no usable answer).
+    """
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 @dataclass(frozen=True)
@@ -121,7 +129,10 @@ def request_token(shop: str, grant: dict[str, str]) -> TokenGrant:
     except requests.RequestException as exc:
         raise OAuthError(f"could not reach {shop} for a token: {type(exc).__name__}") from None
     if response.status_code != 200:
-        raise OAuthError(f"{shop} refused the token request (HTTP {response.status_code})")
+        raise OAuthError(
+            f"{shop} refused the token request (HTTP {response.status_code})",
+            status=response.status_code,
+        )
     try:
         return TokenGrant.from_response(response.json())
     except ValueError:
@@ -181,6 +192,13 @@ def needs_refresh(record: InstalledShop) -> bool:
     )
 
 
+def refresh_failure(exc: OAuthError) -> ShopifyError:
+    """A refresh Shopify refused needs the shop to approve PowerPact again; else retry later."""
+    if exc.status is not None and 400 <= exc.status < 500:
+        return ReauthorizationRequired(f"{exc}: the shop must approve PowerPact again")
+    return TransportError(str(exc))
+
+
 def fresh_access_token(record: InstalledShop) -> str | None:
     """The shop's access token, refreshed first if it expires within a few minutes.
 
@@ -197,10 +215,13 @@ def fresh_access_token(record: InstalledShop) -> str | None:
         .execution_options(populate_existing=True)
     )
     if locked is not None and needs_refresh(locked):
-        grant = request_token(
-            locked.shop_domain,
-            {"grant_type": "refresh_token", "refresh_token": locked.refresh_token or ""},
-        )
+        try:
+            grant = request_token(
+                locked.shop_domain,
+                {"grant_type": "refresh_token", "refresh_token": locked.refresh_token or ""},
+            )
+        except OAuthError as exc:
+            raise refresh_failure(exc) from None
         _apply_grant(locked, grant)
     db.session.commit()
     return record.access_token

@@ -10,7 +10,6 @@ import responses
 from powerpact.db_types import utcnow
 from powerpact.models import FailureReason, OrderStatus
 from powerpact.orders import push
-from powerpact.shopify.oauth import OAuthError
 from tests.factories import OrderSyncFactory, OrderSyncLineFactory, PartnerStoreFactory
 from tests.shopify_double import Answer
 
@@ -234,9 +233,17 @@ def test_a_token_due_for_refresh_is_refreshed_before_the_send_not_in_the_middle(
     assert partner.refresh_token == "shprt_new"
 
 
-def test_a_refused_refresh_sends_nothing(
-    shopify, ready_order, db_session
+@pytest.mark.parametrize(
+    ("status", "outcome", "reason"),
+    [
+        (401, OrderStatus.FAILED, FailureReason.REAUTHORIZATION_REQUIRED),
+        (503, OrderStatus.READY_FOR_SYNC, FailureReason.SHOPIFY_ERROR),
+    ],
+)
+def test_a_failed_refresh_sends_nothing_and_says_why(
+    shopify, ready_order, db_session, status, outcome, reason
 ):
+    """Refused: the partner must approve again. Shopify unwell: retried later."""
     partner = ready_order.partner
     partner.refresh_token = "shprt_spent"
     partner.access_token_expires_at = utcnow() + timedelta(minutes=2)
@@ -244,9 +251,11 @@ def test_a_refused_refresh_sends_nothing(
     PartnerStoreDouble(shopify, partner.shop_domain)
     shopify.mock.post(
         f"http://127.0.0.1:8765/shops/{partner.shop_domain}/admin/oauth/access_token",
-        status=401,
+        status=status,
         json={"error": "invalid_grant"},
     )
-    with pytest.raises(OAuthError):
-        push.push_order_sync(ready_order.id)
+    assert push.push_order_sync(ready_order.id) == outcome.value
     assert shopify.count("OrderCreate") == 0
+    assert ready_order.last_order_failure_reason == reason
+    assert "refused the token request" in ready_order.error_message
+    assert ready_order.retry_count == 1
