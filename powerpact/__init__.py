@@ -11,6 +11,7 @@ from powerpact.config import PROJECT_ROOT, Settings
 from powerpact.db_types import EXTENSION_KEY, build_cipher
 from powerpact.extensions import db, install_session_hooks, migrate
 from powerpact.logs import configure_logging
+from powerpact.shopify.delivery_store import STORE_KEY, store_for
 
 
 def create_app(
@@ -33,6 +34,7 @@ def create_app(
     install_session_hooks()
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     app.extensions[EXTENSION_KEY] = build_cipher(settings.token_encryption_keys)
+    app.extensions[STORE_KEY] = store_for(app.config["SQLALCHEMY_DATABASE_URI"])
 
     register_blueprints(app)
 
