@@ -11,6 +11,7 @@ from powerpact.config import PROJECT_ROOT, Settings
 from powerpact.db_types import EXTENSION_KEY, build_cipher
 from powerpact.extensions import db, install_session_hooks, migrate
 from powerpact.logs import configure_logging
+from powerpact.sessions import CookieSessionInterface
 from powerpact.shopify.delivery_store import STORE_KEY, store_for
 
 
@@ -27,6 +28,7 @@ def create_app(
     )
     app.config.from_mapping(settings.flask_config())
     app.config.update(overrides or {})
+    app.session_interface = CookieSessionInterface()
     settings = app.config["POWERPACT"]
 
     configure_logging(app)
