@@ -4,10 +4,10 @@
 2. The body is parsed once, to store a malformed or cross-shop delivery as ``failed``
    with its reason (200: Shopify would only resend it).
 3. The delivery is inserted keyed by ``X-Shopify-Webhook-Id`` and committed before
-   the answer (``delivery_store``: one autocommit statement on PostgreSQL), so an
-   acknowledged webhook is never lost; a repeat finds the row already there and is
-   acknowledged without a second enqueue. If the database cannot store it the
-   answer is 503 and Shopify retries.
+   the answer (``delivery_store``: on PostgreSQL one statement and one commit shared
+   with the deliveries of concurrent requests), so an acknowledged webhook is never
+   lost; a repeat finds the row already there and is acknowledged without a second
+   enqueue. If the database cannot store it the answer is 503 and Shopify retries.
 4. The new row's id goes to the enqueuer, which hands it to Huey from a background
    thread (``enqueuer``); if the queue is down the sweeper enqueues it later.
 """
