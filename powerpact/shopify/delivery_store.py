@@ -181,8 +181,10 @@ class GroupCommitStore:
         batch_size: int = 200,
         batch_bytes: int = 4 * 1024 * 1024,
         wait_seconds: float = 4.0,
+        application_name: str = WRITER_APPLICATION_NAME,
     ) -> None:
         self.conninfo = libpq_url(database_url)
+        self.application_name = application_name
         self.batch_size = batch_size
         self.batch_bytes = batch_bytes
         self.wait_seconds = wait_seconds
@@ -224,7 +226,7 @@ class GroupCommitStore:
             thread.join(timeout)
 
     def _run(self) -> None:
-        connection = _WriterConnection(self.conninfo)
+        connection = _WriterConnection(self.conninfo, self.application_name)
         try:
             while batch := self._take():
                 self._write(batch, connection)
@@ -281,8 +283,9 @@ class GroupCommitStore:
 class _WriterConnection:
     """The writer thread's own autocommit connection, made when first needed."""
 
-    def __init__(self, conninfo: str) -> None:
+    def __init__(self, conninfo: str, application_name: str) -> None:
         self.conninfo = conninfo
+        self.application_name = application_name
         self.conn: psycopg.Connection | None = None
 
     def insert(self, rows: list[DeliveryRow]) -> list[int | None]:
@@ -300,7 +303,7 @@ class _WriterConnection:
     def _connection(self) -> psycopg.Connection:
         if self.conn is None or self.conn.closed:
             self.conn = psycopg.connect(
-                self.conninfo, autocommit=True, application_name=WRITER_APPLICATION_NAME
+                self.conninfo, autocommit=True, application_name=self.application_name
             )
         return self.conn
 

@@ -22,7 +22,6 @@ from powerpact.db_types import utcnow
 from powerpact.extensions import db
 from powerpact.models import WebhookDelivery
 from powerpact.shopify.delivery_store import (
-    WRITER_APPLICATION_NAME,
     DeliveryNotStored,
     DeliveryRow,
     GroupCommitStore,
@@ -170,18 +169,25 @@ def test_an_unreachable_database_acknowledges_nothing():
         store.close()
 
 
-def test_a_connection_the_server_dropped_is_replaced_and_the_batch_resent(store, admin):
-    assert store.insert(make_row()) is not None
-    terminated = admin.execute(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
-        [WRITER_APPLICATION_NAME],
-    ).fetchall()
-    admin.commit()
-    assert terminated == [(True,)]
-    row = make_row()
-    new_id = store.insert(row)
-    assert new_id is not None
-    assert stored_ids([row.webhook_id]) == [new_id]
+def test_a_connection_the_server_dropped_is_replaced_and_the_batch_resent(
+    committed_app, database_url, admin
+):
+    name = f"intake-test-{uuid.uuid4().hex[:8]}"
+    store = GroupCommitStore(database_url, application_name=name)
+    try:
+        assert store.insert(make_row()) is not None
+        terminated = admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
+            [name],
+        ).fetchall()
+        admin.commit()
+        assert terminated == [(True,)]
+        row = make_row()
+        new_id = store.insert(row)
+        assert new_id is not None
+        assert stored_ids([row.webhook_id]) == [new_id]
+    finally:
+        store.close()
 
 
 def test_a_request_gives_up_when_the_commit_does_not_come(committed_app, database_url, admin):
