@@ -11,6 +11,8 @@ from powerpact.config import PROJECT_ROOT, Settings
 from powerpact.db_types import EXTENSION_KEY, build_cipher
 from powerpact.extensions import db, install_session_hooks, migrate
 from powerpact.logs import configure_logging
+from powerpact.sessions import CookieSessionInterface
+from powerpact.shopify.delivery_store import STORE_KEY, store_for
 
 
 def create_app(
@@ -26,6 +28,7 @@ def create_app(
     )
     app.config.from_mapping(settings.flask_config())
     app.config.update(overrides or {})
+    app.session_interface = CookieSessionInterface()
     settings = app.config["POWERPACT"]
 
     configure_logging(app)
@@ -33,6 +36,7 @@ def create_app(
     install_session_hooks()
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     app.extensions[EXTENSION_KEY] = build_cipher(settings.token_encryption_keys)
+    app.extensions[STORE_KEY] = store_for(app.config["SQLALCHEMY_DATABASE_URI"])
 
     register_blueprints(app)
 

@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 
 from flask import Flask, has_app_context
 from huey import Huey, RedisHuey, SqliteHuey
+from huey.storage import RedisStorage
 
 from powerpact.config import PROJECT_ROOT
 from powerpact.logs import current_job_id
@@ -95,6 +96,31 @@ def task(queue: Huey | None = None, **options: Any) -> Callable[[F], Any]:
         return (queue or huey).task(**options)(logged(fn))
 
     return decorate
+
+
+def enqueue_many(task: Any, calls: list[tuple[Any, ...]]) -> None:
+    """Enqueue ``task`` once per argument tuple in ``calls``: on Redis, in one round trip.
+
+    Huey's ``RedisStorage.enqueue`` is one ``LPUSH`` of the serialized message per
+    task; ``LPUSH`` takes many values, so a batch costs one round trip instead of
+    one per task, and the consumer pops them in the order given. Anything else
+    (immediate mode, SQLite, a task with a priority or an expiry, or a plain
+    function standing in for a task) is enqueued one call at a time, as
+    ``task(*args)`` would. Huey's ``enqueued`` signal is not sent for a batch
+    (PowerPact connects no signal handlers).
+    """
+    queue: Huey | None = getattr(task, "huey", None)
+    if queue is None or queue.immediate or type(queue.storage) is not RedisStorage:
+        for args in calls:
+            task(*args)
+        return
+    tasks = [task.s(*args) for args in calls]
+    if any(t.priority or t.expires for t in tasks):
+        for one in tasks:
+            queue.enqueue(one)
+        return
+    storage = queue.storage
+    storage.conn.lpush(storage.queue_key, *[queue.serialize_task(t) for t in tasks])
 
 
 def periodic_task(validate_datetime: Callable[..., bool], **options: Any) -> Callable[[F], Any]:

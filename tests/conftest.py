@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import secrets
 import shutil
@@ -37,6 +38,7 @@ from powerpact import create_app  # noqa: E402
 from powerpact.config import Settings  # noqa: E402
 from powerpact.extensions import db  # noqa: E402
 from powerpact.queue import huey  # noqa: E402
+from powerpact.shopify.delivery_store import STORE_KEY, ConnectionStore  # noqa: E402
 
 PG_ADMIN_DSN = os.environ.get("POWERPACT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_TEST_URL = os.environ.get("POWERPACT_TEST_REDIS", "redis://127.0.0.1:6379/15")
@@ -89,9 +91,29 @@ def migrated_app(database_url: str) -> Iterator[Flask]:
         db.engine.dispose()
 
 
+@contextlib.contextmanager
+def session_connection() -> Iterator[psycopg.Connection]:
+    """The test session's connection, for the webhook intake's statement.
+
+    In production the intake inserts on an autocommit connection of its own
+    (``GroupCommitStore``, with the deliveries of concurrent requests); here the same
+    statement runs inside the test's transaction and is "committed" as the session commits
+    (a savepoint), so it is rolled back with the rest of the test.
+    """
+    raw = db.session.connection().connection.driver_connection
+    try:
+        yield raw
+    except BaseException:
+        db.session.rollback()
+        raise
+    db.session.commit()
+
+
 @pytest.fixture
 def app(migrated_app: Flask) -> Iterator[Flask]:
     """The app, inside an app context whose session is a rolled-back transaction."""
+    original_store = migrated_app.extensions[STORE_KEY]
+    migrated_app.extensions[STORE_KEY] = ConnectionStore(session_connection)
     with migrated_app.app_context():
         connection = db.engine.connect()
         outer = connection.begin()
@@ -110,6 +132,7 @@ def app(migrated_app: Flask) -> Iterator[Flask]:
             db.session = original_session
             outer.rollback()
             connection.close()
+            migrated_app.extensions[STORE_KEY] = original_store
 
 
 @pytest.fixture

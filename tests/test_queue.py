@@ -8,7 +8,7 @@ from flask import current_app
 from huey import RedisHuey, SqliteHuey
 
 from powerpact import queue as queue_module
-from powerpact.queue import make_huey, queue_is_reachable, task
+from powerpact.queue import enqueue_many, make_huey, queue_is_reachable, task
 from tests.conftest import REDIS_TEST_URL, TEST_INSTANCE
 
 
@@ -87,3 +87,33 @@ def test_queue_reachability_reports_a_dead_redis(monkeypatch):
     ok, detail = queue_is_reachable()
     assert not ok
     assert "ConnectionError" in detail
+
+
+def test_enqueue_many_sends_a_batch_in_one_lpush_that_a_consumer_runs_in_order(
+    redis_queue, monkeypatch
+):
+    @task(queue=redis_queue)
+    def double(n):
+        return {"double": n * 2}
+
+    storage = redis_queue.storage
+    lpushes = []
+    lpush = storage.conn.lpush
+
+    def counted_lpush(key, *values):
+        lpushes.append(len(values))
+        return lpush(key, *values)
+
+    monkeypatch.setattr(storage.conn, "lpush", counted_lpush)
+    enqueue_many(double, [(1,), (2,), (3,)])
+    assert lpushes == [3]
+    assert redis_queue.pending_count() == 3
+    tasks = [redis_queue.dequeue() for _ in range(3)]
+    assert [t.args for t in tasks] == [(1,), (2,), (3,)]
+    assert [redis_queue.execute(t) for t in tasks] == [{"double": 2}, {"double": 4}, {"double": 6}]
+
+
+def test_enqueue_many_calls_one_at_a_time_what_is_not_a_redis_task():
+    calls = []
+    enqueue_many(calls.append, [(1,), (2,)])
+    assert calls == [1, 2]

@@ -1,10 +1,15 @@
 """``POST /webhooks``: verify, store, acknowledge, enqueue. Nothing else on the hot path.
 
 1. The HMAC is checked over the raw bytes before anything is parsed (401 if wrong).
-2. The delivery is inserted keyed by ``X-Shopify-Webhook-Id``; a repeat finds the
-   row already there and is acknowledged without a second enqueue.
-3. The row is committed before the answer, so an acknowledged webhook is never lost;
-   if the queue is down the sweeper enqueues it later.
+2. The body is parsed once, to store a malformed or cross-shop delivery as ``failed``
+   with its reason (200: Shopify would only resend it).
+3. The delivery is inserted keyed by ``X-Shopify-Webhook-Id`` and committed before
+   the answer (``delivery_store``: on PostgreSQL one statement and one commit shared
+   with the deliveries of concurrent requests), so an acknowledged webhook is never
+   lost; a repeat finds the row already there and is acknowledged without a second
+   enqueue. If the database cannot store it the answer is 503 and Shopify retries.
+4. The new row's id goes to the enqueuer, which hands it to Huey from a background
+   thread (``enqueuer``); if the queue is down the sweeper enqueues it later.
 """
 
 from __future__ import annotations
@@ -13,12 +18,22 @@ import json
 import logging
 from datetime import datetime
 
+import psycopg
 from flask import Blueprint, current_app, request
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.datastructures import Headers
 
 from powerpact.db_types import utcnow
-from powerpact.extensions import db, insert_or_ignore
+from powerpact.extensions import db
 from powerpact.models import DeliveryStatus, WebhookDelivery
+from powerpact.shopify.delivery_store import (
+    STORE_KEY,
+    DeliveryNotStored,
+    DeliveryRow,
+    DeliveryStore,
+)
+from powerpact.shopify.enqueuer import enqueuer
 from powerpact.shopify.signatures import canonical_shop_domain, verify_webhook
 
 log = logging.getLogger(__name__)
@@ -42,28 +57,23 @@ def stored_text(body: bytes) -> str:
     return body.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
 
 
-def malformed_reason(body: bytes) -> str | None:
+def body_problem(shop: str | None, body: bytes) -> str | None:
+    """Why the delivery cannot be processed (malformed body, untrustworthy shop), or None.
+
+    The body is parsed once, here. Shopify signs the body, not the headers:
+    ``X-Shopify-Shop-Domain`` must be a lower-case ``*.myshopify.com`` domain, and a
+    payload that names its shop (``myshopify_domain`` on app/uninstalled,
+    ``shop_domain`` on the compliance topics) must name the same one, so a genuine
+    body replayed under another shop's header acts on nobody.
+    """
     try:
         payload = json.loads(body)
     except (UnicodeDecodeError, ValueError) as exc:
         return f"malformed JSON body: {exc}"
     if not isinstance(payload, dict):
         return "malformed body: a JSON object was expected"
-    return None
-
-
-def shop_reason(shop: str | None, body: bytes) -> str | None:
-    """Why the delivery's shop cannot be trusted, or None.
-
-    Shopify signs the body, not the headers: ``X-Shopify-Shop-Domain`` must be a
-    lower-case ``*.myshopify.com`` domain, and a payload that names its shop
-    (``myshopify_domain`` on app/uninstalled, ``shop_domain`` on the compliance
-    topics) must name the same one, so a genuine body replayed under another
-    shop's header acts on nobody.
-    """
     if not shop or canonical_shop_domain(shop) != shop:
         return "X-Shopify-Shop-Domain is missing or not a lower-case *.myshopify.com domain"
-    payload = json.loads(body)
     for key in SHOP_KEYS:
         named = payload.get(key)
         if isinstance(named, str) and named.strip().lower() != shop:
@@ -71,40 +81,35 @@ def shop_reason(shop: str | None, body: bytes) -> str | None:
     return None
 
 
-def record_delivery(headers: dict[str, str | None], body: bytes) -> int | None:
-    """Insert the delivery unless its webhook id is known; return the new row's id."""
-    problem = malformed_reason(body) or shop_reason(headers["shop"], body)
-    values = {
-        "webhook_id": headers["webhook_id"],
-        "event_id": headers["event_id"],
-        "topic": headers["topic"] or "unknown",
-        "shop_domain": headers["shop"] or "unknown",
-        "api_version": headers["api_version"],
-        "triggered_at": parse_triggered_at(headers["triggered_at"]),
-        "payload": stored_text(body),
-        "status": DeliveryStatus.FAILED if problem else DeliveryStatus.RECEIVED,
-        "error": problem,
-        "received_at": utcnow(),
-    }
-    new_id = insert_or_ignore(WebhookDelivery, values, ["webhook_id"])
-    db.session.commit()
-    if problem:
-        log.warning("webhook %s stored as failed: %s", headers["webhook_id"], problem)
-        return None
-    return new_id
+def header_text(headers: Headers, name: str, length: int) -> str:
+    """A header as text that fits its column (PostgreSQL text holds no NUL)."""
+    return (headers.get(name) or "").replace("\x00", "\ufffd")[:length]
 
 
-def enqueue_processing(delivery_id: int) -> None:
-    from powerpact.shopify.tasks import process_delivery_task
+def delivery_row(webhook_id: str, headers: Headers, body: bytes) -> DeliveryRow:
+    """The row to store for a verified delivery: ``received``, or ``failed`` with the reason."""
+    shop = header_text(headers, "X-Shopify-Shop-Domain", 255)
+    problem = body_problem(shop, body)
+    return DeliveryRow(
+        webhook_id=webhook_id.replace("\x00", "\ufffd"),
+        event_id=header_text(headers, "X-Shopify-Event-Id", 255) or None,
+        topic=header_text(headers, "X-Shopify-Topic", 128) or "unknown",
+        shop_domain=shop or "unknown",
+        api_version=header_text(headers, "X-Shopify-API-Version", 16) or None,
+        triggered_at=parse_triggered_at(headers.get("X-Shopify-Triggered-At")),
+        payload=stored_text(body),
+        status=(DeliveryStatus.FAILED if problem else DeliveryStatus.RECEIVED).value,
+        error=problem,
+        received_at=utcnow(),
+    )
 
-    try:
-        process_delivery_task(delivery_id)
-    except Exception:  # the queue being down must not lose an acknowledged webhook
-        log.exception("could not enqueue delivery %s; the sweeper will pick it up", delivery_id)
+
+def delivery_store() -> DeliveryStore:
+    return current_app.extensions[STORE_KEY]
 
 
 @bp.post("/webhooks")
-def receive():  # type: ignore[no-untyped-def]
+def receive() -> tuple[dict[str, object], int]:
     if (request.content_length or 0) > MAX_BODY_BYTES:
         return {"error": "body too large"}, 413
     body = request.get_data(cache=False)
@@ -114,17 +119,16 @@ def receive():  # type: ignore[no-untyped-def]
     webhook_id = request.headers.get("X-Shopify-Webhook-Id", "").strip()
     if not webhook_id or len(webhook_id) > 255:
         return {"error": "missing X-Shopify-Webhook-Id"}, 400
-    headers = {
-        "webhook_id": webhook_id,
-        "event_id": (request.headers.get("X-Shopify-Event-Id") or "")[:255] or None,
-        "topic": (request.headers.get("X-Shopify-Topic") or "")[:128],
-        "shop": (request.headers.get("X-Shopify-Shop-Domain") or "")[:255],
-        "api_version": (request.headers.get("X-Shopify-API-Version") or "")[:16] or None,
-        "triggered_at": request.headers.get("X-Shopify-Triggered-At"),
-    }
-    new_id = record_delivery(headers, body)
-    if new_id is not None:
-        enqueue_processing(new_id)
+    row = delivery_row(webhook_id, request.headers, body)
+    try:
+        new_id = delivery_store().insert(row)
+    except (DeliveryNotStored, psycopg.Error, SQLAlchemyError):
+        log.exception("webhook %s not stored; answering 503 so Shopify retries", webhook_id)
+        return {"error": "not stored, retry later"}, 503
+    if row.error:
+        log.warning("webhook %s stored as failed: %s", webhook_id, row.error)
+    elif new_id is not None:
+        enqueuer.submit(new_id)
     return {"ok": True}, 200
 
 

@@ -13,6 +13,8 @@ from powerpact.db_types import utcnow
 from powerpact.extensions import db
 from powerpact.models import DeliveryStatus, WebhookDelivery
 from powerpact.shopify import deliveries, tasks
+from powerpact.shopify.delivery_store import STORE_KEY, GroupCommitStore
+from powerpact.shopify.signatures import webhook_hmac
 from powerpact.shopify.topics import _HANDLERS, handles
 from powerpact.shopify.webhooks import delivery_by_webhook_id, parse_triggered_at
 
@@ -227,3 +229,57 @@ def test_two_deliveries_of_one_event_processed_at_once_take_effect_once(committe
         _HANDLERS.pop("test/slow")
     assert outcomes == ["duplicate", "processed"]
     assert len(calls) == 1
+
+
+def test_a_database_failure_answers_503_and_acknowledges_nothing(
+    app, send_webhook, recorded_topic, db_session
+):
+    test_store = app.extensions[STORE_KEY]
+    unreachable = GroupCommitStore("postgresql+psycopg://postgres@127.0.0.1:1/nowhere")
+    app.extensions[STORE_KEY] = unreachable  # the app fixture puts the real one back
+    try:
+        response = send_webhook("test/recorded", {"id": 4}, webhook_id="unstored")
+    finally:
+        unreachable.close()
+        app.extensions[STORE_KEY] = test_store
+    assert response.status_code == 503
+    assert count_deliveries(db_session) == 0
+    assert recorded_topic == []
+    # Shopify retries a non-2xx answer: the retry is stored and processed, once.
+    assert send_webhook("test/recorded", {"id": 4}, webhook_id="unstored").status_code == 200
+    assert recorded_topic == [{"id": 4}]
+
+
+def test_concurrent_webhooks_through_group_commit_are_each_stored_and_processed_once(
+    committed_app, recorded_topic
+):
+    """The production store behind the route (no test transaction), requests at once."""
+    secret = committed_app.config["POWERPACT"].shopify_api_secret
+    assert isinstance(committed_app.extensions[STORE_KEY], GroupCommitStore)
+
+    def post(webhook_id: str, number: int) -> int:
+        body = json.dumps({"id": number}).encode()
+        headers = {
+            "X-Shopify-Topic": "test/recorded",
+            "X-Shopify-Shop-Domain": "bubbly-retail.myshopify.com",
+            "X-Shopify-Webhook-Id": webhook_id,
+            "X-Shopify-Event-Id": f"event-{webhook_id}",
+            "X-Shopify-Hmac-Sha256": webhook_hmac(secret, body),
+        }
+        with committed_app.app_context():
+            response = committed_app.test_client().post("/webhooks", data=body, headers=headers)
+        return response.status_code
+
+    webhook_ids = [f"at-once-{n}" for n in range(30)] + ["repeated"] * 6
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        statuses = list(pool.map(post, webhook_ids, range(len(webhook_ids))))
+    assert statuses == [200] * 36
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(WebhookDelivery)) == 31
+    assert len(recorded_topic) == 31
+    processed = db.session.scalar(
+        select(func.count())
+        .select_from(WebhookDelivery)
+        .where(WebhookDelivery.status == DeliveryStatus.PROCESSED)
+    )
+    assert processed == 31
