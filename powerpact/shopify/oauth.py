@@ -9,6 +9,7 @@ and refresh of an expiring offline token. Each answer may carry ``expires_in`` a
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -27,7 +28,10 @@ from powerpact.shopify.errors import ReauthorizationRequired, ShopifyError, Tran
 from powerpact.shops import InstalledShop, is_retail_shop, missing_scopes
 
 STATE_LIFETIME = timedelta(minutes=10)
+log = logging.getLogger(__name__)
 REFRESH_MARGIN = timedelta(minutes=5)
+AHEAD_OF_NEED = timedelta(minutes=15)
+REFUSED_STATUSES = {400, 401, 403}
 TOKEN_TIMEOUT = (5, 20)
 
 
@@ -185,27 +189,28 @@ def _apply_grant(record: InstalledShop, grant: TokenGrant) -> None:
         record.scopes = grant.scope
 
 
-def needs_refresh(record: InstalledShop) -> bool:
+def needs_refresh(record: InstalledShop, margin: timedelta = REFRESH_MARGIN) -> bool:
     expires = record.access_token_expires_at
-    return (
-        bool(record.refresh_token) and expires is not None and expires - utcnow() < REFRESH_MARGIN
-    )
+    return bool(record.refresh_token) and expires is not None and expires - utcnow() < margin
 
 
 def refresh_failure(exc: OAuthError) -> ShopifyError:
     """A refresh Shopify refused needs the shop to approve PowerPact again; else retry later."""
-    if exc.status is not None and 400 <= exc.status < 500:
+    if exc.status in REFUSED_STATUSES:
         return ReauthorizationRequired(f"{exc}: the shop must approve PowerPact again")
     return TransportError(str(exc))
 
 
-def fresh_access_token(record: InstalledShop) -> str | None:
-    """The shop's access token, refreshed first if it expires within a few minutes.
+def fresh_access_token(record: InstalledShop, margin: timedelta = REFRESH_MARGIN) -> str | None:
+    """The shop's access token, refreshed first if it expires within ``margin``.
 
     The refresh runs with the shop's row locked (``SELECT ... FOR UPDATE``), so two
     workers never spend one refresh token; the second finds the new pair and uses it.
+    It commits: Shopify has spent the old refresh token, so the new pair must be kept
+    whatever happens next. Mid-way through other work that commit would end its
+    locks too, which is why ``refresh_expiring_tokens`` refreshes ahead of need.
     """
-    if not needs_refresh(record):
+    if not needs_refresh(record, margin):
         return record.access_token
     model = type(record)
     locked = db.session.scalar(
@@ -214,7 +219,7 @@ def fresh_access_token(record: InstalledShop) -> str | None:
         .with_for_update()
         .execution_options(populate_existing=True)
     )
-    if locked is not None and needs_refresh(locked):
+    if locked is not None and needs_refresh(locked, margin):
         try:
             grant = request_token(
                 locked.shop_domain,
@@ -225,3 +230,48 @@ def fresh_access_token(record: InstalledShop) -> str | None:
         _apply_grant(locked, grant)
     db.session.commit()
     return record.access_token
+
+
+def refresh_expiring_tokens(within: timedelta = AHEAD_OF_NEED) -> dict[str, int]:
+    """Refresh every installed shop's token that expires within ``within``, a shop at a time.
+
+    A periodic task runs this every minute, well ahead of ``REFRESH_MARGIN``, so the
+    work that uses a token seldom refreshes it itself. A shop whose refresh Shopify
+    refuses is marked ``reauthorization_required`` (the admin pages say so) and left
+    alone until it approves PowerPact again; any other failure is tried next time.
+    """
+    counts = {"refreshed": 0, "refused": 0, "failed": 0}
+    for model in (RetailStore, PartnerStore):
+        due = db.session.scalars(
+            select(model.id).where(
+                model.status == StoreStatus.ACTIVE,
+                model.access_token.is_not(None),
+                model.refresh_token.is_not(None),
+                model.reauthorization_required.is_(False),
+                model.access_token_expires_at < utcnow() + within,
+            )
+        ).all()
+        for shop_id in due:
+            record = db.session.get(model, shop_id)
+            if record is None:
+                continue
+            try:
+                fresh_access_token(record, margin=within)
+                counts["refreshed"] += 1
+            except ReauthorizationRequired as exc:
+                db.session.rollback()
+                _mark_reauthorization_required(model, shop_id)
+                log.warning("token refresh refused: %s", exc)
+                counts["refused"] += 1
+            except TransportError as exc:
+                db.session.rollback()
+                log.warning("token refresh failed, trying again next run: %s", exc)
+                counts["failed"] += 1
+    return counts
+
+
+def _mark_reauthorization_required(model: type[RetailStore | PartnerStore], shop_id: int) -> None:
+    db.session.execute(
+        update(model).where(model.id == shop_id).values(reauthorization_required=True)
+    )
+    db.session.commit()

@@ -35,6 +35,14 @@ def sweep_unprocessed_deliveries() -> int:
     return len(ids)
 
 
+@periodic_task(crontab(minute="*"))
+def refresh_expiring_tokens() -> dict[str, int]:
+    """Every minute, refresh the tokens that expire soon, before any work needs them."""
+    from powerpact.shopify import oauth
+
+    return oauth.refresh_expiring_tokens()
+
+
 @task(retries=5, retry_delay=30, retry_backoff=2)
 def after_install_task(shop_domain: str) -> dict[str, object]:
     from powerpact.shopify import install

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from powerpact.db_types import utcnow
 from powerpact.models import PartnerStore
-from powerpact.shopify.oauth import fresh_access_token
+from powerpact.shopify.oauth import fresh_access_token, refresh_expiring_tokens
 from tests.factories import PartnerStoreFactory
 
 SHOP = "carol-coffee.myshopify.com"
@@ -96,3 +96,55 @@ def test_a_token_far_from_expiry_is_used_as_is(db_session):
         access_token_expires_at=utcnow() + timedelta(hours=1),
     )
     assert fresh_access_token(partner) == "shpat_ok"
+
+
+def refresh_answer(access="shpat_new", refresh="shprt_new"):
+    return {"access_token": access, "expires_in": 3600, "refresh_token": refresh}
+
+
+def test_tokens_expiring_soon_are_refreshed_ahead_of_need(shopify, db_session):
+    soon = PartnerStoreFactory(
+        shop_domain=SHOP,
+        refresh_token="shprt_old",
+        access_token_expires_at=utcnow() + timedelta(minutes=10),
+    )
+    later = PartnerStoreFactory(
+        refresh_token="shprt_later", access_token_expires_at=utcnow() + timedelta(minutes=50)
+    )
+    shopify.mock.post(TOKEN_URL, json=refresh_answer())
+    assert refresh_expiring_tokens() == {"refreshed": 1, "refused": 0, "failed": 0}
+    assert soon.access_token == "shpat_new" and soon.refresh_token == "shprt_new"
+    assert later.refresh_token == "shprt_later"
+    assert len(shopify.mock.calls) == 1
+    assert refresh_expiring_tokens()["refreshed"] == 0
+
+
+def test_a_refused_refresh_marks_the_shop_for_reauthorization_and_is_not_repeated(
+    shopify, db_session
+):
+    partner = PartnerStoreFactory(
+        shop_domain=SHOP,
+        refresh_token="shprt_spent",
+        access_token_expires_at=utcnow() + timedelta(minutes=10),
+    )
+    db_session.commit()
+    shopify.mock.post(TOKEN_URL, status=400, json={"error": "invalid_grant"})
+    assert refresh_expiring_tokens() == {"refreshed": 0, "refused": 1, "failed": 0}
+    db_session.refresh(partner)
+    assert partner.reauthorization_required
+    assert refresh_expiring_tokens() == {"refreshed": 0, "refused": 0, "failed": 0}
+    assert len(shopify.mock.calls) == 1
+
+
+def test_a_refresh_shopify_could_not_answer_is_tried_again(shopify, db_session):
+    partner = PartnerStoreFactory(
+        shop_domain=SHOP,
+        refresh_token="shprt_old",
+        access_token_expires_at=utcnow() + timedelta(minutes=10),
+    )
+    db_session.commit()
+    shopify.mock.post(TOKEN_URL, status=503)
+    assert refresh_expiring_tokens()["failed"] == 1
+    shopify.mock.replace("POST", TOKEN_URL, json=refresh_answer())
+    assert refresh_expiring_tokens()["refreshed"] == 1
+    assert partner.refresh_token == "shprt_new" and not partner.reauthorization_required
