@@ -11,8 +11,11 @@ from sqlalchemy import func, select
 
 from powerpact.db_types import utcnow
 from powerpact.extensions import db
-from powerpact.models import DeliveryStatus, WebhookDelivery
+from powerpact.models import DeliveryStatus, RetailStore, WebhookDelivery
+from powerpact.shopify.errors import ShopifyError
+from powerpact.shopify.oauth import fresh_access_token, needs_refresh
 from powerpact.shopify.topics import handler_for
+from powerpact.shops import find_shop
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +26,31 @@ def _lock_delivery(delivery_id: int) -> WebhookDelivery | None:
     if db.engine.dialect.name == "postgresql":
         statement = statement.with_for_update(skip_locked=True)
     return db.session.scalar(statement)
+
+
+def _received_delivery(delivery_id: int) -> WebhookDelivery | None:
+    """The delivery, locked, if it still waits to be processed (else the transaction ends)."""
+    delivery = _lock_delivery(delivery_id)
+    if delivery is None or delivery.status != DeliveryStatus.RECEIVED:
+        db.session.rollback()
+        return None
+    return delivery
+
+
+def _refresh_due_tokens(delivery: WebhookDelivery) -> bool:
+    """Refresh the tokens of the delivery's shop and the retail store if due; True if any was.
+
+    Either way the transaction has ended by then (a refresh commits; a failed one
+    rolls back, and the handler meets the same refusal and records it).
+    """
+    shops = {find_shop(delivery.shop_domain), db.session.scalar(select(RetailStore))}
+    due = [shop for shop in shops if shop is not None and needs_refresh(shop)]
+    for shop in due:
+        try:
+            fresh_access_token(shop)
+        except ShopifyError:
+            db.session.rollback()
+    return bool(due)
 
 
 def _event_already_processed(delivery: WebhookDelivery) -> bool:
@@ -61,6 +89,9 @@ def process_delivery(delivery_id: int) -> str:
     """Run the topic's handler for one delivery and record the outcome.
 
     1. Lock the row; a delivery not in ``received`` was handled already: do nothing.
+       A token the handler will use that is due for refresh is refreshed first, and
+       the row locked again: a refresh commits, which inside the handler would end
+       this transaction's locks and keep half its effects.
     2. A delivery whose event id was already processed under another webhook id
        is marked ``duplicate`` (Shopify resends events under new delivery ids).
     3. An unknown topic is ``ignored``; a handler's result is ``processed``.
@@ -69,9 +100,10 @@ def process_delivery(delivery_id: int) -> str:
     5. A transient error (Shopify throttling, 5xx) rolls back and re-raises so the
        task is retried; any other error rolls back and is stored as ``failed``.
     """
-    delivery = _lock_delivery(delivery_id)
-    if delivery is None or delivery.status != DeliveryStatus.RECEIVED:
-        db.session.rollback()
+    delivery = _received_delivery(delivery_id)
+    if delivery is not None and _refresh_due_tokens(delivery):
+        delivery = _received_delivery(delivery_id)
+    if delivery is None:
         return "skipped"
     delivery.attempts += 1
     if _event_already_processed(delivery):

@@ -1,15 +1,19 @@
 """Token exchange on first embedded load, and refresh of expiring offline tokens."""
 
+import json
 from datetime import timedelta
 
+import responses
 from sqlalchemy import select
 
 from powerpact.db_types import utcnow
-from powerpact.models import PartnerStore
+from powerpact.models import DeliveryStatus, PartnerStore, WebhookDelivery
 from powerpact.shopify.oauth import fresh_access_token, refresh_expiring_tokens
-from tests.factories import PartnerStoreFactory
+from powerpact.shopify.webhooks import delivery_by_webhook_id
+from tests.factories import PartnerStoreFactory, RetailStoreFactory
 
 SHOP = "carol-coffee.myshopify.com"
+RETAIL = "bubbly-retail.myshopify.com"
 TOKEN_URL = f"http://127.0.0.1:8765/shops/{SHOP}/admin/oauth/access_token"
 
 
@@ -148,3 +152,36 @@ def test_a_refresh_shopify_could_not_answer_is_tried_again(shopify, db_session):
     shopify.mock.replace("POST", TOKEN_URL, json=refresh_answer())
     assert refresh_expiring_tokens()["refreshed"] == 1
     assert partner.refresh_token == "shprt_new" and not partner.reauthorization_required
+
+
+def test_a_webhook_refreshes_a_due_token_before_its_handler_runs(shopify, db_session, send_webhook):
+    """Inside the handler the refresh's commit would end the delivery's locks and keep
+    half of what the handler did; so it comes first."""
+    retail = RetailStoreFactory(
+        shop_domain=RETAIL,
+        refresh_token="shprt_old",
+        access_token_expires_at=utcnow() + timedelta(minutes=2),
+    )
+    db_session.commit()
+    attempts_at_refresh = []
+
+    def refresh(request):
+        attempts_at_refresh.append(
+            db_session.scalar(
+                select(WebhookDelivery.attempts).where(WebhookDelivery.webhook_id == "due-token")
+            )
+        )
+        return 200, {}, json.dumps(refresh_answer())
+
+    shopify.mock.add_callback(
+        responses.POST,
+        f"http://127.0.0.1:8765/shops/{RETAIL}/admin/oauth/access_token",
+        callback=refresh,
+    )
+    shopify.on(RETAIL, "OrderForSync", lambda variables: {"order": None})
+    send_webhook("orders/create", {"id": 77}, shop=RETAIL, webhook_id="due-token")
+    delivery = delivery_by_webhook_id("due-token")
+    assert delivery.status == DeliveryStatus.PROCESSED and delivery.attempts == 1
+    assert attempts_at_refresh == [0]
+    assert retail.refresh_token == "shprt_new"
+    assert shopify.count("OrderForSync") == 1
