@@ -43,11 +43,12 @@ def _refresh_due_tokens(delivery: WebhookDelivery) -> bool:
     Either way the transaction has ended by then (a refresh commits; a failed one
     rolls back, and the handler meets the same refusal and records it).
     """
-    shops = {find_shop(delivery.shop_domain), db.session.scalar(select(RetailStore))}
-    due = [shop for shop in shops if shop is not None and needs_refresh(shop)]
-    for shop in due:
+    shop = find_shop(delivery.shop_domain)
+    retail = shop if isinstance(shop, RetailStore) else db.session.scalar(select(RetailStore))
+    due = [s for s in {shop, retail} if s is not None and needs_refresh(s)]
+    for record in due:
         try:
-            fresh_access_token(shop)
+            fresh_access_token(record)
         except ShopifyError:
             db.session.rollback()
     return bool(due)
