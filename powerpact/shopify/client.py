@@ -183,6 +183,18 @@ class ShopConnection:
         self.limiter = RateLimiter(clock)
         self.expected_cost: dict[str, float] = {}
         self.token_fingerprint = hash(access_token)
+        self._prepared = self.session.prepare_request(requests.Request("POST", self.url))
+
+    def post(self, body: dict[str, Any]) -> requests.Response:
+        """POST ``body`` as JSON to the shop's GraphQL endpoint.
+
+        The URL and headers never change for a connection, so the request is
+        prepared once and copied: ``Session.post`` would merge the session's
+        settings and parse the URL again on every call, a third of its CPU.
+        """
+        request = self._prepared.copy()
+        request.prepare_body(data=None, files=None, json=body)
+        return self.session.send(request, timeout=self.timeout, proxies=self.session.proxies)
 
     def __repr__(self) -> str:
         return f"<ShopConnection {self.shop}>"
@@ -281,9 +293,7 @@ class ShopifyClient:
         connection = self.connection
         started = time.perf_counter()
         try:
-            response = connection.session.post(
-                connection.url, json=body, timeout=connection.timeout
-            )
+            response = connection.post(body)
         except requests.ConnectTimeout as exc:
             error = TransportError(f"{self.shop}: could not connect ({exc.__class__.__name__})")
             raise _Retry(error) from None
