@@ -200,10 +200,7 @@ def send_weekly(partner_domain: str, now: datetime | None = None) -> int:
 def _append_newcomers(
     partner: PartnerStore, batch: PartnerBatch, newcomers: list[OrderSync]
 ) -> int:
-    now = utcnow()
-    for order in newcomers:
-        order.last_attempted_at = now
-        order.retry_count += 1
+    attempted_at = utcnow()
     try:
         push.check_partner(partner)
         client = client_for(partner)
@@ -213,14 +210,16 @@ def _append_newcomers(
         if to_add:
             append_to_master(client, batch.partner_order_id or "", to_add)
     except push.PushFailed as exc:
-        push.record_failure(newcomers, exc.reason, exc.message)
+        push.record_failure(newcomers, exc.reason, exc.message, attempted_at)
     except UserErrors as exc:
-        push.record_failure(newcomers, FailureReason.INVALID_ORDER, f"Shopify refused: {exc}")
+        push.record_failure(
+            newcomers, FailureReason.INVALID_ORDER, f"Shopify refused: {exc}", attempted_at
+        )
     except ShopifyError as exc:
-        push.record_failure(newcomers, FailureReason(exc.reason), str(exc))
+        push.record_failure(newcomers, FailureReason(exc.reason), str(exc), attempted_at)
     else:
         ref = push.PartnerOrderRef(batch.partner_order_id or "", batch.partner_order_name or "")
-        push.mark_sent(newcomers, ref, "Appended to weekly master")
+        push.mark_sent(newcomers, ref, "Appended to weekly master", attempted_at)
         db.session.commit()
         return len(newcomers)
     for order in newcomers:

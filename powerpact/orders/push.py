@@ -15,13 +15,14 @@ import logging
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Select, bindparam, insert, select, update
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from powerpact.db_types import utcnow
 from powerpact.extensions import db
@@ -29,12 +30,12 @@ from powerpact.models import (
     FailureReason,
     OrderStatus,
     OrderSync,
+    OrderSyncEvent,
     PartnerStore,
     RetailStore,
     ShipTo,
 )
 from powerpact.money import round_money
-from powerpact.orders.capture import add_event
 from powerpact.shopify.clients import client_for
 from powerpact.shopify.errors import ShopifyError, UserErrors
 from powerpact.shopify.oauth import fresh_access_token, needs_refresh
@@ -225,69 +226,127 @@ def classify_user_errors(exc: UserErrors) -> FailureReason:
     return FailureReason.INVALID_ORDER
 
 
-def mark_sent(members: Sequence[OrderSync], ref: PartnerOrderRef, how: str) -> None:
-    for order in members:
-        order.partner_order_id = ref.id
-        order.partner_order_name = ref.name
-        order.status = OrderStatus.SYNCED
-        order.error_message = None
-        order.last_order_failure_reason = None
-        order.next_attempt_at = None
-        add_event(order, "sent", f"{how} partner order {ref.name}.", partner_order_id=ref.id)
+def mark_sent(
+    members: Sequence[OrderSync], ref: PartnerOrderRef, how: str, attempted_at: datetime
+) -> None:
+    """Record a successful attempt: the members point at the partner order ``ref``."""
+    write_attempt(
+        [
+            (
+                order,
+                {
+                    **attempt_values(order, attempted_at),
+                    "partner_order_id": ref.id,
+                    "partner_order_name": ref.name,
+                    "status": OrderStatus.SYNCED,
+                    "error_message": None,
+                    "last_order_failure_reason": None,
+                    "next_attempt_at": None,
+                },
+                Event("sent", f"{how} partner order {ref.name}.", {"partner_order_id": ref.id}),
+            )
+            for order in members
+        ]
+    )
 
 
-def record_failure(members: Sequence[OrderSync], reason: FailureReason, message: str) -> None:
-    """Transient reasons are retried later with backoff until the limit; others fail at once."""
+def record_failure(
+    members: Sequence[OrderSync], reason: FailureReason, message: str, attempted_at: datetime
+) -> None:
+    """Record a failed attempt: transient reasons are retried later with backoff until the
+    limit; others fail at once."""
+    outcomes = []
     for order in members:
-        order.last_order_failure_reason = reason
-        order.error_message = message
-        retry_later = reason.transient and order.retry_count < MAX_AUTOMATIC_ATTEMPTS
-        if retry_later:
-            order.next_attempt_at = utcnow() + backoff(order.retry_count)
-            add_event(order, "attempt_failed", f"{message} Retrying automatically.")
+        values = {
+            **attempt_values(order, attempted_at),
+            "last_order_failure_reason": reason,
+            "error_message": message,
+        }
+        if reason.transient and values["retry_count"] < MAX_AUTOMATIC_ATTEMPTS:
+            values["next_attempt_at"] = utcnow() + backoff(values["retry_count"])
+            event = Event("attempt_failed", f"{message} Retrying automatically.")
         else:
-            order.status = OrderStatus.FAILED
-            order.next_attempt_at = None
-            add_event(order, "failed", message, reason=reason.value)
+            values["status"] = OrderStatus.FAILED
+            values["next_attempt_at"] = None
+            event = Event("failed", message, {"reason": reason.value})
+        outcomes.append((order, values, event))
+    write_attempt(outcomes)
+
+
+def attempt_values(order: OrderSync, attempted_at: datetime) -> dict[str, Any]:
+    return {"last_attempted_at": attempted_at, "retry_count": order.retry_count + 1}
+
+
+@dataclass(frozen=True)
+class Event:
+    kind: str
+    message: str
+    details: dict[str, Any] | None = None
+
+
+ORDER_SYNCS = OrderSync.__table__
+UPDATE_ORDER_SYNC = update(ORDER_SYNCS).where(ORDER_SYNCS.c.id == bindparam("order_sync_id"))
+INSERT_EVENTS = insert(OrderSyncEvent.__table__)
+
+
+def write_attempt(outcomes: Sequence[tuple[OrderSync, dict[str, Any], Event]]) -> None:
+    """Write each order's new values and its timeline event with two Core statements.
+
+    Sending is the hot path of PowerPact: through the unit of work, the flush of
+    these few columns cost a third of a send's CPU. The loaded objects take the
+    values as committed ones (no second UPDATE at the commit); their ``updated_at``
+    and ``events`` are expired, to be read again if asked for.
+    """
+    if not outcomes:
+        return
+    db.session.execute(
+        UPDATE_ORDER_SYNC, [{"order_sync_id": order.id, **values} for order, values, _ in outcomes]
+    )
+    db.session.execute(
+        INSERT_EVENTS,
+        [
+            {
+                "order_sync_id": order.id,
+                "kind": event.kind,
+                "message": event.message,
+                "details": event.details,
+            }
+            for order, _, event in outcomes
+        ],
+    )
+    for order, values, _ in outcomes:
+        for key, value in values.items():
+            set_committed_value(order, key, value)
+        db.session.expire(order, ["updated_at", "events"])
 
 
 def send(
     locked_partner: PartnerStore | None, members: Sequence[OrderSync], identifier: str
 ) -> PartnerOrderRef | None:
-    """Create (or find) the partner order for ``members``; record the outcome on them.
+    """Create (or find) the partner order for ``members``; record the attempt on them.
 
     The caller holds the partner's lock (``lock_partner``, whose row it passes)
     and commits afterwards.
     """
-    with db.session.no_autoflush:  # the attempt and its outcome: one UPDATE per order
-        return _send(locked_partner, members, identifier)
-
-
-def _send(
-    locked_partner: PartnerStore | None, members: Sequence[OrderSync], identifier: str
-) -> PartnerOrderRef | None:
-    now = utcnow()
-    for order in members:
-        order.last_attempted_at = now
-        order.retry_count += 1
+    attempted_at = utcnow()
     try:
         partner = check_partner(locked_partner)
         client = client_for(partner)
         existing = find_partner_order(client, identifier)
         if existing is not None:
-            mark_sent(members, existing, "Found the already created")
+            mark_sent(members, existing, "Found the already created", attempted_at)
             return existing
         address = ship_to_address(partner, members[0] if len(members) == 1 else None)
         ref = create_partner_order(
             client, partner, order_create_input(partner, members, identifier, address)
         )
     except PushFailed as exc:
-        record_failure(members, exc.reason, exc.message)
+        record_failure(members, exc.reason, exc.message, attempted_at)
         return None
     except ShopifyError as exc:
-        record_failure(members, FailureReason(exc.reason), str(exc))
+        record_failure(members, FailureReason(exc.reason), str(exc), attempted_at)
         return None
-    mark_sent(members, ref, "Created")
+    mark_sent(members, ref, "Created", attempted_at)
     return ref
 
 

@@ -185,6 +185,8 @@ def address_node(data: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 def order_node(shop: Shop, order: Order) -> dict[str, Any]:
+    """The ``Order`` as GraphQL resolves it; what takes work to build is a callable,
+    built only when the document selects it (most ask for a few fields)."""
     cur = order.currency
     return {
         "__typename": "Order",
@@ -210,36 +212,36 @@ def order_node(shop: Shop, order: Order) -> dict[str, Any]:
         "displayFulfillmentStatus": order.fulfillment_status,
         "fullyPaid": order.financial_status == "PAID",
         "unpaid": order.financial_status in ("PENDING", "AUTHORIZED"),
-        "risk": {
+        "risk": lambda **_: {
             "__typename": "OrderRiskSummary",
             "recommendation": order.risk,
             "assessments": [{"riskLevel": RISK_LEVELS.get(order.risk, "NONE")}],
         },
-        "customer": customer_node(order),
-        "shippingAddress": address_node(order.shipping_address),
-        "billingAddress": address_node(order.billing_address),
-        "subtotalPriceSet": money_bag(order.subtotal, cur),
-        "currentSubtotalPriceSet": money_bag(order.subtotal, cur),
-        "totalDiscountsSet": money_bag(order.discounts, cur),
-        "currentTotalDiscountsSet": money_bag(order.discounts, cur),
-        "totalShippingPriceSet": money_bag(order.shipping, cur),
-        "currentShippingPriceSet": money_bag(order.shipping, cur),
-        "totalTaxSet": money_bag(order.tax, cur),
-        "currentTotalTaxSet": money_bag(order.tax, cur),
-        "totalPriceSet": money_bag(order.total, cur),
-        "currentTotalPriceSet": money_bag(order.total, cur),
-        "totalOutstandingSet": money_bag(
+        "customer": lambda **_: customer_node(order),
+        "shippingAddress": lambda **_: address_node(order.shipping_address),
+        "billingAddress": lambda **_: address_node(order.billing_address),
+        "subtotalPriceSet": lambda **_: money_bag(order.subtotal, cur),
+        "currentSubtotalPriceSet": lambda **_: money_bag(order.subtotal, cur),
+        "totalDiscountsSet": lambda **_: money_bag(order.discounts, cur),
+        "currentTotalDiscountsSet": lambda **_: money_bag(order.discounts, cur),
+        "totalShippingPriceSet": lambda **_: money_bag(order.shipping, cur),
+        "currentShippingPriceSet": lambda **_: money_bag(order.shipping, cur),
+        "totalTaxSet": lambda **_: money_bag(order.tax, cur),
+        "currentTotalTaxSet": lambda **_: money_bag(order.tax, cur),
+        "totalPriceSet": lambda **_: money_bag(order.total, cur),
+        "currentTotalPriceSet": lambda **_: money_bag(order.total, cur),
+        "totalOutstandingSet": lambda **_: money_bag(
             order.total if order.financial_status != "PAID" else Decimal(0), cur
         ),
-        "taxLines": [tax_line_node(t, cur) for t in order.all_tax_lines()],
+        "taxLines": lambda **_: [tax_line_node(t, cur) for t in order.all_tax_lines()],
         "shippingLines": lambda **args: connection(
             list(enumerate(order.shipping_lines)),
             lambda pair: shipping_line_node(order, *pair),
             **args,
         ),
-        "shippingLine": shipping_line_node(order, 0, order.shipping_lines[0])
-        if order.shipping_lines
-        else None,
+        "shippingLine": lambda **_: (
+            shipping_line_node(order, 0, order.shipping_lines[0]) if order.shipping_lines else None
+        ),
         "lineItems": lambda **args: connection(
             order.line_items, lambda li: line_item_node(order, li), **args
         ),
