@@ -366,6 +366,7 @@ ORDER_SYNC_WITH_LINES = (
     select(OrderSync)
     .where(OrderSync.id == bindparam("order_sync_id"))
     .options(joinedload(OrderSync.lines))
+    .with_for_update(of=OrderSync)
     .execution_options(populate_existing=True)
 )
 
@@ -373,8 +374,10 @@ ORDER_SYNC_WITH_LINES = (
 def push_order_sync(order_sync_id: int) -> str:
     """Send one ready OrderSync of an ``immediate`` partner; a no-op for anything else.
 
-    The partner is locked first and the OrderSync and its lines are read after, so
-    what is checked here no other worker can change before the commit.
+    The partner is locked first, then the OrderSync (read with its lines): no other
+    worker sends for the partner, and a webhook that changes or cancels the retail
+    order waits for the commit and then sees the order as sent, instead of being
+    overwritten by it.
     """
     ids = {"order_sync_id": order_sync_id}
     partner = locked_with_fresh_token(PARTNER_OF_ORDER_FOR_UPDATE, ids)
