@@ -299,10 +299,11 @@ def write_attempt(outcomes: Sequence[tuple[OrderSync, dict[str, Any], Event]]) -
     """
     if not outcomes:
         return
-    db.session.execute(
+    connection = db.session.connection()  # Core, past the ORM's bulk-statement handling
+    connection.execute(
         UPDATE_ORDER_SYNC, [{"order_sync_id": order.id, **values} for order, values, _ in outcomes]
     )
-    db.session.execute(
+    connection.execute(
         INSERT_EVENTS,
         [
             {
