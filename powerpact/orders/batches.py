@@ -80,6 +80,12 @@ def batch_for(partner: PartnerStore, window: Window) -> PartnerBatch:
 
 
 def ready_unbatched(partner: PartnerStore, before: datetime) -> list[OrderSync]:
+    """The partner's ready orders not yet in a batch, locked until the commit.
+
+    Locked (the partner's lock is held already) so that a webhook cancelling or
+    changing one of them waits for the send and then sees it sent, instead of
+    being overwritten by it.
+    """
     return list(
         db.session.scalars(
             select(OrderSync)
@@ -90,6 +96,8 @@ def ready_unbatched(partner: PartnerStore, before: datetime) -> list[OrderSync]:
                 (OrderSync.next_attempt_at.is_(None)) | (OrderSync.next_attempt_at <= utcnow()),
             )
             .order_by(OrderSync.ready_at)
+            .with_for_update()
+            .execution_options(populate_existing=True)
         )
     )
 

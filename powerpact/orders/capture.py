@@ -312,7 +312,9 @@ def record_order(captured: CapturedOrder, *, accept_authorized: bool = False) ->
     The caller commits (a webhook commits it with the delivery's ``processed`` mark).
 
     1. Assign lines to parties and split (an ``InvalidOrder`` propagates to the caller).
-    2. For each partner share, lock its OrderSync (created ``pending`` if new).
+    2. For each partner share, in domain order (the one lock order of every capture, so
+       that captures and sends never deadlock), lock its OrderSync (created ``pending``
+       if new).
     3. While unsent, refresh its lines and money and re-evaluate readiness.
     4. Once sent, only a cancellation matters: it is flagged for the cancellation flow.
     5. A partner whose lines all went away before sending is cancelled.
@@ -322,7 +324,7 @@ def record_order(captured: CapturedOrder, *, accept_authorized: bool = False) ->
     verdict = readiness(captured.state, accept_authorized=accept_authorized)
     touched = []
     partner_shares = {p: s for p, s in shares.items() if p != RETAIL_PARTY}
-    for partner, share in partner_shares.items():
+    for partner, share in sorted(partner_shares.items()):
         order, created = _locked_order_sync(captured.order_id, partner, captured.currency)
         if created:
             add_event(order, "captured", f"Captured from {captured.name}.")
