@@ -32,6 +32,7 @@ def create_sandbox_app(
     sandbox = sandbox or Sandbox(config)
     admin_schema()  # built now, so the first request answers as fast as the hundredth
     app = Flask(__name__)
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # Shopify answers in selection order
     app.extensions["sandbox"] = sandbox
     register_admin_api(app, sandbox)
     register_oauth(app, sandbox)

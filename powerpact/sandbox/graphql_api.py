@@ -30,7 +30,6 @@ from graphql import (
     validate,
     value_from_ast_untyped,
 )
-from graphql.execution.values import get_variable_values
 
 from powerpact.sandbox.core import CallRecord, Sandbox
 from powerpact.sandbox.cost import MAX_QUERY_COST, CostCalculator
@@ -51,6 +50,7 @@ def field_resolver(source: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
     """Root fields go to their resolver; nested fields are read from the shaped dicts."""
     ctx: Context = info.context
     if source is ROOT:
+        ctx.executed = True
         return resolve_root(ctx, info, args)
     if isinstance(source, dict):
         value = source.get(info.field_name, MISSING)
@@ -158,7 +158,10 @@ def parse_and_validate(query: str) -> tuple[DocumentNode | None, tuple[GraphQLEr
 
 
 def check_document(payload: dict[str, Any]) -> tuple[Any, dict[str, Any] | None]:
-    """Parse, validate and pick the operation; an error body when any step refuses."""
+    """Parse, validate and pick the operation; an error body when any step refuses.
+
+    Variables are coerced by the execution itself (``run_graphql`` answers its refusal).
+    """
     document, errors = parse_and_validate(payload.get("query") or "")
     if document is None:
         return None, {"errors": [syntax_error(errors[0])]}
@@ -177,11 +180,6 @@ def check_document(payload: dict[str, Any]) -> tuple[Any, dict[str, Any] | None]
             else "An operation name is required when sending multiple operations."
         )
         return None, {"errors": [{"message": message}]}
-    coerced = get_variable_values(
-        admin_schema(), operation.variable_definitions or [], payload.get("variables") or {}
-    )
-    if isinstance(coerced, list):
-        return None, {"errors": [invalid_variable(e) for e in coerced]}
     return (document, operation), None
 
 
@@ -215,6 +213,9 @@ def run_graphql(
             operation_name=payload.get("operationName"),
             field_resolver=field_resolver,
         )
+    if result.errors and not ctx.executed:  # the variables were refused: nothing ran or is charged
+        bucket.refund(requested)
+        return {"errors": [invalid_variable(e) for e in result.errors or []]}
     for error in result.errors or []:
         if error.original_error is not None:
             log.warning("sandbox resolver failed: %s", error, exc_info=error.original_error)

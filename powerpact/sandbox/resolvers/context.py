@@ -20,6 +20,7 @@ class Context:
         self.scopes = scopes
         self.idempotency_key: str | None = None
         self.unmodelled: set[str] = set()
+        self.executed = False  # a root field ran: the variables were accepted
 
     @property
     def ids(self) -> Any:
