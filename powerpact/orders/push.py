@@ -2,7 +2,9 @@
 
 Exactly once, with ``orderCreate`` having no idempotency key:
 - the partner's row is locked (``SELECT ... FOR UPDATE``) for the whole send, so
-  two workers never send or edit the same partner's orders at once;
+  two workers never send or edit the same partner's orders at once, and so are
+  the OrderSyncs being sent, so a webhook changing or cancelling one waits for the
+  send and then sees it sent (capture locks in partner order: no deadlock);
 - before creating, the partner store is searched for an order carrying our
   ``sourceIdentifier``: a crash between Shopify's answer and our commit leaves
   the order on Shopify and finds it on the next attempt instead of making another;
@@ -253,8 +255,11 @@ def mark_sent(
 def record_failure(
     members: Sequence[OrderSync], reason: FailureReason, message: str, attempted_at: datetime
 ) -> None:
-    """Record a failed attempt: transient reasons are retried later with backoff until the
-    limit; others fail at once."""
+    """Record a failed attempt on ``members``.
+
+    A transient reason is retried later, with backoff, until the attempts run out;
+    any other fails the orders at once.
+    """
     outcomes = []
     for order in members:
         values = {
