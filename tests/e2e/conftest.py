@@ -6,8 +6,9 @@ thread) and Huey inline; every table is emptied after each test.
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -60,6 +61,32 @@ class Harness:
 
 @pytest.fixture
 def harness(migrated_app: Flask, database_url: str) -> Iterator[Harness]:
+    with running_harness(database_url, clean_up=empty_every_table) as ready:
+        yield ready
+
+
+@pytest.fixture
+def sqlite_harness(migrated_app: Flask, tmp_path) -> Iterator[Harness]:
+    """The same on an SQLite file, migrated for it, as the demo runs."""
+    import flask_migrate
+
+    with running_harness(f"sqlite:///{tmp_path / 'powerpact.db'}") as ready:
+        flask_migrate.upgrade()
+        yield ready
+
+
+def empty_every_table() -> None:
+    tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+    with db.engine.begin() as conn:
+        conn.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+
+
+@contextlib.contextmanager
+def running_harness(
+    database_url: str, clean_up: Callable[[], None] = lambda: None
+) -> Iterator[Harness]:
+    """The sandbox on a loopback port and the app on ``database_url``, inside its context;
+    ``clean_up`` runs once the sandbox has stopped."""
     holder: dict[str, Flask] = {}
 
     def deliver(url: str, headers: dict[str, str], body: bytes) -> int:
@@ -71,14 +98,12 @@ def harness(migrated_app: Flask, database_url: str) -> Iterator[Harness]:
             db.session.remove()
         return response.status_code
 
-    sandbox_holder: dict[str, Any] = {}
     config = SandboxConfig(transport=deliver, webhook_retry_delays=(0.05, 0.1, 0.2))
     sandbox_app = create_sandbox_app(config)
     server = make_server("127.0.0.1", 0, sandbox_app, threaded=True)
     base = f"http://127.0.0.1:{server.server_port}"
     sandbox = sandbox_app.extensions["sandbox"]
     sandbox.config.base_url = base
-    sandbox_holder["server"] = server
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
 
@@ -105,7 +130,5 @@ def harness(migrated_app: Flask, database_url: str) -> Iterator[Harness]:
         server.shutdown()
         with app.app_context():
             db.session.remove()
-            tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
-            with db.engine.begin() as conn:
-                conn.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+            clean_up()
             db.engine.dispose()

@@ -2,6 +2,7 @@
 
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import select
 
 from powerpact.catalog.imports import create_import_job, run_import_job
@@ -38,7 +39,14 @@ def set_up(harness):
     return chosen
 
 
-def test_a_mixed_order_becomes_one_order_per_partner_and_tracking_returns(harness):
+@pytest.fixture(params=["postgresql", "sqlite"])
+def any_harness(request):
+    """The production database and the demo's: the order flow must work on both."""
+    return request.getfixturevalue("harness" if request.param == "postgresql" else "sqlite_harness")
+
+
+def test_a_mixed_order_becomes_one_order_per_partner_and_tracking_returns(any_harness):
+    harness = any_harness
     maps = set_up(harness)
     order = harness.control(
         "POST",

@@ -259,3 +259,24 @@ def test_a_failed_refresh_sends_nothing_and_says_why(
     assert ready_order.last_order_failure_reason == reason
     assert "refused the token request" in ready_order.error_message
     assert ready_order.retry_count == 1
+
+
+def test_one_failed_attempt_retries_some_members_and_fails_those_out_of_attempts(db_session):
+    """A batch's members may have used different numbers of attempts: each gets its due."""
+    partner = PartnerStoreFactory()
+    fresh = OrderSyncFactory(partner=partner, ready=True, retry_count=0)
+    spent = OrderSyncFactory(partner=partner, ready=True, retry_count=push.MAX_AUTOMATIC_ATTEMPTS)
+    db_session.commit()
+
+    push.record_failure([fresh, spent], FailureReason.THROTTLED, "Throttled.", utcnow())
+    db_session.commit()
+    db_session.expire_all()
+
+    assert (fresh.status, fresh.retry_count, fresh.next_attempt_at is not None) == (
+        OrderStatus.READY_FOR_SYNC,
+        1,
+        True,
+    )
+    assert (spent.status, spent.next_attempt_at) == (OrderStatus.FAILED, None)
+    assert [e.kind for e in fresh.events][-1] == "attempt_failed"
+    assert [e.kind for e in spent.events][-1] == "failed"
