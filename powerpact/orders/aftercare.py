@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from typing import Any
 
@@ -12,6 +13,7 @@ from powerpact.models import (
     OrderStatus,
     OrderSync,
     OrderSyncEvent,
+    PartnerBatch,
     PartnerStore,
     RetailStore,
     WebhookDelivery,
@@ -122,6 +124,45 @@ def describe_tracking(tracking: dict[str, Any]) -> str:
     )
 
 
+class NotRecordedYet(Exception):
+    """A partner order PowerPact created whose send has not been recorded: retry later.
+
+    Between Shopify's answer to ``orderCreate`` and the commit that records it (or
+    until the send is retried after a crash there) the partner may already ship.
+    """
+
+    transient = True  # process_delivery re-raises it, and the task is retried
+
+
+# The sourceIdentifier of a partner order PowerPact created (push and batches).
+IDENTIFIER = re.compile(r"powerpact-(?P<kind>order-sync|batch)-(?P<id>\d{1,18})")
+
+
+def created_by_powerpact(partner_domain: str, partner_order_id: str) -> bool:
+    """Whether the partner order is one of PowerPact's whose send is not recorded yet.
+
+    Asked (one API call) only of orders no OrderSync records, most of them the
+    partner's own. Its ``sourceIdentifier`` names the OrderSync or batch it was
+    created for; that one must still be waiting for its partner order.
+    """
+    partner = db.session.scalar(
+        select(PartnerStore).where(PartnerStore.shop_domain == partner_domain)
+    )
+    if partner is None or partner.access_token is None:
+        return False
+    order = client_for(partner).execute("PartnerOrderSource", {"id": partner_order_id})["order"]
+    match = IDENTIFIER.fullmatch((order or {}).get("sourceIdentifier") or "")
+    if match is None:
+        return False
+    model = OrderSync if match["kind"] == "order-sync" else PartnerBatch
+    row = db.session.get(model, int(match["id"]))
+    return (
+        row is not None
+        and row.partner_shop_domain == partner_domain
+        and row.partner_order_id is None
+    )
+
+
 @handles("fulfillments/create", "fulfillments/update")
 def on_partner_fulfilment(delivery: WebhookDelivery, payload: dict[str, Any]) -> dict[str, Any]:
     """Copy a partner's fulfilment and tracking onto the retail order's matching lines."""
@@ -136,6 +177,11 @@ def on_partner_fulfilment(delivery: WebhookDelivery, payload: dict[str, Any]) ->
         )
     )
     if not orders:
+        if created_by_powerpact(delivery.shop_domain, partner_order):
+            raise NotRecordedYet(
+                f"{partner_order} carries PowerPact's identifier but no OrderSync records it"
+                " yet (its send has not committed); the delivery is retried"
+            )
         return {"outcome": "not a PowerPact order"}
     retail = db.session.scalar(select(RetailStore))
     if retail is None:

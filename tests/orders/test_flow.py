@@ -149,6 +149,63 @@ def test_partner_tracking_reaches_the_retail_order_partially_then_fully(
     assert [e.kind for e in order.events][-1] == "fulfilled"
 
 
+def test_tracking_for_a_partner_order_not_recorded_yet_waits_for_its_record(
+    world, send_webhook, shopify, db_session, monkeypatch
+):
+    """The partner ships before the send's commit (or before its retry after a crash)."""
+    from powerpact.orders import push
+    from powerpact.shopify import deliveries
+
+    _, store, pm = world
+
+    def crash(*args, **kwargs):
+        raise SystemExit("worker killed after Shopify's answer")
+
+    monkeypatch.setattr(push, "mark_sent", crash)
+    with pytest.raises(SystemExit):
+        send_webhook("orders/paid", {"id": 9001})
+    db_session.rollback()
+    monkeypatch.undo()
+    (order,) = db_session.scalars(select(OrderSync)).all()
+    assert order.partner_order_id is None and len(store.orders) == 1
+    created = store.orders[0]
+    shopify.on(
+        ALICE,
+        "PartnerOrderSource",
+        lambda v: {"order": {"id": v["id"], "sourceIdentifier": created["sourceIdentifier"]}},
+    )
+    retail = RetailFulfilment(shopify, order.bubbly_order_id, [order.lines[0].bubbly_line_item_id])
+    shipped = {
+        "id": 1,
+        "order_id": int(created["id"].rsplit("/", 1)[1]),
+        "tracking_company": "UPS",
+        "tracking_number": "1Z9",
+        "line_items": [{"variant_id": int(pm.partner_variant_id.rsplit("/", 1)[1]), "quantity": 2}],
+    }
+    send_webhook("fulfillments/create", shipped, shop=ALICE, webhook_id="early-tracking")
+    delivery = delivery_by_webhook_id("early-tracking")
+    assert delivery.status.value == "received" and "NotRecordedYet" in delivery.error
+    assert retail.created == []
+
+    assert push.push_partner(ALICE) == {"sent": 1}  # the retry finds the order and records it
+    assert deliveries.process_delivery(delivery.id) == "processed"
+    assert retail.created[0]["trackingInfo"]["number"] == "1Z9"
+    db_session.expire_all()
+    assert order.status == OrderStatus.FULFILLED and len(store.orders) == 1
+
+
+def test_a_partners_own_order_shipping_is_not_powerpacts_business(world, send_webhook, shopify):
+    shopify.on(
+        ALICE,
+        "PartnerOrderSource",
+        lambda v: {"order": {"id": v["id"], "sourceIdentifier": None}},
+    )
+    send_webhook("fulfillments/create", {"id": 5, "order_id": 777}, shop=ALICE, webhook_id="own")
+    delivery = delivery_by_webhook_id("own")
+    assert delivery.status.value == "processed"
+    assert delivery.result == {"outcome": "not a PowerPact order"}
+
+
 def test_cancelled_before_sending_never_reaches_the_partner(world, send_webhook, db_session):
     state, store, _ = world
     state["order"] = {**state["order"], "displayFinancialStatus": "PENDING"}

@@ -127,6 +127,8 @@ def test_every_operation_runs_against_the_sandbox(run, sandbox):
     run("OrderForSync", {"id": order["id"]})
     run("OrderLineItemsPage", {"id": order["id"]})
     run("PartnerOrderLines", {"id": order["id"]})
+    source = run("PartnerOrderSource", {"id": order["id"]})["order"]
+    assert source["sourceIdentifier"] == "powerpact-1"
     session = run("OrderEditBegin", {"id": order["id"]})["orderEditBegin"]["calculatedOrder"]["id"]
     added = run("OrderEditAddVariant", {"id": session, "variantId": variants[1].id, "quantity": 1})
     line = added["orderEditAddVariant"]["calculatedLineItem"]["id"]
