@@ -26,8 +26,9 @@ def tax_line_node(tax: TaxLine, currency: str) -> dict[str, Any]:
     return {
         "__typename": "TaxLine",
         "title": tax.title,
-        "rate": float(tax.rate) if tax.rate is not None else None,
-        "ratePercentage": float(tax.rate * 100) if tax.rate is not None else None,
+        # Decimal here; the schema's Float scalar turns it into a JSON number at the edge.
+        "rate": tax.rate,
+        "ratePercentage": tax.rate * 100 if tax.rate is not None else None,
         "priceSet": money_bag(tax.price, currency),
         "channelLiable": False,
     }
