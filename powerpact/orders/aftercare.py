@@ -18,7 +18,9 @@ from powerpact.models import (
     RetailStore,
     WebhookDelivery,
 )
+from powerpact.orders.batches import BATCH_IDENTIFIER
 from powerpact.orders.capture import add_event
+from powerpact.orders.push import ORDER_SYNC_IDENTIFIER
 from powerpact.shopify.clients import client_for
 from powerpact.shopify.errors import UserErrors
 from powerpact.shopify.topics import handles
@@ -135,7 +137,9 @@ class NotRecordedYet(Exception):
 
 
 # The sourceIdentifier of a partner order PowerPact created (push and batches).
-IDENTIFIER = re.compile(r"powerpact-(?P<kind>order-sync|batch)-(?P<id>\d{1,18})")
+IDENTIFIER = re.compile(
+    f"(?P<prefix>{re.escape(ORDER_SYNC_IDENTIFIER)}|{re.escape(BATCH_IDENTIFIER)})(?P<id>\\d{{1,18}})"
+)
 
 
 def created_by_powerpact(partner_domain: str, partner_order_id: str) -> bool:
@@ -154,7 +158,7 @@ def created_by_powerpact(partner_domain: str, partner_order_id: str) -> bool:
     match = IDENTIFIER.fullmatch((order or {}).get("sourceIdentifier") or "")
     if match is None:
         return False
-    model = OrderSync if match["kind"] == "order-sync" else PartnerBatch
+    model = OrderSync if match["prefix"] == ORDER_SYNC_IDENTIFIER else PartnerBatch
     row = db.session.get(model, int(match["id"]))
     return (
         row is not None

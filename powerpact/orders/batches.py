@@ -36,9 +36,11 @@ from powerpact.orders.cadence import Window, window_for
 from powerpact.shopify.clients import client_for
 from powerpact.shopify.errors import ShopifyError, UserErrors
 
+BATCH_IDENTIFIER = "powerpact-batch-"  # + the batch id: its partner order's sourceIdentifier
+
 
 def batch_identifier(batch: PartnerBatch) -> str:
-    return f"powerpact-batch-{batch.id}"
+    return f"{BATCH_IDENTIFIER}{batch.id}"
 
 
 def window_of(partner: PartnerStore, moment: datetime) -> Window:

@@ -64,8 +64,11 @@ class PartnerOrderRef:
     name: str
 
 
+ORDER_SYNC_IDENTIFIER = "powerpact-order-sync-"  # + the OrderSync id: its sourceIdentifier
+
+
 def source_identifier(order: OrderSync) -> str:
-    return f"powerpact-order-sync-{order.id}"
+    return f"{ORDER_SYNC_IDENTIFIER}{order.id}"
 
 
 def lock_partner(shop_domain: str) -> PartnerStore | None:

@@ -215,7 +215,7 @@ def run_graphql(
         )
     if result.errors and not ctx.executed:  # the variables were refused: nothing ran or is charged
         bucket.refund(requested)
-        return {"errors": [invalid_variable(e) for e in result.errors or []]}
+        return {"errors": [invalid_variable(e) for e in result.errors]}
     for error in result.errors or []:
         if error.original_error is not None:
             log.warning("sandbox resolver failed: %s", error, exc_info=error.original_error)
