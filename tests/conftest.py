@@ -87,6 +87,7 @@ def migrated_app(database_url: str) -> Iterator[Flask]:
         flask_migrate.upgrade()
     huey.immediate = True
     yield app
+    app.extensions[STORE_KEY].close()
     with app.app_context():
         db.engine.dispose()
 

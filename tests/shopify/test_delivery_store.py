@@ -83,19 +83,19 @@ def wait_until(condition, seconds: float = 10.0) -> None:
 
 @contextlib.contextmanager
 def writer_held(store: GroupCommitStore, admin: psycopg.Connection, pool: ThreadPoolExecutor):
-    """The writer stuck in its first statement until the block ends.
+    """A leader stuck in its statement until the block ends, so that rows queue behind it.
 
     Another transaction holds an uncommitted row with the webhook id "blocker"; the
-    writer inserting "blocker" waits on it. Rolling back lets it through (and it
-    stores "blocker" itself). Yields the future of the blocked insert.
+    request inserting "blocker" leads and waits on it. Rolling back lets it through
+    (and it stores "blocker" itself). Yields the future of the blocked insert.
     """
     admin.execute(
         "INSERT INTO webhook_deliveries (webhook_id, topic, shop_domain, payload, status,"
         " attempts, received_at) VALUES ('blocker', 't', 's', '', 'received', 0, now())"
     )
     blocked = pool.submit(store.insert, make_row("blocker"))
-    wait_until(lambda: store._waiting.qsize() == 0 and store._thread is not None)
-    time.sleep(0.05)  # the writer has taken "blocker" and sent it
+    wait_until(lambda: store.queued() == 0 and store._leading)
+    time.sleep(0.05)  # the leader has taken "blocker" and sent it
     try:
         yield blocked
     finally:
@@ -116,7 +116,7 @@ def test_rows_queued_while_a_commit_is_in_flight_share_one_statement(store, admi
     rows = [make_row() for _ in range(10)]
     with ThreadPoolExecutor(max_workers=12) as pool, writer_held(store, admin, pool) as blocked:
         queued = [pool.submit(store.insert, row) for row in rows]
-        wait_until(lambda: store._waiting.qsize() == 10)
+        wait_until(lambda: store.queued() == 10)
     assert blocked.result() is not None
     assert all(f.result() is not None for f in queued)
     assert (store.statements, store.rows) == (2, 11)
@@ -133,7 +133,7 @@ def test_a_repeat_is_acknowledged_without_a_new_row_or_id(store):
 def test_one_webhook_id_twice_in_a_batch_is_stored_once_and_given_one_id(store, admin):
     with ThreadPoolExecutor(max_workers=4) as pool, writer_held(store, admin, pool):
         twins = [pool.submit(store.insert, make_row("twin")) for _ in range(2)]
-        wait_until(lambda: store._waiting.qsize() == 2)
+        wait_until(lambda: store.queued() == 2)
     answers = sorted((f.result() for f in twins), key=lambda x: x is None)
     assert answers[0] is not None and answers[1] is None
     assert stored_ids(["twin"]) == [answers[0]]
@@ -151,7 +151,7 @@ def test_a_row_postgresql_refuses_fails_alone_not_its_batch(store, admin):
     with ThreadPoolExecutor(max_workers=8) as pool, writer_held(store, admin, pool):
         refused = pool.submit(store.insert, make_row("nul-\x00-byte"))
         stored = [pool.submit(store.insert, row) for row in good]
-        wait_until(lambda: store._waiting.qsize() == 6)
+        wait_until(lambda: store.queued() == 6)
     with pytest.raises(DeliveryNotStored, match="NUL"):
         refused.result()
     assert all(f.result() is not None for f in stored)
@@ -198,30 +198,60 @@ def test_a_request_gives_up_when_the_commit_does_not_come(committed_app, databas
             with pytest.raises(DeliveryNotStored, match="no commit within"):
                 store.insert(make_row("late"))
             assert time.monotonic() - started < 2
-        # Stored after all once the writer got through: Shopify's retry is then a repeat.
-        wait_until(lambda: bool(stored_ids(["late"])))
-        assert store.insert(make_row("late")) is None
+            assert store.queued() == 0, "the request took its row back"
+        assert stored_ids(["late"]) == []
+        assert store.insert(make_row("late")) is not None, "Shopify's retry is stored"
     finally:
         store.close()
 
 
-def test_close_writes_what_is_queued_then_stops_the_writer(store):
+def test_close_closes_the_connection_and_the_next_insert_opens_another(store):
     assert store.insert(make_row()) is not None
-    writer = store._thread
+    first = store._connection.conn
     store.close()
-    assert writer is not None and not writer.is_alive()
-    assert store.insert(make_row()) is not None, "a new writer starts on the next insert"
+    assert first is not None and first.closed
+    assert store.insert(make_row()) is not None
+    assert store._connection.conn is not first
 
 
-def test_each_forked_process_gets_its_own_writer(store):
+def test_each_forked_process_gets_its_own_connection_and_queue(store):
     """gunicorn --preload forks workers from a master that may have used the store."""
     assert store.insert(make_row()) is not None
-    parent_writer, parent_queue = store._thread, store._waiting
+    parent_connection, parent_queue = store._connection, store._queued
     store._pid = -1  # as a forked child sees it: the parent's pid, not its own
     try:
         assert store.insert(make_row()) is not None
-        assert store._thread is not parent_writer and store._waiting is not parent_queue
-        assert store._thread.is_alive()
+        assert store._connection is not parent_connection and store._queued is not parent_queue
     finally:
-        parent_queue.put(None)  # a real fork leaves no parent thread behind; stop this one
-        parent_writer.join(5)
+        parent_connection.close()
+
+
+def test_a_request_promoted_to_lead_writes_the_rows_queued_behind_the_last_batch(store, admin):
+    """The rows that queued during a leader's statement go out in the next one, led by the
+    first of their requests, while the first leader's request is already answered."""
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        with writer_held(store, admin, pool) as blocked:
+            queued = [pool.submit(store.insert, make_row()) for _ in range(5)]
+            wait_until(lambda: store.queued() == 5)
+        assert blocked.result() is not None
+        assert all(f.result() is not None for f in queued)
+    assert (store.statements, store.rows) == (2, 6)
+    assert not store._leading and store.queued() == 0
+
+
+def test_a_statement_that_hangs_is_cancelled_and_its_requests_refused(
+    committed_app, database_url, admin, monkeypatch
+):
+    """The leader's own request waits for its statement: PostgreSQL cancels it in time."""
+    monkeypatch.setattr("powerpact.shopify.delivery_store.STATEMENT_TIMEOUT_MS", 200)
+    store = GroupCommitStore(database_url)
+    try:
+        with (
+            ThreadPoolExecutor(max_workers=2) as pool,
+            writer_held(store, admin, pool) as held,
+            pytest.raises(DeliveryNotStored, match="statement timeout"),
+        ):
+            held.result(timeout=5)
+        assert store.insert(make_row()) is not None, "the next request leads on the same store"
+    finally:
+        store.close()
