@@ -1,14 +1,20 @@
 """``bench intake``: webhook intake under gunicorn, driven by wrk until p99 passes a second.
 
-Two servers in the same gunicorn setup (workers, threads, worker class), one after
-the other on a free loopback port: PowerPact (``wsgi:app`` against a throwaway,
-migrated PostgreSQL database and a uniquely named Huey queue on the machine's
-Redis) and a bare Flask endpoint (``powerpact.bench.bare_app``). wrk, a separate
-process, holds 1, 2, 4, ... connections open for a few seconds per step. Every
-request is a real, correctly signed ``orders/create`` webhook from the retail
-shop with its own webhook and event id, so each one inserts a row and enqueues a
-task. The ceiling is the highest rate whose p99 stayed within the threshold; the
-budget is intake at least half of bare.
+Two servers in the same gunicorn setup (workers, threads, worker class), each on a
+free loopback port: PowerPact (``wsgi:app`` against a throwaway, migrated
+PostgreSQL database and a uniquely named Huey queue on the machine's Redis) and a
+bare Flask endpoint (``powerpact.bench.bare_app``). wrk, a separate process, holds
+1, 2, 4, ... connections open for a few seconds per step. Every request is a real,
+correctly signed ``orders/create`` webhook from the retail shop with its own
+webhook and event id, so each one inserts a row and enqueues a task. The ceiling
+is the highest rate whose p99 stayed within the threshold; the budget is intake at
+least half of bare.
+
+Both servers run throughout and each step is measured on one right after the
+other (which one goes first alternates), so that a change in the machine's speed
+(these VMs' speed drifts by tens of percent within minutes) falls on both sides of
+the ratio instead of on one ramp. A server idle between its steps costs the other
+nothing.
 
 Afterwards the stored deliveries are counted against the 2xx answers wrk saw: none
 acknowledged may be missing. A request still in flight when a step ends (or
@@ -26,6 +32,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -301,17 +308,21 @@ def step_from(connections: int, raw: dict[str, int]) -> Step:
     )
 
 
-def ramp(url: str, script: Path, prefix: str, load: Load) -> list[Step]:
-    """Double the connections until the p99 passes the threshold (or the maximum is reached)."""
-    steps: list[Step] = []
+def ramps(servers: dict[str, str], script: Path, load: Load) -> dict[str, list[Step]]:
+    """Double the connections, one step on each server in turn, until each one's p99 passes
+    the threshold (or the maximum is reached); the first to pass it drops out."""
+    steps: dict[str, list[Step]] = {name: [] for name in servers}
+    active = list(servers)
     connections = 1
-    while connections <= load.max_connections:
-        raw = run_wrk(url, script, connections, f"{prefix}-c{connections}", load)
-        step = step_from(connections, raw)
-        steps.append(step)
-        click.echo(f"  {prefix}: {json.dumps(asdict(step))}", err=True)
-        if step.p99_ms > load.threshold_ms:
-            break
+    while active and connections <= load.max_connections:
+        turn = active if connections.bit_length() % 2 else active[::-1]
+        for name in turn:
+            raw = run_wrk(servers[name], script, connections, f"{name}-c{connections}", load)
+            step = step_from(connections, raw)
+            steps[name].append(step)
+            click.echo(f"  {name}: {json.dumps(asdict(step))}", err=True)
+            if step.p99_ms > load.threshold_ms:
+                active.remove(name)
         connections *= 2
     return steps
 
@@ -353,13 +364,38 @@ def private_queue() -> Iterator[RedisHuey]:
         queue.storage.pool.disconnect()
 
 
+def drained(database_url: str, quiet_seconds: float = 1.0, timeout: float = 60.0) -> bool:
+    """Whether the stored deliveries stopped growing: the last requests of an overloaded
+    step, read before wrk hung up, are still being served for a while after it."""
+    last = -1
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        count = sum(stored_deliveries(database_url).values())
+        if count == last:
+            return True
+        last = count
+        time.sleep(quiet_seconds)
+    return False
+
+
 def measure(
-    name: str, target: str, env: dict[str, str], folder: Path, script: Path, load: Load
-) -> list[Step]:
-    """Serve ``target`` with gunicorn, ramp wrk against it, stop gunicorn whatever happens."""
-    service, url = gunicorn(name, target, env, folder, load)
-    with running([service]):
-        return ramp(url, script, name, load)
+    targets: dict[str, str],
+    env: dict[str, str],
+    folder: Path,
+    script: Path,
+    load: Load,
+) -> dict[str, list[Step]]:
+    """Serve every target with gunicorn, ramp wrk against them, and once the intake has
+    served what it had read, stop them (whatever happens)."""
+    services: list[Service] = []
+    urls: dict[str, str] = {}
+    for name, target in targets.items():
+        service, urls[name] = gunicorn(name, target, env, folder, load)
+        services.append(service)
+    with running(services):
+        steps = ramps(urls, script, load)
+        drained(env["DATABASE_URL"])
+        return steps
 
 
 def accounting(steps: list[Step], stored: dict[str, int], enqueued: int) -> dict[str, Any]:
@@ -416,8 +452,8 @@ def run_intake(load: Load) -> dict[str, Any]:
         env = server_environment(database_url, folder, queue.name)
         migrate(env, folder / "migrate.log")
         script = write_wrk_script(folder, env["SHOPIFY_API_SECRET"])
-        intake = measure("intake", PROJECT_APP, env, folder, script, load)
-        bare = measure("bare", BARE_APP, env, folder, script, load)
+        steps = measure({"intake": PROJECT_APP, "bare": BARE_APP}, env, folder, script, load)
+        intake, bare = steps["intake"], steps["bare"]
         checked = accounting(intake, stored_deliveries(database_url), queue.pending_count())
     return {**figures(load, intake, bare, checked), "queue_deleted": queue.name}
 

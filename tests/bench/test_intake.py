@@ -42,3 +42,22 @@ def test_the_ceiling_is_the_fastest_step_within_the_threshold_without_errors():
     steps = [step(100, 10), step(300, 900), step(250, 900, errors=1), step(400, 1200)]
     assert intake.ceiling(steps, 1000) == 300
     assert intake.ceiling([step(400, 1200)], 1000) is None
+
+
+def test_the_ramps_take_turns_step_by_step_and_a_server_past_the_threshold_drops_out(
+    monkeypatch,
+):
+    calls = []
+
+    def fake_wrk(url, script, connections, prefix, load):
+        calls.append((url, connections))
+        p99_us = 2_000_000 if (url, connections) == ("bare", 2) else 1000
+        return {"duration_us": 1_000_000, "requests": 10, "sent": 10, "answered": 10,
+                "acknowledged": 10, "p50_us": 500, "p99_us": p99_us, "connect_errors": 0,
+                "read_errors": 0, "write_errors": 0, "timeouts": 0}  # fmt: skip
+
+    monkeypatch.setattr(intake, "run_wrk", fake_wrk)
+    steps = intake.ramps({"intake": "intake", "bare": "bare"}, None, intake.Load(4))
+    assert calls == [("intake", 1), ("bare", 1), ("bare", 2), ("intake", 2), ("intake", 4)]
+    assert [s.connections for s in steps["intake"]] == [1, 2, 4]
+    assert [s.connections for s in steps["bare"]] == [1, 2]
