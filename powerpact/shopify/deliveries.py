@@ -14,10 +14,39 @@ from powerpact.extensions import db
 from powerpact.models import DeliveryStatus, RetailStore, WebhookDelivery
 from powerpact.shopify.errors import ShopifyError
 from powerpact.shopify.oauth import fresh_access_token, needs_refresh
+from powerpact.shopify.signatures import canonical_shop_domain
 from powerpact.shopify.topics import handler_for
 from powerpact.shops import find_shop
 
 log = logging.getLogger(__name__)
+SHOP_KEYS = ("myshopify_domain", "shop_domain")
+
+
+def read_payload(delivery: WebhookDelivery) -> tuple[dict[str, Any] | None, str | None]:
+    """The delivery's payload, or None and why it cannot be processed (malformed body,
+    untrustworthy shop).
+
+    The intake stores a verified body without parsing it; it is parsed here, once.
+    Shopify signs the body, not the headers: ``X-Shopify-Shop-Domain`` must be a
+    lower-case ``*.myshopify.com`` domain, and a payload that names its shop
+    (``myshopify_domain`` on app/uninstalled, ``shop_domain`` on the compliance
+    topics) must name the same one, so a genuine body replayed under another shop's
+    header acts on nobody.
+    """
+    try:
+        payload = json.loads(delivery.payload)
+    except ValueError as exc:
+        return None, f"malformed JSON body: {exc}"
+    if not isinstance(payload, dict):
+        return None, "malformed body: a JSON object was expected"
+    shop = delivery.shop_domain
+    if canonical_shop_domain(shop) != shop:
+        return None, "X-Shopify-Shop-Domain is missing or not a lower-case *.myshopify.com domain"
+    for key in SHOP_KEYS:
+        named = payload.get(key)
+        if isinstance(named, str) and named.strip().lower() != shop:
+            return None, f"the payload's {key} names another shop than X-Shopify-Shop-Domain"
+    return payload, None
 
 
 def _lock_delivery(delivery_id: int) -> WebhookDelivery | None:
@@ -90,6 +119,7 @@ def process_delivery(delivery_id: int) -> str:
     """Run the topic's handler for one delivery and record the outcome.
 
     1. Lock the row; a delivery not in ``received`` was handled already: do nothing.
+       A body that cannot be processed (``read_payload``) is ``failed`` with why.
        A token the handler will use that is due for refresh is refreshed first, and
        the row locked again: a refresh commits, which inside the handler would end
        this transaction's locks and keep half its effects.
@@ -102,7 +132,14 @@ def process_delivery(delivery_id: int) -> str:
        task is retried; any other error rolls back and is stored as ``failed``.
     """
     delivery = _received_delivery(delivery_id)
-    if delivery is not None and _refresh_due_tokens(delivery):
+    if delivery is None:
+        return "skipped"
+    payload, problem = read_payload(delivery)
+    if payload is None:
+        log.warning("webhook %s failed: %s", delivery_id, problem)
+        delivery.attempts += 1
+        return _finish(delivery, DeliveryStatus.FAILED, error=problem)
+    if _refresh_due_tokens(delivery):
         delivery = _received_delivery(delivery_id)
     if delivery is None:
         return "skipped"
@@ -112,7 +149,6 @@ def process_delivery(delivery_id: int) -> str:
     handler = handler_for(delivery.topic)
     if handler is None:
         return _finish(delivery, DeliveryStatus.IGNORED, error=f"no handler for {delivery.topic}")
-    payload = json.loads(delivery.payload)
     try:
         result = handler(delivery, payload)
     except Exception as exc:

@@ -1,8 +1,9 @@
 """``POST /webhooks``: verify, store, acknowledge, enqueue. Nothing else on the hot path.
 
 1. The HMAC is checked over the raw bytes before anything is parsed (401 if wrong).
-2. The body is parsed once, to store a malformed or cross-shop delivery as ``failed``
-   with its reason (200: Shopify would only resend it).
+2. The body is not parsed here: a malformed or cross-shop delivery is acknowledged
+   (Shopify would only resend it) and stored; processing it marks it ``failed`` with
+   its reason (``deliveries.delivery_problem``).
 3. The delivery is inserted keyed by ``X-Shopify-Webhook-Id`` and committed before
    the answer (``delivery_store``: on PostgreSQL one statement and one commit shared
    with the deliveries of concurrent requests), so an acknowledged webhook is never
@@ -14,7 +15,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import datetime
 
@@ -34,12 +34,11 @@ from powerpact.shopify.delivery_store import (
     DeliveryStore,
 )
 from powerpact.shopify.enqueuer import enqueuer
-from powerpact.shopify.signatures import canonical_shop_domain, verify_webhook
+from powerpact.shopify.signatures import verify_webhook
 
 log = logging.getLogger(__name__)
 bp = Blueprint("webhooks", __name__)
 MAX_BODY_BYTES = 2 * 1024 * 1024
-SHOP_KEYS = ("myshopify_domain", "shop_domain")
 
 
 def parse_triggered_at(value: str | None) -> datetime | None:
@@ -57,39 +56,14 @@ def stored_text(body: bytes) -> str:
     return body.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
 
 
-def body_problem(shop: str | None, body: bytes) -> str | None:
-    """Why the delivery cannot be processed (malformed body, untrustworthy shop), or None.
-
-    The body is parsed once, here. Shopify signs the body, not the headers:
-    ``X-Shopify-Shop-Domain`` must be a lower-case ``*.myshopify.com`` domain, and a
-    payload that names its shop (``myshopify_domain`` on app/uninstalled,
-    ``shop_domain`` on the compliance topics) must name the same one, so a genuine
-    body replayed under another shop's header acts on nobody.
-    """
-    try:
-        payload = json.loads(body)
-    except (UnicodeDecodeError, ValueError) as exc:
-        return f"malformed JSON body: {exc}"
-    if not isinstance(payload, dict):
-        return "malformed body: a JSON object was expected"
-    if not shop or canonical_shop_domain(shop) != shop:
-        return "X-Shopify-Shop-Domain is missing or not a lower-case *.myshopify.com domain"
-    for key in SHOP_KEYS:
-        named = payload.get(key)
-        if isinstance(named, str) and named.strip().lower() != shop:
-            return f"the payload's {key} names another shop than X-Shopify-Shop-Domain"
-    return None
-
-
 def header_text(headers: Headers, name: str, length: int) -> str:
     """A header as text that fits its column (PostgreSQL text holds no NUL)."""
     return (headers.get(name) or "").replace("\x00", "\ufffd")[:length]
 
 
 def delivery_row(webhook_id: str, headers: Headers, body: bytes) -> DeliveryRow:
-    """The row to store for a verified delivery: ``received``, or ``failed`` with the reason."""
+    """The ``received`` row to store for a verified delivery."""
     shop = header_text(headers, "X-Shopify-Shop-Domain", 255)
-    problem = body_problem(shop, body)
     return DeliveryRow(
         webhook_id=webhook_id.replace("\x00", "\ufffd"),
         event_id=header_text(headers, "X-Shopify-Event-Id", 255) or None,
@@ -98,8 +72,8 @@ def delivery_row(webhook_id: str, headers: Headers, body: bytes) -> DeliveryRow:
         api_version=header_text(headers, "X-Shopify-API-Version", 16) or None,
         triggered_at=parse_triggered_at(headers.get("X-Shopify-Triggered-At")),
         payload=stored_text(body),
-        status=(DeliveryStatus.FAILED if problem else DeliveryStatus.RECEIVED).value,
-        error=problem,
+        status=DeliveryStatus.RECEIVED.value,
+        error=None,
         received_at=utcnow(),
     )
 
