@@ -94,3 +94,17 @@ def test_the_access_log_leaves_out_query_strings_where_session_tokens_travel():
     line = config.access_log_format % atoms
     assert "GET /partner/orders" in line
     assert "secret" not in line
+
+
+def test_bench_intake_serves_both_apps_the_way_render_serves_the_web():
+    """The intake budget compares against a bare app "on the same gunicorn setup": Render's."""
+    from powerpact.bench.intake import Load
+
+    argv = shlex.split(SERVICES["powerpact-web"]["startCommand"])
+    option = {name: argv[argv.index(name) + 1] for name in ("--workers", "--threads", "--config")}
+    assert option == {
+        "--workers": str(Load().workers),
+        "--threads": str(Load().threads),
+        "--config": "gunicorn.conf.py",
+    }
+    assert "--preload" in argv
