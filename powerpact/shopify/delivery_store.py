@@ -49,6 +49,7 @@ STORE_KEY = "powerpact.delivery_store"
 WRITER_APPLICATION_NAME = "powerpact-intake-writer"  # as pg_stat_activity shows it
 # A leader's request waits for its statement: never longer than Shopify waits for the answer.
 STATEMENT_TIMEOUT_MS = 5000
+_FORK_LOCK = threading.Lock()
 
 
 class DeliveryRow(NamedTuple):
@@ -229,7 +230,9 @@ class GroupCommitStore:
 
     def insert(self, row: DeliveryRow) -> int | None:
         if self._pid != os.getpid():
-            self._start_afresh()
+            with _FORK_LOCK:  # the first requests of a new worker may come at once
+                if self._pid != os.getpid():
+                    self._start_afresh()
         waiter = _Waiter(row)
         with self._mutex:
             self._queued.append(waiter)
