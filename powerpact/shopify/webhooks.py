@@ -3,7 +3,8 @@
 1. The HMAC is checked over the raw bytes before anything is parsed (401 if wrong).
 2. The body is not parsed here: a malformed or cross-shop delivery is acknowledged
    (Shopify would only resend it) and stored; processing it marks it ``failed`` with
-   its reason (``deliveries.delivery_problem``).
+   its reason (``deliveries.read_payload``). Only what the stored text would hide is
+   caught here: bytes that are not UTF-8, or a NUL (both stored replaced by U+FFFD).
 3. The delivery is inserted keyed by ``X-Shopify-Webhook-Id`` and committed before
    the answer (``delivery_store``: on PostgreSQL one statement and one commit shared
    with the deliveries of concurrent requests), so an acknowledged webhook is never
@@ -51,9 +52,21 @@ def parse_triggered_at(value: str | None) -> datetime | None:
     return parsed if parsed.tzinfo else None
 
 
-def stored_text(body: bytes) -> str:
-    """The body as text a database can hold (a malformed body may carry NUL bytes)."""
-    return body.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
+def stored_text(body: bytes) -> tuple[str, str | None]:
+    """The body as text a database can hold, and why it is malformed if the text hides it.
+
+    Bytes that are not UTF-8, and NUL (which PostgreSQL text cannot hold), are stored
+    as U+FFFD, which could turn a malformed body into valid JSON: so they fail here.
+    """
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return body.decode("utf-8", errors="replace").replace("\x00", "\ufffd"), (
+            f"malformed body: not UTF-8 ({exc})"
+        )
+    if "\x00" in text:
+        return text.replace("\x00", "\ufffd"), "malformed body: a NUL character"
+    return text, None
 
 
 def header_text(headers: Headers, name: str, length: int) -> str:
@@ -62,8 +75,9 @@ def header_text(headers: Headers, name: str, length: int) -> str:
 
 
 def delivery_row(webhook_id: str, headers: Headers, body: bytes) -> DeliveryRow:
-    """The ``received`` row to store for a verified delivery."""
+    """The row to store for a verified delivery: ``received``, or ``failed`` with the reason."""
     shop = header_text(headers, "X-Shopify-Shop-Domain", 255)
+    payload, problem = stored_text(body)
     return DeliveryRow(
         webhook_id=webhook_id.replace("\x00", "\ufffd"),
         event_id=header_text(headers, "X-Shopify-Event-Id", 255) or None,
@@ -71,9 +85,9 @@ def delivery_row(webhook_id: str, headers: Headers, body: bytes) -> DeliveryRow:
         shop_domain=shop or "unknown",
         api_version=header_text(headers, "X-Shopify-API-Version", 16) or None,
         triggered_at=parse_triggered_at(headers.get("X-Shopify-Triggered-At")),
-        payload=stored_text(body),
-        status=DeliveryStatus.RECEIVED.value,
-        error=None,
+        payload=payload,
+        status=(DeliveryStatus.FAILED if problem else DeliveryStatus.RECEIVED).value,
+        error=problem,
         received_at=utcnow(),
     )
 

@@ -93,7 +93,11 @@ def test_unknown_topics_are_stored_and_ignored(send_webhook):
     assert "no handler" in delivery.error
 
 
-@pytest.mark.parametrize("raw", [b"{not json", b"[1, 2]", b"\xff\xfe"])
+@pytest.mark.parametrize(
+    "raw",
+    [b"{not json", b"[1, 2]", b"\xff\xfe", b'{"id": "\xff"}', b'{"id": "x\x00"}'],
+    ids=["not-json", "not-an-object", "not-utf8", "not-utf8-in-a-string", "nul-in-a-string"],
+)
 def test_malformed_bodies_with_a_valid_hmac_are_stored_with_a_reason(send_webhook, raw):
     response = send_webhook("test/recorded", None, raw=raw, webhook_id="bad")
     assert response.status_code == 200
