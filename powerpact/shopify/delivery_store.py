@@ -39,10 +39,12 @@ from datetime import datetime
 from typing import NamedTuple, Protocol
 
 import psycopg
+from psycopg import pq
 from sqlalchemy.engine import make_url
 
 from powerpact.extensions import db, insert_or_ignore
 from powerpact.models import DeliveryStatus, WebhookDelivery
+from powerpact.shopify.prepared import execute
 
 log = logging.getLogger(__name__)
 STORE_KEY = "powerpact.delivery_store"
@@ -68,7 +70,7 @@ class DeliveryRow(NamedTuple):
 
 
 COLUMNS = ", ".join(DeliveryRow._fields)
-ROW_PLACEHOLDERS = "(" + ", ".join(["%s"] * len(DeliveryRow._fields)) + ", 0)"
+WIDTH = len(DeliveryRow._fields)
 
 
 class DeliveryNotStored(RuntimeError):
@@ -81,37 +83,61 @@ class DeliveryStore(Protocol):
         ...
 
 
+def row_placeholders(first: int) -> str:
+    """One row's ``VALUES`` tuple: libpq's numbered parameters from ``$first``, no attempts."""
+    return "(" + ", ".join(f"${n}" for n in range(first, first + WIDTH)) + ", 0)"
+
+
 @functools.cache
 def insert_statement(count: int) -> str:
     """``INSERT`` of ``count`` rows, skipping webhook ids already stored, returning the new.
 
-    Only constants are joined here (column names, ``%s`` placeholders); the values
+    Only constants are joined here (column names, ``$n`` placeholders); the values
     travel as parameters.
     """
-    values = ", ".join([ROW_PLACEHOLDERS] * count)
+    values = ", ".join(row_placeholders(1 + i * WIDTH) for i in range(count))
     return (
         f"INSERT INTO webhook_deliveries ({COLUMNS}, attempts) VALUES {values}"  # noqa: S608
         " ON CONFLICT (webhook_id) DO NOTHING RETURNING webhook_id, id"
     )
 
 
-def insert_rows(conn: psycopg.Connection, rows: Sequence[DeliveryRow]) -> list[int | None]:
+def insert_rows(
+    conn: psycopg.Connection, rows: Sequence[DeliveryRow], *, prepare: bool = False
+) -> list[int | None]:
     """Insert ``rows`` in one statement; per row, its new id or None (already stored).
 
     A webhook id that comes twice in ``rows`` is inserted once: the first of them
-    gets the id, the others None, as if they had come one after the other.
+    gets the id, the others None, as if they had come one after the other. With
+    ``prepare`` (only on a connection of the store's own, see ``prepared.execute``)
+    the statement is prepared once per connection and batch size.
     """
     first_of: dict[str, DeliveryRow] = {}
     for row in rows:
         first_of.setdefault(row.webhook_id, row)
     unique = list(first_of.values())
-    params = [value for row in unique for value in row]
-    cursor = conn.execute(insert_statement(len(unique)), params)
-    new_ids: dict[str, int] = {webhook_id: int(new_id) for webhook_id, new_id in cursor}
+    count = len(unique)
+    result = execute(
+        conn,
+        insert_statement(count),
+        (value for row in unique for value in row),
+        prepared_as=b"powerpact_intake_%d" % count if prepare else None,
+    )
+    encoding = conn.info.encoding
+    new_ids: dict[str, int] = {
+        _text(result, n, 0, encoding): int(_text(result, n, 1, encoding))
+        for n in range(result.ntuples)
+    }
     return [
         new_ids.pop(row.webhook_id, None) if first_of[row.webhook_id] is row else None
         for row in rows
     ]
+
+
+def _text(result: pq.abc.PGresult, row: int, column: int, encoding: str) -> str:
+    value = result.get_value(row, column)
+    assert value is not None  # webhook_id and id are NOT NULL
+    return value.decode(encoding)
 
 
 def libpq_url(database_url: str) -> str:
@@ -328,7 +354,7 @@ class _WriterConnection:
         for attempt in (1, 2):
             conn = self._connection()
             try:
-                return insert_rows(conn, rows)
+                return insert_rows(conn, rows, prepare=True)
             except psycopg.OperationalError:
                 if not conn.broken or attempt == 2:
                     raise

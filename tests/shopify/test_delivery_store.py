@@ -122,6 +122,14 @@ def test_rows_queued_while_a_commit_is_in_flight_share_one_statement(store, admi
     assert (store.statements, store.rows) == (2, 11)
 
 
+def test_the_store_runs_its_insert_prepared_once_per_batch_size_on_its_own_connection(store):
+    for _ in range(3):
+        store.insert(make_row())
+    own = store._connection.conn
+    names = {name for (name,) in own.execute("SELECT name FROM pg_prepared_statements")}
+    assert names == {"powerpact_intake_1"}
+
+
 def test_a_repeat_is_acknowledged_without_a_new_row_or_id(store):
     row = make_row("again")
     first = store.insert(row)
