@@ -32,7 +32,13 @@ def test_bench_intake_ramps_both_servers_and_loses_no_acknowledged_webhook(monke
     assert 0 < deliveries["acknowledged_2xx"] <= deliveries["stored"] <= deliveries["sent"]
     assert deliveries["stored_by_status"] == {"received": deliveries["stored"]}
     assert deliveries["enqueued"] == deliveries["stored"]
+    assert figures["rows_per_commit"] >= 1
     assert RedisHuey(figures["queue_deleted"], url=REDIS_TEST_URL).pending_count() == 0
+
+
+def test_rows_per_commit_is_the_rows_inserted_over_the_transactions_committed():
+    assert intake.rows_per_commit((100, 10), (140, 110)) == 2.5
+    assert intake.rows_per_commit((100, 10), (100, 10)) is None
 
 
 def test_the_ceiling_is_the_fastest_step_within_the_threshold_without_errors():
