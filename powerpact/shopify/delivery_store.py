@@ -125,7 +125,7 @@ def insert_rows(
     )
     encoding = conn.info.encoding
     new_ids: dict[str, int] = {
-        _text(result, n, 0, encoding): int(_text(result, n, 1, encoding))
+        _column_text(result, n, 0, encoding): int(_column_text(result, n, 1, encoding))
         for n in range(result.ntuples)
     }
     return [
@@ -134,7 +134,7 @@ def insert_rows(
     ]
 
 
-def _text(result: pq.abc.PGresult, row: int, column: int, encoding: str) -> str:
+def _column_text(result: pq.abc.PGresult, row: int, column: int, encoding: str) -> str:
     value = result.get_value(row, column)
     assert value is not None  # webhook_id and id are NOT NULL
     return value.decode(encoding)
