@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from flask import Flask, Response, abort, jsonify, redirect, render_template, request
+from flask import Flask, Response, abort, g, jsonify, redirect, render_template, request
 from markupsafe import escape
 
 from powerpact.sandbox.config import SandboxConfig
@@ -34,6 +34,7 @@ def create_sandbox_app(
     app = Flask(__name__)
     app.json.sort_keys = False  # type: ignore[attr-defined]  # Shopify answers in selection order
     app.extensions["sandbox"] = sandbox
+    register_actions(app, sandbox)
     register_admin_api(app, sandbox)
     register_oauth(app, sandbox)
     register_images(app)
@@ -43,6 +44,21 @@ def create_sandbox_app(
     register_control(app, sandbox)
     register_console(app, sandbox)
     return app
+
+
+def register_actions(app: Flask, sandbox: Sandbox) -> None:
+    """Each request is one merchant action: its webhooks share an event id (``Sandbox.action``)."""
+
+    @app.before_request
+    def begin_action() -> None:
+        g.sandbox_action = sandbox.action()
+        g.sandbox_action.__enter__()
+
+    @app.teardown_request
+    def end_action(_exc: BaseException | None) -> None:
+        action = g.pop("sandbox_action", None)
+        if action is not None:
+            action.__exit__(None, None, None)
 
 
 def shop_or_404(sandbox: Sandbox, domain: str) -> Shop:

@@ -155,7 +155,12 @@ class CatalogActions:
         self.emit(shop, topic, payloads.product(shop, product))
 
     def update_product(self, shop: Shop, product: Product, changes: dict[str, Any]) -> Product:
-        """A merchant's edit in the admin: ``title``, ``status``, ``vendor``, ``price``..."""
+        """A merchant's edit in the admin: ``title``, ``status``, ``vendor``, ``price``...
+
+        ``available`` sets every variant's stock at the shop's location in the same
+        edit, as the admin's bulk editor does: one action, so ``products/update`` and
+        each ``inventory_levels/update`` share an event id (``Sandbox.action``).
+        """
         with self.lock:
             for name in ("title", "vendor", "product_type"):
                 if changes.get(name):
@@ -168,6 +173,9 @@ class CatalogActions:
                 for variant in product.variants:
                     variant.price = Decimal(str(changes["price"]))
                     variant.updated_at = now_iso()
+            if changes.get("available") is not None:
+                for variant in product.variants:
+                    self.set_stock(shop, variant, int(changes["available"]))
             self.product_changed(shop, product)
             return product
 

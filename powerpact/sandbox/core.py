@@ -7,9 +7,11 @@ methods, so both fire the same webhooks.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,6 +90,7 @@ class Sandbox(CatalogActions, OrderActions):
             api_version=self.config.api_version,
         )
         self.webhooks.on_give_up = self._drop_failing_subscription
+        self._action = threading.local()
         self._clear()
 
     def _clear(self) -> None:
@@ -154,6 +157,28 @@ class Sandbox(CatalogActions, OrderActions):
         }
 
     # -- webhooks ------------------------------------------------------------------
+    @contextlib.contextmanager
+    def action(self) -> Iterator[str]:
+        """One merchant action: every webhook emitted inside shares one event id.
+
+        Shopify's ``X-Shopify-Event-Id`` is "shared across all deliveries produced by
+        the same merchant action"
+        (https://shopify.dev/docs/apps/build/webhooks/delivery-structure): a bulk edit
+        that changes a price and the stock fires ``products/update`` and
+        ``inventory_levels/update`` under one event id. Each request to the sandbox
+        (a GraphQL call, a console or control action) is one action; nested actions
+        keep the outer one's id.
+        """
+        outer = getattr(self._action, "event_id", None)
+        if outer is not None:
+            yield outer
+            return
+        self._action.event_id = str(uuid.uuid4())
+        try:
+            yield self._action.event_id
+        finally:
+            self._action.event_id = None
+
     def emit(
         self, shop: Shop, topic: str, payload: dict[str, Any] | Callable[[], dict[str, Any]]
     ) -> None:
@@ -164,7 +189,8 @@ class Sandbox(CatalogActions, OrderActions):
         urls = [s.uri for s in shop.subscriptions.values() if topic_of(s.topic) == topic]
         if urls:
             body = payload() if callable(payload) else payload
-            self.webhooks.emit(shop.domain, topic, body, urls)
+            event_id = getattr(self._action, "event_id", None)
+            self.webhooks.emit(shop.domain, topic, body, urls, event_id=event_id)
 
     def _drop_failing_subscription(self, delivery: Delivery) -> None:
         """After its last retry fails, Shopify deletes a subscription made through the API."""

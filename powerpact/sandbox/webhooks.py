@@ -115,10 +115,23 @@ class WebhookDispatcher:
         self._sender.start()
 
     def emit(
-        self, shop: str, topic: str, payload: dict[str, Any], urls: list[str]
+        self,
+        shop: str,
+        topic: str,
+        payload: dict[str, Any],
+        urls: list[str],
+        *,
+        event_id: str | None = None,
     ) -> list[Delivery]:
+        """Queue ``topic`` for each of ``urls``; ``event_id`` is the action's, if it has one.
+
+        Every delivery of one event carries the same ``X-Shopify-Event-Id``, and so does
+        every topic one merchant action produces ("shared across all deliveries produced
+        by the same merchant action",
+        https://shopify.dev/docs/apps/build/webhooks/delivery-structure).
+        """
         body = json.dumps(payload).encode()
-        event_id = str(uuid.uuid4())
+        event_id = event_id or str(uuid.uuid4())
         copies = 2 if self.duplicates else 1
         deliveries = [
             Delivery(url, topic, shop, body, str(uuid.uuid4()), event_id)

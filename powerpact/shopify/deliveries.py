@@ -84,20 +84,26 @@ def _refresh_due_tokens(delivery: WebhookDelivery) -> bool:
 
 
 def _event_already_processed(delivery: WebhookDelivery) -> bool:
-    """Was this delivery's event processed under another webhook id?
+    """Was this delivery's (event, topic) processed under another webhook id?
 
+    The key is the event id *and* the topic: Shopify shares ``X-Shopify-Event-Id``
+    across every topic one merchant action produces (an edit of price and stock
+    fires ``products/update`` and ``inventory_levels/update`` under one id), so the
+    event id alone would take the second topic for a repeat of the first.
     Two deliveries of one event can be picked up at the same moment by two workers;
-    on PostgreSQL the event id is locked for the rest of the transaction first, so the
+    on PostgreSQL the key is locked for the rest of the transaction first, so the
     second waits for the first to commit and then finds it processed.
     """
     if not delivery.event_id:
         return False
     if db.engine.dialect.name == "postgresql":
-        db.session.execute(select(func.pg_advisory_xact_lock(func.hashtext(delivery.event_id))))
+        key = f"{delivery.topic} {delivery.event_id}"
+        db.session.execute(select(func.pg_advisory_xact_lock(func.hashtext(key))))
     return (
         db.session.scalar(
             select(WebhookDelivery.id).where(
                 WebhookDelivery.event_id == delivery.event_id,
+                WebhookDelivery.topic == delivery.topic,
                 WebhookDelivery.id != delivery.id,
                 WebhookDelivery.status == DeliveryStatus.PROCESSED,
             )
@@ -123,8 +129,9 @@ def process_delivery(delivery_id: int) -> str:
        A token the handler will use that is due for refresh is refreshed first, and
        the row locked again: a refresh commits, which inside the handler would end
        this transaction's locks and keep half its effects.
-    2. A delivery whose event id was already processed under another webhook id
-       is marked ``duplicate`` (Shopify resends events under new delivery ids).
+    2. A delivery whose (event id, topic) was already processed under another
+       webhook id is marked ``duplicate`` (Shopify resends events under new delivery
+       ids, and shares one event id across the topics of one merchant action).
     3. An unknown topic is ``ignored``; a handler's result is ``processed``.
     4. The handler's effects and the ``processed`` mark commit together, so an
        effect is never applied without its delivery being marked (nor the reverse).

@@ -195,3 +195,28 @@ def test_a_subscription_whose_deliveries_keep_failing_is_removed(data, token, sa
     sandbox.update_product(sandbox.shop(SHOP), product, {"title": "Renamed"})
     assert wait_for(lambda: not sandbox.shop(SHOP).subscriptions)
     assert sandbox.webhooks.log[-1].outcomes == [500, 500, 500]
+
+
+def test_the_topics_of_one_merchant_action_share_an_event_id(
+    sandbox, sandbox_app, data, token, sent
+):
+    subscribe(data, token, "PRODUCTS_UPDATE", SHOP)
+    subscribe(data, token, "INVENTORY_LEVELS_UPDATE", SHOP)
+    product = next(iter(sandbox.shop(SHOP).products.values()))
+    client = sandbox_app.test_client()
+    client.post(f"/_sandbox/shops/{SHOP}/products/{product.id}", json={"available": 3})
+    client.post(f"/_sandbox/shops/{SHOP}/products/{product.id}", json={"title": "Renamed"})
+    assert sandbox.webhooks.drain()
+    first_action = [d for d in sandbox.webhooks.log if d.topic == "inventory_levels/update"]
+    product_updates = [d for d in sandbox.webhooks.log if d.topic == "products/update"]
+    assert first_action and len(product_updates) == 2
+    shared = {d.event_id for d in first_action} | {product_updates[0].event_id}
+    assert len(shared) == 1, "one edit, one event id across its topics"
+    assert product_updates[1].event_id not in shared, "the next edit is another event"
+
+
+def test_an_action_nested_in_another_keeps_the_outer_event_id(sandbox):
+    with sandbox.action() as outer, sandbox.action() as inner:
+        assert inner == outer
+    with sandbox.action() as later:
+        assert later != outer

@@ -287,3 +287,21 @@ def test_concurrent_webhooks_through_group_commit_are_each_stored_and_processed_
         .where(WebhookDelivery.status == DeliveryStatus.PROCESSED)
     )
     assert processed == 31
+
+
+def test_one_event_id_under_two_topics_is_two_events(send_webhook, recorded_topic):
+    """Shopify shares the event id across the topics of one merchant action."""
+
+    @handles("test/other")
+    def other(delivery, payload):
+        recorded_topic.append({"other": payload.get("id")})
+
+    try:
+        send_webhook("test/recorded", {"id": 4}, webhook_id="c", event_id="event-2")
+        send_webhook("test/other", {"id": 4}, webhook_id="d", event_id="event-2")
+        send_webhook("test/other", {"id": 4}, webhook_id="e", event_id="event-2")
+    finally:
+        _HANDLERS.pop("test/other")
+    assert recorded_topic == [{"id": 4}, {"other": 4}]
+    assert delivery_by_webhook_id("d").status == DeliveryStatus.PROCESSED
+    assert delivery_by_webhook_id("e").status == DeliveryStatus.DUPLICATE
