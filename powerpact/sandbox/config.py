@@ -38,6 +38,10 @@ class SandboxConfig:
     ``order_create_limit`` switches on development stores' five ``orderCreate``
     a minute. ``enforce_scopes`` answers ``ACCESS_DENIED`` for a root field the
     token's scopes do not cover (off by default: benchmarks mint narrow tokens).
+    ``risk_assessment_delays``: seconds after a checkout at which Shopify's fraud analysis
+    reports, ``PENDING`` first and the final level last (empty: it never reports);
+    ``risk_webhook_order_keys``: which keys name the order in
+    ``orders/risk_assessment_changed`` (see ``powerpact.sandbox.risk``).
     """
 
     api_key: str = "powerpact-dev-key"
@@ -54,3 +58,5 @@ class SandboxConfig:
     enforce_scopes: bool = False
     api_version: str = API_VERSION
     base_url: str = "http://127.0.0.1:8765"
+    risk_assessment_delays: tuple[float, ...] = (0.5, 2.0)
+    risk_webhook_order_keys: tuple[str, ...] = ("order_id", "admin_graphql_api_order_id")

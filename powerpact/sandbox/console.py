@@ -145,7 +145,10 @@ def run_action(sandbox: Sandbox, retail: Shop, action: str, skus: list[str], for
             retail,
             {"lines": [{"sku": skus[0], "quantity": 1}], "shipping": "5.00", "risk": "INVESTIGATE"},
         )
-        return f"Placed {order.name} with a high fraud risk: PowerPact holds it."
+        return (
+            f"Placed {order.name}; Shopify's fraud analysis will recommend investigating it: "
+            "PowerPact holds it until an admin presses Release on its order desk."
+        )
     if action == "failing":
         found = partner_variant(sandbox, skus[-1])
         if found is None:
@@ -193,5 +196,5 @@ def run_action(sandbox: Sandbox, retail: Shop, action: str, skus: list[str], for
     if action == "risk":
         order = retail.orders[form["order"]]
         sandbox.change_risk(retail, order, "ACCEPT")
-        return f"Approved {order.name}'s risk review."
+        return f"A fraud app reviewed {order.name} and recommends accepting it."
     raise SandboxError(f"unknown action {action}")

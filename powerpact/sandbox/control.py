@@ -13,9 +13,10 @@ order or product 404.
   "quantity", "price"?, "tax"?}], "shipping": "5.00", "tax_rate": "0.1", "extra_tax",
   "discount": "2.00", "email", "customer": {...}, "shipping_address": {...},
   "financial_status": "PAID"|"PENDING", "risk": "ACCEPT"|"INVESTIGATE"|"CANCEL"}``; fires
-  ``orders/create`` (and ``orders/paid`` when paid).
+  ``orders/create`` (and ``orders/paid`` when paid), then Shopify's fraud analysis reports
+  ``risk`` later (``orders/risk_assessment_changed``; ``sandbox.risk``).
 - ``POST /_sandbox/shops/<shop>/orders/<id>/<action>``: ``pay``; ``cancel`` ``{"reason",
-  "restock"}``; ``risk`` ``{"risk"}``; ``fulfil`` ``{"tracking_number", "company", "url",
+  "restock"}``; ``risk`` ``{"risk"}`` (a fraud app's assessment); ``fulfil`` ``{"tracking_number", "company", "url",
   "lines": {"<line id>": qty}}`` (all that remains when no lines); ``tracking``
   ``{"fulfillment_id"?, "tracking_number", "company", "url"}``.
 - ``POST /_sandbox/shops/<shop>/stock`` ``{"sku"|"variant_id", "available", "location_id"?,
@@ -82,7 +83,8 @@ def order_json(order: Order) -> dict[str, Any]:
         "name": order.name,
         "financial_status": order.financial_status,
         "fulfillment_status": order.fulfillment_status,
-        "risk": order.risk,
+        "risk": order.risk_recommendation,
+        "risk_levels": [a.risk_level for a in order.risk_assessments],
         "cancelled_at": order.cancelled_at,
         "source_identifier": order.source_identifier,
         "tags": order.tags,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from powerpact.sandbox import risk
 from powerpact.sandbox.shapes import connection, location_node, money_bag
 from powerpact.sandbox.store import (
     EditSession,
@@ -18,8 +19,6 @@ from powerpact.sandbox.store import (
     calculated_id,
     numeric,
 )
-
-RISK_LEVELS = {"ACCEPT": "LOW", "INVESTIGATE": "MEDIUM", "CANCEL": "HIGH"}
 
 
 def tax_line_node(tax: TaxLine, currency: str) -> dict[str, Any]:
@@ -213,11 +212,7 @@ def order_node(shop: Shop, order: Order) -> dict[str, Any]:
         "displayFulfillmentStatus": order.fulfillment_status,
         "fullyPaid": order.financial_status == "PAID",
         "unpaid": order.financial_status in ("PENDING", "AUTHORIZED"),
-        "risk": lambda **_: {
-            "__typename": "OrderRiskSummary",
-            "recommendation": order.risk,
-            "assessments": [{"riskLevel": RISK_LEVELS.get(order.risk, "NONE")}],
-        },
+        "risk": lambda **_: risk.summary_node(order),
         "customer": lambda **_: customer_node(order),
         "shippingAddress": lambda **_: address_node(order.shipping_address),
         "billingAddress": lambda **_: address_node(order.billing_address),

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from powerpact.sandbox import payloads
+from powerpact.sandbox import payloads, risk
 from powerpact.sandbox.errors import SandboxError
 from powerpact.sandbox.store import (
     ZERO,
@@ -174,11 +174,23 @@ class OrderActions:
         return order
 
     def change_risk(self, shop: Shop, order: Order, recommendation: str) -> Order:
+        """A fraud app's assessment (``orderRiskAssessmentCreate``) leading to
+        ``recommendation``: the newest final assessment sets the order's recommendation."""
         recommendation = recommendation.upper()
-        if recommendation not in ("ACCEPT", "INVESTIGATE", "CANCEL", "NONE"):
+        if recommendation not in risk.RECOMMENDATION_LEVELS:
             raise SandboxError(f"unknown risk recommendation {recommendation}")
-        order.risk = recommendation
-        self.emit(shop, "orders/risk_assessment_changed", payloads.risk(order))
+        if order.fulfillment_status == "FULFILLED":
+            raise SandboxError(f"{order.name} is fulfilled: no new risk assessment")
+        level = risk.RECOMMENDATION_LEVELS[recommendation]
+        facts = [{"description": f"Reviewed: {recommendation.lower()}", "sentiment": "NEUTRAL"}]
+        risk.add_assessment(
+            self,  # type: ignore[arg-type]
+            shop,
+            order,
+            level,
+            provider_title="Fraud Filter",
+            facts=facts,
+        )
         return order
 
     def fulfil(
@@ -312,6 +324,7 @@ def place_order(sandbox: Any, shop: Shop, data: dict[str, Any]) -> Order:
         sandbox.emit(shop, "orders/create", payloads.order(order))
         if financial == "PAID":
             sandbox.emit(shop, "orders/paid", payloads.order(order))
+        risk.start_analysis(sandbox, shop, order, order.risk)
         return order
 
 

@@ -110,16 +110,6 @@ def order(order: Order) -> dict[str, Any]:
     }
 
 
-def risk(order: Order) -> dict[str, Any]:
-    return {
-        "id": numeric(order.id),
-        "order_id": numeric(order.id),
-        "admin_graphql_api_id": order.id,
-        "recommendation": order.risk.lower(),
-        "updated_at": now_iso(),
-    }
-
-
 def fulfillment(order: Order, fulfillment: Fulfillment, location_id: str) -> dict[str, Any]:
     lines = {li.id: li for li in order.line_items}
     info = fulfillment.tracking

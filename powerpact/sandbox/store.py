@@ -138,6 +138,21 @@ class Fulfillment:
     updated_at: str = field(default_factory=now_iso)
 
 
+LEVEL_RECOMMENDATIONS = {"LOW": "ACCEPT", "MEDIUM": "INVESTIGATE", "HIGH": "CANCEL", "NONE": "NONE"}
+
+
+@dataclass
+class RiskAssessment:
+    """One risk assessment of an order (``OrderRiskAssessment``): its level, the app that
+    made it (None: Shopify's own analysis) and its facts."""
+
+    risk_level: str
+    provider_title: str | None = None
+    provider_id: int | None = None
+    facts: list[dict[str, str]] = field(default_factory=list)
+    created_at: str = field(default_factory=now_iso)
+
+
 @dataclass
 class Order:
     id: str
@@ -164,6 +179,15 @@ class Order:
     updated_at: str = field(default_factory=now_iso)
     fulfillments: list[Fulfillment] = field(default_factory=list)
     fulfillment_order_id: str = ""
+    risk_assessments: list[RiskAssessment] = field(default_factory=list)
+
+    @property
+    def risk_recommendation(self) -> str:
+        """From the newest final assessment; ``NONE`` before any (``powerpact.sandbox.risk``)."""
+        for assessment in reversed(self.risk_assessments):
+            if assessment.risk_level != "PENDING":
+                return LEVEL_RECOMMENDATIONS[assessment.risk_level]
+        return "NONE"
 
     @property
     def shipping(self) -> Decimal:

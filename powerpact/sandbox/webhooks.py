@@ -162,13 +162,33 @@ class WebhookDispatcher:
         return len(held)
 
     def drain(self, timeout: float = 10.0) -> bool:
-        """Wait until every queued delivery (and retry due within ``timeout``) was sent."""
+        """Wait until every queued delivery (and retry or ``later`` action due within
+        ``timeout``) was sent."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._queue.unfinished_tasks == 0 and self._retrying == 0:
                 return True
             time.sleep(0.005)
         return False
+
+    def later(self, delay: float, action: Callable[[], None]) -> None:
+        """Run ``action`` after ``delay`` seconds on a timer: something the shop does by
+        itself later (its fraud analysis), which ``drain`` waits for like a retry."""
+
+        def run() -> None:
+            try:
+                action()
+            except Exception:  # a failing action must not leave drain() waiting for ever
+                log.exception("sandbox action after %s s failed", delay)
+            finally:
+                with self._lock:
+                    self._retrying -= 1
+
+        with self._lock:
+            self._retrying += 1
+        timer = threading.Timer(delay, run)
+        timer.daemon = True
+        timer.start()
 
     def _run(self) -> None:
         while True:

@@ -53,6 +53,7 @@ def config(clock: Clock, sent: list) -> SandboxConfig:
         clock=clock,
         wall_clock=lambda: clock.wall,
         webhook_retry_delays=(0.01, 0.01),
+        risk_assessment_delays=(0.01, 0.02),
     )
 
 

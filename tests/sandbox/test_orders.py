@@ -260,9 +260,10 @@ def test_pending_then_paid_risk_and_cancel_with_restock(
     url = f"/_sandbox/shops/{RETAIL}/orders/{order['id'].rsplit('/', 1)[1]}"
     read = lambda: data(retail_token, ORDER, {"id": order["id"]}, RETAIL)["order"]  # noqa: E731
     assert read()["displayFinancialStatus"] == "PENDING"
+    assert sandbox.webhooks.drain()
     assert read()["risk"] == {
         "recommendation": "INVESTIGATE",
-        "assessments": [{"riskLevel": "MEDIUM"}],
+        "assessments": [{"riskLevel": "PENDING"}, {"riskLevel": "MEDIUM"}],
     }
     assert client.post(f"{url}/risk", json={"risk": "accept"}).get_json()["risk"] == "ACCEPT"
     assert client.post(f"{url}/pay").get_json()["financial_status"] == "PAID"
@@ -276,6 +277,8 @@ def test_pending_then_paid_risk_and_cancel_with_restock(
     assert client.post(f"{url}/dance").status_code == 404
     assert client.post(f"/_sandbox/shops/{RETAIL}/orders/999/pay").status_code == 404
     assert topics(sandbox, sent) == [
+        "orders/risk_assessment_changed",
+        "orders/risk_assessment_changed",
         "orders/risk_assessment_changed",
         "orders/paid",
         "orders/updated",
@@ -578,3 +581,49 @@ def test_placing_an_order_refuses_bad_input(sandbox_app):
     }
     answer = client.post(url, json=priced).get_json()
     assert (answer["total"], answer["tax"]) == ("10.00", "1.00")
+
+
+def test_fraud_analysis_reports_after_the_order_pending_first_without_a_recommendation(
+    sandbox_app, sandbox, data, retail_token, sent
+):
+    subscribe_retail(data, retail_token, "ORDERS_CREATE", "ORDERS_RISK_ASSESSMENT_CHANGED")
+    sandbox.config.risk_assessment_delays = (1.0, 1.2)  # read at checkout well before these
+    order = place(sandbox_app, risk="CANCEL")
+    at_checkout = data(retail_token, ORDER, {"id": order["id"]}, RETAIL)["order"]["risk"]
+    assert at_checkout == {"recommendation": "NONE", "assessments": []}
+    assert topics(sandbox, sent) == [
+        "orders/create",
+        "orders/risk_assessment_changed",
+        "orders/risk_assessment_changed",
+    ]
+    pending, final = (json.loads(body) for _, _, body in sent[1:])
+    number = int(order["id"].rsplit("/", 1)[1])
+    assert pending == {
+        "order_id": number,
+        "admin_graphql_api_order_id": order["id"],
+        "risk_level": "pending",
+        "facts": [{"description": "Fraud analysis in progress", "sentiment": "NEUTRAL"}],
+        "provider_id": None,
+        "provider_title": None,
+        "created_at": pending["created_at"],
+    }
+    assert final["risk_level"] == "high" and "recommendation" not in final
+    assert "id" not in final, "the payload names the order under its own keys"
+    summary = data(retail_token, ORDER, {"id": order["id"]}, RETAIL)["order"]["risk"]
+    assert summary == {
+        "recommendation": "CANCEL",
+        "assessments": [{"riskLevel": "PENDING"}, {"riskLevel": "HIGH"}],
+    }
+    event_ids = {headers["X-Shopify-Event-Id"] for _, headers, _ in sent}
+    assert len(event_ids) == 3, "each assessment is its own event"
+
+
+def test_the_risk_payload_can_name_the_order_by_one_key_only(
+    sandbox_app, sandbox, data, retail_token, sent
+):
+    sandbox.config.risk_webhook_order_keys = ("order_id",)
+    subscribe_retail(data, retail_token, "ORDERS_RISK_ASSESSMENT_CHANGED")
+    place(sandbox_app)
+    topics(sandbox, sent)
+    assert all(set(json.loads(body)) >= {"order_id"} for _, _, body in sent)
+    assert not any("admin_graphql_api_order_id" in json.loads(body) for _, _, body in sent)
