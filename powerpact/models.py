@@ -136,6 +136,9 @@ class InstalledShopMixin(TimestampMixin):
         return self.status == StoreStatus.ACTIVE and self.access_token is not None
 
 
+DEFAULT_RISK_HOLD_SECONDS = 120  # Shopify Collective's fraud hold
+
+
 class RetailStore(InstalledShopMixin, db.Model):
     """The retail store's own installation (the one shop named by ``RETAIL_SHOP``)."""
 
@@ -146,6 +149,9 @@ class RetailStore(InstalledShopMixin, db.Model):
     fulfilment_centre_address: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
     notify_customer_on_fulfilment: Mapped[bool] = mapped_column(Boolean, default=True)
     accept_authorized_payments: Mapped[bool] = mapped_column(Boolean, default=False)
+    risk_hold_seconds: Mapped[int] = mapped_column(
+        Integer, default=DEFAULT_RISK_HOLD_SECONDS, server_default=str(DEFAULT_RISK_HOLD_SECONDS)
+    )
 
 
 class PartnerStore(InstalledShopMixin, db.Model):
@@ -251,6 +257,9 @@ class OrderSync(TimestampMixin, db.Model):
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     ready_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     needs_attention: Mapped[bool] = mapped_column(Boolean, default=False)
+    risk_hold_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    risk_released_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    risk_released_by: Mapped[str | None] = mapped_column(String(255))
     currency: Mapped[str] = mapped_column(String(3))
     subtotal: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
     discount_total: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))

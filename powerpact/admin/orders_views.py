@@ -6,11 +6,13 @@ from flask import Blueprint, abort, g, render_template, request
 from sqlalchemy import select
 
 from powerpact.auth import embedded
-from powerpact.extensions import db
+from powerpact.extensions import after_commit, db
 from powerpact.htmx import render_page_or_fragment
 from powerpact.models import OrderSync, PartnerStore
 from powerpact.orders.listing import Filters, order_page, order_split, status_counts
 from powerpact.orders.retry import retry_order_syncs
+from powerpact.orders.risk import is_releasable, release_risk_hold
+from powerpact.orders.tasks import capture_order_task
 
 bp = Blueprint("desk", __name__, url_prefix="/admin")
 
@@ -25,6 +27,7 @@ def desk_context(filters: Filters, notice: str | None = None) -> dict[str, objec
             select(PartnerStore.shop_domain, PartnerStore.name).order_by(PartnerStore.name)
         ).all(),
         "notice": notice,
+        "releasable": is_releasable,
     }
 
 
@@ -42,6 +45,25 @@ def bulk_retry():  # type: ignore[no-untyped-def]
     outcome = retry_order_syncs(ids, actor=f"admin of {g.shop.shop_domain}")
     filters = Filters.from_args(request.form)
     return render_template("admin/_desk.html", **desk_context(filters, outcome.message))
+
+
+@bp.post("/orders/<int:order_id>/release")
+@embedded("admin")
+def release(order_id: int):  # type: ignore[no-untyped-def]
+    outcome = release_risk_hold(order_id, actor=staff_member())
+    if outcome.order_gid is not None:
+        gid = outcome.order_gid
+        after_commit(lambda: capture_order_task(gid, only_if_hold_ended=False))
+        db.session.commit()
+    filters = Filters.from_args(request.form)
+    return render_template("admin/_desk.html", **desk_context(filters, outcome.message))
+
+
+def staff_member() -> str:
+    """Who pressed a button: the session token's user (``sub``) of the shop."""
+    user = getattr(g.session_token, "user_id", None)
+    shop = g.shop.shop_domain
+    return f"staff member {user} of {shop}" if user else f"an admin of {shop}"
 
 
 @bp.get("/orders/<int:order_id>")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
@@ -27,7 +28,7 @@ from powerpact.models import (
 )
 from powerpact.money import ZERO, quantum
 from powerpact.orders import order_fields as fields
-from powerpact.orders.readiness import OrderState, Readiness, readiness
+from powerpact.orders.readiness import OrderState, Readiness, RiskPolicy, readiness
 from powerpact.orders.split import (
     RETAIL_PARTY,
     InvalidOrder,
@@ -148,6 +149,10 @@ def parse_order(node: Any, more_lines: Sequence[Any] = ()) -> CapturedOrder:
     fields.obj(node, "order")
     currency = fields.currency(fields.field(node, "currencyCode", "order"), "order.currencyCode")
     risk = fields.optional_obj(node.get("risk"), "order.risk") or {}
+    assessments = risk.get("assessments")
+    assessed, facts = fields.risk_assessments(
+        [] if assessments is None else assessments, "order.risk.assessments"
+    )
     return CapturedOrder(
         order_id=fields.text(fields.field(node, "id", "order"), "order.id", max_length=255),
         name=fields.text(fields.field(node, "name", "order"), "order.name", max_length=64),
@@ -161,6 +166,9 @@ def parse_order(node: Any, more_lines: Sequence[Any] = ()) -> CapturedOrder:
             ),
             cancelled=bool(node.get("cancelledAt")),
             test=bool(node.get("test")),
+            risk_assessed=assessed,
+            risk_facts=facts,
+            placed_at=fields.moment(fields.field(node, "createdAt", "order"), "order.createdAt"),
         ),
         lines=_parse_lines(node, more_lines, currency),
         shipping=fields.amount(
@@ -295,6 +303,7 @@ def _replace_lines(order: OrderSync, share: PartyShare) -> None:
 
 
 def _apply_readiness(order: OrderSync, verdict: Readiness) -> None:
+    order.risk_hold_until = verdict.hold_until
     if verdict.status == order.status and verdict.reason == order.hold_reason:
         return
     previous = order.status
@@ -303,10 +312,16 @@ def _apply_readiness(order: OrderSync, verdict: Readiness) -> None:
     if verdict.status == OrderStatus.READY_FOR_SYNC and order.ready_at is None:
         order.ready_at = utcnow()
     if previous != verdict.status:
-        add_event(order, verdict.status.value, verdict.reason or "Ready to send to the partner.")
+        message = verdict.reason or verdict.note or "Ready to send to the partner."
+        add_event(order, verdict.status.value, message)
 
 
-def record_order(captured: CapturedOrder, *, accept_authorized: bool = False) -> list[OrderSync]:
+def record_order(
+    captured: CapturedOrder,
+    *,
+    accept_authorized: bool = False,
+    risk_hold: timedelta = timedelta(0),
+) -> list[OrderSync]:
     """Create or update the order's OrderSyncs from its current state; return those touched.
 
     The caller commits (a webhook commits it with the delivery's ``processed`` mark).
@@ -315,13 +330,19 @@ def record_order(captured: CapturedOrder, *, accept_authorized: bool = False) ->
     2. For each partner share, in domain order (the one lock order of every capture, so
        that captures and sends never deadlock), lock its OrderSync (created ``pending``
        if new).
-    3. While unsent, refresh its lines and money and re-evaluate readiness.
+    3. While unsent, refresh its lines and money and re-evaluate readiness (with the
+       store's risk hold, and the release an admin may have given this OrderSync).
     4. Once sent, only a cancellation matters: it is flagged for the cancellation flow.
     5. A partner whose lines all went away before sending is cancelled.
     """
     owners = line_owners(captured.lines)
     shares = split_order(retail_order_of(captured, owners))
-    verdict = readiness(captured.state, accept_authorized=accept_authorized)
+    now = utcnow()
+
+    def verdict_for(order: OrderSync) -> Readiness:
+        policy = RiskPolicy(window=risk_hold, released=order.risk_released_at is not None)
+        return readiness(captured.state, accept_authorized=accept_authorized, risk=policy, now=now)
+
     touched = []
     partner_shares = {p: s for p, s in shares.items() if p != RETAIL_PARTY}
     for partner, share in sorted(partner_shares.items()):
@@ -330,6 +351,7 @@ def record_order(captured: CapturedOrder, *, accept_authorized: bool = False) ->
             add_event(order, "captured", f"Captured from {captured.name}.")
         order.bubbly_order_name = captured.name
         _keep_customer_details(order, captured)
+        verdict = verdict_for(order)
         if order.status in UNSENT:
             _replace_lines(order, share)
             order.order_shipping = captured.shipping

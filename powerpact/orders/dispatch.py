@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -23,6 +24,7 @@ from powerpact.shopify.errors import ReauthorizationRequired
 from powerpact.shopify.topics import handles
 from powerpact.shops import is_retail_shop
 
+RISK_HOLD_GRACE = timedelta(seconds=2)
 ORDER_TOPICS = (
     "orders/create",
     "orders/paid",
@@ -47,15 +49,27 @@ def capture_order(order_gid: str) -> str:
     if node is None:
         return "order not found"
     captured = parse_order(node, more_lines=remaining_line_items(client, node))
-    touched = record_order(captured, accept_authorized=store.accept_authorized_payments)
+    touched = record_order(
+        captured,
+        accept_authorized=store.accept_authorized_payments,
+        risk_hold=timedelta(seconds=max(store.risk_hold_seconds, 0)),
+    )
     ready_partners = sorted(
         {o.partner_shop_domain for o in touched if o.status == OrderStatus.READY_FOR_SYNC}
     )
-    from powerpact.orders.tasks import cancel_partner_order_task, push_partner_task
+    from powerpact.orders.tasks import (
+        cancel_partner_order_task,
+        capture_order_task,
+        push_partner_task,
+    )
 
     for order in touched:
         if order.needs_attention and order.events and order.events[-1].kind == "cancel_requested":
             after_commit(lambda order_id=order.id: cancel_partner_order_task(order_id))
+    hold_ends = [o.risk_hold_until for o in touched if o.risk_hold_until is not None]
+    if hold_ends:
+        eta = min(hold_ends) + RISK_HOLD_GRACE
+        after_commit(lambda: capture_order_task.schedule(args=(order_gid,), eta=eta))
     immediate = db.session.scalars(
         select(PartnerStore.shop_domain).where(
             PartnerStore.shop_domain.in_(ready_partners),
@@ -86,21 +100,84 @@ def remaining_line_items(client: Any, order: Any) -> list[Any]:
     )
 
 
-def order_gid_of(payload: dict[str, Any]) -> str:
-    gid = payload.get("admin_graphql_api_id")
+ORDER_KEYS = ("admin_graphql_api_id", "id")
+# orders/risk_assessment_changed names the order, not itself: "Includes the risk level,
+# risk facts, the provider and the order ID" (the schema's WebhookSubscriptionTopic).
+RISK_ORDER_KEYS = ("admin_graphql_api_order_id", "order_id")
+
+
+def order_gid_of(payload: dict[str, Any], keys: tuple[str, str] = ORDER_KEYS) -> str:
+    """The order a webhook names, from its GraphQL id key or else its numeric id key."""
+    gid_key, id_key = keys
+    gid = payload.get(gid_key)
     if isinstance(gid, str) and gid.startswith("gid://shopify/Order/"):
         return gid
-    order_id = payload.get("id")
+    order_id = payload.get(id_key)
+    if isinstance(order_id, bool):
+        order_id = None
     if isinstance(order_id, int) or (isinstance(order_id, str) and order_id.isdigit()):
         return f"gid://shopify/Order/{order_id}"
-    raise ValueError("the order webhook names no order (no id or admin_graphql_api_id)")
+    raise ValueError(f"the order webhook names no order (no {id_key} or {gid_key})")
 
 
 @handles(*ORDER_TOPICS)
 def on_order_event(delivery: WebhookDelivery, payload: dict[str, Any]) -> dict[str, Any]:
+    """Pull the order and record it; the payload only says which order (for risk, too:
+    the order's risk summary is read over GraphQL, never from the webhook)."""
     if not is_retail_shop(delivery.shop_domain):
         return {"outcome": "ignored: not the retail store"}
-    return {"outcome": capture_order(order_gid_of(payload))}
+    keys = RISK_ORDER_KEYS if delivery.topic == "orders/risk_assessment_changed" else ORDER_KEYS
+    return {"outcome": capture_order(order_gid_of(payload, keys))}
+
+
+def capture_again(order_gid: str) -> str:
+    """A held order's second look once its risk hold ends (a scheduled task, or the sweep).
+
+    Each capture of a held order schedules one, so several may come due at once: only
+    the first that finds the hold over (and nothing else since) pulls the order again.
+    """
+    due = db.session.scalar(
+        select(OrderSync.id)
+        .where(
+            OrderSync.bubbly_order_id == order_gid,
+            OrderSync.status == OrderStatus.PENDING,
+            OrderSync.risk_hold_until.is_not(None),
+            OrderSync.risk_hold_until <= utcnow(),
+        )
+        .limit(1)
+    )
+    if due is None:
+        db.session.rollback()
+        return "no risk hold ended"
+    return recapture_order(order_gid)
+
+
+def recapture_order(order_gid: str) -> str:
+    """Pull the order again outside any webhook (after a hold or a release) and commit."""
+    try:
+        outcome = capture_order(order_gid)
+    except BaseException:
+        db.session.rollback()
+        raise
+    db.session.commit()
+    return outcome
+
+
+def orders_past_their_risk_hold(limit: int = 200) -> list[str]:
+    """Retail orders still waiting for a fraud analysis whose hold ended (a lost schedule)."""
+    cutoff = utcnow() - RISK_HOLD_GRACE
+    return list(
+        db.session.scalars(
+            select(OrderSync.bubbly_order_id)
+            .where(
+                OrderSync.status == OrderStatus.PENDING,
+                OrderSync.risk_hold_until.is_not(None),
+                OrderSync.risk_hold_until < cutoff,
+            )
+            .distinct()
+            .limit(limit)
+        )
+    )
 
 
 def push_partner(partner_domain: str) -> dict[str, int]:

@@ -9,6 +9,7 @@ so the failed delivery says what was wrong instead of ``KeyError: 'quantity'``.
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -103,3 +104,45 @@ def address(value: Any, where: str) -> dict[str, Any] | None:
         if part and ("\x00" in part or len(part) > 255):
             raise InvalidOrder(f"{where}.{key} holds a NUL character or is over 255 characters")
     return bag
+
+
+def moment(value: Any, where: str) -> datetime:
+    """An ISO 8601 ``DateTime`` with its offset (Shopify's), as an aware UTC datetime."""
+    shown = text(value, where, max_length=64)
+    try:
+        parsed = datetime.fromisoformat(shown.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidOrder(f"{where} is not a date and time ({_shown(value)})") from None
+    if parsed.tzinfo is None:
+        raise InvalidOrder(f"{where} has no time zone ({_shown(value)})")
+    return parsed.astimezone(UTC)
+
+
+RISK_LEVELS = frozenset({"LOW", "MEDIUM", "HIGH", "NONE", "PENDING"})
+MAX_RISK_FACTS = 5
+
+
+def risk_assessments(value: Any, where: str) -> tuple[bool, tuple[str, ...]]:
+    """(whether a final assessment exists, the negative facts of the final ones).
+
+    ``PENDING`` is "the risk assessment is still pending"; any other level is final.
+    Facts are the providers' own words, kept short for the hold reason.
+    """
+    final = False
+    negative: list[str] = []
+    for index, assessment in enumerate(items(value, where)):
+        here = f"{where}[{index}]"
+        level = text(field(assessment, "riskLevel", here), f"{here}.riskLevel", max_length=16)
+        if level not in RISK_LEVELS:
+            raise InvalidOrder(f"{here}.riskLevel is not a risk level ({_shown(level)})")
+        if level == "PENDING":
+            continue
+        final = True
+        for f_index, fact in enumerate(items(assessment.get("facts") or [], f"{here}.facts")):
+            fact_where = f"{here}.facts[{f_index}]"
+            obj(fact, fact_where)
+            if fact.get("sentiment") == "NEGATIVE" and len(negative) < MAX_RISK_FACTS:
+                negative.append(
+                    text(fact.get("description"), f"{fact_where}.description", max_length=256)
+                )
+    return final, tuple(negative)

@@ -25,12 +25,23 @@ def cancel_partner_order_task(order_sync_id: int) -> str:
     return cancel_partner_order(order_sync_id)
 
 
+@task(retries=5, retry_delay=30, retry_backoff=2)
+def capture_order_task(order_gid: str, *, only_if_hold_ended: bool = True) -> str:
+    if only_if_hold_ended:
+        return dispatch.capture_again(order_gid)
+    return dispatch.recapture_order(order_gid)
+
+
 @periodic_task(crontab(minute="*"))
 def dispatch_due_orders() -> dict[str, int]:
-    """Every minute: enqueue one send per partner with something due (parallel across partners)."""
+    """Every minute: enqueue one send per partner with something due (parallel across
+    partners), and a second look at orders whose risk hold ended without one."""
     due = dispatch.partners_with_due_orders()
     for domain in due["immediate"]:
         push_partner_task(domain)
     for domain in due["batched"]:
         send_batches_task(domain)
-    return {kind: len(domains) for kind, domains in due.items()}
+    held = dispatch.orders_past_their_risk_hold()
+    for order_gid in held:
+        capture_order_task(order_gid)
+    return {**{kind: len(domains) for kind, domains in due.items()}, "risk_hold_ended": len(held)}

@@ -16,8 +16,9 @@ order or product 404.
   ``orders/create`` (and ``orders/paid`` when paid), then Shopify's fraud analysis reports
   ``risk`` later (``orders/risk_assessment_changed``; ``sandbox.risk``).
 - ``POST /_sandbox/shops/<shop>/orders/<id>/<action>``: ``pay``; ``cancel`` ``{"reason",
-  "restock"}``; ``risk`` ``{"risk"}`` (a fraud app's assessment); ``fulfil`` ``{"tracking_number", "company", "url",
-  "lines": {"<line id>": qty}}`` (all that remains when no lines); ``tracking``
+  "restock"}``; ``risk`` ``{"risk"}`` (a fraud app's assessment); ``fulfil``
+  ``{"tracking_number", "company", "url", "lines": {"<line id>": qty}}`` (all that remains
+  when no lines); ``tracking``
   ``{"fulfillment_id"?, "tracking_number", "company", "url"}``.
 - ``POST /_sandbox/shops/<shop>/stock`` ``{"sku"|"variant_id", "available", "location_id"?,
   "notify": true}``: fires ``inventory_levels/update``.

@@ -98,7 +98,11 @@ def running_harness(
             db.session.remove()
         return response.status_code
 
-    config = SandboxConfig(transport=deliver, webhook_retry_delays=(0.05, 0.1, 0.2))
+    config = SandboxConfig(
+        transport=deliver,
+        webhook_retry_delays=(0.05, 0.1, 0.2),
+        risk_assessment_delays=(0.02, 0.1),  # Shopify's analysis, compressed
+    )
     sandbox_app = create_sandbox_app(config)
     server = make_server("127.0.0.1", 0, sandbox_app, threaded=True)
     base = f"http://127.0.0.1:{server.server_port}"

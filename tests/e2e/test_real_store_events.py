@@ -2,13 +2,25 @@
 
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import select
 
 from powerpact.catalog.imports import create_import_job, run_import_job
 from powerpact.catalog.pricing import MarkupRule
 from powerpact.extensions import db
 from powerpact.inventory import service as inventory
-from powerpact.models import DeliveryStatus, PartnerStore, ProductMap, WebhookDelivery
+from powerpact.models import (
+    DeliveryStatus,
+    OrderStatus,
+    OrderSync,
+    PartnerStore,
+    ProductMap,
+    RetailStore,
+    WebhookDelivery,
+)
+from powerpact.orders.tasks import dispatch_due_orders
+from powerpact.sandbox.webhooks import wait_for
+from powerpact.shopify.session_tokens import mint_session_token
 
 RETAIL = "bubbly-retail.myshopify.com"
 NORTH = "north-star-roasters.myshopify.com"
@@ -57,3 +69,135 @@ def test_one_merchant_action_fires_topics_that_share_an_event_id_and_each_takes_
     variant = retail_variant(harness, product_map.bubbly_variant_id)
     assert variant["available"] == 7
     assert Decimal(variant["price"]) == Decimal("26.00")  # the 30% default markup
+
+
+# -- risk: Shopify's fraud analysis reports after the order -------------------------------
+
+
+def set_up_orders(harness) -> str:
+    """North Star's first product imported and stocked; its retail SKU."""
+    product_map = import_first_product(harness)
+    harness.control(
+        "POST",
+        f"/shops/{NORTH}/stock",
+        {"variant_id": product_map.partner_variant_id, "available": 50},
+    )
+    harness.settle()
+    return product_map.bubbly_sku
+
+
+def place(harness, sku: str, **fields) -> dict:
+    return harness.control(
+        "POST", f"/shops/{RETAIL}/orders", {"lines": [{"sku": sku, "quantity": 1}], **fields}
+    )
+
+
+def order_sync(order_gid: str) -> OrderSync | None:
+    db.session.expire_all()
+    return db.session.scalar(select(OrderSync).where(OrderSync.bubbly_order_id == order_gid))
+
+
+def test_an_order_waits_for_shopifys_fraud_analysis_before_it_goes(harness):
+    sku = set_up_orders(harness)
+    harness.sandbox.config.risk_assessment_delays = (1.0, 1.5)
+    order = place(harness, sku)
+    assert wait_for(lambda: order_sync(order["id"]) is not None, 1.0)
+    waiting = order_sync(order["id"])
+    assert waiting.status == OrderStatus.PENDING, "sent before Shopify's analysis ended"
+    assert "Waiting for Shopify's fraud analysis" in waiting.hold_reason
+    assert harness.shop(NORTH)["orders"] == []
+
+    harness.settle()
+    sent = order_sync(order["id"])
+    assert sent.status == OrderStatus.SYNCED, (sent.status, sent.hold_reason)
+    assert len(harness.shop(NORTH)["orders"]) == 1
+    risk_deliveries = db.session.scalars(
+        select(WebhookDelivery).where(WebhookDelivery.topic == "orders/risk_assessment_changed")
+    ).all()
+    assert len(risk_deliveries) == 2, "PENDING first, then the final assessment"
+    assert {d.status for d in risk_deliveries} == {DeliveryStatus.PROCESSED}
+
+
+@pytest.mark.parametrize(
+    "keys", [("order_id",), ("admin_graphql_api_order_id",)], ids=["numeric", "gid"]
+)
+def test_the_risk_webhook_finds_its_order_under_either_key(harness, keys):
+    sku = set_up_orders(harness)
+    harness.sandbox.config.risk_webhook_order_keys = keys
+    order = place(harness, sku)
+    harness.settle()
+    assert order_sync(order["id"]).status == OrderStatus.SYNCED
+    statuses = db.session.scalars(
+        select(WebhookDelivery.status).where(
+            WebhookDelivery.topic == "orders/risk_assessment_changed"
+        )
+    ).all()
+    assert statuses and set(statuses) == {DeliveryStatus.PROCESSED}
+
+
+def test_an_order_shopify_recommends_investigating_is_held_until_an_admin_releases_it(harness):
+    sku = set_up_orders(harness)
+    order = place(harness, sku, risk="INVESTIGATE")
+    harness.settle()
+    held = order_sync(order["id"])
+    assert held.status == OrderStatus.PENDING
+    assert "recommends investigating" in held.hold_reason
+    assert "Billing address does not match" in held.hold_reason, "Shopify's facts, as the reason"
+
+    settings = harness.app.config["POWERPACT"]
+    token = mint_session_token(
+        RETAIL, api_key=settings.shopify_api_key, secret=settings.shopify_api_secret, user_id="77"
+    )
+    headers = {"Authorization": f"Bearer {token}", "HX-Request": "true"}
+    desk = harness.client.get("/admin/orders", headers=headers).get_data(as_text=True)
+    assert f'hx-post="/admin/orders/{held.id}/release"' in desk
+    answer = harness.client.post(f"/admin/orders/{held.id}/release", headers=headers)
+    assert "Released 1 partner order(s)" in answer.get_data(as_text=True)
+    harness.settle()
+
+    sent = order_sync(order["id"])
+    assert sent.status == OrderStatus.SYNCED, (sent.status, sent.hold_reason)
+    assert len(harness.shop(NORTH)["orders"]) == 1
+    kinds = [(e.kind, e.message) for e in sent.events]
+    assert any(k == "risk_released" and "staff member 77 of" in m for k, m in kinds), kinds
+
+
+def test_an_order_cancelled_at_shopify_while_held_never_reaches_the_partner(harness):
+    sku = set_up_orders(harness)
+    order = place(harness, sku, risk="INVESTIGATE")
+    harness.settle()
+    number = order["id"].rsplit("/", 1)[1]
+    harness.control("POST", f"/shops/{RETAIL}/orders/{number}/cancel", {"reason": "fraud"})
+    harness.settle()
+    assert order_sync(order["id"]).status == OrderStatus.CANCELLED
+    assert harness.shop(NORTH)["orders"] == []
+
+
+def test_without_any_assessment_the_order_goes_once_the_hold_window_has_passed(harness):
+    sku = set_up_orders(harness)
+    harness.sandbox.config.risk_assessment_delays = ()  # this store's analysis never reports
+    retail = db.session.scalars(select(RetailStore)).one()
+    retail.risk_hold_seconds = 1
+    db.session.commit()
+    order = place(harness, sku)
+    harness.settle()
+    held = order_sync(order["id"])
+    assert held.status == OrderStatus.PENDING and held.risk_hold_until is not None
+
+    assert wait_for(lambda: dispatch_due_orders.call_local()["risk_hold_ended"] == 1, 6.0)
+    harness.settle()
+    sent = order_sync(order["id"])
+    assert sent.status == OrderStatus.SYNCED, (sent.status, sent.hold_reason)
+    assert any("No final fraud assessment within 1 second" in e.message for e in sent.events)
+    assert dispatch_due_orders.call_local()["risk_hold_ended"] == 0
+
+
+def test_a_hold_window_of_zero_switches_the_hold_off(harness):
+    sku = set_up_orders(harness)
+    harness.sandbox.config.risk_assessment_delays = ()
+    retail = db.session.scalars(select(RetailStore)).one()
+    retail.risk_hold_seconds = 0
+    db.session.commit()
+    order = place(harness, sku)
+    harness.settle()
+    assert order_sync(order["id"]).status == OrderStatus.SYNCED

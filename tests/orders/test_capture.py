@@ -5,6 +5,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
+from powerpact.db_types import utcnow
 from powerpact.models import OrderStatus, OrderSync
 from powerpact.orders.capture import (
     imported_sku,
@@ -39,15 +40,31 @@ def line(line_id, variant_id, price, quantity=1, current=None, sku=None, tax=Non
     }
 
 
+RISK_LEVELS = {"ACCEPT": "LOW", "INVESTIGATE": "MEDIUM", "CANCEL": "HIGH", "NONE": "NONE"}
+
+
 def order_node(
-    lines, *, financial="PAID", risk="ACCEPT", cancelled=None, shipping="10.00", tax="0"
+    lines,
+    *,
+    financial="PAID",
+    risk="ACCEPT",
+    cancelled=None,
+    shipping="10.00",
+    tax="0",
+    assessments=None,
+    created_at=None,
 ):
+    """Shopify's ``OrderForSync`` answer; Shopify's analysis has assessed it at ``risk``
+    unless ``assessments`` says otherwise."""
+    if assessments is None:
+        assessments = [{"riskLevel": RISK_LEVELS[risk], "facts": []}]
     return {
         "id": "gid://shopify/Order/9001",
         "name": "#1001",
+        "createdAt": created_at or utcnow().isoformat(),
         "currencyCode": "USD",
         "displayFinancialStatus": financial,
-        "risk": {"recommendation": risk},
+        "risk": {"recommendation": risk, "assessments": assessments},
         "cancelledAt": cancelled,
         "test": False,
         "email": "ada@example.com",
@@ -127,7 +144,7 @@ def test_pending_payment_and_risk_review_hold_with_a_reason(two_partners):
     assert "Waiting for payment" in order.hold_reason
     node = order_node([line(1, a.bubbly_variant_id, "10")], risk="INVESTIGATE")
     (order,) = record_order(parse_order(node))
-    assert "fraud risk" in order.hold_reason
+    assert "recommends investigating" in order.hold_reason
 
 
 def test_cancelled_before_sending_cancels(two_partners):

@@ -1,6 +1,7 @@
 """The partner's order table and the admin's desk: filters, paging, retry, CSV, few queries."""
 
 import contextlib
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import event
@@ -196,3 +197,65 @@ def test_the_detail_panel_shows_how_the_retail_order_was_shared(as_shop, persona
     assert f"<td>{retail_name} (its own lines)</td><td>—</td><td>1.28</td><td>1.22</td>" in panel
     assert "<th>7.50</th><th>7.16</th>" in panel
     assert "not sent yet" in panel
+
+
+def test_the_admin_releases_an_order_held_for_investigation_and_the_timeline_says_who(
+    client, session_token, as_shop, personas, shopify, db_session
+):
+    from decimal import Decimal
+
+    from sqlalchemy import select
+
+    from powerpact.models import Cadence, OrderSync, OrderSyncEvent
+    from powerpact.orders.capture import parse_order, record_order
+    from tests.factories import ProductMapFactory
+    from tests.orders.test_capture import line, order_node
+
+    for partner in (personas.alice, personas.bob):
+        partner.cadence = Cadence.DAILY  # released orders wait for the batch: no send here
+    maps = [
+        ProductMapFactory(partner=p, partner_price=Decimal("8.00"))
+        for p in (personas.alice, personas.bob)
+    ]
+    facts = [{"description": "Card declined twice", "sentiment": "NEGATIVE"}]
+    node = order_node(
+        [line(1, maps[0].bubbly_variant_id, "10"), line(2, maps[1].bubbly_variant_id, "12")],
+        risk="INVESTIGATE",
+        assessments=[{"riskLevel": "MEDIUM", "facts": facts}],
+    )
+    shopify.on(personas.retail.shop_domain, "OrderForSync", lambda v: {"order": node})
+    held = record_order(parse_order(node), risk_hold=timedelta(minutes=2))
+    db_session.commit()
+    assert {o.status for o in held} == {OrderStatus.PENDING}
+
+    desk = as_shop("/admin/orders", personas.retail).get_data(as_text=True)
+    assert "(Card declined twice)" in desk
+    assert desk.count(">Release</button>") == 2
+    token = session_token(personas.retail, user_id="8001")
+    headers = {"Authorization": f"Bearer {token}", "HX-Request": "true"}
+    answer = client.post(f"/admin/orders/{held[0].id}/release", headers=headers)
+    assert "Released 2 partner order(s)" in answer.get_data(as_text=True)
+
+    db_session.expire_all()
+    orders = db_session.scalars(select(OrderSync).order_by(OrderSync.id)).all()
+    assert {o.status for o in orders} == {OrderStatus.READY_FOR_SYNC}
+    who = f"staff member 8001 of {personas.retail.shop_domain}"
+    assert {o.risk_released_by for o in orders} == {who}
+    released = db_session.scalars(
+        select(OrderSyncEvent).where(OrderSyncEvent.kind == "risk_released")
+    ).all()
+    assert len(released) == 2 and all(who in e.message for e in released)
+    again = client.post(f"/admin/orders/{held[0].id}/release", headers=headers)
+    assert "Only an order held for its fraud risk" in again.get_data(as_text=True)
+    page = as_shop("/admin/orders", personas.retail).get_data(as_text=True)
+    assert ">Release</button>" not in page
+
+
+def test_an_order_that_is_not_held_for_risk_cannot_be_released(client, session_token, personas):
+    order = orders_for(
+        personas.alice, 1, status=OrderStatus.PENDING, hold_reason="Waiting for payment."
+    )[0]
+    headers = {"Authorization": f"Bearer {session_token(personas.retail)}", "HX-Request": "true"}
+    answer = client.post(f"/admin/orders/{order.id}/release", headers=headers)
+    assert "Only an order held for its fraud risk" in answer.get_data(as_text=True)
+    assert order.risk_released_at is None

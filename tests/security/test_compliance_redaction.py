@@ -56,9 +56,10 @@ def graphql_order(number: int, person: dict[str, str], variants: list[str]) -> d
     return {
         "id": f"gid://shopify/Order/{number}",
         "name": f"#{number}",
+        "createdAt": "2026-12-06T10:00:00Z",
         "currencyCode": "USD",
         "displayFinancialStatus": "PAID",
-        "risk": {"recommendation": "ACCEPT"},
+        "risk": {"recommendation": "ACCEPT", "assessments": [{"riskLevel": "LOW", "facts": []}]},
         "cancelledAt": None,
         "test": False,
         "email": person["email"],

@@ -97,6 +97,16 @@ def line_tax(line: dict[str, Any]) -> Decimal:
     )
 
 
+RISK_ASSESSMENTS = [
+    [],
+    [{"riskLevel": "PENDING", "facts": []}],
+    [
+        {"riskLevel": "PENDING", "facts": []},
+        {"riskLevel": "MEDIUM", "facts": [{"description": "Proxy", "sentiment": "NEGATIVE"}]},
+    ],
+]
+
+
 @st.composite
 def order_nodes(draw, variants: list[str]) -> dict[str, Any]:
     lines = draw(
@@ -107,7 +117,11 @@ def order_nodes(draw, variants: list[str]) -> dict[str, Any]:
         "name": f"#{draw(st.integers(1000, 9999))}",
         "currencyCode": "USD",
         "displayFinancialStatus": draw(st.sampled_from(["PAID", "PENDING", "AUTHORIZED"])),
-        "risk": {"recommendation": draw(st.sampled_from(["ACCEPT", "INVESTIGATE", None]))},
+        "createdAt": draw(st.sampled_from(["2026-12-06T10:00:00Z", "2026-12-06T02:00:00-08:00"])),
+        "risk": {
+            "recommendation": draw(st.sampled_from(["ACCEPT", "INVESTIGATE", None])),
+            "assessments": copy.deepcopy(draw(st.sampled_from(RISK_ASSESSMENTS))),
+        },
         "cancelledAt": None,
         "test": False,
         "email": "ada@example.com",
@@ -239,6 +253,7 @@ def valid_node() -> dict[str, Any]:
     return {
         "id": "gid://shopify/Order/1",
         "name": "#1001",
+        "createdAt": "2026-12-06T10:00:00Z",
         "currencyCode": "USD",
         "lineItems": {"nodes": [line]},
     }
@@ -258,6 +273,15 @@ def valid_node() -> dict[str, Any]:
         (("id",), None, "order.id is not a text"),
         (("currencyCode",), "usd", "not a currency code"),
         (("shippingAddress",), {"city": 7}, "shippingAddress.city"),
+        (("createdAt",), "yesterday", "order.createdAt is not a date and time"),
+        (("createdAt",), "2026-12-06T10:00:00", "order.createdAt has no time zone"),
+        (("risk",), {"assessments": {}}, "order.risk.assessments is not a list"),
+        (("risk",), {"assessments": [{"riskLevel": "SEVERE"}]}, "is not a risk level"),
+        (
+            ("risk",),
+            {"assessments": [{"riskLevel": "HIGH", "facts": [{"sentiment": "NEGATIVE"}]}]},
+            "facts[0].description is not a text",
+        ),
     ],
 )
 def test_a_malformed_order_is_refused_naming_the_field(path, value, reason):
