@@ -92,15 +92,13 @@ def readiness(
     )
 
 
-INVESTIGATE_REASON = "Shopify's fraud analysis recommends investigating this order"
+INVESTIGATE_REASON = "Shopify's fraud analysis recommends investigating"
 
 
 def investigate_reason(facts: tuple[str, ...]) -> str:
+    """Shopify's negative facts, then what lifts the hold (Release, or a cancellation)."""
     because = f" ({'; '.join(facts)})" if facts else ""
-    return (
-        f"{INVESTIGATE_REASON}{because}. Held until an admin presses Release on the order "
-        "desk, or cancels the order in Shopify."
-    )
+    return f"{INVESTIGATE_REASON}{because}. Held until released, or cancelled in Shopify."
 
 
 def minutes(window: timedelta) -> str:

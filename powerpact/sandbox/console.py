@@ -146,8 +146,8 @@ def run_action(sandbox: Sandbox, retail: Shop, action: str, skus: list[str], for
             {"lines": [{"sku": skus[0], "quantity": 1}], "shipping": "5.00", "risk": "INVESTIGATE"},
         )
         return (
-            f"Placed {order.name}; Shopify's fraud analysis will recommend investigating it: "
-            "PowerPact holds it until an admin presses Release on its order desk."
+            f"Placed {order.name} with a high fraud risk: Shopify's analysis will recommend "
+            "investigating it, and PowerPact holds it until an admin presses Release."
         )
     if action == "failing":
         found = partner_variant(sandbox, skus[-1])

@@ -31,7 +31,7 @@ def test_the_console_drives_the_whole_demo(harness):
     held = db.session.scalars(
         select(OrderSync).where(OrderSync.status == OrderStatus.PENDING)
     ).one()
-    assert "fraud risk" in held.hold_reason
+    assert "recommends investigating" in held.hold_reason
     retail_order = harness.sandbox.shop(RETAIL).orders[held.bubbly_order_id]
     press(harness, "risk", order=retail_order.id)
     db.session.expire_all()

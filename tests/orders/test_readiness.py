@@ -70,7 +70,7 @@ def test_investigate_holds_with_shopifys_facts_until_released():
     state = paid(recommendation="INVESTIGATE", risk_assessed=True, risk_facts=("Proxy used",))
     held = readiness(state, risk=HOLD, now=PLACED)
     assert held.status == S.PENDING and "(Proxy used)" in held.reason
-    assert "Release" in held.reason
+    assert "Held until released" in held.reason
     released = RiskPolicy(window=HOLD.window, released=True)
     assert readiness(state, risk=released, now=PLACED).status == S.READY_FOR_SYNC
     unassessed = readiness(paid(), risk=released, now=PLACED)
