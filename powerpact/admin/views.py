@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, abort, current_app, render_template, request
 from sqlalchemy import func, select
 
 from powerpact.auth import embedded
 from powerpact.db_types import utcnow
 from powerpact.extensions import db
 from powerpact.models import OrderStatus, OrderSync, PartnerStore, RetailStore, StoreStatus, SyncRun
+from powerpact.orders import store_settings as settings_service
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -56,3 +57,25 @@ def home():  # type: ignore[no-untyped-def]
         last_sync=last_sync,
         **home_figures(),
     )
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@embedded("admin")
+def store_settings():  # type: ignore[no-untyped-def]
+    """The retail store's order settings (a document form: it posts and renders the page)."""
+    store = db.session.scalar(select(RetailStore))
+    if store is None:
+        abort(404)
+    saved = None
+    if request.method == "POST":
+        form = settings_service.parse(request.form.to_dict())
+        if not form.errors:
+            saved = settings_service.apply(store, form.values)
+            db.session.commit()
+        values, errors = form.values, form.errors
+    else:
+        values, errors = settings_service.current_values(store), {}
+    page = render_template(
+        "admin/settings.html", store=store, values=values, errors=errors, saved=saved
+    )
+    return page, 422 if errors else 200
