@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import heapq
 import hmac
+import itertools
 import json
 import logging
 import queue
@@ -111,6 +113,10 @@ class WebhookDispatcher:
         self._lock = threading.Lock()
         self._queue: queue.Queue[Delivery] = queue.Queue()
         self._retrying = 0
+        self._later: list[tuple[float, int, Callable[[], None]]] = []
+        self._later_seq = itertools.count()
+        self._later_ready = threading.Condition(self._lock)
+        self._later_thread: threading.Thread | None = None
         self._sender = threading.Thread(target=self._run, name="sandbox-webhooks", daemon=True)
         self._sender.start()
 
@@ -172,23 +178,36 @@ class WebhookDispatcher:
         return False
 
     def later(self, delay: float, action: Callable[[], None]) -> None:
-        """Run ``action`` after ``delay`` seconds on a timer: something the shop does by
-        itself later (its fraud analysis), which ``drain`` waits for like a retry."""
+        """Run ``action`` after ``delay`` seconds: something the shop does by itself later
+        (its fraud analysis), which ``drain`` waits for like a retry.
 
-        def run() -> None:
+        One timer thread serves them all, in due order (thousands of orders each schedule
+        a few, which a thread apiece would not bear).
+        """
+        with self._later_ready:
+            self._retrying += 1
+            heapq.heappush(self._later, (time.monotonic() + delay, next(self._later_seq), action))
+            self._later_ready.notify()
+            if self._later_thread is None:
+                self._later_thread = threading.Thread(
+                    target=self._run_later, name="sandbox-later", daemon=True
+                )
+                self._later_thread.start()
+
+    def _run_later(self) -> None:
+        while True:
+            with self._later_ready:
+                while not self._later or self._later[0][0] > time.monotonic():
+                    wait = self._later[0][0] - time.monotonic() if self._later else None
+                    self._later_ready.wait(wait)
+                _, _, action = heapq.heappop(self._later)
             try:
                 action()
-            except Exception:  # a failing action must not leave drain() waiting for ever
-                log.exception("sandbox action after %s s failed", delay)
+            except Exception:  # a failing action must not stop the later ones
+                log.exception("a scheduled sandbox action failed")
             finally:
                 with self._lock:
                     self._retrying -= 1
-
-        with self._lock:
-            self._retrying += 1
-        timer = threading.Timer(delay, run)
-        timer.daemon = True
-        timer.start()
 
     def _run(self) -> None:
         while True:
