@@ -50,10 +50,20 @@ def config_from_environment(host: str, port: int) -> SandboxConfig:
 @click.option(
     "--approve/--auto-approve", "ask", default=False, help="Show an approval page at install."
 )
-def sandbox_command(host: str, port: int, fixture: str, ask: bool) -> None:
+@click.option(
+    "--webhook-time-scale",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(min=0, min_open=True, max=1),
+    help="Compress Shopify's 4-hour webhook retry schedule (0.001: 14 s).",
+)
+def sandbox_command(
+    host: str, port: int, fixture: str, ask: bool, webhook_time_scale: float
+) -> None:
     """Serve the Shopify sandbox (Admin API, OAuth, webhooks, control API)."""
     config = config_from_environment(host, port)
     config.auto_approve = not ask
+    config.webhook_time_scale = webhook_time_scale
     app = create_sandbox_app(config)
     load_named(app.extensions["sandbox"], fixture)
     click.echo(f"Shopify sandbox on http://{host}:{port} with the {fixture!r} fixture")

@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from powerpact.sandbox.webhooks import Transport, http_transport
+from powerpact.sandbox.webhooks import SHOPIFY_RETRY_DELAYS, Transport, http_transport
 from powerpact.shopify.schema import API_VERSION
 
 DEFAULT_SCOPES = (
@@ -38,6 +38,11 @@ class SandboxConfig:
     ``order_create_limit`` switches on development stores' five ``orderCreate``
     a minute. ``enforce_scopes`` answers ``ACCESS_DENIED`` for a root field the
     token's scopes do not cover (off by default: benchmarks mint narrow tokens).
+    ``webhook_retry_delays`` is Shopify's schedule (8 retries over 4 hours) and
+    ``webhook_time_scale`` compresses it (0.001: 4 hours in 14 s); after the last retry
+    the delivery is dropped and, with ``remove_failing_subscriptions``, the subscription
+    deleted (a secondary source says Shopify removes Admin API subscriptions that keep
+    failing; off, they stay).
     ``risk_assessment_delays``: seconds after a checkout at which Shopify's fraud analysis
     reports, ``PENDING`` first and the final level last (empty: it never reports);
     ``risk_webhook_order_keys``: which keys name the order in
@@ -53,7 +58,9 @@ class SandboxConfig:
     auto_approve: bool = True
     default_plan: str = "standard"
     scopes: tuple[str, ...] = DEFAULT_SCOPES
-    webhook_retry_delays: tuple[float, ...] = (1, 2, 4, 8, 16, 32, 64, 128)
+    webhook_retry_delays: tuple[float, ...] = SHOPIFY_RETRY_DELAYS
+    webhook_time_scale: float = 1.0
+    remove_failing_subscriptions: bool = True
     order_create_limit: int | None = None
     enforce_scopes: bool = False
     api_version: str = API_VERSION

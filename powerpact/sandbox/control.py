@@ -36,7 +36,8 @@ order or product 404.
 - ``GET /_sandbox/shops/<shop>/calls`` (calls, cost, throttled count, unmodelled fields,
   the last 200 calls); ``DELETE`` clears it.
 - ``GET /_sandbox/webhooks`` (deliveries: topic, ids, attempts, outcomes, payload);
-  ``POST /_sandbox/webhooks`` ``{"duplicates": bool, "shuffle": bool}``;
+  ``POST /_sandbox/webhooks`` ``{"duplicates": bool, "shuffle": bool, "time_scale": f}``
+  (``time_scale`` compresses Shopify's 4-hour retry schedule: 0.001 makes it 14 s);
   ``POST /_sandbox/webhooks/flush`` sends held deliveries in random order.
 """
 
@@ -399,9 +400,20 @@ def register_webhooks(app: Flask, sandbox: Sandbox) -> None:
     @app.post("/_sandbox/webhooks")
     def webhook_switches() -> Response:
         data = body()
-        sandbox.webhooks.duplicates = bool(data.get("duplicates", sandbox.webhooks.duplicates))
-        sandbox.webhooks.shuffle = bool(data.get("shuffle", sandbox.webhooks.shuffle))
-        return jsonify(duplicates=sandbox.webhooks.duplicates, shuffle=sandbox.webhooks.shuffle)
+        hooks = sandbox.webhooks
+        hooks.duplicates = bool(data.get("duplicates", hooks.duplicates))
+        hooks.shuffle = bool(data.get("shuffle", hooks.shuffle))
+        if data.get("time_scale") is not None:
+            scale = float(data["time_scale"])
+            if not 0 < scale <= 1:
+                raise SandboxError("time_scale must be above 0 and at most 1")
+            hooks.time_scale = scale
+        return jsonify(
+            duplicates=hooks.duplicates,
+            shuffle=hooks.shuffle,
+            time_scale=hooks.time_scale,
+            retry_delays=[d * hooks.time_scale for d in hooks.retry_delays],
+        )
 
     @app.post("/_sandbox/webhooks/flush")
     def webhook_flush() -> Response:

@@ -88,6 +88,7 @@ class Sandbox(CatalogActions, OrderActions):
             self.config.transport,
             retry_delays=self.config.webhook_retry_delays,
             api_version=self.config.api_version,
+            time_scale=self.config.webhook_time_scale,
         )
         self.webhooks.on_give_up = self._drop_failing_subscription
         self._action = threading.local()
@@ -193,7 +194,10 @@ class Sandbox(CatalogActions, OrderActions):
             self.webhooks.emit(shop.domain, topic, body, urls, event_id=event_id)
 
     def _drop_failing_subscription(self, delivery: Delivery) -> None:
-        """After its last retry fails, Shopify deletes a subscription made through the API."""
+        """After its last retry fails, the delivery is dropped and (``SandboxConfig.
+        remove_failing_subscriptions``) the subscription made through the API deleted."""
+        if not self.config.remove_failing_subscriptions:
+            return
         with self.lock:
             shop = self.store.shops.get(delivery.shop)
             if shop is None:

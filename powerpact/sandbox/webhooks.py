@@ -82,6 +82,14 @@ class Delivery:
         }
 
 
+# "Webhooks will now be retried a total of 8 times over 4 hours using an exponential backoff
+# schedule" (https://shopify.dev/changelog/updates-to-webhook-retry-mechanism): doubling
+# delays that add up to 4 hours, after which the delivery is dropped.
+SHOPIFY_RETRY_DELAYS: tuple[float, ...] = tuple(
+    round(14400 * 2**k / (2**8 - 1), 1) for k in range(8)
+)
+
+
 class WebhookDispatcher:
     """Sends each event to the subscriptions for its topic, from a sender thread.
 
@@ -89,7 +97,9 @@ class WebhookDispatcher:
     lock is held, so the app may call the sandbox back while handling one).
     ``duplicates`` resends every event under a new webhook id (same event id), as
     Shopify sometimes does; ``shuffle`` holds deliveries and sends them in random
-    order on ``flush``. A non-2xx answer is retried with backoff, keeping the id.
+    order on ``flush``. A non-2xx answer is retried with backoff, keeping the id, on
+    Shopify's schedule (``SHOPIFY_RETRY_DELAYS``, times ``time_scale`` to compress it),
+    then dropped; ``on_give_up`` is told.
     ``drain`` waits until everything queued has been sent.
     """
 
@@ -98,12 +108,14 @@ class WebhookDispatcher:
         secret: str,
         transport: Transport,
         *,
-        retry_delays: tuple[float, ...] = (1, 2, 4, 8, 16, 32, 64, 128),
+        retry_delays: tuple[float, ...] = SHOPIFY_RETRY_DELAYS,
         api_version: str = "2026-07",
+        time_scale: float = 1.0,
     ) -> None:
         self.secret = secret
         self.transport = transport
         self.retry_delays = retry_delays
+        self.time_scale = time_scale
         self.api_version = api_version
         self.on_give_up: Callable[[Delivery], None] | None = None
         self.duplicates = False
@@ -247,7 +259,7 @@ class WebhookDispatcher:
             if self.on_give_up is not None:
                 self.on_give_up(delivery)
             return
-        delay = self.retry_delays[delivery.attempts - 1]
+        delay = self.retry_delays[delivery.attempts - 1] * self.time_scale
         with self._lock:
             self._retrying += 1
         timer = threading.Timer(delay, self._requeue, args=(delivery,))

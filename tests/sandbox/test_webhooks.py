@@ -87,6 +87,8 @@ def test_shuffle_holds_deliveries_until_flushed(sandbox, sandbox_app, sent):
     assert client.post("/_sandbox/webhooks", json={"shuffle": True}).get_json() == {
         "duplicates": False,
         "shuffle": True,
+        "time_scale": 1.0,
+        "retry_delays": [0.01, 0.01],
     }
     for n in range(6):
         sandbox.webhooks.emit(SHOP, "orders/updated", {"id": n}, ["http://app/webhooks"])
@@ -220,3 +222,29 @@ def test_an_action_nested_in_another_keeps_the_outer_event_id(sandbox):
         assert inner == outer
     with sandbox.action() as later:
         assert later != outer
+
+
+def test_shopify_retries_eight_times_over_four_hours_and_the_schedule_compresses(sandbox_app):
+    from powerpact.sandbox.webhooks import SHOPIFY_RETRY_DELAYS
+
+    assert len(SHOPIFY_RETRY_DELAYS) == 8
+    assert 4 * 3600 - 60 < sum(SHOPIFY_RETRY_DELAYS) < 4 * 3600 + 60
+    assert all(b > a for a, b in zip(SHOPIFY_RETRY_DELAYS, SHOPIFY_RETRY_DELAYS[1:], strict=False))
+    assert SandboxConfig().webhook_retry_delays == SHOPIFY_RETRY_DELAYS
+    client = sandbox_app.test_client()
+    answer = client.post("/_sandbox/webhooks", json={"time_scale": 0.5}).get_json()
+    assert answer["time_scale"] == 0.5 and answer["retry_delays"] == [0.005, 0.005]
+    assert client.post("/_sandbox/webhooks", json={"time_scale": 0}).status_code == 400
+
+
+def test_failing_subscriptions_can_be_kept_when_the_switch_says_shopify_keeps_them(
+    data, token, sandbox, sandbox_app
+):
+    sandbox.config.remove_failing_subscriptions = False
+    subscribe(data, token, "PRODUCTS_UPDATE", SHOP)
+    sandbox.webhooks.transport = lambda url, headers, body: 500
+    product = next(iter(sandbox.shop(SHOP).products.values()))
+    sandbox.update_product(sandbox.shop(SHOP), product, {"title": "Renamed"})
+    assert sandbox.webhooks.drain()
+    assert sandbox.webhooks.log[-1].outcomes == [500, 500, 500]
+    assert sandbox.shop(SHOP).subscriptions, "dropped the delivery, kept the subscription"
