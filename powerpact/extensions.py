@@ -42,6 +42,15 @@ def insert_or_ignore(model: type[Base], values: dict[str, Any], conflict: list[s
     return db.session.execute(statement).scalar_one_or_none()
 
 
+def insert_or_ignore_key(model: type[Base], values: dict[str, Any]) -> None:
+    """INSERT ... ON CONFLICT DO NOTHING on the table's primary key (one row per key)."""
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
+    db.session.execute(insert(model).values(**values).on_conflict_do_nothing())
+
+
 def after_commit(callback: Any) -> None:
     """Run ``callback`` once the current transaction commits (dropped if it rolls back).
 

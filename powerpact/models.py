@@ -474,3 +474,28 @@ class PartnerSettingsChange(db.Model):
     changed_by: Mapped[str] = mapped_column(String(255))
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     changes: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+
+
+class RetailOrderSeen(db.Model):
+    """The newest state of a retail order PowerPact has captured: Shopify's ``updatedAt``.
+
+    The reconciliation compares the orders Shopify lists as updated with this, and
+    captures those whose webhooks never came (or not yet).
+    """
+
+    __tablename__ = "retail_orders_seen"
+
+    order_gid: Mapped[str] = mapped_column(GID, primary_key=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    captured_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Reconciliation(db.Model):
+    """A reconciliation's watermark (how far it has looked) and what its last run did."""
+
+    __tablename__ = "reconciliations"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    watermark: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_result: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from powerpact.db_types import utcnow
-from powerpact.extensions import db, insert_or_ignore
+from powerpact.extensions import db, insert_or_ignore, insert_or_ignore_key
 from powerpact.models import (
     OrderStatus,
     OrderSync,
@@ -25,6 +25,7 @@ from powerpact.models import (
     OrderSyncLine,
     PartnerStore,
     ProductMap,
+    RetailOrderSeen,
 )
 from powerpact.money import ZERO, quantum
 from powerpact.orders import order_fields as fields
@@ -75,6 +76,7 @@ class CapturedOrder:
     email: str | None = None
     shipping_address: dict[str, Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    updated_at: datetime | None = None
 
 
 def _scaled(amount: Decimal, current: int, ordered: int, currency: str) -> Decimal:
@@ -177,6 +179,9 @@ def parse_order(node: Any, more_lines: Sequence[Any] = ()) -> CapturedOrder:
         tax=fields.amount(node.get("currentTotalTaxSet"), "order.currentTotalTaxSet"),
         email=fields.optional_text(node.get("email"), "order.email", max_length=320),
         shipping_address=fields.address(node.get("shippingAddress"), "order.shippingAddress"),
+        updated_at=(
+            fields.moment(node["updatedAt"], "order.updatedAt") if node.get("updatedAt") else None
+        ),
     )
 
 
@@ -386,3 +391,13 @@ def _keep_customer_details(order: OrderSync, captured: CapturedOrder) -> None:
     order.ship_to_city = address.get("city")
     country = address.get("countryCodeV2") or address.get("countryCode")
     order.ship_to_country = country[:2] if country else None
+
+
+def mark_seen(order_gid: str, updated_at: datetime) -> None:
+    """Remember the newest state of the order captured (for the reconciliation)."""
+    insert_or_ignore_key(RetailOrderSeen, {"order_gid": order_gid, "updated_at": updated_at})
+    db.session.execute(
+        update(RetailOrderSeen)
+        .where(RetailOrderSeen.order_gid == order_gid, RetailOrderSeen.updated_at <= updated_at)
+        .values(updated_at=updated_at, captured_at=utcnow())
+    )

@@ -18,7 +18,8 @@ from powerpact.models import (
     WebhookDelivery,
 )
 from powerpact.orders import batches, push
-from powerpact.orders.capture import parse_order, record_order
+from powerpact.orders.capture import mark_seen, parse_order, record_order
+from powerpact.orders.reconcile import reconcile_retail_orders
 from powerpact.shopify.clients import client_for
 from powerpact.shopify.errors import ReauthorizationRequired
 from powerpact.shopify.topics import handles
@@ -49,6 +50,9 @@ def capture_order(order_gid: str) -> str:
     if node is None:
         return "order not found"
     captured = parse_order(node, more_lines=remaining_line_items(client, node))
+    seen_at = captured.updated_at or captured.state.placed_at
+    if seen_at is not None:
+        mark_seen(captured.order_id, seen_at)
     touched = record_order(
         captured,
         accept_authorized=store.accept_authorized_payments,
@@ -213,3 +217,11 @@ def partners_with_due_orders() -> dict[str, list[str]]:
     immediate = sorted(domain for domain, cadence in rows if cadence == Cadence.IMMEDIATE)
     batched = sorted(domain for domain, cadence in rows if cadence != Cadence.IMMEDIATE)
     return {"immediate": immediate, "batched": batched}
+
+
+def reconcile() -> dict[str, Any]:
+    """Capture the retail orders whose webhooks never arrived (``reconcile``)."""
+    store = db.session.scalar(select(RetailStore))
+    if store is None or not store.is_active:
+        return {"outcome": "the retail store has not installed PowerPact"}
+    return reconcile_retail_orders(client_for(store), capture_order)

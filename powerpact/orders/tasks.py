@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import os
+
 from huey import crontab
 
 from powerpact.orders import dispatch
 from powerpact.queue import periodic_task, task
+
+# Read when the worker starts (a crontab is fixed then): minutes between reconciliations.
+RECONCILE_EVERY_MINUTES = min(max(int(os.environ.get("RECONCILE_EVERY_MINUTES") or 10), 1), 59)
 
 
 @task(retries=3, retry_delay=20, retry_backoff=2)
@@ -45,3 +50,14 @@ def dispatch_due_orders() -> dict[str, int]:
     for order_gid in held:
         capture_order_task(order_gid)
     return {**{kind: len(domains) for kind, domains in due.items()}, "risk_hold_ended": len(held)}
+
+
+@task(retries=3, retry_delay=60, retry_backoff=2)
+def reconcile_task() -> dict[str, object]:
+    return dispatch.reconcile()
+
+
+@periodic_task(crontab(minute=f"*/{RECONCILE_EVERY_MINUTES}"))
+def reconcile_orders() -> dict[str, object]:
+    """Every ``RECONCILE_EVERY_MINUTES``: capture the retail orders no webhook brought."""
+    return dispatch.reconcile()

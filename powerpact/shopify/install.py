@@ -10,12 +10,13 @@ import logging
 from typing import Any
 
 from flask import current_app
+from sqlalchemy import select
 
 from powerpact.extensions import db
 from powerpact.models import PartnerStore, RetailStore
 from powerpact.shopify.client import ShopifyClient
 from powerpact.shopify.clients import client_for
-from powerpact.shopify.errors import UserErrors
+from powerpact.shopify.errors import ShopifyError, UserErrors
 from powerpact.shops import find_shop
 
 log = logging.getLogger(__name__)
@@ -85,18 +86,64 @@ def learn_shop(client: ShopifyClient, shop: RetailStore | PartnerStore) -> None:
 
 def subscribe_webhooks(client: ShopifyClient, topics: tuple[str, ...], uri: str) -> list[str]:
     """Create the subscriptions that are missing; return the topics created."""
-    existing = {
-        (node["topic"], node.get("uri"))
-        for node in client.paginate("WebhookSubscriptions", {}, ("webhookSubscriptions",))
-    }
+    return repair_subscriptions(client, topics, uri)["created"]
+
+
+def repair_subscriptions(
+    client: ShopifyClient, topics: tuple[str, ...], uri: str
+) -> dict[str, list[str]]:
+    """Make the shop's subscriptions exactly ``topics`` at ``uri``.
+
+    A subscription for one of PowerPact's topics at another address (an old ``APP_URL``)
+    is deleted; a missing one (never made, or removed by Shopify after its deliveries
+    kept failing) is created. Subscriptions to other topics are left alone.
+    """
+    existing = list(client.paginate("WebhookSubscriptions", {}, ("webhookSubscriptions",)))
+    removed = []
+    for node in existing:
+        if node["topic"] in topics and node.get("uri") != uri:
+            payload = client.execute("WebhookSubscriptionDelete", {"id": node["id"]})
+            UserErrors.raise_for(payload["webhookSubscriptionDelete"])
+            removed.append(node["topic"])
+    present = {node["topic"] for node in existing if node.get("uri") == uri}
     created = []
     for topic in topics:
-        if (topic, uri) in existing:
+        if topic in present:
             continue
         payload = client.execute("WebhookSubscriptionCreate", {"topic": topic, "uri": uri})
         UserErrors.raise_for(payload["webhookSubscriptionCreate"])
         created.append(topic)
-    return created
+    return {"created": created, "removed": removed}
+
+
+def check_subscriptions() -> dict[str, dict[str, list[str]]]:
+    """Repair every installed shop's subscriptions (at the worker's start, and hourly).
+
+    Shopify may remove a subscription whose deliveries keep failing, and a changed
+    ``APP_URL`` leaves the old ones pointing nowhere; nothing else would notice. A shop
+    whose token is refused is skipped (its re-authorization is flagged elsewhere).
+    """
+    report: dict[str, dict[str, list[str]]] = {}
+    shops: list[RetailStore | PartnerStore] = [
+        *db.session.scalars(select(RetailStore)),
+        *db.session.scalars(select(PartnerStore)),
+    ]
+    for shop in shops:
+        if not shop.is_active:
+            continue
+        try:
+            changes = repair_subscriptions(
+                client_for(shop),
+                webhook_topics(isinstance(shop, RetailStore)),
+                webhook_callback_url(),
+            )
+        except ShopifyError as exc:
+            log.warning("subscriptions of %s not checked: %s", shop.shop_domain, exc)
+            continue
+        if changes["created"] or changes["removed"]:
+            log.warning("subscriptions of %s repaired: %s", shop.shop_domain, changes)
+            report[shop.shop_domain] = changes
+    return report
 
 
 def ensure_import_key(client: ShopifyClient) -> None:

@@ -48,3 +48,18 @@ def after_install_task(shop_domain: str) -> dict[str, object]:
     from powerpact.shopify import install
 
     return install.after_install(shop_domain)
+
+
+@task(retries=3, retry_delay=60, retry_backoff=2)
+def check_subscriptions_task() -> dict[str, dict[str, list[str]]]:
+    from powerpact.shopify import install
+
+    return install.check_subscriptions()
+
+
+@periodic_task(crontab(minute="17"))
+def check_subscriptions_hourly() -> dict[str, dict[str, list[str]]]:
+    """Every hour: recreate the webhook subscriptions Shopify removed or an old URL left."""
+    from powerpact.shopify import install
+
+    return install.check_subscriptions()

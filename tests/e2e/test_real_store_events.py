@@ -18,8 +18,10 @@ from powerpact.models import (
     RetailStore,
     WebhookDelivery,
 )
+from powerpact.orders.dispatch import reconcile
 from powerpact.orders.tasks import dispatch_due_orders
 from powerpact.sandbox.webhooks import wait_for
+from powerpact.shopify.install import check_subscriptions
 from powerpact.shopify.session_tokens import mint_session_token
 
 RETAIL = "bubbly-retail.myshopify.com"
@@ -201,3 +203,60 @@ def test_a_hold_window_of_zero_switches_the_hold_off(harness):
     order = place(harness, sku)
     harness.settle()
     assert order_sync(order["id"]).status == OrderStatus.SYNCED
+
+
+# -- lost deliveries: the reconciliation and the subscription check -------------------------
+
+
+def subscribed_topics(harness, shop: str) -> set[str]:
+    return {s["topic"] for s in harness.shop(shop)["subscriptions"]}
+
+
+def test_orders_whose_webhooks_were_lost_for_good_reach_their_partners(harness):
+    sku = set_up_orders(harness)
+    delivered = harness.sandbox.webhooks.transport
+    harness.sandbox.webhooks.transport = lambda url, headers, body: 503  # PowerPact is down
+    placed = [place(harness, sku) for _ in range(3)]
+    harness.settle()  # every retry failed: Shopify drops them, and the subscriptions
+    assert "ORDERS_CREATE" not in subscribed_topics(harness, RETAIL)
+    assert all(order_sync(o["id"]) is None for o in placed)
+
+    harness.sandbox.webhooks.transport = delivered  # PowerPact is back
+    repaired = check_subscriptions()
+    assert "ORDERS_CREATE" in repaired[RETAIL]["created"]
+    assert "ORDERS_CREATE" in subscribed_topics(harness, RETAIL)
+    result = reconcile()
+    assert result["captured"] == 3 and result["errors"] == []
+    harness.settle()
+    assert {order_sync(o["id"]).status for o in placed} == {OrderStatus.SYNCED}
+    sources = [o["source_identifier"] for o in harness.shop(NORTH)["orders"]]
+    assert len(sources) == 3 == len(set(sources)), "each order once"
+    reconcile()  # orders changed seconds ago are confirmed once more: no new partner order
+    harness.settle()
+    assert len(harness.shop(NORTH)["orders"]) == 3
+
+
+def test_the_reconciliation_captures_a_change_whose_webhook_was_lost(harness):
+    sku = set_up_orders(harness)
+    order = place(harness, sku, risk="INVESTIGATE")
+    harness.settle()
+    assert order_sync(order["id"]).status == OrderStatus.PENDING
+    harness.sandbox.webhooks.transport = lambda url, headers, body: 503
+    number = order["id"].rsplit("/", 1)[1]
+    harness.control("POST", f"/shops/{RETAIL}/orders/{number}/cancel", {"reason": "fraud"})
+    harness.settle()
+    assert order_sync(order["id"]).status == OrderStatus.PENDING, "the cancellation was lost"
+    assert reconcile()["captured"] == 1
+    assert order_sync(order["id"]).status == OrderStatus.CANCELLED
+
+
+def test_a_subscription_at_an_old_address_is_replaced(harness):
+    harness.install(RETAIL)
+    retail = harness.sandbox.shop(RETAIL)
+    old = next(s for s in retail.subscriptions.values() if s.topic == "ORDERS_PAID")
+    old.uri = "http://127.0.0.1:9/old-app/webhooks"
+    changes = check_subscriptions()
+    assert changes[RETAIL] == {"created": ["ORDERS_PAID"], "removed": ["ORDERS_PAID"]}
+    uris = {s["uri"] for s in harness.shop(RETAIL)["subscriptions"]}
+    assert uris == {"http://127.0.0.1:5000/webhooks"}
+    assert check_subscriptions() == {}, "nothing left to repair"

@@ -4,6 +4,7 @@ duplicated or shuffled; subscriptions are made, listed and deleted over GraphQL.
 import base64
 import hashlib
 import hmac
+import itertools
 import json
 
 from powerpact.sandbox import Sandbox, SandboxConfig
@@ -229,7 +230,7 @@ def test_shopify_retries_eight_times_over_four_hours_and_the_schedule_compresses
 
     assert len(SHOPIFY_RETRY_DELAYS) == 8
     assert 4 * 3600 - 60 < sum(SHOPIFY_RETRY_DELAYS) < 4 * 3600 + 60
-    assert all(b > a for a, b in zip(SHOPIFY_RETRY_DELAYS, SHOPIFY_RETRY_DELAYS[1:], strict=False))
+    assert all(b > a for a, b in itertools.pairwise(SHOPIFY_RETRY_DELAYS))
     assert SandboxConfig().webhook_retry_delays == SHOPIFY_RETRY_DELAYS
     client = sandbox_app.test_client()
     answer = client.post("/_sandbox/webhooks", json={"time_scale": 0.5}).get_json()

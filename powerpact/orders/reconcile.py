@@ -1,0 +1,107 @@
+"""Finding what webhooks did not bring: retail orders PowerPact has not captured.
+
+Shopify retries a failed delivery 8 times over 4 hours, then drops it, and tells apps
+not to rely on webhooks alone but to reconcile
+(https://shopify.dev/docs/apps/build/webhooks/best-practices). Every few minutes the
+retail store's orders updated since the last watermark are listed (``orders(query:
+"updated_at:>…")``, 100 a page, two fields each) and any whose state PowerPact has not
+captured (``RetailOrderSeen``) is captured now, as its webhook would have.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from powerpact.db_types import utcnow
+from powerpact.extensions import db, insert_or_ignore_key
+from powerpact.models import Reconciliation, RetailOrderSeen
+from powerpact.orders import order_fields as fields
+from powerpact.orders.split import InvalidOrder
+
+log = logging.getLogger(__name__)
+
+RETAIL_ORDERS = "retail_orders"
+# Looked at again each run: a search index that lags its writes, and clocks that differ.
+OVERLAP = timedelta(minutes=5)
+FIRST_LOOK_BACK = timedelta(days=1)
+# A capture this close after the order's updatedAt (by our clock) is confirmed once more.
+SAME_SECOND_MARGIN = timedelta(seconds=5)
+MAX_ERRORS_KEPT = 20
+
+
+def reconciliation(name: str) -> Reconciliation:
+    row = db.session.get(Reconciliation, name)
+    if row is None:
+        insert_or_ignore_key(Reconciliation, {"name": name})
+        row = db.session.get(Reconciliation, name)
+    return row  # type: ignore[return-value]
+
+
+def search_since(moment: datetime) -> str:
+    return f"updated_at:>'{moment.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')}'"
+
+
+def needs_capture(order_gid: str, updated_at: datetime) -> bool:
+    """Not captured at this ``updatedAt``, or captured so soon after it that a second change
+    within the same second (Shopify's times have whole seconds) may have been missed."""
+    seen = db.session.get(RetailOrderSeen, order_gid)
+    if seen is None or seen.updated_at < updated_at:
+        return True
+    return seen.updated_at == updated_at and seen.captured_at < updated_at + SAME_SECOND_MARGIN
+
+
+def reconcile_retail_orders(client: Any, capture: Callable[[str], Any]) -> dict[str, Any]:
+    """List the retail orders updated since the watermark; capture the ones not seen.
+
+    ``client`` is the retail store's; ``capture`` captures one order as its webhook would.
+    Two runs at once do no harm: a capture is idempotent and the watermark only moves on.
+
+    1. List the orders updated after the watermark less ``OVERLAP`` (the first run looks
+       back a day), in pages.
+    2. Capture each order whose ``updatedAt`` is newer than the state last captured,
+       committing each on its own; a malformed order is recorded as an error and the
+       run goes on; a Shopify error ends the run (the next one starts where this began).
+    3. Move the watermark to the newest ``updatedAt`` seen and keep the run's figures.
+    """
+    started = utcnow()
+    watermark = reconciliation(RETAIL_ORDERS).watermark
+    since = (watermark or started - FIRST_LOOK_BACK) - OVERLAP
+    db.session.commit()
+    listed, captured, errors = 0, 0, []
+    newest = watermark
+    for node in client.paginate("OrdersUpdatedSince", {"query": search_since(since)}, ("orders",)):
+        listed += 1
+        try:
+            order_gid = fields.text(node.get("id"), "order.id", max_length=255)
+            updated_at = fields.moment(node.get("updatedAt"), "order.updatedAt")
+            if needs_capture(order_gid, updated_at):
+                capture(order_gid)
+                captured += 1
+        except InvalidOrder as exc:
+            db.session.rollback()
+            errors.append({"order": str(node.get("id"))[:255], "error": str(exc)})
+            log.warning("reconciliation could not capture %s: %s", node.get("id"), exc)
+            continue
+        except BaseException:
+            db.session.rollback()
+            raise
+        db.session.commit()
+        newest = max(newest, updated_at) if newest else updated_at
+    result = {
+        "listed": listed,
+        "captured": captured,
+        "errors": errors[:MAX_ERRORS_KEPT],
+        "since": since.isoformat(),
+    }
+    row = reconciliation(RETAIL_ORDERS)
+    if newest is not None and (row.watermark is None or row.watermark < newest):
+        row.watermark = newest
+    row.last_run_at = started
+    row.last_result = result
+    db.session.commit()
+    if captured or errors:
+        log.info("reconciliation captured %s of %s listed orders", captured, listed)
+    return result
