@@ -17,6 +17,7 @@ DEFAULT_SCOPES = (
     "read_locations",
     "read_orders",
     "write_orders",
+    "read_all_orders",
     "read_fulfillments",
     "write_fulfillments",
     "read_merchant_managed_fulfillment_orders",

@@ -17,29 +17,15 @@ from powerpact.models import PartnerStore, RetailStore
 from powerpact.shopify.client import ShopifyClient
 from powerpact.shopify.clients import client_for
 from powerpact.shopify.errors import ShopifyError, UserErrors
+from powerpact.shopify.topics import shop_topics, subscription_topic
 from powerpact.shops import find_shop
 
 log = logging.getLogger(__name__)
 
-RETAIL_TOPICS = (
-    "ORDERS_CREATE",
-    "ORDERS_PAID",
-    "ORDERS_UPDATED",
-    "ORDERS_CANCELLED",
-    "ORDERS_RISK_ASSESSMENT_CHANGED",
-)
-PARTNER_TOPICS = (
-    "PRODUCTS_UPDATE",
-    "PRODUCTS_DELETE",
-    "INVENTORY_LEVELS_UPDATE",
-    "FULFILLMENTS_CREATE",
-    "FULFILLMENTS_UPDATE",
-)
-COMMON_TOPICS = ("APP_UNINSTALLED", "APP_SCOPES_UPDATE")
-
 
 def webhook_topics(is_retail: bool) -> tuple[str, ...]:
-    return (RETAIL_TOPICS if is_retail else PARTNER_TOPICS) + COMMON_TOPICS
+    """The ``WebhookSubscriptionTopic`` values a store of this role is subscribed to."""
+    return tuple(subscription_topic(t) for t in shop_topics(is_retail))
 
 
 def webhook_callback_url() -> str:

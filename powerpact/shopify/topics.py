@@ -1,4 +1,15 @@
-"""Which function handles which webhook topic.
+"""Which webhook topics PowerPact receives, and which function handles each.
+
+Topics are named as Shopify CLI and the ``X-Shopify-Topic`` header name them
+(``orders/create``). Two paths bring them:
+
+- shop-specific subscriptions, made at install through the Admin API
+  (``powerpact.shopify.install``), because a store's topics depend on its role;
+- the app configuration (``shopify.app.toml``) for the compliance topics, which
+  cannot be subscribed through the Admin API (https://shopify.dev/docs/api/webhooks).
+  A topic declared there reaches every store the app is installed on
+  (https://shopify.dev/docs/apps/build/webhooks/subscribe), so no role topic goes
+  there: it would reach the wrong stores and arrive twice where also subscribed.
 
 Capability packages register their handlers with ``@handles("orders/create")``;
 ``powerpact.tasks`` imports them all, so a worker knows every handler. A
@@ -12,6 +23,23 @@ from collections.abc import Callable
 from typing import Any
 
 from powerpact.models import WebhookDelivery
+
+RETAIL_TOPICS = (
+    "orders/create",
+    "orders/paid",
+    "orders/updated",
+    "orders/cancelled",
+    "orders/risk_assessment_changed",
+)
+PARTNER_TOPICS = (
+    "products/update",
+    "products/delete",
+    "inventory_levels/update",
+    "fulfillments/create",
+    "fulfillments/update",
+)
+EVERY_SHOP_TOPICS = ("app/uninstalled", "app/scopes_update")
+COMPLIANCE_TOPICS = ("customers/data_request", "customers/redact", "shop/redact")
 
 Handler = Callable[[WebhookDelivery, dict[str, Any]], dict[str, Any] | None]
 _HANDLERS: dict[str, Handler] = {}
@@ -34,3 +62,13 @@ def handler_for(topic: str) -> Handler | None:
 
 def registered_topics() -> list[str]:
     return sorted(_HANDLERS)
+
+
+def shop_topics(is_retail: bool) -> tuple[str, ...]:
+    """The topics PowerPact subscribes a store to at install, by its role."""
+    return (RETAIL_TOPICS if is_retail else PARTNER_TOPICS) + EVERY_SHOP_TOPICS
+
+
+def subscription_topic(topic: str) -> str:
+    """The ``WebhookSubscriptionTopic`` value of a topic: ``orders/create`` -> ``ORDERS_CREATE``."""
+    return topic.replace("/", "_").upper()
