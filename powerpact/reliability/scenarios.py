@@ -1,4 +1,4 @@
-"""The five reliability scenarios of issue #9: what each does, what it counts, when it fails.
+"""The reliability scenarios: what each does, what it counts, when it fails.
 
 Each takes a running ``World`` and ``Sizes`` and returns its report: what was sent,
 what the app acknowledged, what reached the partners' stores (``created``), and
@@ -23,7 +23,14 @@ import requests
 from powerpact.db_types import utcnow
 from powerpact.models import FailureReason, OrderStatus
 from powerpact.reliability.processes import wait_for
-from powerpact.reliability.world import PARTNERS, RETAIL, Placed, World, order_webhook
+from powerpact.reliability.world import (
+    PARTNERS,
+    RETAIL,
+    WEBHOOK_TIME_SCALE,
+    Placed,
+    World,
+    order_webhook,
+)
 
 SHOPIFY_ANSWER_BUDGET = 5.0
 
@@ -38,6 +45,7 @@ class Sizes:
     burst: int
     fault_orders: int
     uninstall_orders: int
+    outage_orders: int
     settle_timeout: float
     repeated_share: float = 0.3
 
@@ -49,6 +57,7 @@ FULL = Sizes(
     burst=1000,
     fault_orders=150,
     uninstall_orders=100,
+    outage_orders=300,
     settle_timeout=1800,
 )
 BOUNDED = Sizes(
@@ -58,6 +67,7 @@ BOUNDED = Sizes(
     burst=60,
     fault_orders=20,
     uninstall_orders=16,
+    outage_orders=30,
     settle_timeout=300,
 )
 
@@ -400,6 +410,59 @@ def uninstalled_partner(world: World, sizes: Sizes, rng: random.Random) -> dict[
     return timed(report, started)
 
 
+# -- 6. the web process down for five hours (compressed) ---------------------------------
+OUTAGE_HOURS = 5
+
+
+def web_outage(world: World, sizes: Sizes, rng: random.Random) -> dict[str, Any]:
+    """PowerPact's web process down for five hours while orders are placed.
+
+    Shopify retries every delivery 8 times over 4 hours (compressed by the world's
+    ``WEBHOOK_TIME_SCALE``), then drops it and removes the subscriptions whose deliveries
+    kept failing. Nothing but PowerPact's own reconciliation can find these orders once
+    the web is back (the workers ran on; their reconciliation runs every minute here,
+    every ten in production); the hourly subscription check is then run to restore
+    the webhooks for what comes next. Recovery is timed from the web's return until every
+    partner order exists.
+    """
+    started = time.monotonic()
+    outage = OUTAGE_HOURS * 3600 * WEBHOOK_TIME_SCALE
+    before = world.webhook_summary()
+    world.web.stop()
+    down_at = time.monotonic()
+    try:
+        orders = world.place_orders(sizes.outage_orders, rng)
+        time.sleep(max(0.0, down_at + outage - time.monotonic()))
+        during = world.webhook_summary()
+        subscriptions_left = world.subscriptions(RETAIL)
+    finally:
+        world.web.start()
+    back_at = time.monotonic()
+    settled = world.wait_settled(orders, sizes.settle_timeout)
+    recovery = time.monotonic() - back_at
+    repaired = world.check_subscriptions()
+    report = {
+        "scenario": "web_outage",
+        "outage_seconds": round(back_at - down_at, 1),
+        "outage_shopify_hours": OUTAGE_HOURS,
+        "retail_orders": len(orders),
+        "webhooks_dropped_by_shopify": during["given_up"] - before["given_up"],
+        "webhooks_still_trying_when_back": during["trying"],
+        "retail_subscriptions_left": sorted(subscriptions_left),
+        "subscriptions_recreated": repaired.get(RETAIL, {}).get("created", []),
+        "recovery_seconds": round(recovery, 1),
+        "settled": settled,
+        **world.audit(orders),
+    }
+    problems = []
+    if report["webhooks_dropped_by_shopify"] == 0:
+        problems.append("no webhook was dropped: the outage did not outlast Shopify's retries")
+    if "ORDERS_CREATE" not in world.subscriptions(RETAIL):
+        problems.append("the retail store's subscriptions were not restored")
+    report["problems"] = problems
+    return timed(report, started)
+
+
 Scenario = Callable[[World, Sizes, random.Random], dict[str, Any]]
 SCENARIOS: dict[str, Scenario] = {
     "repeated_shuffled_webhooks": repeated_shuffled_webhooks,
@@ -407,4 +470,5 @@ SCENARIOS: dict[str, Scenario] = {
     "redis_outage": redis_outage,
     "faulty_shopify": faulty_shopify,
     "uninstalled_partner": uninstalled_partner,
+    "web_outage": web_outage,
 }

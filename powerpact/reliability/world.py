@@ -61,6 +61,7 @@ from powerpact.reliability.processes import (
 )
 from powerpact.sandbox.fixtures import RETAIL, ROASTERS
 from powerpact.sandbox.webhooks import sign
+from powerpact.shopify.install import check_subscriptions
 from powerpact.shopify.session_tokens import mint_session_token
 
 PARTNERS = tuple(r["domain"] for r in ROASTERS)
@@ -274,6 +275,20 @@ class World:
         rows = self._watch.execute(BUSY_SENDERS_SQL).fetchall()
         return {name: bool(creating) for name, creating in rows}
 
+    def subscriptions(self, shop: str) -> set[str]:
+        return {s["topic"] for s in self.control("GET", f"/shops/{shop}")["subscriptions"]}
+
+    def webhook_summary(self) -> dict[str, int]:
+        """The sandbox's deliveries so far: delivered, given up after every retry, trying."""
+        return self.control("GET", "/webhooks/summary")
+
+    def check_subscriptions(self) -> dict[str, dict[str, list[str]]]:
+        """What the worker's hourly subscription check does, run now."""
+        with self.app.app_context():
+            report = check_subscriptions()
+            db.session.remove()
+        return report
+
     def close(self) -> None:
         self.http.close()
         if self._watch is not None:
@@ -373,6 +388,10 @@ def order_webhook(order: Placed, topic: str = "orders/paid") -> dict[str, str]:
     }
 
 
+# Shopify's webhook retries (8 over 4 hours) compressed 1,000 times: 4 hours are 14.4 s.
+WEBHOOK_TIME_SCALE = 0.001
+
+
 def world_environment(database_url: str, folder: Path, ports: dict[str, int]) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("POWERPACT_ENV", "FLASK_APP")}
     env.update(
@@ -389,6 +408,7 @@ def world_environment(database_url: str, folder: Path, ports: dict[str, int]) ->
             "RETAIL_SHOP": RETAIL,
             "POWERPACT_INSTANCE_DIR": str(folder),
             "DELIVERY_SWEEP_AFTER_SECONDS": "20",
+            "RECONCILE_EVERY_MINUTES": "1",
             "PYTHONUNBUFFERED": "1",
         }
     )
@@ -399,7 +419,16 @@ def services(env: dict[str, str], logs: Path, ports: dict[str, int], workers: in
     flask = [str(BIN / "flask"), "--app", "wsgi"]
     sandbox = Service(
         "sandbox",
-        [*flask, "sandbox", "--port", str(ports["sandbox"]), "--fixture", "demo"],
+        [
+            *flask,
+            "sandbox",
+            "--port",
+            str(ports["sandbox"]),
+            "--fixture",
+            "demo",
+            "--webhook-time-scale",
+            str(WEBHOOK_TIME_SCALE),
+        ],
         env,
         logs / "sandbox.log",
         ready=lambda: http_ok(f"http://127.0.0.1:{ports['sandbox']}/_sandbox/shops"),
