@@ -75,6 +75,10 @@ def subscribe_webhooks(client: ShopifyClient, topics: tuple[str, ...], uri: str)
     return repair_subscriptions(client, topics, uri)["created"]
 
 
+# Shopify's answer to a second subscription of one address to one topic.
+TAKEN = "Address for this topic has already been taken"
+
+
 def repair_subscriptions(
     client: ShopifyClient, topics: tuple[str, ...], uri: str
 ) -> dict[str, list[str]]:
@@ -97,6 +101,9 @@ def repair_subscriptions(
         if topic in present:
             continue
         payload = client.execute("WebhookSubscriptionCreate", {"topic": topic, "uri": uri})
+        errors = payload["webhookSubscriptionCreate"].get("userErrors") or []
+        if any(TAKEN in (e.get("message") or "") for e in errors):
+            continue  # another worker created it a moment ago (an install and a check at once)
         UserErrors.raise_for(payload["webhookSubscriptionCreate"])
         created.append(topic)
     return {"created": created, "removed": removed}
