@@ -38,6 +38,19 @@ class SandboxConfig:
     ``order_create_limit`` switches on development stores' five ``orderCreate``
     a minute. ``enforce_scopes`` answers ``ACCESS_DENIED`` for a root field the
     token's scopes do not cover (off by default: benchmarks mint narrow tokens).
+
+    ``product_set_variant_match`` picks one reading of ``productSet``'s variants.
+    The schema's ``ProductVariantSetInput.id``: "Specifies the product variant to
+    update or create a new variant if absent"; and ``productSet`` on list fields:
+    "Creates new entries, updates existing entries, and deletes existing entries
+    that aren't included in the mutation's input". ``"id"`` (the default, the strict
+    reading): a variant input without ``id`` is a new variant, and every existing
+    variant no input names by ``id`` is deleted with its stock. ``"options"``: a
+    variant input without ``id`` updates the existing variant with the same option
+    values (what REST's product update has done since 2019,
+    https://shopify.dev/changelog/we-re-making-changes-to-how-variants-are-matched-with-options-when-products-are-updated).
+    Which one ``productSet`` does is not documented; an app that passes the ids it
+    knows is right under both.
     """
 
     api_key: str = "powerpact-dev-key"
@@ -52,5 +65,6 @@ class SandboxConfig:
     webhook_retry_delays: tuple[float, ...] = (1, 2, 4, 8, 16, 32, 64, 128)
     order_create_limit: int | None = None
     enforce_scopes: bool = False
+    product_set_variant_match: str = "id"
     api_version: str = API_VERSION
     base_url: str = "http://127.0.0.1:8765"
