@@ -19,7 +19,7 @@ help:
 	@echo "make demo   - install and serve PowerPact locally (SQLite, no servers needed)"
 	@echo "make test   - install test dependencies and run the whole suite (PostgreSQL + Redis)"
 	@echo "make lint   - ruff check and format check"
-	@echo "make bench  - every benchmark (import, inventory, orders, pages, intake) in one table"
+	@echo "make bench  - every benchmark (import, inventory, orders, pages, intake, storm) in one table"
 	@echo "make reliability - the reliability suite at full size (real PostgreSQL, Redis, gunicorn, Huey)"
 
 $(BIN)/activate: pyproject.toml

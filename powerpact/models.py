@@ -198,6 +198,8 @@ class ProductMap(TimestampMixin, db.Model):
     retail_price: Mapped[Decimal | None] = mapped_column(Money())
     markup_rule: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
     partner_variant_missing: Mapped[bool] = mapped_column(Boolean, default=False)
+    # sha256 of the partner product as last imported (catalog.digest); one value per product
+    import_digest: Mapped[str | None] = mapped_column(String(64))
 
     partner: Mapped[PartnerStore] = relationship(back_populates="product_maps")
 

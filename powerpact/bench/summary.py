@@ -49,6 +49,7 @@ def default_runs(pages_orders: int) -> list[Run]:
         Run("orders", ("--partners", "10", "--orders", "1000")),
         Run("pages", ("--orders", str(pages_orders))),
         Run("intake"),
+        Run("storm", ("--sales", "1000")),
     ]
 
 
@@ -140,12 +141,24 @@ def intake_row(f: dict[str, Any]) -> str:
     )
 
 
+def storm_row(f: dict[str, Any]) -> str:
+    return (
+        f"{number(f['sales'])} partner sales: {number(f['products_update_webhooks'])} "
+        f"products/update in, {number(f['productset_calls_for_sales'])} productSet calls out "
+        f"({number(f['partner_reads_for_sales'])} partner reads); "
+        f"{number(f['price_changes'])} price change: "
+        f"{number(f['productset_calls_for_changes'])} productSet; "
+        f"the sales' webhooks handled in {f['sales_webhooks_seconds']} s"
+    )
+
+
 ROWS: dict[str, Callable[[dict[str, Any]], str]] = {
     "import": import_row,
     "inventory": inventory_row,
     "orders": orders_row,
     "pages": pages_row,
     "intake": intake_row,
+    "storm": storm_row,
 }
 
 

@@ -5,6 +5,17 @@
 product again updates it instead of making a copy. Each variant's SKU becomes
 ``PARTNER-{partner}-{partner SKU}`` (a stable generated one when the partner has
 none), and one ProductMap row per variant records both sides.
+
+Importing a product again passes the retail variant id of every variant already
+mapped (``ProductVariantSetInput.id``: "Specifies the product variant to update or
+create a new variant if absent"), so its variants are updated, never recreated
+with new ids and empty stock; and it sets no ``inventoryQuantities`` on them,
+since their stock belongs to the inventory sync and its compare-and-set. A
+variant being created (the first import, or one the partner added) starts at the
+partner's stock: it has no retail level yet, so nothing is overwritten, and it
+can sell before the next sync. Each map keeps the digest of the product as
+imported (``catalog.digest``), which ``catalog.keeping`` compares before
+re-importing.
 """
 
 from __future__ import annotations
@@ -16,6 +27,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from powerpact.catalog.digest import product_digest
 from powerpact.catalog.pricing import InvalidRule, MarkupRule, retail_price
 from powerpact.db_types import utcnow
 from powerpact.extensions import db
@@ -64,8 +76,13 @@ def product_set_input(
     location_id: str,
     status: str,
     vendor: str | None,
+    known: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The retail ``productSet`` input for one partner product (pure; no API calls)."""
+    """The retail ``productSet`` input for one partner product (pure; no API calls).
+
+    ``known`` maps partner variant ids to the retail variants they were imported as.
+    """
+    known = known or {}
     variants = product["variants"]["nodes"]
     if not variants:
         raise ImportFailed("the product has no variants")
@@ -78,26 +95,27 @@ def product_set_input(
             currency,
             partner_compare_at=_optional_decimal(variant.get("compareAtPrice")),
         )
-        variant_inputs.append(
-            {
-                "optionValues": [
-                    {"optionName": o["name"], "name": o["value"]}
-                    for o in variant["selectedOptions"]
-                ],
-                "price": str(price.price),
-                "compareAtPrice": None if price.compare_at is None else str(price.compare_at),
-                "sku": variant_sku(partner.shop_domain, variant),
-                "inventoryItem": {"tracked": True},
-                "inventoryPolicy": "DENY",
-                "inventoryQuantities": [
-                    {
-                        "locationId": location_id,
-                        "name": "available",
-                        "quantity": max(int(variant.get("inventoryQuantity") or 0), 0),
-                    }
-                ],
-            }
-        )
+        variant_input: dict[str, Any] = {
+            "optionValues": [
+                {"optionName": o["name"], "name": o["value"]} for o in variant["selectedOptions"]
+            ],
+            "price": str(price.price),
+            "compareAtPrice": None if price.compare_at is None else str(price.compare_at),
+            "sku": variant_sku(partner.shop_domain, variant),
+            "inventoryItem": {"tracked": True},
+            "inventoryPolicy": "DENY",
+        }
+        if variant["id"] in known:
+            variant_input["id"] = known[variant["id"]]
+        else:
+            variant_input["inventoryQuantities"] = [
+                {
+                    "locationId": location_id,
+                    "name": "available",
+                    "quantity": max(int(variant.get("inventoryQuantity") or 0), 0),
+                }
+            ]
+        variant_inputs.append(variant_input)
     images = [product["featuredImage"]] if product.get("featuredImage") else []
     return {
         "title": product["title"],
@@ -137,7 +155,11 @@ def record_maps(
     rule: MarkupRule,
     currency: str,
 ) -> int:
-    """Create or refresh the ProductMap of every variant, matched on the retail SKU."""
+    """Create or refresh the ProductMap of every variant, matched on the retail SKU.
+
+    Every map of the product, a removed variant's too, gets the imported digest.
+    """
+    digest = product_digest(product)
     retail_by_sku = {v["sku"]: v for v in retail_product["variants"]["nodes"]}
     existing = {
         m.partner_variant_id: m
@@ -168,12 +190,33 @@ def record_maps(
         product_map.retail_price = retail_price(partner_price, rule, currency).price
         product_map.markup_rule = rule.to_dict()
         product_map.partner_variant_missing = False
+        product_map.import_digest = digest
         db.session.add(product_map)
     current = {variant["id"] for variant in product["variants"]["nodes"]}
     for variant_id, product_map in existing.items():
         if variant_id not in current:
             product_map.partner_variant_missing = True
+            product_map.import_digest = digest
     return len(current)
+
+
+def known_variants(partner_domain: str, partner_product_id: str) -> dict[str, str]:
+    """Partner variant id -> retail variant id, for the product's variants still mapped."""
+    rows = db.session.execute(
+        select(ProductMap.partner_variant_id, ProductMap.bubbly_variant_id).where(
+            ProductMap.partner_shop_domain == partner_domain,
+            ProductMap.partner_product_id == partner_product_id,
+            ProductMap.partner_variant_missing.is_(False),
+        )
+    )
+    return {partner_id: retail_id for partner_id, retail_id in rows}
+
+
+def fetch_partner_product(partner_client: Any, partner_product_id: str) -> dict[str, Any]:
+    product = partner_client.execute("ProductForImport", {"id": partner_product_id})["product"]
+    if product is None:
+        raise ImportFailed("the partner no longer has this product")
+    return product
 
 
 def import_product(
@@ -188,9 +231,24 @@ def import_product(
 ) -> str:
     """Import (or re-import) one partner product; return the retail product id."""
     partner_client, retail_client = clients or (client_for(partner), client_for(retail))
-    product = partner_client.execute("ProductForImport", {"id": partner_product_id})["product"]
-    if product is None:
-        raise ImportFailed("the partner no longer has this product")
+    product = fetch_partner_product(partner_client, partner_product_id)
+    return write_retail_product(
+        partner, retail, product, rule, status=status, vendor=vendor, retail_client=retail_client
+    )
+
+
+def write_retail_product(
+    partner: PartnerStore,
+    retail: RetailStore,
+    product: dict[str, Any],
+    rule: MarkupRule,
+    *,
+    status: str = "ACTIVE",
+    vendor: str | None = None,
+    retail_client: Any = None,
+) -> str:
+    """One ``productSet`` of a fetched partner product, then its maps; the retail product id."""
+    retail_client = retail_client or client_for(retail)
     data = retail_client.execute(
         "ProductSet",
         {
@@ -209,6 +267,7 @@ def import_product(
                 location_id=retail.location_id or "",
                 status=status,
                 vendor=vendor,
+                known=known_variants(partner.shop_domain, product["id"]),
             ),
             "synchronous": True,
         },

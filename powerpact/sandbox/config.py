@@ -48,6 +48,19 @@ class SandboxConfig:
     reports, ``PENDING`` first and the final level last (empty: it never reports);
     ``risk_webhook_order_keys``: which keys name the order in
     ``orders/risk_assessment_changed`` (see ``powerpact.sandbox.risk``).
+
+    ``product_set_variant_match`` picks one reading of ``productSet``'s variants.
+    The schema's ``ProductVariantSetInput.id``: "Specifies the product variant to
+    update or create a new variant if absent"; and ``productSet`` on list fields:
+    "Creates new entries, updates existing entries, and deletes existing entries
+    that aren't included in the mutation's input". ``"id"`` (the default, the strict
+    reading): a variant input without ``id`` is a new variant, and every existing
+    variant no input names by ``id`` is deleted with its stock. ``"options"``: a
+    variant input without ``id`` updates the existing variant with the same option
+    values (what REST's product update has done since 2019,
+    https://shopify.dev/changelog/we-re-making-changes-to-how-variants-are-matched-with-options-when-products-are-updated).
+    Which one ``productSet`` does is not documented; an app that passes the ids it
+    knows is right under both.
     """
 
     api_key: str = "powerpact-dev-key"
@@ -64,6 +77,7 @@ class SandboxConfig:
     remove_failing_subscriptions: bool = True
     order_create_limit: int | None = None
     enforce_scopes: bool = False
+    product_set_variant_match: str = "id"
     api_version: str = API_VERSION
     base_url: str = "http://127.0.0.1:8765"
     risk_assessment_delays: tuple[float, ...] = (0.5, 2.0)

@@ -7,6 +7,7 @@ Each change fires the webhooks Shopify fires for it (``orders/create``,
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable
 from decimal import Decimal
@@ -113,11 +114,12 @@ class OrderActions:
             self.emit(shop, topic, payloads.order(order))
 
     def decrement_stock(self, shop: Shop, order: Order, behaviour: str) -> None:
-        """Apply ``inventoryBehaviour``: BYPASS, DECREMENT_IGNORING_POLICY or _OBEYING_POLICY."""
+        """Apply ``inventoryBehaviour``: BYPASS, DECREMENT_IGNORING_POLICY or _OBEYING_POLICY.
+
+        Then ``products/update`` fires for each product ordered (``products_ordered``).
+        """
         if behaviour not in INVENTORY_BEHAVIOURS:
             raise SandboxError(f"unknown inventory behaviour {behaviour}")
-        if behaviour == "BYPASS":
-            return
         wanted: dict[str, int] = {}
         for line in order.line_items:
             if line.variant_id:
@@ -129,8 +131,25 @@ class OrderActions:
                 short = shop.available(variant.inventory_item_id) < quantity
                 if variant.inventory_policy == "DENY" and short:
                     raise SandboxError(f"Insufficient inventory for {variant.sku or variant.id}")
-        for variant_id, quantity in wanted.items():
-            self.adjust_stock(shop, variants[variant_id], -quantity)
+        if behaviour != "BYPASS":
+            for variant_id, quantity in wanted.items():
+                self.adjust_stock(shop, variants[variant_id], -quantity)
+        self.products_ordered(shop, [variants[v] for v in wanted if v in variants])
+
+    def products_ordered(self, shop: Shop, variants: list[Variant]) -> None:
+        """``products/update`` for each product of ``variants``, once, with its stock after.
+
+        The schema's ``WebhookSubscriptionTopic.PRODUCTS_UPDATE``: it "Occurs whenever
+        a product is updated, ordered, or variants are added, removed or updated", so
+        every sale of a product sends it, the same REST product payload an edit sends.
+        """
+        for product_id in dict.fromkeys(v.product_id for v in variants):
+            product = shop.products.get(product_id)
+            if product is not None:
+                product.updated_at = now_iso()
+                self.emit(
+                    shop, "products/update", functools.partial(payloads.product, shop, product)
+                )
 
     def check_order_create_limit(self, shop: Shop) -> None:
         """Development stores may create at most five orders a minute with ``orderCreate``."""

@@ -39,3 +39,12 @@ def test_bench_import_imports_a_whole_demo_catalog(run_bench):
     assert figures["status"] == "succeeded"
     assert figures["retail_products"] == figures["products"] == 24
     assert figures["api_calls"] == 2 * figures["products"]
+
+
+def test_bench_storm_sets_nothing_for_sales_and_once_per_price_change(run_bench):
+    figures = run_bench("storm", "--sales", "40", "--changes", "2")
+    assert figures["products_update_webhooks"] == figures["sales"] == 40
+    assert figures["productset_calls_for_sales"] == 0
+    assert figures["partner_reads_for_sales"] == 0
+    assert figures["productset_calls_for_changes"] == figures["price_changes"] == 2
+    assert figures["outcomes"] == {"unchanged": 40, "updated": 2}

@@ -70,3 +70,22 @@ def test_bench_all_runs_the_chosen_benchmarks_and_fails_after_the_table(monkeypa
 def test_figures_are_found_after_the_progress_lines():
     output = 'migrating\n{\n  "benchmark": "import",\n  "products": 40\n}\n'
     assert summary.figures_from(output) == {"benchmark": "import", "products": 40}
+
+
+def test_the_storm_row_says_sales_in_and_product_sets_out():
+    storm = {
+        "benchmark": "storm",
+        "sales": 1000,
+        "products_update_webhooks": 1000,
+        "productset_calls_for_sales": 0,
+        "partner_reads_for_sales": 0,
+        "price_changes": 1,
+        "productset_calls_for_changes": 1,
+        "sales_webhooks_seconds": 6.07,
+    }
+    run = {r.name: r for r in summary.default_runs(1)}["storm"]
+    assert summary.row(run, storm) == (
+        "| `flask --app wsgi bench storm --sales 1000` | 1,000 partner sales: 1,000 "
+        "products/update in, 0 productSet calls out (0 partner reads); 1 price change: "
+        "1 productSet; the sales' webhooks handled in 6.07 s |"
+    )

@@ -48,6 +48,7 @@ class RetailProducts:
 
     def __init__(self, shopify):
         self.products = {}
+        self.made = 0
         shopify.on(RETAIL, "ProductSet", self.product_set)
 
     def product_set(self, variables):
@@ -56,14 +57,13 @@ class RetailProducts:
             key, {"id": f"gid://shopify/Product/9{len(self.products)}"}
         )
         product["input"] = variables["input"]
-        variants = [
-            {
-                "id": f"{product['id']}-v{i}",
-                "sku": v["sku"],
-                "inventoryItem": {"id": f"{product['id']}-i{i}"},
-            }
-            for i, v in enumerate(variables["input"]["variants"])
-        ]
+        variants = []
+        for v in variables["input"]["variants"]:
+            self.made += 0 if v.get("id") else 1
+            variant_id = v.get("id") or f"{product['id']}-v{self.made}"
+            variants.append(
+                {"id": variant_id, "sku": v["sku"], "inventoryItem": {"id": f"{variant_id}-i"}}
+            )
         return {
             "productSet": {
                 "product": {"id": product["id"], "variants": {"nodes": variants}},

@@ -87,9 +87,64 @@ def test_product_set_creates_then_updates_by_custom_id(data, sandbox, retail_tok
         RETAIL,
     )["productSet"]["product"]
     assert again["id"] == product["id"], "the same product, found by its custom id"
-    assert again["variants"]["nodes"][0]["id"] == variant["id"], "matched by option values"
-    assert again["variants"]["nodes"][0]["price"] == "13.00"
+    replaced = again["variants"]["nodes"][0]
+    assert replaced["id"] != variant["id"], "a variant input without id is a new variant"
+    assert replaced["inventoryQuantity"] == 0, "the old variant went, with its stock"
+    assert replaced["price"] == "13.00"
     assert topics(sandbox, sent) == ["products/update"], "created fires products/create"
+
+
+def set_twice(data, token, sandbox, reading, second):
+    sandbox.config.product_set_variant_match = reading
+    location = sandbox.shop(SHOP).location_id
+    identifier = {"handle": "twice"}
+    first = data(
+        token,
+        PRODUCT_SET,
+        {"identifier": identifier, "input": product_input(title="Twice", location=location)},
+    )["productSet"]["product"]["variants"]["nodes"][0]
+    variant = product_input(price="14.00")["variants"][0] | second(first)
+    answer = data(
+        token,
+        PRODUCT_SET,
+        {"identifier": identifier, "input": {"title": "Twice", "variants": [variant]}},
+    )["productSet"]
+    return first, answer
+
+
+@pytest.mark.parametrize("reading", ["id", "options"])
+def test_a_variant_input_with_its_id_updates_it_in_place_under_either_reading(
+    data, token, sandbox, reading
+):
+    first, answer = set_twice(data, token, sandbox, reading, lambda v: {"id": v["id"]})
+    kept = answer["product"]["variants"]["nodes"]
+    assert [(v["id"], v["price"], v["inventoryQuantity"]) for v in kept] == [
+        (first["id"], "14.00", 7)
+    ]
+
+
+def test_under_the_options_reading_matching_option_values_update_in_place(data, token, sandbox):
+    first, answer = set_twice(data, token, sandbox, "options", lambda v: {})
+    kept = answer["product"]["variants"]["nodes"]
+    assert [(v["id"], v["price"], v["inventoryQuantity"]) for v in kept] == [
+        (first["id"], "14.00", 7)
+    ]
+
+
+@pytest.mark.parametrize("reading", ["id", "options"])
+def test_a_variant_id_of_no_variant_of_the_product_is_refused(data, token, sandbox, reading):
+    other = "gid://shopify/ProductVariant/1"
+    _, answer = set_twice(data, token, sandbox, reading, lambda v: {"id": other})
+    assert answer["product"] is None
+    assert answer["userErrors"][0]["code"] == "PRODUCT_VARIANT_DOES_NOT_EXIST"
+
+
+@pytest.mark.parametrize("reading", ["id", "options"])
+def test_two_variants_with_the_same_option_values_are_refused(data, token, sandbox, reading):
+    sandbox.config.product_set_variant_match = reading
+    twins = [SIZED | {"sku": "A"}, SIZED | {"sku": "B"}]
+    answer = data(token, PRODUCT_SET, {"input": {"title": "Twins", "variants": twins}})
+    assert answer["productSet"]["userErrors"][0]["code"] == "INVALID_VARIANT"
 
 
 def test_product_set_by_handle_and_asynchronously(data, token):

@@ -120,6 +120,39 @@ def test_inventory_behaviour(data, token, partner, behaviour, taken):
     assert shop.available(first.inventory_item_id) == before - taken
 
 
+@pytest.mark.parametrize("behaviour", ["DECREMENT_OBEYING_POLICY", "BYPASS"])
+def test_an_order_fires_products_update_once_per_product_ordered(
+    data, token, partner, sandbox, sent, behaviour
+):
+    shop, first, _ = partner
+    subscribe(data, token, "PRODUCTS_UPDATE", SHOP)
+    twice = order_input(first, first)
+    twice["lineItems"][1]["variantId"] = first.id
+    data(token, ORDER_CREATE, {"order": twice, "options": {"inventoryBehaviour": behaviour}})
+    assert topics(sandbox, sent) == ["products/update"]
+    payload = json.loads(sent[0][2])
+    product = shop.products[first.product_id]
+    assert payload["admin_graphql_api_id"] == product.id
+    assert payload["title"] == product.title
+    stock = {v["admin_graphql_api_id"]: v["inventory_quantity"] for v in payload["variants"]}
+    assert stock[first.id] == shop.available(first.inventory_item_id)
+
+
+def test_a_customer_sale_fires_products_update_for_each_product(
+    sandbox_app, sandbox, data, token, partner, sent
+):
+    _, first, second = partner
+    subscribe(data, token, "PRODUCTS_UPDATE", SHOP)
+    response = sandbox_app.test_client().post(
+        f"/_sandbox/shops/{SHOP}/orders",
+        json={"lines": [{"sku": first.sku, "quantity": 1}, {"sku": second.sku, "quantity": 1}]},
+    )
+    assert response.status_code == 201, response.get_json()
+    products = {first.product_id, second.product_id}
+    assert topics(sandbox, sent) == ["products/update"] * len(products)
+    assert {json.loads(body)["admin_graphql_api_id"] for _, _, body in sent} == products
+
+
 def test_obeying_policy_refuses_an_order_beyond_stock(data, token, partner, sandbox):
     shop, first, second = partner
     sandbox.set_stock(shop, first, 1, notify=False)

@@ -141,7 +141,48 @@ def product_set_errors(
                 "SKUs must be unique within a product", ["input", "variants"], "DUPLICATED_VALUE"
             )
         ]
+    return variant_input_errors(product, variants or [])
+
+
+def variant_input_errors(
+    product: Product | None, variants: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Variant ids must name variants of this product; option-value sets must be unique.
+
+    ``ProductVariantSetInput.id`` "Specifies the product variant to update"
+    (``PRODUCT_VARIANT_DOES_NOT_EXIST``: "Product variant does not exist"); two
+    variants with the same option values are one variant twice (``INVALID_VARIANT``).
+    """
+    existing = {v.id for v in product.variants} if product else set()
+    seen: set[tuple[tuple[str, str], ...]] = set()
+    for index, data in enumerate(variants):
+        if data.get("id") and data["id"] not in existing:
+            return [
+                user_error(
+                    "Product variant does not exist",
+                    ["input", "variants", str(index), "id"],
+                    "PRODUCT_VARIANT_DOES_NOT_EXIST",
+                )
+            ]
+        options = tuple(input_options(data))
+        if options and options in seen:
+            title = " / ".join(value for _, value in options)
+            return [
+                user_error(
+                    f"The variant '{title}' already exists.",
+                    ["input", "variants", str(index), "optionValues"],
+                    "INVALID_VARIANT",
+                )
+            ]
+        seen.add(options)
     return []
+
+
+def input_options(data: dict[str, Any]) -> list[tuple[str, str]]:
+    return [
+        (o.get("optionName") or "Title", o.get("name") or "")
+        for o in data.get("optionValues") or []
+    ]
 
 
 def variant_sku(data: dict[str, Any]) -> str | None:
@@ -165,7 +206,7 @@ def m_product_set(ctx: Context, args: dict[str, Any], info: GraphQLResolveInfo) 
     apply_product_input(product, data)
     if data.get("variants") is not None:
         old_items = {v.inventory_item_id for v in product.variants}
-        product.variants = [upsert_variant(ctx, product, v) for v in data["variants"]]
+        product.variants = set_variants(ctx, product, data["variants"])
         kept = {v.inventory_item_id for v in product.variants}
         for item in old_items - kept:
             for location in shop.locations:
@@ -222,19 +263,36 @@ def apply_product_input(product: Product, data: dict[str, Any]) -> None:
         ]
 
 
-def upsert_variant(ctx: Context, product: Product, data: dict[str, Any]) -> Variant:
-    options = [
-        (o.get("optionName") or "Title", o.get("name") or "")
-        for o in data.get("optionValues") or []
-    ]
-    variant = next(
-        (
-            v
-            for v in product.variants
-            if (data.get("id") and v.id == data["id"]) or (options and v.options == options)
-        ),
-        None,
-    ) or Variant(
+def set_variants(ctx: Context, product: Product, inputs: list[dict[str, Any]]) -> list[Variant]:
+    """The product's variants after ``productSet``: one per input, in the input's order.
+
+    An input with ``id`` updates that variant. One without updates the variant with
+    the same option values only under the ``"options"`` reading of
+    ``SandboxConfig.product_set_variant_match``; under the strict ``"id"`` reading it
+    is a new variant (new id, new inventory item). Existing variants no input
+    matched are dropped by the caller, as a list field's missing entries are.
+    """
+    match_options = ctx.sandbox.config.product_set_variant_match == "options"
+    named = {data["id"] for data in inputs if data.get("id")}
+    unnamed = [v for v in product.variants if v.id not in named]
+    by_id = {v.id: v for v in product.variants}
+    variants = []
+    for data in inputs:
+        existing = by_id.get(data.get("id") or "")
+        if existing is None and match_options:
+            options = input_options(data)
+            existing = next((v for v in unnamed if options and v.options == options), None)
+            if existing is not None:
+                unnamed.remove(existing)
+        variants.append(upsert_variant(ctx, product, data, existing))
+    return variants
+
+
+def upsert_variant(
+    ctx: Context, product: Product, data: dict[str, Any], variant: Variant | None
+) -> Variant:
+    options = input_options(data)
+    variant = variant or Variant(
         id=ctx.ids.gid("ProductVariant"),
         product_id=product.id,
         title="",
