@@ -153,7 +153,12 @@ def order_create_input(
     identifier: str,
     address: dict[str, Any] | None,
 ) -> dict[str, Any]:
-    """The partner order for one OrderSync (or a batch of them): partner prices, shares."""
+    """The partner order for one OrderSync (or a batch of them): partner prices, shares.
+
+    No ``sourceName``: the schema makes it the handle of an order attribution
+    definition of a sales channel app (``OrderCreateOrderInput.sourceName``), and
+    PowerPact is none; ``sourceIdentifier`` and the tags mark the order as ours.
+    """
     currency = members[0].currency
     line_items = []
     for order in members:
@@ -178,7 +183,6 @@ def order_create_input(
         "lineItems": line_items,
         "financialStatus": "PENDING",
         "sourceIdentifier": identifier,
-        "sourceName": "powerpact",
         "tags": ["powerpact", identifier],
         "note": f"PowerPact: retail order {names}",
         "shippingLines": [

@@ -38,6 +38,13 @@ class SandboxConfig:
     ``order_create_limit`` switches on development stores' five ``orderCreate``
     a minute. ``enforce_scopes`` answers ``ACCESS_DENIED`` for a root field the
     token's scopes do not cover (off by default: benchmarks mint narrow tokens).
+
+    ``attribution_handles`` are the handles of the app's order attribution
+    definitions: only a sales channel app has any, and PowerPact is none. An
+    ``orderCreate`` ``sourceName`` outside them is refused with a user error when
+    ``unregistered_source_name`` is ``"refuse"`` or dropped when ``"ignore"``: the
+    schema (``OrderCreateOrderInput.sourceName``) says to set it to such a handle,
+    but not what happens to any other value, so both readings are here.
     """
 
     api_key: str = "powerpact-dev-key"
@@ -51,6 +58,8 @@ class SandboxConfig:
     scopes: tuple[str, ...] = DEFAULT_SCOPES
     webhook_retry_delays: tuple[float, ...] = (1, 2, 4, 8, 16, 32, 64, 128)
     order_create_limit: int | None = None
+    attribution_handles: tuple[str, ...] = ()
+    unregistered_source_name: str = "refuse"
     enforce_scopes: bool = False
     api_version: str = API_VERSION
     base_url: str = "http://127.0.0.1:8765"

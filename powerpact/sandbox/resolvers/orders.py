@@ -110,7 +110,7 @@ def shipping_lines_of(data: list[dict[str, Any]] | None) -> list[ShippingLine]:
     ]
 
 
-def build_order(ctx: Context, data: dict[str, Any]) -> Order:
+def build_order(ctx: Context, data: dict[str, Any], source: str) -> Order:
     lines = [order_line(ctx, item) for item in data.get("lineItems") or []]
     if not lines:
         raise SandboxError("An order must have at least one line item")
@@ -135,10 +135,33 @@ def build_order(ctx: Context, data: dict[str, Any]) -> Order:
         billing_address=address_of(data.get("billingAddress")),
         tags=list(data.get("tags") or []),
         source_identifier=data.get("sourceIdentifier"),
-        source_name=data.get("sourceName") or "api",
+        source_name=source,
         note=data.get("note"),
         test=bool(data.get("test")),
     )
+
+
+def source_name(ctx: Context, wanted: str | None) -> str:
+    """The order's ``sourceName``: one of the app's attribution handles, or ``api``.
+
+    The schema (``OrderCreateOrderInput.sourceName``): "Set this to the handle of
+    an order attribution definition configured for your sales channel app"
+    (https://shopify.dev/docs/apps/build/sales-channels/order-attribution). Any other
+    value is refused or ignored, as ``SandboxConfig.unregistered_source_name`` says.
+    """
+    config = ctx.sandbox.config
+    if wanted and wanted in config.attribution_handles:
+        return wanted
+    if wanted and config.unregistered_source_name != "ignore":
+        raise UnregisteredSourceName(wanted)
+    return "api"
+
+
+class UnregisteredSourceName(SandboxError):
+    """A ``sourceName`` that is no attribution handle of this app."""
+
+    def __init__(self, handle: str) -> None:
+        super().__init__(f"Source name {handle!r} is not an order attribution handle of this app")
 
 
 def address_of(data: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -157,13 +180,16 @@ def m_order_create(ctx: Context, args: dict[str, Any], info: GraphQLResolveInfo)
     options = args.get("options") or {}
     check_input_size(data.get("lineItems"))
     try:
+        source = source_name(ctx, data.get("sourceName"))
         sandbox.check_order_create_limit(shop)
-        order = build_order(ctx, data)
+        order = build_order(ctx, data, source)
         try:
             sandbox.decrement_stock(shop, order, options.get("inventoryBehaviour") or "BYPASS")
         except SandboxError:
             shop.remove_order(order)
             raise
+    except UnregisteredSourceName as exc:
+        return failed("order", str(exc), ["order", "sourceName"], "INVALID")
     except SandboxError as exc:
         code = "INVENTORY_CLAIM_FAILED" if "Insufficient inventory" in str(exc) else "INVALID"
         return failed("order", str(exc), ["order"], code)

@@ -1,0 +1,40 @@
+"""Smaller truths of Shopify the sandbox keeps: attribution handles, the development
+stores' order limit, HTTPS webhook addresses, the 60-day order window."""
+
+import pytest
+
+from tests.sandbox.helpers import SHOP
+from tests.sandbox.test_orders import ORDER_CREATE, order_input
+
+
+@pytest.fixture
+def partner(sandbox):
+    shop = sandbox.shop(SHOP)
+    variants = [v for v in shop.variants().values() if shop.available(v.inventory_item_id) >= 5]
+    return shop, variants[0], variants[1]
+
+
+def test_a_source_name_that_is_no_attribution_handle_is_refused(sandbox, data, token, partner):
+    shop, first, second = partner
+    answer = data(token, ORDER_CREATE, {"order": order_input(first, second, sourceName="pp")})
+    refused = answer["orderCreate"]
+    assert refused["order"] is None
+    assert refused["userErrors"][0]["field"] == ["order", "sourceName"]
+    assert refused["userErrors"][0]["code"] == "INVALID"
+    assert shop.orders == {}
+
+
+def test_a_source_name_is_ignored_under_the_other_reading(sandbox, data, token, partner):
+    shop, first, second = partner
+    sandbox.config.unregistered_source_name = "ignore"
+    made = data(token, ORDER_CREATE, {"order": order_input(first, second, sourceName="pp")})
+    assert made["orderCreate"]["userErrors"] == []
+    assert [o.source_name for o in shop.orders.values()] == ["api"]
+
+
+def test_a_registered_attribution_handle_is_kept(sandbox, data, token, partner):
+    shop, first, second = partner
+    sandbox.config.attribution_handles = ("channel:amazon-us",)
+    order = order_input(first, second, sourceName="channel:amazon-us")
+    assert data(token, ORDER_CREATE, {"order": order})["orderCreate"]["userErrors"] == []
+    assert [o.source_name for o in shop.orders.values()] == ["channel:amazon-us"]
