@@ -228,9 +228,23 @@ def create_partner_order(
     return PartnerOrderRef(payload["order"]["id"], payload["order"]["name"])
 
 
+# A development or trial store's limit of five orderCreate a minute (the schema's
+# description of orderCreate); Shopify words its refusal "Exceeded order API rate
+# limit, please try again in a minute".
+ORDER_LIMIT_WORDS = ("rate limit", "try again in a minute", "orders per minute")
+
+
 def classify_user_errors(exc: UserErrors) -> FailureReason:
+    """What Shopify's refusal of ``orderCreate`` means for the order.
+
+    The development stores' order limit is throttling, retried with backoff; a
+    shortage of stock and any other refusal need a person.
+    """
     text = " ".join(f"{e.get('code') or ''} {e.get('message') or ''}" for e in exc.user_errors)
-    if any(word in text.lower() for word in ("inventory", "stock", "insufficient")):
+    lowered = text.lower()
+    if any(words in lowered for words in ORDER_LIMIT_WORDS):
+        return FailureReason.THROTTLED
+    if any(word in lowered for word in ("inventory", "stock", "insufficient")):
         return FailureReason.INSUFFICIENT_INVENTORY
     return FailureReason.INVALID_ORDER
 

@@ -35,8 +35,11 @@ class SandboxConfig:
     stores' order limit, so tests move time instead of sleeping; ``wall_clock``
     (epoch seconds) drives token expiry and OAuth timestamps. ``scopes`` are the
     app's configured scopes, granted by token exchange (Shopify-managed install).
-    ``order_create_limit`` switches on development stores' five ``orderCreate``
-    a minute. ``enforce_scopes`` answers ``ACCESS_DENIED`` for a root field the
+    ``order_create_limit`` puts every shop under a limit of that many ``orderCreate``
+    a minute (shops on the ``development`` plan always are, at five);
+    ``order_create_limit_answer`` is how the limit refuses: ``"user_error"`` or a
+    ``"throttled"`` top-level error (see ``OrderActions.check_order_create_limit``).
+    ``enforce_scopes`` answers ``ACCESS_DENIED`` for a root field the
     token's scopes do not cover (off by default: benchmarks mint narrow tokens).
 
     ``attribution_handles`` are the handles of the app's order attribution
@@ -58,6 +61,7 @@ class SandboxConfig:
     scopes: tuple[str, ...] = DEFAULT_SCOPES
     webhook_retry_delays: tuple[float, ...] = (1, 2, 4, 8, 16, 32, 64, 128)
     order_create_limit: int | None = None
+    order_create_limit_answer: str = "user_error"
     attribution_handles: tuple[str, ...] = ()
     unregistered_source_name: str = "refuse"
     enforce_scopes: bool = False

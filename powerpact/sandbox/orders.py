@@ -47,6 +47,17 @@ DEFAULT_ADDRESS = {
 }
 
 
+DEVELOPMENT_ORDERS_PER_MINUTE = 5
+ORDER_LIMIT_MESSAGE = (
+    "Exceeded order API rate limit, please try again in a minute."
+    " Upgrade to a paid account to remove this limit."
+)
+
+
+class OrderLimitReached(SandboxError):
+    """The shop's ``orderCreate`` limit for the minute is used up."""
+
+
 class OrderActions:
     """Order life cycle of a shop (mixed into ``Sandbox``)."""
 
@@ -133,15 +144,25 @@ class OrderActions:
             self.adjust_stock(shop, variants[variant_id], -quantity)
 
     def check_order_create_limit(self, shop: Shop) -> None:
-        """Development stores may create at most five orders a minute with ``orderCreate``."""
-        if self.order_create_limit is None:
+        """Development and trial stores create at most five orders a minute with ``orderCreate``.
+
+        The schema's description of ``orderCreate``: "If you're using the
+        ``orderCreate`` mutation with a trial or development store, then you can create
+        a maximum of five new orders per minute." How the sixth is refused is not
+        documented for GraphQL; the REST Admin API's order endpoint, under the same
+        limit (https://shopify.dev/docs/api/admin-rest/latest/resources/order), answers
+        ``ORDER_LIMIT_MESSAGE``. The sandbox refuses with that message as a user error
+        or as a ``THROTTLED`` error, per ``SandboxConfig.order_create_limit_answer``.
+        """
+        limit = self.order_create_limit
+        if shop.plan == "development":
+            limit = min(limit or DEVELOPMENT_ORDERS_PER_MINUTE, DEVELOPMENT_ORDERS_PER_MINUTE)
+        if limit is None:
             return
         now = self.config.clock()
         recent = [t for t in self._order_create_times.get(shop.domain, []) if now - t < 60]
-        if len(recent) >= self.order_create_limit:
-            raise SandboxError(
-                "Too many orders were created in the last minute on a development store"
-            )
+        if len(recent) >= limit:
+            raise OrderLimitReached(ORDER_LIMIT_MESSAGE)
         recent.append(now)
         self._order_create_times[shop.domain] = recent
 

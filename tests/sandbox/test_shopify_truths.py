@@ -38,3 +38,39 @@ def test_a_registered_attribution_handle_is_kept(sandbox, data, token, partner):
     order = order_input(first, second, sourceName="channel:amazon-us")
     assert data(token, ORDER_CREATE, {"order": order})["orderCreate"]["userErrors"] == []
     assert [o.source_name for o in shop.orders.values()] == ["channel:amazon-us"]
+
+
+def test_a_development_store_refuses_the_sixth_order_of_a_minute(
+    sandbox, data, token, partner, clock
+):
+    shop, first, second = partner
+    shop.plan = "development"
+    answers = [
+        data(token, ORDER_CREATE, {"order": order_input(first, second)})["orderCreate"]
+        for _ in range(6)
+    ]
+    assert [bool(a["order"]) for a in answers] == [True] * 5 + [False]
+    assert answers[-1]["userErrors"][0]["message"].startswith("Exceeded order API rate limit")
+    clock.advance(61)
+    assert data(token, ORDER_CREATE, {"order": order_input(first, second)})["orderCreate"]["order"]
+
+
+def test_the_order_limit_can_answer_throttled_instead(sandbox, gql, data, token, partner):
+    shop, first, second = partner
+    shop.plan = "development"
+    sandbox.config.order_create_limit_answer = "throttled"
+    for _ in range(5):
+        data(token, ORDER_CREATE, {"order": order_input(first, second)})
+    status, body = gql(token, ORDER_CREATE, {"order": order_input(first, second)})
+    assert status == 200 and body["data"]["orderCreate"] is None
+    assert body["errors"][0]["extensions"]["code"] == "THROTTLED"
+    assert len(shop.orders) == 5
+
+
+def test_a_paid_plan_has_no_order_limit(data, token, partner):
+    _, first, second = partner
+    answers = [
+        data(token, ORDER_CREATE, {"order": order_input(first, second)})["orderCreate"]
+        for _ in range(7)
+    ]
+    assert all(a["order"] for a in answers)

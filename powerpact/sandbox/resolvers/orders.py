@@ -7,10 +7,11 @@ import functools
 from decimal import Decimal
 from typing import Any
 
-from graphql import GraphQLResolveInfo
+from graphql import GraphQLError, GraphQLResolveInfo
 
 from powerpact.sandbox import order_shapes, shapes
 from powerpact.sandbox.errors import SandboxError
+from powerpact.sandbox.orders import OrderLimitReached
 from powerpact.sandbox.resolvers.context import Context, check_input_size, failed, user_error
 from powerpact.sandbox.search import matcher, required_value
 from powerpact.sandbox.store import LineItem, Order, ShippingLine, TaxLine, numeric
@@ -190,6 +191,10 @@ def m_order_create(ctx: Context, args: dict[str, Any], info: GraphQLResolveInfo)
             raise
     except UnregisteredSourceName as exc:
         return failed("order", str(exc), ["order", "sourceName"], "INVALID")
+    except OrderLimitReached as exc:
+        if sandbox.config.order_create_limit_answer == "throttled":
+            raise GraphQLError(str(exc), extensions={"code": "THROTTLED"}) from None
+        return failed("order", str(exc), ["order"])
     except SandboxError as exc:
         code = "INVENTORY_CLAIM_FAILED" if "Insufficient inventory" in str(exc) else "INVALID"
         return failed("order", str(exc), ["order"], code)
