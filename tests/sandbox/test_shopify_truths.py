@@ -74,3 +74,35 @@ def test_a_paid_plan_has_no_order_limit(data, token, partner):
         for _ in range(7)
     ]
     assert all(a["order"] for a in answers)
+
+
+SUBSCRIBE = """mutation($uri: String!) {
+  webhookSubscriptionCreate(topic: ORDERS_CREATE, webhookSubscription: {uri: $uri}) {
+    webhookSubscription { id } userErrors { field message }
+  }
+}"""
+
+
+@pytest.mark.parametrize(
+    ("uri", "accepted"),
+    [
+        ("https://powerpact.example.com/webhooks", True),
+        ("http://127.0.0.1:5000/webhooks", True),
+        ("http://localhost:5000/webhooks", True),
+        ("http://[::1]:5000/webhooks", True),
+        ("http://powerpact.example.com/webhooks", False),
+        ("http://10.0.0.5/webhooks", False),
+    ],
+)
+def test_webhook_addresses_must_be_https_but_for_loopback(data, token, uri, accepted):
+    created = data(token, SUBSCRIBE, {"uri": uri})["webhookSubscriptionCreate"]
+    if accepted:
+        assert created["userErrors"] == [] and created["webhookSubscription"]
+    else:
+        assert created["webhookSubscription"] is None
+        assert created["userErrors"] == [
+            {
+                "field": ["webhookSubscription", "callbackUrl"],
+                "message": "Address protocol http:// is not supported",
+            }
+        ]
