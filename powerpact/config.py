@@ -22,7 +22,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SHOP_DOMAIN_RE = re.compile(r"\A[a-zA-Z0-9][a-zA-Z0-9-]*\.myshopify\.com\Z")
 DEFAULT_SCOPES = (
     "read_products,write_products,read_inventory,write_inventory,read_locations,"
-    "read_orders,write_orders,read_fulfillments,write_fulfillments,"
+    "read_orders,read_all_orders,write_orders,read_fulfillments,write_fulfillments,"
     "read_merchant_managed_fulfillment_orders,write_merchant_managed_fulfillment_orders,"
     "read_assigned_fulfillment_orders,write_assigned_fulfillment_orders,write_order_edits"
 )

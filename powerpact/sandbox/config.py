@@ -16,6 +16,7 @@ DEFAULT_SCOPES = (
     "write_inventory",
     "read_locations",
     "read_orders",
+    "read_all_orders",
     "write_orders",
     "read_fulfillments",
     "write_fulfillments",

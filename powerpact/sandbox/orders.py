@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -299,7 +300,8 @@ def place_order(sandbox: Any, shop: Shop, data: dict[str, Any]) -> Order:
     ``data``: ``lines`` (``sku`` or ``variant_id``, ``quantity``, ``price``?, ``tax``?),
     ``shipping``, ``tax_rate`` (taxes lines and shipping), ``extra_tax``, ``discount``
     (spread over the lines), ``email``, ``customer``, ``shipping_address``,
-    ``financial_status`` (PAID or PENDING), ``risk`` (ACCEPT, INVESTIGATE, CANCEL).
+    ``financial_status`` (PAID or PENDING), ``risk`` (ACCEPT, INVESTIGATE, CANCEL),
+    ``created_at`` (an ISO time in the past: an order placed then; now if absent).
     Stock is taken, then ``orders/create`` (and ``orders/paid`` when paid) fire.
     """
     items = data.get("lines") or []
@@ -328,12 +330,27 @@ def place_order(sandbox: Any, shop: Shop, data: dict[str, Any]) -> Order:
             customer=data.get("customer")
             or {"first_name": "Sam", "last_name": "Rivera", "email": "customer@example.com"},
             shipping_address=data.get("shipping_address") or dict(DEFAULT_ADDRESS),
+            **placed_at(data.get("created_at")),
         )
         sandbox.decrement_stock(shop, order, "DECREMENT_IGNORING_POLICY")
         sandbox.emit(shop, "orders/create", payloads.order(order))
         if financial == "PAID":
             sandbox.emit(shop, "orders/paid", payloads.order(order))
         return order
+
+
+def placed_at(created_at: str | None) -> dict[str, str]:
+    """``created_at`` and ``updated_at`` of an order placed at ``created_at`` (UTC, ISO)."""
+    if not created_at:
+        return {}
+    try:
+        when = datetime.fromisoformat(created_at)
+    except ValueError:
+        raise SandboxError(f"created_at {created_at!r} is not an ISO time") from None
+    if when.tzinfo is None:
+        raise SandboxError("created_at needs its time zone")
+    iso = when.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return {"created_at": iso, "updated_at": iso}
 
 
 def checkout_line(sandbox: Any, shop: Shop, item: dict[str, Any]) -> LineItem:

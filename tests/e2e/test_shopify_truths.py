@@ -5,6 +5,7 @@ currency, old orders behind ``read_all_orders``, HTTPS webhook addresses.
 """
 
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -50,3 +51,21 @@ def test_a_development_stores_order_limit_is_waited_out_not_failed(harness, answ
     harness.sandbox.config.clock = lambda: time.monotonic() + 61  # a minute later
     assert push_order_sync(sixth.id) == "sent"
     assert len(harness.shop(NORTH)["orders"]) == 6
+
+
+def test_a_retail_order_older_than_60_days_is_still_read(harness):
+    """Shopify shows an app orders older than 60 days only with ``read_all_orders``."""
+    maps = set_up(harness)
+    placed = datetime.now(UTC) - timedelta(days=75)
+    harness.control(
+        "POST",
+        f"/shops/{RETAIL}/orders",
+        {
+            "lines": [{"sku": maps[NORTH].bubbly_sku, "quantity": 1}],
+            "shipping": "4.00",
+            "created_at": placed.isoformat(),
+        },
+    )
+    harness.settle()
+    assert [s.status for s in north_syncs()] == [OrderStatus.SYNCED]
+    assert len(harness.shop(NORTH)["orders"]) == 1

@@ -1,9 +1,12 @@
 """Smaller truths of Shopify the sandbox keeps: attribution handles, the development
 stores' order limit, HTTPS webhook addresses, the 60-day order window."""
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
-from tests.sandbox.helpers import SHOP
+from powerpact.sandbox.fixtures import RETAIL
+from tests.sandbox.helpers import SHOP, mint
 from tests.sandbox.test_orders import ORDER_CREATE, order_input
 
 
@@ -106,3 +109,32 @@ def test_webhook_addresses_must_be_https_but_for_loopback(data, token, uri, acce
                 "message": "Address protocol http:// is not supported",
             }
         ]
+
+
+OLD_ORDERS = """query O($id: ID!, $q: String) { order(id: $id) { id }
+  orders(first: 10, query: $q) { nodes { id } } ordersCount(query: $q) { count } }"""
+
+
+def test_orders_older_than_60_days_need_read_all_orders(sandbox, sandbox_app, data):
+    placed = datetime.now(UTC) - timedelta(days=61)
+    old = sandbox_app.test_client().post(
+        f"/_sandbox/shops/{RETAIL}/orders",
+        json={"lines": [{"sku": "BUB-MUG", "quantity": 1}], "created_at": placed.isoformat()},
+    )
+    assert old.status_code == 201, old.get_json()
+    old_id = old.get_json()["id"]
+    recent = sandbox_app.test_client().post(
+        f"/_sandbox/shops/{RETAIL}/orders", json={"lines": [{"sku": "BUB-MUG", "quantity": 1}]}
+    )
+    recent_id = recent.get_json()["id"]
+    narrow = [s for s in sandbox.config.scopes if s != "read_all_orders"]
+    without = mint(sandbox, RETAIL, narrow)
+    everything = mint(sandbox, RETAIL, [*narrow, "read_all_orders"])
+
+    hidden = data(without, OLD_ORDERS, {"id": old_id}, RETAIL)
+    assert hidden["order"] is None
+    assert [o["id"] for o in hidden["orders"]["nodes"]] == [recent_id]
+    assert hidden["ordersCount"] == {"count": 1}
+    seen = data(everything, OLD_ORDERS, {"id": old_id}, RETAIL)
+    assert seen["order"] == {"id": old_id}
+    assert {o["id"] for o in seen["orders"]["nodes"]} == {old_id, recent_id}

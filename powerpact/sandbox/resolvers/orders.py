@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import functools
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -25,9 +26,27 @@ ORDER_SORTS = {
 }
 
 
+ALL_ORDERS_SCOPE = "read_all_orders"
+RECENT_ORDER_DAYS = 60
+
+
+def readable(ctx: Context, order: Order) -> bool:
+    """Whether the token may read ``order``: without ``read_all_orders``, the last 60 days only.
+
+    The schema's description of ``QueryRoot.order`` (and ``orders``): "You can only
+    retrieve the last 60 days worth of orders from a store by default. If you want
+    to access older orders, then you need to request access to all orders"
+    (https://shopify.dev/docs/api/usage/access-scopes#orders-permissions).
+    """
+    if ALL_ORDERS_SCOPE in ctx.scopes:
+        return True
+    now = datetime.fromtimestamp(ctx.sandbox.config.wall_clock(), UTC)
+    return datetime.fromisoformat(order.created_at) >= now - timedelta(days=RECENT_ORDER_DAYS)
+
+
 def q_order(ctx: Context, args: dict[str, Any], info: GraphQLResolveInfo) -> dict[str, Any] | None:
     order = ctx.shop.orders.get(args.get("id", ""))
-    return order_shapes.order_node(ctx.shop, order) if order else None
+    return order_shapes.order_node(ctx.shop, order) if order and readable(ctx, order) else None
 
 
 def order_fields(order: Order) -> dict[str, list[str]]:
@@ -57,7 +76,7 @@ def search_orders(ctx: Context, args: dict[str, Any]) -> list[Order]:
         if identifier is None
         else ctx.shop.orders_with_source_identifier(identifier)
     )
-    orders = [o for o in candidates if predicate(o)]
+    orders = [o for o in candidates if predicate(o) and readable(ctx, o)]
     sort = ORDER_SORTS.get(args.get("sortKey") or "ID", lambda o: o.number)
     return sorted(orders, key=sort, reverse=bool(args.get("reverse")))
 
