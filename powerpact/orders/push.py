@@ -199,13 +199,48 @@ def order_create_input(
     return order_input
 
 
-def find_partner_order(client: Any, identifier: str) -> PartnerOrderRef | None:
+@dataclass(frozen=True)
+class PartnerLookup:
+    """What the partner's store said before a create: our order if made, and its currency."""
+
+    existing: PartnerOrderRef | None
+    currency: str | None
+
+
+def look_up_partner(client: Any, identifier: str) -> PartnerLookup:
+    """Find the partner order carrying ``identifier``; read the store's currency on the way.
+
+    The currency rides on the lookup every send makes anyway (one more point, no
+    more round trips), so a partner store that changed its currency after install
+    is seen before the next order goes out.
+    """
     data = client.execute(
         "OrdersBySourceIdentifier", {"query": f"source_identifier:'{identifier}'"}
     )
     nodes = data["orders"]["nodes"]
     exact = [n for n in nodes if n.get("sourceIdentifier") == identifier]
-    return PartnerOrderRef(exact[0]["id"], exact[0]["name"]) if exact else None
+    existing = PartnerOrderRef(exact[0]["id"], exact[0]["name"]) if exact else None
+    return PartnerLookup(existing, (data.get("shop") or {}).get("currencyCode"))
+
+
+def check_currency(partner: PartnerStore, members: Sequence[OrderSync], live: str | None) -> None:
+    """Refuse to send an order in another currency than the partner store's.
+
+    ``orderCreate`` takes the amounts as given in the order's ``currency``; a store
+    selling in another one would book them as they are, unconverted, and PowerPact
+    does not convert prices. ``live`` (the currency the store just reported)
+    refreshes the one learnt at install.
+    """
+    if live and live != partner.currency_code:
+        partner.currency_code = live
+    currency = members[0].currency
+    if partner.currency_code != currency:
+        raise PushFailed(
+            FailureReason.CURRENCY_MISMATCH,
+            f"The partner's store sells in {partner.currency_code} and this order is in"
+            f" {currency}; PowerPact does not convert prices. Send it by hand, or retry"
+            " once both stores use the same currency.",
+        )
 
 
 def create_partner_order(
@@ -362,10 +397,11 @@ def send(
     try:
         partner = check_partner(locked_partner)
         client = client_for(partner)
-        existing = find_partner_order(client, identifier)
-        if existing is not None:
-            mark_sent(members, existing, "Found the already created", attempted_at)
-            return existing
+        lookup = look_up_partner(client, identifier)
+        if lookup.existing is not None:
+            mark_sent(members, lookup.existing, "Found the already created", attempted_at)
+            return lookup.existing
+        check_currency(partner, members, lookup.currency)
         address = ship_to_address(partner, members[0] if len(members) == 1 else None)
         ref = create_partner_order(
             client, partner, order_create_input(partner, members, identifier, address)

@@ -10,8 +10,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from powerpact.catalog.imports import create_import_job, run_import_job
+from powerpact.catalog.pricing import MarkupRule
 from powerpact.extensions import db
-from powerpact.models import FailureReason, OrderStatus, OrderSync
+from powerpact.models import FailureReason, OrderStatus, OrderSync, PartnerStore, ProductMap
 from powerpact.orders.push import push_order_sync
 from tests.e2e.test_orders import NORTH, RETAIL, set_up
 
@@ -26,10 +28,10 @@ def place(harness, sku, count):
     harness.settle()
 
 
-def north_syncs():
+def syncs_of(domain=NORTH):
     db.session.expire_all()
     statement = (
-        select(OrderSync).where(OrderSync.partner_shop_domain == NORTH).order_by(OrderSync.id)
+        select(OrderSync).where(OrderSync.partner_shop_domain == domain).order_by(OrderSync.id)
     )
     return db.session.scalars(statement).all()
 
@@ -41,7 +43,7 @@ def test_a_development_stores_order_limit_is_waited_out_not_failed(harness, answ
     harness.control("POST", f"/shops/{NORTH}/throttle", {"plan": "development"})
     place(harness, maps[NORTH].bubbly_sku, 6)
 
-    syncs = north_syncs()
+    syncs = syncs_of()
     assert [s.status for s in syncs] == [OrderStatus.SYNCED] * 5 + [OrderStatus.READY_FOR_SYNC]
     sixth = syncs[-1]
     assert sixth.last_order_failure_reason == FailureReason.THROTTLED, sixth.error_message
@@ -67,5 +69,59 @@ def test_a_retail_order_older_than_60_days_is_still_read(harness):
         },
     )
     harness.settle()
-    assert [s.status for s in north_syncs()] == [OrderStatus.SYNCED]
+    assert [s.status for s in syncs_of()] == [OrderStatus.SYNCED]
     assert len(harness.shop(NORTH)["orders"]) == 1
+
+
+ZURICH = "zurich-roastery.myshopify.com"
+ZURICH_SHOP = {
+    "domain": ZURICH,
+    "name": "Zurich Roastery",
+    "currency": "CHF",
+    "timezone": "Europe/Zurich",
+    "products": [
+        {
+            "title": "Limmat Blend",
+            "vendor": "Zurich Roastery",
+            "options": ["Size"],
+            "variants": [{"options": ["250g"], "sku": "ZR-250", "price": "14.00", "stock": 30}],
+        }
+    ],
+}
+
+
+def partner_row(domain):
+    db.session.expire_all()
+    return db.session.scalars(select(PartnerStore).where(PartnerStore.shop_domain == domain)).one()
+
+
+def assert_not_sent_for_currency(harness, domain, currency):
+    syncs = syncs_of(domain)
+    assert [s.status for s in syncs] == [OrderStatus.FAILED], [s.error_message for s in syncs]
+    assert syncs[0].last_order_failure_reason == FailureReason.CURRENCY_MISMATCH
+    assert f"sells in {currency}" in syncs[0].error_message
+    assert harness.shop(domain)["orders"] == []
+
+
+def test_a_partner_store_in_another_currency_gets_no_order(harness):
+    harness.control("POST", "/shops", ZURICH_SHOP)
+    harness.install(RETAIL)
+    harness.install(ZURICH)
+    partner = partner_row(ZURICH)
+    assert partner.currency_code == "CHF"
+    product = harness.shop(ZURICH)["products"][0]
+    run_import_job(create_import_job(partner, [product["id"]], MarkupRule()).id)
+    mapped = db.session.scalars(
+        select(ProductMap).where(ProductMap.partner_shop_domain == ZURICH)
+    ).one()
+    place(harness, mapped.bubbly_sku, 1)
+    assert_not_sent_for_currency(harness, ZURICH, "CHF")
+
+
+def test_a_partner_store_that_changed_currency_after_install_gets_no_order(harness):
+    maps = set_up(harness)
+    with harness.sandbox.lock:
+        harness.sandbox.shop(NORTH).currency = "EUR"
+    place(harness, maps[NORTH].bubbly_sku, 1)
+    assert_not_sent_for_currency(harness, NORTH, "EUR")
+    assert partner_row(NORTH).currency_code == "EUR"
