@@ -2,6 +2,7 @@
 
 import pytest
 
+from powerpact.sandbox.cost import product_set_cost
 from tests.sandbox.helpers import SHOP, mint
 
 DELETE_SUBSCRIPTION = """mutation {
@@ -132,3 +133,49 @@ def test_buckets_are_per_shop(gql, sandbox, token):
     sandbox.buckets[SHOP].configure(available=0)
     other = "harbor-bean-co.myshopify.com"
     assert "data" in gql(mint(sandbox, other), "{ shop { name } }", shop=other)[1]
+
+
+def product_input(variants=1, product_metafields=0, product_files=0, **per_variant):
+    metafield = {"namespace": "custom", "key": "k", "type": "single_line_text_field", "value": "v"}
+    file = {"originalSource": "https://cdn.example.com/a.png", "contentType": "IMAGE"}
+    sizes = [{"name": f"S{n}"} for n in range(variants)]
+    return {
+        "title": "Costed",
+        "productOptions": [{"name": "Size", "values": sizes}],
+        "variants": [
+            {
+                "optionValues": [{"optionName": "Size", "name": f"S{n}"}],
+                "price": "1.00",
+                **({"file": file} if per_variant.get("files") else {}),
+                "metafields": [metafield] * per_variant.get("metafields", 0),
+            }
+            for n in range(variants)
+        ],
+        "metafields": [metafield] * product_metafields,
+        "files": [file] * product_files,
+    }
+
+
+@pytest.mark.parametrize(
+    ("product", "points"),
+    [
+        (product_input(1), 10),  # the changelog's examples: 10.2
+        (product_input(20, product_metafields=5), 16),
+        (product_input(200, product_metafields=20, product_files=10), 77),
+        (product_input(3), 11),  # 10.6, to the nearest point
+        (product_input(2), 10),  # 10.4
+        (product_input(3, files=True), 12),  # 10.6 + 3 * 0.6 = 12.4
+        (product_input(1, product_files=1, metafields=1), 13),  # 12.5, half up
+        (product_input(0), 10),
+    ],
+)
+def test_product_set_costs_by_its_input(product, points):
+    assert product_set_cost(product) == points
+
+
+def test_a_product_set_request_is_charged_by_its_input(gql, token):
+    mutation = """mutation P($input: ProductSetInput!) {
+      productSet(input: $input) { product { id } userErrors { message } } }"""
+    _, body = gql(token, mutation, {"input": product_input(20, product_metafields=5)})
+    assert body["extensions"]["cost"]["requestedQueryCost"] == 16
+    assert body["extensions"]["cost"]["actualQueryCost"] == 16
