@@ -40,6 +40,8 @@ class SandboxConfig:
     a minute (shops on the ``development`` plan always are, at five);
     ``order_create_limit_answer`` is how the limit refuses: ``"user_error"`` or a
     ``"throttled"`` top-level error (see ``OrderActions.check_order_create_limit``).
+    ``default_plan`` is the plan of a shop added without one: Shopify for enterprise
+    (2,000 points a second) unless set; ``standard`` and the others stay selectable.
     ``enforce_scopes`` answers ``ACCESS_DENIED`` for a root field the
     token's scopes do not cover (off by default: benchmarks mint narrow tokens).
 
@@ -58,7 +60,7 @@ class SandboxConfig:
     clock: Callable[[], float] = time.monotonic
     wall_clock: Callable[[], float] = time.time
     auto_approve: bool = True
-    default_plan: str = "standard"
+    default_plan: str = "enterprise"
     scopes: tuple[str, ...] = DEFAULT_SCOPES
     webhook_retry_delays: tuple[float, ...] = (1, 2, 4, 8, 16, 32, 64, 128)
     order_create_limit: int | None = None

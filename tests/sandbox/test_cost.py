@@ -63,10 +63,10 @@ def test_actual_cost_counts_what_came_back_and_the_difference_is_refunded(gql, t
     cost = body["extensions"]["cost"]
     assert cost["requestedQueryCost"] == 102
     assert cost["actualQueryCost"] == 2
-    assert cost["throttleStatus"] == {
-        "maximumAvailable": 2000.0,
-        "currentlyAvailable": 1998,
-        "restoreRate": 100.0,
+    assert cost["throttleStatus"] == {  # the Enterprise plan, every sandbox shop's default
+        "maximumAvailable": 40000.0,
+        "currentlyAvailable": 39998,
+        "restoreRate": 2000.0,
     }
 
 
@@ -79,7 +79,7 @@ def test_a_query_over_1000_points_is_refused_and_not_charged(gql, token, sandbox
     assert error["message"].startswith(
         "Query cost is 63252, which exceeds the single query max cost"
     )
-    assert body["extensions"]["cost"]["throttleStatus"]["currentlyAvailable"] == 2000
+    assert body["extensions"]["cost"]["throttleStatus"]["currentlyAvailable"] == 40000
 
 
 def test_a_burst_is_throttled_and_recovers_at_the_restore_rate(gql, sandbox, token, clock):
@@ -118,11 +118,13 @@ def test_the_bucket_never_overfills_and_plans_set_its_size(gql, sandbox, token, 
         gql(token, "{ shop { name } }")[1]["extensions"]["cost"]["throttleStatus"][
             "currentlyAvailable"
         ]
-        == 1999
+        == 39999
     )
     client = sandbox_app.test_client()
     status = client.post(f"/_sandbox/shops/{SHOP}/throttle", json={"plan": "plus"}).get_json()
     assert status["maximumAvailable"] == 20000 and status["restoreRate"] == 1000
+    status = client.post(f"/_sandbox/shops/{SHOP}/throttle", json={"plan": "standard"}).get_json()
+    assert status["maximumAvailable"] == 2000 and status["restoreRate"] == 100
     assert client.post(f"/_sandbox/shops/{SHOP}/throttle", json={"plan": "gold"}).status_code == 400
     drained = client.post(f"/_sandbox/shops/{SHOP}/throttle", json={"available": 0}).get_json()
     assert drained["currentlyAvailable"] == 0
