@@ -151,9 +151,10 @@ class OrderActions:
         ``orderCreate`` mutation with a trial or development store, then you can create
         a maximum of five new orders per minute." How the sixth is refused is not
         documented for GraphQL; the REST Admin API's order endpoint, under the same
-        limit (https://shopify.dev/docs/api/admin-rest/latest/resources/order), answers
-        ``ORDER_LIMIT_MESSAGE``. The sandbox refuses with that message as a user error
-        or as a ``THROTTLED`` error, per ``SandboxConfig.order_create_limit_answer``.
+        limit (https://shopify.dev/docs/api/admin-rest/latest/resources/order), is seen
+        answering ``ORDER_LIMIT_MESSAGE`` with a 429. The sandbox refuses with that
+        message as a user error or as a ``THROTTLED`` error, per
+        ``SandboxConfig.order_create_limit_answer``.
         """
         limit = self.order_create_limit
         if shop.plan == "development":

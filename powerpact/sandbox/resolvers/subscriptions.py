@@ -67,8 +67,8 @@ def m_webhook_create(
     """Subscribe an address to a topic: HTTPS only, but for this machine.
 
     The schema's ``WebhookSubscriptionInput.uri`` "Supports an HTTPS URL, a Google
-    Pub/Sub URI ... or an Amazon EventBridge event source ARN"; an HTTPS address is
-    required (https://shopify.dev/docs/apps/build/webhooks/subscribe/https). A
+    Pub/Sub URI ... or an Amazon EventBridge event source ARN": over HTTP, only an
+    HTTPS address (https://shopify.dev/docs/apps/build/webhooks/subscribe). A
     loopback ``http://`` address is the sandbox's one allowance: it delivers on this
     machine, where the demo and the tests serve PowerPact over plain HTTP.
     """
