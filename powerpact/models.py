@@ -76,6 +76,7 @@ class FailureReason(enum.StrEnum):
     THROTTLED = "throttled"
     SHOPIFY_ERROR = "shopify_error"
     INVALID_ORDER = "invalid_order"
+    CURRENCY_MISMATCH = "currency_mismatch"
 
     @property
     def transient(self) -> bool:

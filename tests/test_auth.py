@@ -165,3 +165,31 @@ def test_root_routes_each_shop_to_its_home(client, personas, session_token):
     assert "/partner/orders" in partner.headers["Location"]
     assert client.get("/?id_token=garbage").status_code == 401
     assert client.get("/").headers["Location"].endswith("/dev/login")
+
+
+@pytest.mark.parametrize(
+    ("claims", "accepted"),
+    [
+        ({"exp": -9}, True),
+        ({"exp": -11}, False),
+        ({"nbf": 9}, True),
+        ({"nbf": 11}, False),
+    ],
+    ids=["expired-9s-ago", "expired-11s-ago", "valid-in-9s", "valid-in-11s"],
+)
+def test_ten_seconds_of_clock_skew_are_allowed(app, claims, accepted):
+    """Shopify's own libraries allow 10 s of skew: 9 s out is accepted, 11 s is not."""
+    settings = app.config["POWERPACT"]
+    now = int(time.time())
+    token = forge(app, **{name: now + offset for name, offset in claims.items()})
+
+    def decode():
+        return decode_session_token(
+            token, api_key=settings.shopify_api_key, secret=settings.shopify_api_secret
+        )
+
+    if accepted:
+        assert decode().shop == "alice-roasters.myshopify.com"
+    else:
+        with pytest.raises(InvalidSessionToken):
+            decode()

@@ -79,6 +79,14 @@ def test_failure_reasons_know_which_are_transient():
     assert m.FailureReason.THROTTLED.transient
     assert m.FailureReason.SHOPIFY_ERROR.transient
     assert not m.FailureReason.VARIANT_NOT_MAPPED.transient
+    assert not m.FailureReason.CURRENCY_MISMATCH.transient
+
+
+def test_every_failure_reason_reads_in_plain_words_for_both_sides():
+    from powerpact.orders.listing import reason_text
+
+    for reason in m.FailureReason:
+        assert reason_text(reason) and reason_text(reason, for_admin=True), reason
 
 
 def test_order_sync_keeps_lines_and_timeline_in_order(db_session):

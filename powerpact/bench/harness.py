@@ -293,7 +293,7 @@ def temporary_database() -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def bench_world(plan: str = "standard") -> Iterator[World]:
+def bench_world(plan: str = "enterprise") -> Iterator[World]:
     settings = current_app.config["POWERPACT"]
     sandbox_app = create_sandbox_app(
         SandboxConfig(

@@ -83,9 +83,9 @@ def build_partner(world, index: int, variants: int, rng: random.Random) -> list[
 )
 @click.option(
     "--plan",
-    default="standard",
+    default="enterprise",
     show_default=True,
-    type=click.Choice(["standard", "advanced", "plus"]),
+    type=click.Choice(["standard", "advanced", "plus", "enterprise"]),
 )
 @with_appcontext
 def inventory_command(

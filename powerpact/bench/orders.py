@@ -35,9 +35,9 @@ PRODUCTS_PER_PARTNER = 5
 @click.option("--orders", "order_count", default=1000, show_default=True, type=int)
 @click.option(
     "--plan",
-    default="standard",
+    default="enterprise",
     show_default=True,
-    type=click.Choice(["standard", "advanced", "plus"]),
+    type=click.Choice(["standard", "advanced", "plus", "enterprise"]),
 )
 @click.option(
     "--processes",

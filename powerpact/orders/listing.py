@@ -41,6 +41,9 @@ REASON_TEXT = {
     FailureReason.THROTTLED: "Shopify asked us to slow down; it is retried automatically.",
     FailureReason.SHOPIFY_ERROR: "Shopify did not answer; it is retried automatically.",
     FailureReason.INVALID_ORDER: "Shopify refused the order's details.",
+    FailureReason.CURRENCY_MISMATCH: (
+        "Your store sells in another currency than the retail store; it was not sent."
+    ),
 }
 
 
@@ -61,6 +64,10 @@ ADMIN_REASON_TEXT = {
     FailureReason.THROTTLED: REASON_TEXT[FailureReason.THROTTLED],
     FailureReason.SHOPIFY_ERROR: REASON_TEXT[FailureReason.SHOPIFY_ERROR],
     FailureReason.INVALID_ORDER: "Shopify refused the order's details; see its timeline.",
+    FailureReason.CURRENCY_MISMATCH: (
+        "The partner's store sells in another currency; PowerPact does not convert prices."
+        " Send it by hand, or retry once both stores use the same currency."
+    ),
 }
 
 

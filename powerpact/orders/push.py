@@ -153,7 +153,12 @@ def order_create_input(
     identifier: str,
     address: dict[str, Any] | None,
 ) -> dict[str, Any]:
-    """The partner order for one OrderSync (or a batch of them): partner prices, shares."""
+    """The partner order for one OrderSync (or a batch of them): partner prices, shares.
+
+    No ``sourceName``: the schema makes it the handle of an order attribution
+    definition of a sales channel app (``OrderCreateOrderInput.sourceName``), and
+    PowerPact is none; ``sourceIdentifier`` and the tags mark the order as ours.
+    """
     currency = members[0].currency
     line_items = []
     for order in members:
@@ -178,7 +183,6 @@ def order_create_input(
         "lineItems": line_items,
         "financialStatus": "PENDING",
         "sourceIdentifier": identifier,
-        "sourceName": "powerpact",
         "tags": ["powerpact", identifier],
         "note": f"PowerPact: retail order {names}",
         "shippingLines": [
@@ -195,13 +199,48 @@ def order_create_input(
     return order_input
 
 
-def find_partner_order(client: Any, identifier: str) -> PartnerOrderRef | None:
+@dataclass(frozen=True)
+class PartnerLookup:
+    """What the partner's store said before a create: our order if made, and its currency."""
+
+    existing: PartnerOrderRef | None
+    currency: str | None
+
+
+def look_up_partner(client: Any, identifier: str) -> PartnerLookup:
+    """Find the partner order carrying ``identifier``; read the store's currency on the way.
+
+    The currency rides on the lookup every send makes anyway (one more point, no
+    more round trips), so a partner store that changed its currency after install
+    is seen before the next order goes out.
+    """
     data = client.execute(
         "OrdersBySourceIdentifier", {"query": f"source_identifier:'{identifier}'"}
     )
     nodes = data["orders"]["nodes"]
     exact = [n for n in nodes if n.get("sourceIdentifier") == identifier]
-    return PartnerOrderRef(exact[0]["id"], exact[0]["name"]) if exact else None
+    existing = PartnerOrderRef(exact[0]["id"], exact[0]["name"]) if exact else None
+    return PartnerLookup(existing, (data.get("shop") or {}).get("currencyCode"))
+
+
+def check_currency(partner: PartnerStore, members: Sequence[OrderSync], live: str | None) -> None:
+    """Refuse to send an order in another currency than the partner store's.
+
+    ``orderCreate`` takes the amounts as given in the order's ``currency``; a store
+    selling in another one would book them as they are, unconverted, and PowerPact
+    does not convert prices. ``live`` (the currency the store just reported)
+    refreshes the one learnt at install.
+    """
+    if live and live != partner.currency_code:
+        partner.currency_code = live
+    currency = members[0].currency
+    if partner.currency_code != currency:
+        raise PushFailed(
+            FailureReason.CURRENCY_MISMATCH,
+            f"The partner's store sells in {partner.currency_code} and this order is in"
+            f" {currency}; PowerPact does not convert prices. Send it by hand, or retry"
+            " once both stores use the same currency.",
+        )
 
 
 def create_partner_order(
@@ -224,9 +263,23 @@ def create_partner_order(
     return PartnerOrderRef(payload["order"]["id"], payload["order"]["name"])
 
 
+# A development or trial store's limit of five orderCreate a minute (the schema's
+# description of orderCreate); Shopify words its refusal "Exceeded order API rate
+# limit, please try again in a minute".
+ORDER_LIMIT_WORDS = ("rate limit", "try again in a minute", "orders per minute")
+
+
 def classify_user_errors(exc: UserErrors) -> FailureReason:
+    """What Shopify's refusal of ``orderCreate`` means for the order.
+
+    The development stores' order limit is throttling, retried with backoff; a
+    shortage of stock and any other refusal need a person.
+    """
     text = " ".join(f"{e.get('code') or ''} {e.get('message') or ''}" for e in exc.user_errors)
-    if any(word in text.lower() for word in ("inventory", "stock", "insufficient")):
+    lowered = text.lower()
+    if any(words in lowered for words in ORDER_LIMIT_WORDS):
+        return FailureReason.THROTTLED
+    if any(word in lowered for word in ("inventory", "stock", "insufficient")):
         return FailureReason.INSUFFICIENT_INVENTORY
     return FailureReason.INVALID_ORDER
 
@@ -344,10 +397,11 @@ def send(
     try:
         partner = check_partner(locked_partner)
         client = client_for(partner)
-        existing = find_partner_order(client, identifier)
-        if existing is not None:
-            mark_sent(members, existing, "Found the already created", attempted_at)
-            return existing
+        lookup = look_up_partner(client, identifier)
+        if lookup.existing is not None:
+            mark_sent(members, lookup.existing, "Found the already created", attempted_at)
+            return lookup.existing
+        check_currency(partner, members, lookup.currency)
         address = ship_to_address(partner, members[0] if len(members) == 1 else None)
         ref = create_partner_order(
             client, partner, order_create_input(partner, members, identifier, address)

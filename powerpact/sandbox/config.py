@@ -36,8 +36,13 @@ class SandboxConfig:
     stores' order limit, so tests move time instead of sleeping; ``wall_clock``
     (epoch seconds) drives token expiry and OAuth timestamps. ``scopes`` are the
     app's configured scopes, granted by token exchange (Shopify-managed install).
-    ``order_create_limit`` switches on development stores' five ``orderCreate``
-    a minute. ``enforce_scopes`` answers ``ACCESS_DENIED`` for a root field the
+    ``order_create_limit`` puts every shop under a limit of that many ``orderCreate``
+    a minute (shops on the ``development`` plan always are, at five);
+    ``order_create_limit_answer`` is how the limit refuses: ``"user_error"`` or a
+    ``"throttled"`` top-level error (see ``OrderActions.check_order_create_limit``).
+    ``default_plan`` is the plan of a shop added without one: Shopify for enterprise
+    (2,000 points a second) unless set; ``standard`` and the others stay selectable.
+    ``enforce_scopes`` answers ``ACCESS_DENIED`` for a root field the
     token's scopes do not cover (off by default: benchmarks mint narrow tokens).
     ``webhook_retry_delays`` is Shopify's schedule (8 retries over 4 hours) and
     ``webhook_time_scale`` compresses it (0.001: 4 hours in 14 s); after the last retry
@@ -61,6 +66,13 @@ class SandboxConfig:
     https://shopify.dev/changelog/we-re-making-changes-to-how-variants-are-matched-with-options-when-products-are-updated).
     Which one ``productSet`` does is not documented; an app that passes the ids it
     knows is right under both.
+
+    ``attribution_handles`` are the handles of the app's order attribution
+    definitions: only a sales channel app has any, and PowerPact is none. An
+    ``orderCreate`` ``sourceName`` outside them is refused with a user error when
+    ``unregistered_source_name`` is ``"refuse"`` or dropped when ``"ignore"``: the
+    schema (``OrderCreateOrderInput.sourceName``) says to set it to such a handle,
+    but not what happens to any other value, so both readings are here.
     """
 
     api_key: str = "powerpact-dev-key"
@@ -70,12 +82,15 @@ class SandboxConfig:
     clock: Callable[[], float] = time.monotonic
     wall_clock: Callable[[], float] = time.time
     auto_approve: bool = True
-    default_plan: str = "standard"
+    default_plan: str = "enterprise"
     scopes: tuple[str, ...] = DEFAULT_SCOPES
     webhook_retry_delays: tuple[float, ...] = SHOPIFY_RETRY_DELAYS
     webhook_time_scale: float = 1.0
     remove_failing_subscriptions: bool = True
     order_create_limit: int | None = None
+    order_create_limit_answer: str = "user_error"
+    attribution_handles: tuple[str, ...] = ()
+    unregistered_source_name: str = "refuse"
     enforce_scopes: bool = False
     product_set_variant_match: str = "id"
     api_version: str = API_VERSION

@@ -5,13 +5,15 @@
   the cost of one node (edges and nodes are counted once per node);
 - a list of objects asked by ids (``nodes(ids:)``) costs one object per id;
 - an interface or union costs the most expensive of its possible selections;
-- a mutation field costs 10 (its payload selection is not charged on top);
+- a mutation field costs 10 (its payload selection is not charged on top), but
+  ``productSet``, priced by its input (``product_set_cost``);
 - the requested cost uses the page sizes asked for, the actual cost the sizes
   returned.
 """
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from graphql import (
@@ -33,6 +35,37 @@ from graphql import (
 
 MUTATION_COST = 10
 MAX_QUERY_COST = 1000
+PRODUCT_SET_WEIGHTS = {  # points per item (product_set_cost)
+    "variants": Decimal("0.2"),
+    "variant_files": Decimal("0.6"),
+    "variant_metafields": Decimal("0.4"),
+    "product_metafields": Decimal("0.4"),
+    "product_files": Decimal("1.9"),
+}
+
+
+def product_set_cost(product: dict[str, Any] | None) -> int:
+    """What one ``productSet`` costs, by its ``input`` (a ``ProductSetInput``).
+
+    Shopify's changelog (2025-10): "10 + (variants * 0.2) + (variant_files * 0.6) +
+    (variant_metafields * 0.4) + (product_metafields * 0.4) + (product_files * 1.9)"
+    (https://shopify.dev/changelog/dynamic-complexity-cost-for-productset-mutation).
+    Costs are whole points and the changelog does not say how the fraction goes; its
+    examples (1 variant: 10; 20 variants and 5 product metafields: 16; 200 variants,
+    10 files and 20 metafields: 77) fit rounding to the nearest point, half up, which
+    the sandbox does (rounding down would fit them too, but charge less).
+    """
+    product = product or {}
+    variants = list(product.get("variants") or [])
+    counts = {
+        "variants": len(variants),
+        "variant_files": sum(1 for v in variants if v.get("file")),
+        "variant_metafields": sum(len(v.get("metafields") or []) for v in variants),
+        "product_metafields": len(product.get("metafields") or []),
+        "product_files": len(product.get("files") or []),
+    }
+    points = MUTATION_COST + sum(PRODUCT_SET_WEIGHTS[k] * n for k, n in counts.items())
+    return int(points.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
 class CostCalculator:
@@ -53,8 +86,16 @@ class CostCalculator:
             else self.schema.query_type
         )
         if operation.operation.value == "mutation":
-            return MUTATION_COST * len(self._fields(operation.selection_set, root))
+            return sum(
+                self._mutation_cost(field)
+                for field, _ in self._fields(operation.selection_set, root)
+            )
         return self._selection_cost(operation.selection_set, root, data)
+
+    def _mutation_cost(self, field: FieldNode) -> int:
+        if field.name.value == "productSet":
+            return product_set_cost(self._argument(field, "input"))
+        return MUTATION_COST
 
     def _fields(self, selection_set: SelectionSetNode, parent: Any) -> list[tuple[FieldNode, Any]]:
         """The field nodes of a selection set, fragments expanded (typed by their condition)."""

@@ -177,7 +177,6 @@ def demo(base_url: str) -> dict[str, Any]:
             "name": "Bubbly",
             "currency": "USD",
             "timezone": "America/New_York",
-            "plan": "advanced",
             "locations": [{"name": "Bubbly warehouse", "address": BUBBLY_WAREHOUSE}],
             "products": retail_products,
         }
@@ -189,7 +188,6 @@ def demo(base_url: str) -> dict[str, Any]:
                 "name": roaster["name"],
                 "currency": "USD",
                 "timezone": roaster["timezone"],
-                "plan": "standard",
                 "products": roaster_products(roaster, base_url, rng),
             }
         )

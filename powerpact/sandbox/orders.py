@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import threading
 from collections.abc import Callable
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -46,6 +47,17 @@ DEFAULT_ADDRESS = {
     "countryCodeV2": "US",
     "country": "United States",
 }
+
+
+DEVELOPMENT_ORDERS_PER_MINUTE = 5
+ORDER_LIMIT_MESSAGE = (
+    "Exceeded order API rate limit, please try again in a minute."
+    " Upgrade to a paid account to remove this limit."
+)
+
+
+class OrderLimitReached(SandboxError):
+    """The shop's ``orderCreate`` limit for the minute is used up."""
 
 
 class OrderActions:
@@ -152,15 +164,26 @@ class OrderActions:
                 )
 
     def check_order_create_limit(self, shop: Shop) -> None:
-        """Development stores may create at most five orders a minute with ``orderCreate``."""
-        if self.order_create_limit is None:
+        """Development and trial stores create at most five orders a minute with ``orderCreate``.
+
+        The schema's description of ``orderCreate``: "If you're using the
+        ``orderCreate`` mutation with a trial or development store, then you can create
+        a maximum of five new orders per minute." How the sixth is refused is not
+        documented for GraphQL; the REST Admin API's order endpoint, under the same
+        limit (https://shopify.dev/docs/api/admin-rest/latest/resources/order), is seen
+        answering ``ORDER_LIMIT_MESSAGE`` with a 429. The sandbox refuses with that
+        message as a user error or as a ``THROTTLED`` error, per
+        ``SandboxConfig.order_create_limit_answer``.
+        """
+        limit = self.order_create_limit
+        if shop.plan == "development":
+            limit = min(limit or DEVELOPMENT_ORDERS_PER_MINUTE, DEVELOPMENT_ORDERS_PER_MINUTE)
+        if limit is None:
             return
         now = self.config.clock()
         recent = [t for t in self._order_create_times.get(shop.domain, []) if now - t < 60]
-        if len(recent) >= self.order_create_limit:
-            raise SandboxError(
-                "Too many orders were created in the last minute on a development store"
-            )
+        if len(recent) >= limit:
+            raise OrderLimitReached(ORDER_LIMIT_MESSAGE)
         recent.append(now)
         self._order_create_times[shop.domain] = recent
 
@@ -309,7 +332,8 @@ def place_order(sandbox: Any, shop: Shop, data: dict[str, Any]) -> Order:
     ``data``: ``lines`` (``sku`` or ``variant_id``, ``quantity``, ``price``?, ``tax``?),
     ``shipping``, ``tax_rate`` (taxes lines and shipping), ``extra_tax``, ``discount``
     (spread over the lines), ``email``, ``customer``, ``shipping_address``,
-    ``financial_status`` (PAID or PENDING), ``risk`` (ACCEPT, INVESTIGATE, CANCEL).
+    ``financial_status`` (PAID or PENDING), ``risk`` (ACCEPT, INVESTIGATE, CANCEL),
+    ``created_at`` (an ISO time in the past: an order placed then; now if absent).
     Stock is taken, then ``orders/create`` (and ``orders/paid`` when paid) fire.
     """
     items = data.get("lines") or []
@@ -338,6 +362,7 @@ def place_order(sandbox: Any, shop: Shop, data: dict[str, Any]) -> Order:
             customer=data.get("customer")
             or {"first_name": "Sam", "last_name": "Rivera", "email": "customer@example.com"},
             shipping_address=data.get("shipping_address") or dict(DEFAULT_ADDRESS),
+            **placed_at(data.get("created_at")),
         )
         sandbox.decrement_stock(shop, order, "DECREMENT_IGNORING_POLICY")
         sandbox.emit(shop, "orders/create", payloads.order(order))
@@ -345,6 +370,20 @@ def place_order(sandbox: Any, shop: Shop, data: dict[str, Any]) -> Order:
             sandbox.emit(shop, "orders/paid", payloads.order(order))
         risk.start_analysis(sandbox, shop, order, order.risk)
         return order
+
+
+def placed_at(created_at: str | None) -> dict[str, str]:
+    """``created_at`` and ``updated_at`` of an order placed at ``created_at`` (UTC, ISO)."""
+    if not created_at:
+        return {}
+    try:
+        when = datetime.fromisoformat(created_at)
+    except ValueError:
+        raise SandboxError(f"created_at {created_at!r} is not an ISO time") from None
+    if when.tzinfo is None:
+        raise SandboxError("created_at needs its time zone")
+    iso = when.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return {"created_at": iso, "updated_at": iso}
 
 
 def checkout_line(sandbox: Any, shop: Shop, item: dict[str, Any]) -> LineItem:

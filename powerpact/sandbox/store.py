@@ -14,10 +14,15 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+# GraphQL Admin API restore rates by plan: 100, 200, 1,000 and 2,000 points a second
+# for Standard, Advanced, Plus and Shopify for enterprise (Commerce Components)
+# (https://shopify.dev/docs/apps/build/apis/graphql-admin/rate-limits); the bucket
+# holds twenty seconds of restore. An enterprise shop has a Plus subscription.
 PLANS = {
     "standard": {"maximum": 2000.0, "restore_rate": 100.0, "display": "Basic"},
     "advanced": {"maximum": 4000.0, "restore_rate": 200.0, "display": "Advanced"},
     "plus": {"maximum": 20000.0, "restore_rate": 1000.0, "display": "Shopify Plus"},
+    "enterprise": {"maximum": 40000.0, "restore_rate": 2000.0, "display": "Plus"},
     "development": {"maximum": 2000.0, "restore_rate": 100.0, "display": "Development"},
 }
 ZERO = Decimal(0)
@@ -261,7 +266,7 @@ class Shop:
     id: str = ""
     currency: str = "USD"
     timezone: str = "UTC"
-    plan: str = "standard"
+    plan: str = "enterprise"
     email: str = ""
     locations: list[dict[str, Any]] = field(default_factory=list)
     products: dict[str, Product] = field(default_factory=dict)

@@ -2,8 +2,10 @@
 
 A token is accepted only if it is signed with our secret (HS256 only, so
 ``alg: none`` and key confusion fail), its ``aud`` is our API key, it is within
-``nbf``..``exp`` (a few seconds of leeway), and ``iss`` and ``dest`` name the
-same ``*.myshopify.com`` shop.
+``nbf``..``exp`` give or take ``LEEWAY_SECONDS`` of clock skew (10 s, the clock
+tolerance Shopify's own app libraries allow, so a merchant's browser clock a few
+seconds off does not sign them out), and ``iss`` and ``dest`` name the same
+``*.myshopify.com`` shop.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import jwt
 
 from powerpact.shopify.signatures import canonical_shop_domain
 
-LEEWAY_SECONDS = 5
+LEEWAY_SECONDS = 10
 ALGORITHM = "HS256"
 
 

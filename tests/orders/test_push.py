@@ -76,6 +76,7 @@ def test_a_ready_order_is_created_on_the_partner_store_once(shopify, ready_order
     assert order_input["shippingLines"][0]["priceSet"]["shopMoney"]["amount"] == "5.00"
     assert order_input["shippingAddress"]["city"] == "Portland"
     assert order_input["sourceIdentifier"] in order_input["tags"]
+    assert "sourceName" not in order_input  # PowerPact is no sales channel
     assert ready_order.events[-1].kind == "sent"
 
 
@@ -280,3 +281,22 @@ def test_one_failed_attempt_retries_some_members_and_fails_those_out_of_attempts
     assert (spent.status, spent.next_attempt_at) == (OrderStatus.FAILED, None)
     assert [e.kind for e in fresh.events][-1] == "attempt_failed"
     assert [e.kind for e in spent.events][-1] == "failed"
+
+
+def test_a_development_stores_order_limit_is_throttling_retried_later(shopify, ready_order):
+    store = PartnerStoreDouble(shopify, "alice-roasters.myshopify.com")
+    message = (
+        "Exceeded order API rate limit, please try again in a minute."
+        " Upgrade to a paid account to remove this limit."
+    )
+    shopify.on(
+        "alice-roasters.myshopify.com",
+        "OrderCreate",
+        lambda v: {
+            "orderCreate": {"order": None, "userErrors": [{"field": ["order"], "message": message}]}
+        },
+    )
+    assert push.push_order_sync(ready_order.id) == "ready_for_sync"
+    assert ready_order.last_order_failure_reason == FailureReason.THROTTLED
+    assert ready_order.next_attempt_at is not None
+    assert store.orders == []

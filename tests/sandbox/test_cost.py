@@ -2,6 +2,7 @@
 
 import pytest
 
+from powerpact.sandbox.cost import product_set_cost
 from tests.sandbox.helpers import SHOP, mint
 
 DELETE_SUBSCRIPTION = """mutation {
@@ -62,10 +63,10 @@ def test_actual_cost_counts_what_came_back_and_the_difference_is_refunded(gql, t
     cost = body["extensions"]["cost"]
     assert cost["requestedQueryCost"] == 102
     assert cost["actualQueryCost"] == 2
-    assert cost["throttleStatus"] == {
-        "maximumAvailable": 2000.0,
-        "currentlyAvailable": 1998,
-        "restoreRate": 100.0,
+    assert cost["throttleStatus"] == {  # the Enterprise plan, every sandbox shop's default
+        "maximumAvailable": 40000.0,
+        "currentlyAvailable": 39998,
+        "restoreRate": 2000.0,
     }
 
 
@@ -78,7 +79,7 @@ def test_a_query_over_1000_points_is_refused_and_not_charged(gql, token, sandbox
     assert error["message"].startswith(
         "Query cost is 63252, which exceeds the single query max cost"
     )
-    assert body["extensions"]["cost"]["throttleStatus"]["currentlyAvailable"] == 2000
+    assert body["extensions"]["cost"]["throttleStatus"]["currentlyAvailable"] == 40000
 
 
 def test_a_burst_is_throttled_and_recovers_at_the_restore_rate(gql, sandbox, token, clock):
@@ -117,11 +118,13 @@ def test_the_bucket_never_overfills_and_plans_set_its_size(gql, sandbox, token, 
         gql(token, "{ shop { name } }")[1]["extensions"]["cost"]["throttleStatus"][
             "currentlyAvailable"
         ]
-        == 1999
+        == 39999
     )
     client = sandbox_app.test_client()
     status = client.post(f"/_sandbox/shops/{SHOP}/throttle", json={"plan": "plus"}).get_json()
     assert status["maximumAvailable"] == 20000 and status["restoreRate"] == 1000
+    status = client.post(f"/_sandbox/shops/{SHOP}/throttle", json={"plan": "standard"}).get_json()
+    assert status["maximumAvailable"] == 2000 and status["restoreRate"] == 100
     assert client.post(f"/_sandbox/shops/{SHOP}/throttle", json={"plan": "gold"}).status_code == 400
     drained = client.post(f"/_sandbox/shops/{SHOP}/throttle", json={"available": 0}).get_json()
     assert drained["currentlyAvailable"] == 0
@@ -132,3 +135,49 @@ def test_buckets_are_per_shop(gql, sandbox, token):
     sandbox.buckets[SHOP].configure(available=0)
     other = "harbor-bean-co.myshopify.com"
     assert "data" in gql(mint(sandbox, other), "{ shop { name } }", shop=other)[1]
+
+
+def product_input(variants=1, product_metafields=0, product_files=0, **per_variant):
+    metafield = {"namespace": "custom", "key": "k", "type": "single_line_text_field", "value": "v"}
+    file = {"originalSource": "https://cdn.example.com/a.png", "contentType": "IMAGE"}
+    sizes = [{"name": f"S{n}"} for n in range(variants)]
+    return {
+        "title": "Costed",
+        "productOptions": [{"name": "Size", "values": sizes}],
+        "variants": [
+            {
+                "optionValues": [{"optionName": "Size", "name": f"S{n}"}],
+                "price": "1.00",
+                **({"file": file} if per_variant.get("files") else {}),
+                "metafields": [metafield] * per_variant.get("metafields", 0),
+            }
+            for n in range(variants)
+        ],
+        "metafields": [metafield] * product_metafields,
+        "files": [file] * product_files,
+    }
+
+
+@pytest.mark.parametrize(
+    ("product", "points"),
+    [
+        (product_input(1), 10),  # the changelog's examples: 10.2
+        (product_input(20, product_metafields=5), 16),
+        (product_input(200, product_metafields=20, product_files=10), 77),
+        (product_input(3), 11),  # 10.6, to the nearest point
+        (product_input(2), 10),  # 10.4
+        (product_input(3, files=True), 12),  # 10.6 + 3 * 0.6 = 12.4
+        (product_input(1, product_files=1, metafields=1), 13),  # 12.5, half up
+        (product_input(0), 10),
+    ],
+)
+def test_product_set_costs_by_its_input(product, points):
+    assert product_set_cost(product) == points
+
+
+def test_a_product_set_request_is_charged_by_its_input(gql, token):
+    mutation = """mutation P($input: ProductSetInput!) {
+      productSet(input: $input) { product { id } userErrors { message } } }"""
+    _, body = gql(token, mutation, {"input": product_input(20, product_metafields=5)})
+    assert body["extensions"]["cost"]["requestedQueryCost"] == 16
+    assert body["extensions"]["cost"]["actualQueryCost"] == 16

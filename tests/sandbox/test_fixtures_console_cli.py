@@ -15,7 +15,7 @@ from tests.sandbox.helpers import SHOP
 
 def test_the_demo_has_a_retail_store_and_three_roasters(sandbox):
     retail = sandbox.shop(RETAIL)
-    assert retail.name == "Bubbly" and retail.plan == "advanced"
+    assert retail.name == "Bubbly" and retail.plan == "enterprise"
     partners = [sandbox.shop(r["domain"]) for r in ROASTERS]
     assert len({p.timezone for p in partners} | {retail.timezone}) >= 3
     for partner in partners:

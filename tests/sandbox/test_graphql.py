@@ -113,7 +113,7 @@ def test_shop_locations_and_installation(data, token, sandbox):
         "currencyCode": "USD",
         "ianaTimezone": "America/Los_Angeles",
         "myshopifyDomain": SHOP,
-        "plan": {"publicDisplayName": "Basic"},
+        "plan": {"publicDisplayName": "Plus"},
     }
     assert result["locations"]["nodes"][0]["id"] == shop.location_id
     assert result["location"]["id"] == shop.location_id

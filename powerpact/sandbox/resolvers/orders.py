@@ -4,13 +4,15 @@
 from __future__ import annotations
 
 import functools
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from graphql import GraphQLResolveInfo
+from graphql import GraphQLError, GraphQLResolveInfo
 
 from powerpact.sandbox import order_shapes, shapes
 from powerpact.sandbox.errors import SandboxError
+from powerpact.sandbox.orders import OrderLimitReached
 from powerpact.sandbox.resolvers.context import Context, check_input_size, failed, user_error
 from powerpact.sandbox.search import matcher, required_value
 from powerpact.sandbox.store import LineItem, Order, ShippingLine, TaxLine, numeric
@@ -24,9 +26,27 @@ ORDER_SORTS = {
 }
 
 
+ALL_ORDERS_SCOPE = "read_all_orders"
+RECENT_ORDER_DAYS = 60
+
+
+def readable(ctx: Context, order: Order) -> bool:
+    """Whether the token may read ``order``: without ``read_all_orders``, the last 60 days only.
+
+    The schema's description of ``QueryRoot.order`` (and ``orders``): "You can only
+    retrieve the last 60 days worth of orders from a store by default. If you want
+    to access older orders, then you need to request access to all orders"
+    (https://shopify.dev/docs/api/usage/access-scopes#orders-permissions).
+    """
+    if ALL_ORDERS_SCOPE in ctx.scopes:
+        return True
+    now = datetime.fromtimestamp(ctx.sandbox.config.wall_clock(), UTC)
+    return datetime.fromisoformat(order.created_at) >= now - timedelta(days=RECENT_ORDER_DAYS)
+
+
 def q_order(ctx: Context, args: dict[str, Any], info: GraphQLResolveInfo) -> dict[str, Any] | None:
     order = ctx.shop.orders.get(args.get("id", ""))
-    return order_shapes.order_node(ctx.shop, order) if order else None
+    return order_shapes.order_node(ctx.shop, order) if order and readable(ctx, order) else None
 
 
 def order_fields(order: Order) -> dict[str, list[str]]:
@@ -56,7 +76,7 @@ def search_orders(ctx: Context, args: dict[str, Any]) -> list[Order]:
         if identifier is None
         else ctx.shop.orders_with_source_identifier(identifier)
     )
-    orders = [o for o in candidates if predicate(o)]
+    orders = [o for o in candidates if predicate(o) and readable(ctx, o)]
     sort = ORDER_SORTS.get(args.get("sortKey") or "ID", lambda o: o.number)
     return sorted(orders, key=sort, reverse=bool(args.get("reverse")))
 
@@ -110,7 +130,7 @@ def shipping_lines_of(data: list[dict[str, Any]] | None) -> list[ShippingLine]:
     ]
 
 
-def build_order(ctx: Context, data: dict[str, Any]) -> Order:
+def build_order(ctx: Context, data: dict[str, Any], source: str) -> Order:
     lines = [order_line(ctx, item) for item in data.get("lineItems") or []]
     if not lines:
         raise SandboxError("An order must have at least one line item")
@@ -135,10 +155,33 @@ def build_order(ctx: Context, data: dict[str, Any]) -> Order:
         billing_address=address_of(data.get("billingAddress")),
         tags=list(data.get("tags") or []),
         source_identifier=data.get("sourceIdentifier"),
-        source_name=data.get("sourceName") or "api",
+        source_name=source,
         note=data.get("note"),
         test=bool(data.get("test")),
     )
+
+
+def source_name(ctx: Context, wanted: str | None) -> str:
+    """The order's ``sourceName``: one of the app's attribution handles, or ``api``.
+
+    The schema (``OrderCreateOrderInput.sourceName``): "Set this to the handle of
+    an order attribution definition configured for your sales channel app"
+    (https://shopify.dev/docs/apps/build/sales-channels/order-attribution). Any other
+    value is refused or ignored, as ``SandboxConfig.unregistered_source_name`` says.
+    """
+    config = ctx.sandbox.config
+    if wanted and wanted in config.attribution_handles:
+        return wanted
+    if wanted and config.unregistered_source_name != "ignore":
+        raise UnregisteredSourceName(wanted)
+    return "api"
+
+
+class UnregisteredSourceName(SandboxError):
+    """A ``sourceName`` that is no attribution handle of this app."""
+
+    def __init__(self, handle: str) -> None:
+        super().__init__(f"Source name {handle!r} is not an order attribution handle of this app")
 
 
 def address_of(data: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -157,13 +200,20 @@ def m_order_create(ctx: Context, args: dict[str, Any], info: GraphQLResolveInfo)
     options = args.get("options") or {}
     check_input_size(data.get("lineItems"))
     try:
+        source = source_name(ctx, data.get("sourceName"))
         sandbox.check_order_create_limit(shop)
-        order = build_order(ctx, data)
+        order = build_order(ctx, data, source)
         try:
             sandbox.decrement_stock(shop, order, options.get("inventoryBehaviour") or "BYPASS")
         except SandboxError:
             shop.remove_order(order)
             raise
+    except UnregisteredSourceName as exc:
+        return failed("order", str(exc), ["order", "sourceName"], "INVALID")
+    except OrderLimitReached as exc:
+        if sandbox.config.order_create_limit_answer == "throttled":
+            raise GraphQLError(str(exc), extensions={"code": "THROTTLED"}) from None
+        return failed("order", str(exc), ["order"])
     except SandboxError as exc:
         code = "INVENTORY_CLAIM_FAILED" if "Insufficient inventory" in str(exc) else "INVALID"
         return failed("order", str(exc), ["order"], code)

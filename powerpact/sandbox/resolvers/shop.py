@@ -29,7 +29,7 @@ def q_shop(ctx: Context, args: dict[str, Any], info: GraphQLResolveInfo) -> dict
             "displayName": display,
             "publicDisplayName": display,
             "partnerDevelopment": shop.plan == "development",
-            "shopifyPlus": shop.plan == "plus",
+            "shopifyPlus": shop.plan in ("plus", "enterprise"),
         },
         "primaryDomain": {
             "__typename": "Domain",

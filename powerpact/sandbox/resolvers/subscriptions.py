@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
+from urllib.parse import urlsplit
 
 from graphql import GraphQLResolveInfo
 
@@ -48,9 +50,28 @@ def q_webhook_subscription(
     return subscription_node(sub) if sub else None
 
 
+def is_loopback(uri: str) -> bool:
+    """Whether ``uri`` names this machine (``localhost``, ``127.0.0.0/8``, ``::1``)."""
+    host = urlsplit(uri).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def m_webhook_create(
     ctx: Context, args: dict[str, Any], info: GraphQLResolveInfo
 ) -> dict[str, Any]:
+    """Subscribe an address to a topic: HTTPS only, but for this machine.
+
+    The schema's ``WebhookSubscriptionInput.uri`` "Supports an HTTPS URL, a Google
+    Pub/Sub URI ... or an Amazon EventBridge event source ARN": over HTTP, only an
+    HTTPS address (https://shopify.dev/docs/apps/build/webhooks/subscribe). A
+    loopback ``http://`` address is the sandbox's one allowance: it delivers on this
+    machine, where the demo and the tests serve PowerPact over plain HTTP.
+    """
     data = args.get("webhookSubscription") or {}
     uri = data.get("uri") or data.get("callbackUrl")
     field = ["webhookSubscription", "callbackUrl"]
@@ -59,6 +80,8 @@ def m_webhook_create(
     if not uri.startswith(("https://", "http://")):
         scheme = uri.split(":", 1)[0]
         return failed("webhookSubscription", f"Address protocol {scheme} is not supported", field)
+    if uri.startswith("http://") and not is_loopback(uri):
+        return failed("webhookSubscription", "Address protocol http:// is not supported", field)
     if any(s.topic == args["topic"] and s.uri == uri for s in ctx.shop.subscriptions.values()):
         return failed("webhookSubscription", "Address for this topic has already been taken", field)
     sub = Subscription(ctx.ids.gid("WebhookSubscription"), args["topic"], uri)
