@@ -195,14 +195,22 @@ def swapped_payload(app) -> str:
     return f"{header}.{bob}.{signature}"
 
 
-now = int(time.time())
+def seconds_from_now(offset: int) -> int:
+    """Read when a token is minted: a time taken at import goes stale in a long run."""
+    return int(time.time()) + offset
+
+
 BAD_TOKENS = {
     "alg-none": lambda app: unsigned(session_claims(app)),
     "alg-none-upper": lambda app: unsigned(session_claims(app)).replace("none", "NONE", 1),
     "another-secret": lambda app: signed(app, session_claims(app), secret=OTHER_SECRET),
     "hs512": lambda app: signed(app, session_claims(app), algorithm="HS512"),
-    "expired": lambda app: signed(app, session_claims(app, exp=now - 60, nbf=now - 120)),
-    "not-yet-valid": lambda app: signed(app, session_claims(app, nbf=now + 60, exp=now + 120)),
+    "expired": lambda app: signed(
+        app, session_claims(app, exp=seconds_from_now(-60), nbf=seconds_from_now(-120))
+    ),
+    "not-yet-valid": lambda app: signed(
+        app, session_claims(app, nbf=seconds_from_now(60), exp=seconds_from_now(120))
+    ),
     "wrong-aud": lambda app: signed(app, session_claims(app, aud="another-app")),
     "no-aud": lambda app: signed(app, session_claims(app, aud=None)),
     "no-exp": lambda app: signed(app, session_claims(app, exp=None)),
