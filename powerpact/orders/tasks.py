@@ -34,3 +34,12 @@ def dispatch_due_orders() -> dict[str, int]:
     for domain in due["batched"]:
         send_batches_task(domain)
     return {kind: len(domains) for kind, domains in due.items()}
+
+
+@periodic_task(crontab(minute="*/10"))
+def retry_waiting_tracking() -> dict[str, int]:
+    """Every ten minutes: tracking held back by a retail fulfillment order is tried again,
+    in case the webhook that should have released it never came."""
+    from powerpact.orders.aftercare import retry_due_waiting_tracking
+
+    return retry_due_waiting_tracking()

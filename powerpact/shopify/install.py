@@ -26,6 +26,11 @@ RETAIL_TOPICS = (
     "ORDERS_UPDATED",
     "ORDERS_CANCELLED",
     "ORDERS_RISK_ASSESSMENT_CHANGED",
+    # Tracking that waits for a held, scheduled or incomplete retail fulfillment order
+    # is copied when it can be fulfilled again (powerpact.orders.aftercare).
+    "FULFILLMENT_ORDERS_HOLD_RELEASED",
+    "FULFILLMENT_ORDERS_SCHEDULED_FULFILLMENT_ORDER_READY",
+    "FULFILLMENT_ORDERS_MOVED",
 )
 PARTNER_TOPICS = (
     "PRODUCTS_UPDATE",
