@@ -330,6 +330,33 @@ class OrderSyncEvent(db.Model):
     order_sync: Mapped[OrderSync] = relationship(back_populates="events")
 
 
+class WaitingTracking(db.Model):
+    """A partner's shipment whose copy to the retail order waits for a fulfillment order.
+
+    The retail fulfillment order holding its lines cannot be fulfilled yet (ON_HOLD,
+    SCHEDULED or INCOMPLETE); ``quantities`` (retail line item id -> quantity) and
+    ``tracking`` are kept until they reach the retail order: retried when Shopify says one
+    of ``fulfillment_order_ids`` was released, became due or moved, and by a periodic check.
+    """
+
+    __tablename__ = "waiting_tracking"
+    __table_args__ = (UniqueConstraint("order_sync_id", "partner_fulfillment_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_sync_id: Mapped[int] = mapped_column(
+        ForeignKey("order_syncs.id", ondelete="CASCADE"), index=True
+    )
+    partner_fulfillment_id: Mapped[str] = mapped_column(GID)
+    quantities: Mapped[dict[str, int]] = mapped_column(JSONDocument)
+    tracking: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    fulfillment_order_ids: Mapped[list[str]] = mapped_column(JSONDocument)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+
+    order_sync: Mapped[OrderSync] = relationship()
+
+
 class WebhookDelivery(db.Model):
     """A webhook as Shopify sent it, stored before it is acknowledged.
 

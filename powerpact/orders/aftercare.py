@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
 
+from powerpact.db_types import utcnow
 from powerpact.extensions import db
 from powerpact.models import (
     OrderStatus,
@@ -16,14 +20,17 @@ from powerpact.models import (
     PartnerBatch,
     PartnerStore,
     RetailStore,
+    WaitingTracking,
     WebhookDelivery,
 )
 from powerpact.orders.batches import BATCH_IDENTIFIER
 from powerpact.orders.capture import add_event
 from powerpact.orders.push import ORDER_SYNC_IDENTIFIER
 from powerpact.shopify.clients import client_for
-from powerpact.shopify.errors import UserErrors
+from powerpact.shopify.errors import ShopifyError, UserErrors
 from powerpact.shopify.topics import handles
+
+log = logging.getLogger(__name__)
 
 
 def tracking_of(payload: dict[str, Any]) -> dict[str, Any]:
@@ -48,15 +55,22 @@ def shipped_quantities(payload: dict[str, Any]) -> dict[str, int]:
     return shipped
 
 
-def applied_fulfilment(order: OrderSync, partner_fulfillment_id: str) -> OrderSyncEvent | None:
-    return next(
-        (
-            e
-            for e in order.events
-            if e.kind == "fulfilled_lines"
-            and (e.details or {}).get("partner_fulfillment_id") == partner_fulfillment_id
-        ),
-        None,
+def applied_fulfilments(order: OrderSync, partner_fulfillment_id: str) -> list[OrderSyncEvent]:
+    """The retail copies made of one partner fulfilment (one per retail location)."""
+    return [
+        e
+        for e in order.events
+        if e.kind == "fulfilled_lines"
+        and (e.details or {}).get("partner_fulfillment_id") == partner_fulfillment_id
+    ]
+
+
+def seen_fulfilment(order: OrderSync, partner_fulfillment_id: str) -> bool:
+    """Whether this partner fulfilment was copied, or waits to be, on the retail order."""
+    return any(
+        e.kind in ("fulfilled_lines", "tracking_waits")
+        and (e.details or {}).get("partner_fulfillment_id") == partner_fulfillment_id
+        for e in order.events
     )
 
 
@@ -79,37 +93,93 @@ def allocate_shipment(
     return plan
 
 
-def fulfil_on_retail(
-    retail_client: Any,
-    order: OrderSync,
-    quantities: dict[str, int],
-    tracking: dict[str, Any],
-    notify: bool,
-) -> str | None:
-    """Create the retail fulfilment for those lines; only what still remains is fulfilled."""
-    data = retail_client.execute("FulfillmentOrdersForOrder", {"id": order.bubbly_order_id})
-    groups = []
-    for fulfillment_order in data["order"]["fulfillmentOrders"]["nodes"]:
-        if fulfillment_order["status"] in ("CLOSED", "CANCELLED"):
+FULFILLABLE = ("OPEN", "IN_PROGRESS")
+FINISHED = ("CLOSED", "CANCELLED")
+WHY_WAITING = {
+    "ON_HOLD": "is on hold",
+    "SCHEDULED": "is scheduled for later",
+    "INCOMPLETE": "could not be completed there (move it to another location)",
+}
+
+
+@dataclass
+class Part:
+    """Lines of one retail fulfillment order that this shipment covers."""
+
+    fulfillment_order_id: str
+    status: str
+    location_id: str | None
+    location_name: str
+    items: list[dict[str, Any]]  # {"id": fulfillment order line item, "quantity"}
+    quantities: dict[str, int]  # retail line item id -> quantity
+
+    def describe(self) -> str:
+        why = WHY_WAITING.get(self.status, f"is {self.status.lower()}")
+        return f"the retail order's fulfilment at {self.location_name} {why}"
+
+
+@dataclass
+class Copy:
+    retail_fulfillment_id: str
+    location_name: str
+    quantities: dict[str, int]
+
+
+@dataclass
+class CopyResult:
+    copies: list[Copy] = field(default_factory=list)
+    waiting: list[Part] = field(default_factory=list)
+
+
+def plan_parts(nodes: list[dict[str, Any]], quantities: dict[str, int]) -> list[Part]:
+    """Spread the wanted quantities (retail line id -> quantity) over the fulfillment orders."""
+    left = dict(quantities)
+    parts = []
+    for node in nodes:
+        if node["status"] in FINISHED:
             continue
-        items = []
-        for item in fulfillment_order["lineItems"]["nodes"]:
-            wanted = quantities.get(item["lineItem"]["id"], 0)
-            take = min(wanted, int(item["remainingQuantity"]))
+        items, taken = [], {}
+        for item in node["lineItems"]["nodes"]:
+            line_id = item["lineItem"]["id"]
+            take = min(left.get(line_id, 0), int(item["remainingQuantity"]))
             if take > 0:
                 items.append({"id": item["id"], "quantity": take})
-                quantities[item["lineItem"]["id"]] = wanted - take
+                taken[line_id] = taken.get(line_id, 0) + take
+                left[line_id] -= take
         if items:
-            groups.append(
-                {"fulfillmentOrderId": fulfillment_order["id"], "fulfillmentOrderLineItems": items}
+            where = node.get("assignedLocation") or {}
+            parts.append(
+                Part(
+                    node["id"],
+                    node["status"],
+                    (where.get("location") or {}).get("id"),
+                    where.get("name") or "its location",
+                    items,
+                    taken,
+                )
             )
-    if not groups:
-        return None
+    return parts
+
+
+def fulfillment_orders_of(retail_client: Any, order: OrderSync) -> list[dict[str, Any]]:
+    data = retail_client.execute("FulfillmentOrdersForOrder", {"id": order.bubbly_order_id})
+    return (data["order"] or {}).get("fulfillmentOrders", {}).get("nodes", [])
+
+
+def create_fulfillment(
+    retail_client: Any, parts: list[Part], tracking: dict[str, Any], notify: bool
+) -> str:
     payload = retail_client.execute(
         "FulfillmentCreate",
         {
             "fulfillment": {
-                "lineItemsByFulfillmentOrder": groups,
+                "lineItemsByFulfillmentOrder": [
+                    {
+                        "fulfillmentOrderId": p.fulfillment_order_id,
+                        "fulfillmentOrderLineItems": p.items,
+                    }
+                    for p in parts
+                ],
                 "notifyCustomer": notify,
                 "trackingInfo": tracking,
             }
@@ -117,6 +187,48 @@ def fulfil_on_retail(
     )["fulfillmentCreate"]
     UserErrors.raise_for(payload)
     return payload["fulfillment"]["id"]
+
+
+def fulfil_on_retail(
+    retail_client: Any,
+    order: OrderSync,
+    quantities: dict[str, int],
+    tracking: dict[str, Any],
+    notify: bool,
+) -> CopyResult:
+    """Copy the shipment onto the retail order: one ``fulfillmentCreate`` per location.
+
+    ``fulfillmentCreate`` takes fulfillment orders "assigned to the same Location"
+    (schema); one that cannot be fulfilled yet (ON_HOLD, SCHEDULED, INCOMPLETE:
+    https://shopify.dev/docs/api/admin-graphql/latest/enums/FulfillmentOrderStatus)
+    is left out and returned as waiting. A refusal is read again: if a fulfillment
+    order of the call went on hold meanwhile, that location waits too; any other
+    refusal is raised. Only what still remains on the retail order is fulfilled.
+    """
+    result = CopyResult()
+    by_location: dict[str | None, list[Part]] = defaultdict(list)
+    for part in plan_parts(fulfillment_orders_of(retail_client, order), quantities):
+        if part.status in FULFILLABLE:
+            by_location[part.location_id].append(part)
+        else:
+            result.waiting.append(part)
+    for parts in by_location.values():
+        try:
+            fulfillment_id = create_fulfillment(retail_client, parts, tracking, notify)
+        except UserErrors:
+            now = {n["id"]: n["status"] for n in fulfillment_orders_of(retail_client, order)}
+            if not any(now.get(p.fulfillment_order_id) in WHY_WAITING for p in parts):
+                raise
+            for part in parts:
+                part.status = now.get(part.fulfillment_order_id, part.status)
+            result.waiting.extend(parts)
+            continue
+        merged: dict[str, int] = defaultdict(int)
+        for part in parts:
+            for line_id, quantity in part.quantities.items():
+                merged[line_id] += quantity
+        result.copies.append(Copy(fulfillment_id, parts[0].location_name, dict(merged)))
+    return result
 
 
 def describe_tracking(tracking: dict[str, Any]) -> str:
@@ -187,12 +299,10 @@ def on_partner_fulfilment(delivery: WebhookDelivery, payload: dict[str, Any]) ->
                 " yet (its send has not committed); the delivery is retried"
             )
         return {"outcome": "not a PowerPact order"}
-    retail = db.session.scalar(select(RetailStore))
-    if retail is None:
-        raise ValueError("the retail store is not installed")
+    retail = installed_retail()
     tracking = tracking_of(payload)
     client = client_for(retail)
-    already = [o for o in orders if applied_fulfilment(o, partner_fulfillment_id)]
+    already = [o for o in orders if seen_fulfilment(o, partner_fulfillment_id)]
     if already:
         return update_tracking(client, already, partner_fulfillment_id, tracking, retail)
     plan = allocate_shipment(orders, shipped_quantities(payload))
@@ -201,24 +311,109 @@ def on_partner_fulfilment(delivery: WebhookDelivery, payload: dict[str, Any]) ->
         quantities = plan.get(order.id)
         if not quantities:
             continue
-        retail_fulfillment = fulfil_on_retail(
+        result = fulfil_on_retail(
             client, order, dict(quantities), tracking, retail.notify_customer_on_fulfilment
         )
         for line in order.lines:
             line.fulfilled_quantity += quantities.get(line.bubbly_line_item_id, 0)
+        record_copies(order, partner_fulfillment_id, tracking, result.copies)
+        if not result.copies and not result.waiting:
+            add_event(
+                order,
+                "fulfilled_lines",
+                describe_tracking(tracking),
+                partner_fulfillment_id=partner_fulfillment_id,
+                retail_fulfillment_id=None,
+                tracking=tracking,
+            )
+        if result.waiting:
+            wait_for_release(order, partner_fulfillment_id, tracking, result.waiting)
+        settle_fulfilled(order)
+        fulfilled.append(order.id)
+    return {"outcome": "fulfilled", "order_syncs": fulfilled}
+
+
+def installed_retail() -> RetailStore:
+    retail = db.session.scalar(select(RetailStore))
+    if retail is None:
+        raise ValueError("the retail store is not installed")
+    return retail
+
+
+def record_copies(
+    order: OrderSync, partner_fulfillment_id: str, tracking: dict[str, Any], copies: list[Copy]
+) -> None:
+    for copy in copies:
         add_event(
             order,
             "fulfilled_lines",
             describe_tracking(tracking),
             partner_fulfillment_id=partner_fulfillment_id,
-            retail_fulfillment_id=retail_fulfillment,
+            retail_fulfillment_id=copy.retail_fulfillment_id,
+            location=copy.location_name,
+            quantities=copy.quantities,
             tracking=tracking,
         )
-        if all(line.fulfilled_quantity >= line.quantity for line in order.lines):
-            order.status = OrderStatus.FULFILLED
-            add_event(order, "fulfilled", "Every line has shipped.")
-        fulfilled.append(order.id)
-    return {"outcome": "fulfilled", "order_syncs": fulfilled}
+
+
+def wait_for_release(
+    order: OrderSync, partner_fulfillment_id: str, tracking: dict[str, Any], parts: list[Part]
+) -> WaitingTracking:
+    """Keep what could not be copied yet, and say so on the timeline."""
+    quantities: dict[str, int] = defaultdict(int)
+    for part in parts:
+        for line_id, quantity in part.quantities.items():
+            quantities[line_id] += quantity
+    reason = "; ".join(dict.fromkeys(p.describe() for p in parts))
+    waiting = db.session.scalar(
+        select(WaitingTracking).where(
+            WaitingTracking.order_sync_id == order.id,
+            WaitingTracking.partner_fulfillment_id == partner_fulfillment_id,
+        )
+    )
+    if waiting is None:
+        waiting = WaitingTracking(order_sync=order, partner_fulfillment_id=partner_fulfillment_id)
+        db.session.add(waiting)
+    changed = waiting.reason != reason
+    waiting.quantities = dict(quantities)
+    waiting.tracking = tracking
+    waiting.fulfillment_order_ids = list(dict.fromkeys(p.fulfillment_order_id for p in parts))
+    waiting.reason = reason
+    waiting.checked_at = utcnow()
+    if changed:
+        add_event(
+            order,
+            "tracking_waits",
+            f"Tracking waits: {reason}.",
+            partner_fulfillment_id=partner_fulfillment_id,
+            fulfillment_order_ids=waiting.fulfillment_order_ids,
+            tracking=tracking,
+        )
+    return waiting
+
+
+def settle_fulfilled(order: OrderSync) -> None:
+    """FULFILLED once every line shipped and no tracking waits to reach the retail order."""
+    if order.status == OrderStatus.FULFILLED:
+        return
+    if not all(line.fulfilled_quantity >= line.quantity for line in order.lines):
+        return
+    waiting = db.session.scalar(
+        select(WaitingTracking.id).where(WaitingTracking.order_sync_id == order.id)
+    )
+    if waiting is None:
+        order.status = OrderStatus.FULFILLED
+        add_event(order, "fulfilled", "Every line has shipped.")
+
+
+def current_tracking(order: OrderSync, retail_fulfillment_id: str) -> dict[str, Any] | None:
+    """The tracking last written to a retail fulfillment."""
+    latest = None
+    for event in order.events:
+        details = event.details or {}
+        if details.get("retail_fulfillment_id") == retail_fulfillment_id:
+            latest = details.get("tracking")
+    return latest
 
 
 def update_tracking(
@@ -228,29 +423,142 @@ def update_tracking(
     tracking: dict[str, Any],
     retail: RetailStore,
 ) -> dict[str, Any]:
+    """Pass the partner's new tracking on: to each retail copy, and to what still waits."""
     updated = []
     for order in orders:
-        event = applied_fulfilment(order, partner_fulfillment_id)
-        details = (event.details or {}) if event else {}
-        if not details.get("retail_fulfillment_id") or details.get("tracking") == tracking:
-            continue
-        payload = client.execute(
-            "FulfillmentTrackingInfoUpdate",
-            {
-                "fulfillmentId": details["retail_fulfillment_id"],
-                "trackingInfoInput": tracking,
-                "notifyCustomer": retail.notify_customer_on_fulfilment,
-            },
-        )["fulfillmentTrackingInfoUpdate"]
-        UserErrors.raise_for(payload)
-        add_event(
-            order,
-            "tracking_updated",
-            f"Tracking is now {tracking.get('number')}.",
-            tracking=tracking,
+        for event in applied_fulfilments(order, partner_fulfillment_id):
+            retail_fulfillment_id = (event.details or {}).get("retail_fulfillment_id")
+            if not retail_fulfillment_id:
+                continue
+            if current_tracking(order, retail_fulfillment_id) == tracking:
+                continue
+            payload = client.execute(
+                "FulfillmentTrackingInfoUpdate",
+                {
+                    "fulfillmentId": retail_fulfillment_id,
+                    "trackingInfoInput": tracking,
+                    "notifyCustomer": retail.notify_customer_on_fulfilment,
+                },
+            )["fulfillmentTrackingInfoUpdate"]
+            UserErrors.raise_for(payload)
+            add_event(
+                order,
+                "tracking_updated",
+                f"Tracking is now {tracking.get('number')}.",
+                retail_fulfillment_id=retail_fulfillment_id,
+                tracking=tracking,
+            )
+            updated.append(order.id)
+        waiting = db.session.scalar(
+            select(WaitingTracking).where(
+                WaitingTracking.order_sync_id == order.id,
+                WaitingTracking.partner_fulfillment_id == partner_fulfillment_id,
+            )
         )
-        updated.append(order.id)
+        if waiting is not None and waiting.tracking != tracking:
+            waiting.tracking = tracking
+            updated.append(order.id)
+    updated = list(dict.fromkeys(updated))
     return {"outcome": "tracking updated" if updated else "already applied", "order_syncs": updated}
+
+
+def retry_waiting(client: Any, waiting: WaitingTracking, retail: RetailStore) -> str:
+    """Copy what waits again; it stays stored while a fulfillment order still refuses it."""
+    order = waiting.order_sync
+    result = fulfil_on_retail(
+        client,
+        order,
+        dict(waiting.quantities),
+        waiting.tracking,
+        retail.notify_customer_on_fulfilment,
+    )
+    record_copies(order, waiting.partner_fulfillment_id, waiting.tracking, result.copies)
+    if result.waiting:
+        wait_for_release(order, waiting.partner_fulfillment_id, waiting.tracking, result.waiting)
+        outcome = "still waiting"
+    else:
+        if not result.copies:
+            add_event(
+                order,
+                "tracking_released",
+                "Tracking no longer waits: the retail order has nothing left to fulfil there.",
+                partner_fulfillment_id=waiting.partner_fulfillment_id,
+            )
+        db.session.delete(waiting)
+        db.session.flush()
+        outcome = "copied"
+    settle_fulfilled(order)
+    return outcome
+
+
+def waiting_rows(*conditions: Any) -> list[WaitingTracking]:
+    """Waiting tracking, locked so two workers never copy one twice (locked rows are skipped)."""
+    statement = select(WaitingTracking).where(*conditions).order_by(WaitingTracking.id)
+    if db.engine.dialect.name == "postgresql":
+        statement = statement.with_for_update(skip_locked=True)
+    return list(db.session.scalars(statement))
+
+
+def fulfillment_order_ids_in(payload: dict[str, Any]) -> set[str]:
+    """The fulfillment orders a ``fulfillment_orders/*`` payload names (``{"fulfillment_order":
+    {"id", "status"}}``; ``moved`` names the original and the moved one)."""
+    keys = ("fulfillment_order", "original_fulfillment_order", "moved_fulfillment_order")
+    return {
+        str(payload[key]["id"])
+        for key in keys
+        if isinstance(payload.get(key), dict) and payload[key].get("id")
+    }
+
+
+@handles(
+    "fulfillment_orders/hold_released",
+    "fulfillment_orders/scheduled_fulfillment_order_ready",
+    "fulfillment_orders/moved",
+)
+def on_fulfillment_order_ready(
+    delivery: WebhookDelivery, payload: dict[str, Any]
+) -> dict[str, Any]:
+    """A retail fulfillment order can be fulfilled again: copy the tracking that waits for it."""
+    retail = installed_retail()
+    if delivery.shop_domain != retail.shop_domain:
+        return {"outcome": "ignored: not the retail store"}
+    named = fulfillment_order_ids_in(payload)
+    rows = [w for w in waiting_rows() if named & set(w.fulfillment_order_ids)]
+    if not rows:
+        return {"outcome": "nothing waits for it"}
+    client = client_for(retail)
+    outcomes = {w.order_sync_id: retry_waiting(client, w, retail) for w in rows}
+    return {"outcome": "retried", "order_syncs": outcomes}
+
+
+def retry_due_waiting_tracking(older_than: timedelta = timedelta(minutes=10)) -> dict[str, int]:
+    """The safety net: retry tracking that waited longer than ``older_than`` since its last
+    check, each in its own transaction (a webhook may be lost: Shopify tells apps not to rely
+    on webhooks alone, https://shopify.dev/docs/apps/build/webhooks/best-practices)."""
+    retail = db.session.scalar(select(RetailStore))
+    ids = list(
+        db.session.scalars(
+            select(WaitingTracking.id).where(WaitingTracking.checked_at < utcnow() - older_than)
+        )
+    )
+    db.session.rollback()
+    counts: dict[str, int] = defaultdict(int)
+    if retail is None or not ids:
+        return dict(counts)
+    client = client_for(retail)
+    for waiting_id in ids:
+        rows = waiting_rows(WaitingTracking.id == waiting_id)
+        if not rows:
+            db.session.rollback()
+            continue
+        try:
+            counts[retry_waiting(client, rows[0], retail)] += 1
+            db.session.commit()
+        except ShopifyError:
+            db.session.rollback()
+            log.exception("waiting tracking %s could not be retried", waiting_id)
+            counts["failed"] += 1
+    return dict(counts)
 
 
 def cancel_partner_order(order_sync_id: int) -> str:

@@ -61,3 +61,12 @@ def reconcile_task() -> dict[str, object]:
 def reconcile_orders() -> dict[str, object]:
     """Every ``RECONCILE_EVERY_MINUTES``: capture the retail orders no webhook brought."""
     return dispatch.reconcile()
+
+
+@periodic_task(crontab(minute="*/10"))
+def retry_waiting_tracking() -> dict[str, int]:
+    """Every ten minutes: tracking held back by a retail fulfillment order is tried again,
+    in case the webhook that should have released it never came."""
+    from powerpact.orders.aftercare import retry_due_waiting_tracking
+
+    return retry_due_waiting_tracking()

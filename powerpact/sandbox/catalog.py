@@ -144,9 +144,13 @@ class CatalogActions:
                 notify=notify,
             )
 
-    def adjust_stock(self, shop: Shop, variant: Variant, delta: int) -> None:
-        current = shop.levels.get((variant.inventory_item_id, shop.location_id), 0)
-        self.set_level(shop, variant.inventory_item_id, shop.location_id, current + delta)
+    def adjust_stock(
+        self, shop: Shop, variant: Variant, delta: int, location_id: str | None = None
+    ) -> None:
+        """Move stock by ``delta`` at ``location_id`` (the primary location when None)."""
+        location = location_id or shop.location_id
+        current = shop.levels.get((variant.inventory_item_id, location), 0)
+        self.set_level(shop, variant.inventory_item_id, location, current + delta)
 
     def product_changed(self, shop: Shop, product: Product, *, created: bool = False) -> None:
         product.updated_at = now_iso()

@@ -197,4 +197,14 @@ def run_action(sandbox: Sandbox, retail: Shop, action: str, skus: list[str], for
         order = retail.orders[form["order"]]
         sandbox.change_risk(retail, order, "ACCEPT")
         return f"A fraud app reviewed {order.name} and recommends accepting it."
+    if action in ("hold", "release"):
+        order = retail.orders[form["order"]]
+        fulfillment_order = order.fulfillment_order(form["fulfillment_order"])
+        if fulfillment_order is None:
+            raise SandboxError(f"{order.name} has no such fulfillment order")
+        if action == "hold":
+            sandbox.hold_fulfillment_order(retail, order, fulfillment_order, reason="OTHER")
+            return f"Put {order.name}'s fulfilment on hold: tracking copied to it waits."
+        sandbox.release_fulfillment_order(retail, order, fulfillment_order)
+        return f"Released the hold on {order.name}'s fulfilment (fulfillment_orders/hold_released)."
     raise SandboxError(f"unknown action {action}")

@@ -18,8 +18,16 @@ order or product 404.
 - ``POST /_sandbox/shops/<shop>/orders/<id>/<action>``: ``pay``; ``cancel`` ``{"reason",
   "restock"}``; ``risk`` ``{"risk"}`` (a fraud app's assessment); ``fulfil``
   ``{"tracking_number", "company", "url", "lines": {"<line id>": qty}}`` (all that remains
-  when no lines); ``tracking``
+  when no lines; one fulfilment per location); ``tracking``
   ``{"fulfillment_id"?, "tracking_number", "company", "url"}``.
+- ``POST /_sandbox/shops/<shop>/fulfillment_orders/<id>/<action>``: ``hold`` ``{"reason",
+  "reason_notes", "handle"}`` (``fulfillment_orders/placed_on_hold``); ``release``
+  ``{"hold_ids"?}`` (``fulfillment_orders/hold_released``); ``schedule`` ``{"fulfill_at"}``;
+  ``ready`` (its time arrives: ``fulfillment_orders/scheduled_fulfillment_order_ready``);
+  ``incomplete`` (a fulfillment service gave up); ``move`` ``{"location_id"}``
+  (``fulfillment_orders/moved``).
+- ``POST /_sandbox/shops/<shop>/locations`` ``{"name", "address"?}``: a new location, last in
+  the order routing's priority.
 - ``POST /_sandbox/shops/<shop>/stock`` ``{"sku"|"variant_id", "available", "location_id"?,
   "notify": true}``: fires ``inventory_levels/update``.
 - ``POST /_sandbox/shops/<shop>/products`` (a fixture product; ``products/create``);
@@ -54,7 +62,7 @@ from powerpact.sandbox.core import FAULT_KINDS, Sandbox
 from powerpact.sandbox.errors import SandboxError
 from powerpact.sandbox.oauth import token_response
 from powerpact.sandbox.orders import place_order
-from powerpact.sandbox.store import PLANS, Order, Product, Shop, numeric
+from powerpact.sandbox.store import PLANS, FulfillmentOrder, Order, Product, Shop, numeric
 
 COMPLIANCE_TOPICS = ("customers/data_request", "customers/redact", "shop/redact")
 
@@ -110,8 +118,23 @@ def order_json(order: Order) -> dict[str, Any]:
             for li in order.line_items
         ],
         "fulfillments": [
-            {"id": f.id, "tracking": f.tracking, "lines": f.line_quantities}
+            {
+                "id": f.id,
+                "tracking": f.tracking,
+                "lines": f.line_quantities,
+                "location_id": f.location_id,
+            }
             for f in order.fulfillments
+        ],
+        "fulfillment_orders": [
+            {
+                "id": fo.id,
+                "status": fo.status(order),
+                "location_id": fo.location_id,
+                "line_items": list(fo.line_ids),
+                "holds": [h.id for h in fo.holds],
+            }
+            for fo in order.fulfillment_orders
         ],
     }
 
@@ -229,6 +252,63 @@ def register_orders(app: Flask, sandbox: Sandbox) -> None:
             act_on_order(sandbox, target, order, action, data)
             return jsonify(order_json(order))
 
+    @app.post("/_sandbox/shops/<shop>/fulfillment_orders/<path:fo_id>/<action>")
+    def fulfillment_order_action(shop: str, fo_id: str, action: str) -> Response:
+        target = shop_or_404(sandbox, shop)
+        gid = fo_id if fo_id.startswith("gid://") else f"gid://shopify/FulfillmentOrder/{fo_id}"
+        with sandbox.lock:
+            found = target.find_fulfillment_order(gid)
+            if found is None:
+                abort(404)
+            act_on_fulfillment_order(sandbox, target, *found, action, body())
+            return jsonify(order_json(found[0]))
+
+    @app.post("/_sandbox/shops/<shop>/locations")
+    def add_location(shop: str) -> tuple[Response, int]:
+        target = shop_or_404(sandbox, shop)
+        data = body()
+        if not data.get("name"):
+            raise SandboxError("a location needs a name")
+        with sandbox.lock:
+            location = {"id": sandbox.store.ids.gid("Location"), "isActive": True, **data}
+            target.locations.append(location)
+            return jsonify(location), 201
+
+
+def act_on_fulfillment_order(
+    sandbox: Sandbox,
+    shop: Shop,
+    order: Order,
+    fulfillment_order: FulfillmentOrder,
+    action: str,
+    data: dict[str, Any],
+) -> None:
+    if action == "hold":
+        sandbox.hold_fulfillment_order(
+            shop,
+            order,
+            fulfillment_order,
+            reason=str(data.get("reason", "OTHER")).upper(),
+            reason_notes=data.get("reason_notes"),
+            handle=str(data.get("handle", "")),
+        )
+    elif action == "release":
+        sandbox.release_fulfillment_order(shop, order, fulfillment_order, data.get("hold_ids"))
+    elif action == "schedule":
+        if not data.get("fulfill_at"):
+            raise SandboxError("scheduling needs 'fulfill_at'")
+        sandbox.schedule_fulfillment_order(order, fulfillment_order, str(data["fulfill_at"]))
+    elif action == "ready":
+        sandbox.fulfillment_order_due(shop, order, fulfillment_order)
+    elif action == "incomplete":
+        sandbox.mark_incomplete(order, fulfillment_order)
+    elif action == "move":
+        sandbox.move_fulfillment_order(
+            shop, order, fulfillment_order, str(data.get("location_id", ""))
+        )
+    else:
+        abort(404)
+
 
 def tracking_from(data: dict[str, Any]) -> dict[str, Any]:
     return {
@@ -251,8 +331,13 @@ def act_on_order(
     elif action == "fulfil":
         lines = data.get("lines")
         if lines:
-            quantities = {k: int(v) for k, v in lines.items()}
-            sandbox.fulfil(shop, order, quantities, tracking_from(data))
+            by_location: dict[str | None, dict[str, int]] = {}
+            for line_id, quantity in lines.items():
+                found = order.fulfillment_order_of(line_id)
+                where = found.location_id if found else None
+                by_location.setdefault(where, {})[line_id] = int(quantity)
+            for quantities in by_location.values():
+                sandbox.fulfil(shop, order, quantities, tracking_from(data))
         else:
             sandbox.fulfil_remaining(shop, order, tracking_from(data))
     elif action == "tracking":

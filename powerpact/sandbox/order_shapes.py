@@ -11,6 +11,8 @@ from powerpact.sandbox.shapes import connection, location_node, money_bag
 from powerpact.sandbox.store import (
     EditSession,
     Fulfillment,
+    FulfillmentHold,
+    FulfillmentOrder,
     LineItem,
     Order,
     ShippingLine,
@@ -88,7 +90,26 @@ def fulfillment_line_id(line: LineItem) -> str:
     return "gid://shopify/FulfillmentOrderLineItem/" + line.id.rsplit("/", 1)[1]
 
 
-def fulfillment_order_node(shop: Shop, order: Order) -> dict[str, Any]:
+def location_of(shop: Shop, location_id: str) -> dict[str, Any]:
+    return shop.location(location_id) or shop.locations[0]
+
+
+def hold_node(hold: FulfillmentHold) -> dict[str, Any]:
+    return {
+        "__typename": "FulfillmentHold",
+        "id": hold.id,
+        "reason": hold.reason,
+        "reasonNotes": hold.reason_notes,
+        "handle": hold.handle,
+        "displayReason": hold.reason.replace("_", " ").capitalize(),
+        "heldByRequestingApp": False,
+    }
+
+
+def fulfillment_order_node(
+    shop: Shop, order: Order, fulfillment_order: FulfillmentOrder
+) -> dict[str, Any]:
+    """One location's share of the order; its ``status`` is ``FulfillmentOrder.status``."""
     items = [
         {
             "__typename": "FulfillmentOrderLineItem",
@@ -98,31 +119,35 @@ def fulfillment_order_node(shop: Shop, order: Order) -> dict[str, Any]:
             "sku": line.sku,
             "lineItem": line_item_node(order, line),
         }
-        for line in order.line_items
-        if line.current > 0
+        for line in fulfillment_order.lines(order)
     ]
-    remaining = any(i["remainingQuantity"] for i in items)
-    status = "CANCELLED" if order.cancelled_at else ("OPEN" if remaining else "CLOSED")
-    if remaining and order.fulfillments:
-        status = "IN_PROGRESS"
+    location = location_of(shop, fulfillment_order.location_id)
+    shipped = [
+        f
+        for f in order.fulfillments
+        if f.location_id == fulfillment_order.location_id
+        and set(f.line_quantities) & set(fulfillment_order.line_ids)
+    ]
     return {
         "__typename": "FulfillmentOrder",
-        "id": order.fulfillment_order_id,
-        "status": status,
+        "id": fulfillment_order.id,
+        "status": fulfillment_order.status(order),
         "requestStatus": "UNSUBMITTED",
+        "fulfillAt": fulfillment_order.fulfill_at or order.created_at,
         "orderId": order.id,
         "orderName": order.name,
-        "createdAt": order.created_at,
-        "updatedAt": order.updated_at,
+        "createdAt": fulfillment_order.created_at,
+        "updatedAt": fulfillment_order.updated_at,
         "assignedLocation": {
             "__typename": "FulfillmentOrderAssignedLocation",
-            "name": shop.locations[0]["name"],
-            "location": location_node(shop, shop.locations[0]),
+            "name": location["name"],
+            "location": location_node(shop, location),
         },
+        "fulfillmentHolds": [hold_node(h) for h in fulfillment_order.holds],
         "order": lambda **_: order_node(shop, order),
         "lineItems": lambda **args: connection(items, lambda i: i, **args),
         "fulfillments": lambda **args: connection(
-            order.fulfillments, lambda f: fulfillment_node(shop, order, f), **args
+            shipped, lambda f: fulfillment_node(shop, order, f), **args
         ),
     }
 
@@ -154,7 +179,7 @@ def fulfillment_node(shop: Shop, order: Order, fulfillment: Fulfillment) -> dict
         "createdAt": fulfillment.created_at,
         "updatedAt": fulfillment.updated_at,
         "totalQuantity": sum(fulfillment.line_quantities.values()),
-        "location": location_node(shop, shop.locations[0]),
+        "location": location_node(shop, location_of(shop, fulfillment.location_id)),
         "order": lambda **_: order_node(shop, order),
         "trackingInfo": lambda **args: [tracking][: args.get("first")],
         "fulfillmentLineItems": lambda **args: connection(items, lambda i: i, **args),
@@ -242,7 +267,7 @@ def order_node(shop: Shop, order: Order) -> dict[str, Any]:
             order.line_items, lambda li: line_item_node(order, li), **args
         ),
         "fulfillmentOrders": lambda **args: connection(
-            [order], lambda o: fulfillment_order_node(shop, o), **args
+            order.fulfillment_orders, lambda fo: fulfillment_order_node(shop, order, fo), **args
         ),
         "fulfillments": lambda **args: [
             fulfillment_node(shop, order, f) for f in order.fulfillments[: args.get("first")]

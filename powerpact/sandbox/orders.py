@@ -2,7 +2,9 @@
 
 Each change fires the webhooks Shopify fires for it (``orders/create``,
 ``orders/paid``, ``orders/updated``, ``orders/cancelled``, ``orders/edited``,
-``orders/risk_assessment_changed``, ``fulfillments/create``/``update``).
+``orders/risk_assessment_changed``, ``fulfillments/create``/``update``,
+``fulfillment_orders/placed_on_hold``, ``hold_released``, ``scheduled_fulfillment_order_ready``
+and ``moved``).
 """
 
 from __future__ import annotations
@@ -17,9 +19,12 @@ from typing import TYPE_CHECKING, Any
 from powerpact.sandbox import payloads, risk
 from powerpact.sandbox.errors import SandboxError
 from powerpact.sandbox.store import (
+    FULFILLABLE,
     ZERO,
     EditSession,
     Fulfillment,
+    FulfillmentHold,
+    FulfillmentOrder,
     LineItem,
     Order,
     ShippingLine,
@@ -29,6 +34,7 @@ from powerpact.sandbox.store import (
     Variant,
     calculated_id,
     now_iso,
+    numeric,
 )
 
 if TYPE_CHECKING:
@@ -36,6 +42,16 @@ if TYPE_CHECKING:
 
 CENT = Decimal("0.01")
 INVENTORY_BEHAVIOURS = ("BYPASS", "DECREMENT_IGNORING_POLICY", "DECREMENT_OBEYING_POLICY")
+HOLD_REASONS = (
+    "AWAITING_PAYMENT",
+    "AWAITING_RETURN_ITEMS",
+    "HIGH_RISK_OF_FRAUD",
+    "INCORRECT_ADDRESS",
+    "INVENTORY_OUT_OF_STOCK",
+    "ONLINE_STORE_POST_PURCHASE_CROSS_SELL",
+    "OTHER",
+    "UNKNOWN_DELIVERY_DATE",
+)
 DEFAULT_ADDRESS = {
     "firstName": "Sam",
     "lastName": "Rivera",
@@ -70,7 +86,7 @@ class OrderActions:
     _order_create_times: dict[str, list[float]]
     emit: Callable[[Shop, str, dict[str, Any]], None]
     find_variant: Callable[..., Variant]
-    adjust_stock: Callable[[Shop, Variant, int], None]
+    adjust_stock: Callable[..., None]
 
     def new_order(self, shop: Shop, lines: list[LineItem], **fields: Any) -> Order:
         number = next(shop.order_numbers)
@@ -82,9 +98,16 @@ class OrderActions:
             line_items=lines,
             **fields,
         )
-        order.fulfillment_order_id = self.store.ids.gid("FulfillmentOrder")
+        for location, line_ids in routed_groups(shop, lines):
+            order.fulfillment_orders.append(
+                FulfillmentOrder(self.store.ids.gid("FulfillmentOrder"), location, line_ids)
+            )
         shop.add_order(order)
         return order
+
+    def location_of(self, order: Order, line: LineItem) -> str | None:
+        fulfillment_order = order.fulfillment_order_of(line.id)
+        return fulfillment_order.location_id if fulfillment_order else None
 
     def line(
         self,
@@ -133,9 +156,12 @@ class OrderActions:
         if behaviour not in INVENTORY_BEHAVIOURS:
             raise SandboxError(f"unknown inventory behaviour {behaviour}")
         wanted: dict[str, int] = {}
+        at: dict[tuple[str, str | None], int] = {}
         for line in order.line_items:
             if line.variant_id:
                 wanted[line.variant_id] = wanted.get(line.variant_id, 0) + line.quantity
+                key = (line.variant_id, self.location_of(order, line))
+                at[key] = at.get(key, 0) + line.quantity
         variants = shop.variants()
         if behaviour == "DECREMENT_OBEYING_POLICY":
             for variant_id, quantity in wanted.items():
@@ -144,8 +170,8 @@ class OrderActions:
                 if variant.inventory_policy == "DENY" and short:
                     raise SandboxError(f"Insufficient inventory for {variant.sku or variant.id}")
         if behaviour != "BYPASS":
-            for variant_id, quantity in wanted.items():
-                self.adjust_stock(shop, variants[variant_id], -quantity)
+            for (variant_id, location), quantity in at.items():
+                self.adjust_stock(shop, variants[variant_id], -quantity, location)
         self.products_ordered(shop, [variants[v] for v in wanted if v in variants])
 
     def products_ordered(self, shop: Shop, variants: list[Variant]) -> None:
@@ -211,7 +237,8 @@ class OrderActions:
                 if line.variant_id and line.unfulfilled:
                     variant = shop.variants().get(line.variant_id)
                     if variant is not None:
-                        self.adjust_stock(shop, variant, line.unfulfilled)
+                        location = self.location_of(order, line)
+                        self.adjust_stock(shop, variant, line.unfulfilled, location)
         self.order_changed(shop, order, "orders/cancelled")
         return order
 
@@ -238,7 +265,15 @@ class OrderActions:
     def fulfil(
         self, shop: Shop, order: Order, quantities: dict[str, int], tracking: dict[str, Any]
     ) -> Fulfillment:
-        """Ship ``quantities`` (line id -> quantity) with ``tracking`` (number, company, url)."""
+        """Ship ``quantities`` (line id -> quantity) with ``tracking`` (number, company, url).
+
+        As ``fulfillmentCreate``: one fulfilment ships from one location (its fulfillment
+        orders are "assigned to the same Location", schema), and only from fulfillment
+        orders that can be fulfilled: ON_HOLD "can't be initiated until the hold on the
+        fulfillment order is released", SCHEDULED waits for its ``fulfill_at``, and
+        INCOMPLETE, CLOSED and CANCELLED are done
+        (https://shopify.dev/docs/api/admin-graphql/latest/enums/FulfillmentOrderStatus).
+        """
         if order.cancelled_at:
             raise SandboxError(f"{order.name} is cancelled")
         lines = {li.id: li for li in order.line_items}
@@ -248,24 +283,45 @@ class OrderActions:
                 raise SandboxError(f"cannot fulfil {quantity} of line {line_id}")
         if not quantities:
             raise SandboxError(f"nothing left to fulfil on {order.name}")
+        location = fulfilling_location(order, list(quantities))
         for line_id, quantity in quantities.items():
             lines[line_id].fulfilled += quantity
         fulfillment = Fulfillment(
-            self.store.ids.gid("Fulfillment"), dict(quantities), dict(tracking)
+            self.store.ids.gid("Fulfillment"),
+            dict(quantities),
+            dict(tracking),
+            location_id=location or shop.location_id,
         )
         order.fulfillments.append(fulfillment)
-        self.emit(
-            shop,
-            "fulfillments/create",
-            payloads.fulfillment(order, fulfillment, shop.location_id),
-        )
+        self.emit(shop, "fulfillments/create", payloads.fulfillment(order, fulfillment))
         done = "orders/fulfilled" if order.fulfillment_status == "FULFILLED" else None
         self.order_changed(shop, order, *(["orders/partially_fulfilled"] if not done else [done]))
         return fulfillment
 
-    def fulfil_remaining(self, shop: Shop, order: Order, tracking: dict[str, Any]) -> Fulfillment:
-        remaining = {li.id: li.unfulfilled for li in order.line_items if li.unfulfilled}
-        return self.fulfil(shop, order, remaining, tracking)
+    def fulfil_remaining(
+        self, shop: Shop, order: Order, tracking: dict[str, Any]
+    ) -> list[Fulfillment]:
+        """Ship what remains, one fulfilment per location, as a merchant does in the admin.
+
+        Fulfillment orders that cannot be fulfilled (on hold, scheduled...) are left as
+        they are; when nothing else remains, the first one's refusal is raised.
+        """
+        by_location: dict[str, dict[str, int]] = {}
+        refused: list[FulfillmentOrder] = []
+        for fulfillment_order in order.fulfillment_orders:
+            remaining = {li.id: li.unfulfilled for li in fulfillment_order.lines(order)}
+            remaining = {k: v for k, v in remaining.items() if v}
+            if not remaining:
+                continue
+            if fulfillment_order.status(order) not in FULFILLABLE:
+                refused.append(fulfillment_order)
+                continue
+            by_location.setdefault(fulfillment_order.location_id, {}).update(remaining)
+        if not by_location and refused:
+            raise SandboxError(unfulfillable(refused[0], refused[0].status(order)))
+        if not by_location:
+            raise SandboxError(f"nothing left to fulfil on {order.name}")
+        return [self.fulfil(shop, order, q, tracking) for q in by_location.values()]
 
     def update_tracking(
         self, shop: Shop, order: Order, fulfillment: Fulfillment, tracking: dict[str, Any]
@@ -274,12 +330,139 @@ class OrderActions:
             {k: v for k, v in tracking.items() if k in ("number", "company", "url")}
         )
         fulfillment.updated_at = now_iso()
+        self.emit(shop, "fulfillments/update", payloads.fulfillment(order, fulfillment))
+        return fulfillment
+
+    def hold_fulfillment_order(
+        self,
+        shop: Shop,
+        order: Order,
+        fulfillment_order: FulfillmentOrder,
+        *,
+        reason: str = "OTHER",
+        reason_notes: str | None = None,
+        handle: str = "",
+    ) -> FulfillmentHold:
+        """``fulfillmentOrderHold`` on a whole fulfillment order.
+
+        Since 2025-01 a held fulfillment order can take more holds, one per ``handle``
+        ("DUPLICATE_FULFILLMENT_HOLD_HANDLE"), up to 10 per app
+        (https://shopify.dev/docs/api/admin-graphql/latest/mutations/fulfillmentOrderHold).
+        ``fulfillment_orders/placed_on_hold`` fires "only once when the first hold is
+        applied" (schema, ``WebhookSubscriptionTopic``).
+        """
+        status = fulfillment_order.status(order)
+        if status in ("CLOSED", "CANCELLED", "INCOMPLETE"):
+            raise SandboxError(f"The fulfillment order is {status.lower()} and cannot be held.")
+        if reason not in HOLD_REASONS:
+            raise SandboxError(f"unknown fulfillment hold reason {reason}")
+        if any(h.handle == handle for h in fulfillment_order.holds):
+            raise SandboxError(
+                "The handle provided for the fulfillment hold is already in use by this app"
+                " for another hold on this fulfillment order."
+            )
+        if len(fulfillment_order.holds) >= 10:
+            raise SandboxError("The maximum number of fulfillment holds has been reached.")
+        hold = FulfillmentHold(self.store.ids.gid("FulfillmentHold"), reason, reason_notes, handle)
+        first = not fulfillment_order.holds
+        fulfillment_order.holds.append(hold)
+        fulfillment_order.updated_at = now_iso()
+        if first:
+            self.emit(
+                shop,
+                "fulfillment_orders/placed_on_hold",
+                lambda: payloads.placed_on_hold(order, fulfillment_order, hold),
+            )
+        return hold
+
+    def release_fulfillment_order(
+        self,
+        shop: Shop,
+        order: Order,
+        fulfillment_order: FulfillmentOrder,
+        hold_ids: list[str] | None = None,
+    ) -> FulfillmentOrder:
+        """``fulfillmentOrderReleaseHold``: the named holds, or all of them when none are named.
+
+        ``fulfillment_orders/hold_released`` fires "only once when the last hold is
+        released and the status of the fulfillment order is no longer ON_HOLD" (schema).
+        """
+        if not fulfillment_order.holds:
+            raise SandboxError("The fulfillment order is not on hold.")
+        wanted = set(hold_ids) if hold_ids else {h.id for h in fulfillment_order.holds}
+        fulfillment_order.holds = [h for h in fulfillment_order.holds if h.id not in wanted]
+        fulfillment_order.updated_at = now_iso()
+        if not fulfillment_order.holds:
+            self.emit(
+                shop,
+                "fulfillment_orders/hold_released",
+                lambda: payloads.fulfillment_order_event(order, fulfillment_order),
+            )
+        return fulfillment_order
+
+    def schedule_fulfillment_order(
+        self, order: Order, fulfillment_order: FulfillmentOrder, fulfill_at: str
+    ) -> FulfillmentOrder:
+        """Defer an open fulfillment order to ``fulfill_at`` (a subscription or pre-order's
+        SCHEDULED: "ready for fulfillment after the date and time specified in fulfill_at")."""
+        if fulfillment_order.status(order) != "OPEN":
+            raise SandboxError("Only an open fulfillment order can be scheduled.")
+        fulfillment_order.scheduled, fulfillment_order.fulfill_at = True, fulfill_at
+        fulfillment_order.updated_at = now_iso()
+        return fulfillment_order
+
+    def fulfillment_order_due(
+        self, shop: Shop, order: Order, fulfillment_order: FulfillmentOrder
+    ) -> FulfillmentOrder:
+        """A scheduled fulfillment order's ``fulfill_at`` arrives: it "is automatically
+        transitioned to open" (schema, ``FulfillmentOrder.fulfillAt``) and
+        ``fulfillment_orders/scheduled_fulfillment_order_ready`` fires."""
+        if not fulfillment_order.scheduled:
+            raise SandboxError("The fulfillment order is not scheduled.")
+        fulfillment_order.scheduled = False
+        fulfillment_order.updated_at = now_iso()
         self.emit(
             shop,
-            "fulfillments/update",
-            payloads.fulfillment(order, fulfillment, shop.location_id),
+            "fulfillment_orders/scheduled_fulfillment_order_ready",
+            lambda: payloads.fulfillment_order_event(order, fulfillment_order),
         )
-        return fulfillment
+        return fulfillment_order
+
+    def mark_incomplete(
+        self, order: Order, fulfillment_order: FulfillmentOrder
+    ) -> FulfillmentOrder:
+        """A fulfillment service closes the fulfillment order unfinished
+        (``fulfillmentOrderClose``: "Marks an in-progress fulfillment order as incomplete");
+        the merchant may then move its lines to another location."""
+        if fulfillment_order.status(order) in ("CLOSED", "CANCELLED"):
+            raise SandboxError("The fulfillment order is already closed.")
+        fulfillment_order.incomplete = True
+        fulfillment_order.updated_at = now_iso()
+        return fulfillment_order
+
+    def move_fulfillment_order(
+        self, shop: Shop, order: Order, fulfillment_order: FulfillmentOrder, location_id: str
+    ) -> FulfillmentOrder:
+        """``fulfillmentOrderMove`` of a whole fulfillment order: "the assignedLocation of
+        the original fulfillment order will be updated to the new location"
+        (schema). It fails on a closed one; the sandbox moves only fulfillment orders
+        with nothing fulfilled yet (it keeps each line in one fulfillment order)."""
+        if shop.location(location_id) is None:
+            raise SandboxError(f"no location {location_id} on {shop.domain}")
+        status = fulfillment_order.status(order)
+        if status in ("CLOSED", "CANCELLED"):
+            raise SandboxError(f"The fulfillment order is {status.lower()} and cannot be moved.")
+        if any(li.fulfilled for li in fulfillment_order.lines(order)):
+            raise SandboxError("the sandbox moves only fulfillment orders with nothing fulfilled")
+        source = fulfillment_order.location_id
+        fulfillment_order.location_id, fulfillment_order.incomplete = location_id, False
+        fulfillment_order.updated_at = now_iso()
+        self.emit(
+            shop,
+            "fulfillment_orders/moved",
+            lambda: payloads.fulfillment_order_moved(order, fulfillment_order, source),
+        )
+        return fulfillment_order
 
     def begin_edit(self, shop: Shop, order: Order) -> EditSession:
         if order.cancelled_at:
@@ -300,17 +483,107 @@ class OrderActions:
             line = self.line(shop, variant, new_quantity)
             line.id = calculated.replace("CalculatedLineItem", "LineItem")
             order.line_items.append(line)
-            self.adjust_stock(shop, variant, -new_quantity)
+            self.assign_added_line(shop, order, line)
+            self.adjust_stock(shop, variant, -new_quantity, self.location_of(order, line))
         for calculated, (quantity, restock) in session.quantities.items():
             line = by_calculated[calculated]
             returned = line.current - quantity
             line.current_quantity = quantity
             variant = shop.variants().get(line.variant_id or "")
             if variant is not None and (returned < 0 or restock):
-                self.adjust_stock(shop, variant, returned)
+                self.adjust_stock(shop, variant, returned, self.location_of(order, line))
         del shop.edits[session.id]
         self.order_changed(shop, order, "orders/edited")
         return order
+
+    def assign_added_line(self, shop: Shop, order: Order, line: LineItem) -> None:
+        """Route a line an edit adds: to an open fulfillment order at its location, or a new one."""
+        ((location, _),) = routed_groups(shop, [line])
+        target = next(
+            (
+                fo
+                for fo in order.fulfillment_orders
+                if fo.location_id == location and fo.status(order) == "OPEN"
+            ),
+            None,
+        )
+        if target is None:
+            target = FulfillmentOrder(self.store.ids.gid("FulfillmentOrder"), location, [])
+            order.fulfillment_orders.append(target)
+        target.line_ids.append(line.id)
+
+
+def route_lines(shop: Shop, lines: list[LineItem]) -> dict[str, str]:
+    """Order routing: the location each line is fulfilled from.
+
+    Shopify's default routing first minimises split fulfilments, so one location that
+    has every item in stock wins, in the shop's location order
+    (https://help.shopify.com/manual/fulfillment/setup/order-routing/understanding-order-routing).
+    Otherwise each line goes to the first location with enough of it, and a line no
+    location can cover (or a custom line) to the primary location.
+    """
+    locations = [loc["id"] for loc in shop.locations if loc.get("isActive", True)]
+    locations = locations or [shop.location_id]
+    variants = shop.variants()
+
+    def stocks(location: str, line: LineItem) -> bool:
+        variant = variants.get(line.variant_id or "")
+        if variant is None or not variant.tracked:
+            return True
+        return shop.levels.get((variant.inventory_item_id, location), 0) >= line.current
+
+    for location in locations:
+        if all(stocks(location, line) for line in lines):
+            return {line.id: location for line in lines}
+    return {
+        line.id: next((loc for loc in locations if stocks(loc, line)), locations[0])
+        for line in lines
+    }
+
+
+def routed_groups(shop: Shop, lines: list[LineItem]) -> list[tuple[str, list[str]]]:
+    """(location, line ids) per location the lines were routed to, in the shop's location order."""
+    routes = route_lines(shop, lines)
+    order = [loc["id"] for loc in shop.locations]
+    groups: dict[str, list[str]] = {}
+    for line in lines:
+        groups.setdefault(routes[line.id], []).append(line.id)
+    return sorted(groups.items(), key=lambda g: order.index(g[0]) if g[0] in order else 0)
+
+
+def unfulfillable(fulfillment_order: FulfillmentOrder, status: str) -> str:
+    """Shopify's refusal, as apps report it (e.g. "has an unfulfillable status= closed")."""
+    return (
+        f"Fulfillment order {numeric(fulfillment_order.id)} has an unfulfillable"
+        f" status= {status.lower()}."
+    )
+
+
+def several_locations(location_ids: list[str]) -> str:
+    """Shopify's refusal of fulfillment orders at two locations in one ``fulfillmentCreate``
+    (quoted at https://community.shopify.dev/t/error-in-fulfilling-order/29283)."""
+    ids = ", ".join(str(numeric(i)) for i in location_ids)
+    return (
+        "All fulfillment orders must be assigned to a single location."
+        f" Multiple locations with IDs [{ids}] were found"
+    )
+
+
+def fulfilling_location(order: Order, line_ids: list[str]) -> str | None:
+    """The one location these lines ship from; refuses what ``fulfillmentCreate`` refuses."""
+    fulfillment_orders: dict[str, FulfillmentOrder] = {}
+    for line_id in line_ids:
+        found = order.fulfillment_order_of(line_id)
+        if found is not None:
+            fulfillment_orders[found.id] = found
+    for fulfillment_order in fulfillment_orders.values():
+        status = fulfillment_order.status(order)
+        if status not in FULFILLABLE:
+            raise SandboxError(unfulfillable(fulfillment_order, status))
+    locations = list(dict.fromkeys(fo.location_id for fo in fulfillment_orders.values()))
+    if len(locations) > 1:
+        raise SandboxError(several_locations(locations))
+    return locations[0] if locations else None
 
 
 def _decimal(value: Any, default: str = "0") -> Decimal:

@@ -8,6 +8,8 @@ from typing import Any
 
 from powerpact.sandbox.store import (
     Fulfillment,
+    FulfillmentHold,
+    FulfillmentOrder,
     LineItem,
     Order,
     Product,
@@ -110,7 +112,7 @@ def order(order: Order) -> dict[str, Any]:
     }
 
 
-def fulfillment(order: Order, fulfillment: Fulfillment, location_id: str) -> dict[str, Any]:
+def fulfillment(order: Order, fulfillment: Fulfillment) -> dict[str, Any]:
     lines = {li.id: li for li in order.line_items}
     info = fulfillment.tracking
     return {
@@ -121,7 +123,7 @@ def fulfillment(order: Order, fulfillment: Fulfillment, location_id: str) -> dic
         "status": fulfillment.status.lower(),
         "created_at": fulfillment.created_at,
         "updated_at": fulfillment.updated_at,
-        "location_id": numeric(location_id),
+        "location_id": numeric(fulfillment.location_id),
         "shipment_status": None,
         "tracking_company": info.get("company"),
         "tracking_number": info.get("number"),
@@ -132,6 +134,54 @@ def fulfillment(order: Order, fulfillment: Fulfillment, location_id: str) -> dic
             line_item(lines[line_id]) | {"quantity": quantity}
             for line_id, quantity in fulfillment.line_quantities.items()
         ],
+    }
+
+
+def fulfillment_order_ref(order: Order, fulfillment_order: FulfillmentOrder) -> dict[str, Any]:
+    return {"id": fulfillment_order.id, "status": fulfillment_order.status(order).lower()}
+
+
+def fulfillment_order_event(order: Order, fulfillment_order: FulfillmentOrder) -> dict[str, Any]:
+    """``fulfillment_orders/hold_released`` and ``/scheduled_fulfillment_order_ready``: the
+    fulfillment order's GID and status, as Shopify's example payloads show."""
+    return {"fulfillment_order": fulfillment_order_ref(order, fulfillment_order)}
+
+
+def hold(hold: FulfillmentHold) -> dict[str, Any]:
+    return {
+        "id": hold.id,
+        "reason": hold.reason.lower(),
+        "reason_notes": hold.reason_notes,
+        "handle": hold.handle,
+    }
+
+
+def placed_on_hold(
+    order: Order, fulfillment_order: FulfillmentOrder, created: FulfillmentHold
+) -> dict[str, Any]:
+    """``fulfillment_orders/placed_on_hold``, with ``created_fulfillment_hold`` (2024-10 on:
+    https://shopify.dev/changelog/new-created_fulfillment_hold-field-on-fulfillment_orders-placed_on_hold-webhook)."""
+    return {
+        "fulfillment_order": fulfillment_order_ref(order, fulfillment_order)
+        | {"fulfillment_holds": [hold(h) for h in fulfillment_order.holds]},
+        "remaining_fulfillment_order": None,
+        "held_fulfillment_order_line_items": None,
+        "created_fulfillment_hold": hold(created),
+    }
+
+
+def fulfillment_order_moved(
+    order: Order, fulfillment_order: FulfillmentOrder, source_location_id: str
+) -> dict[str, Any]:
+    """``fulfillment_orders/moved``: the original and moved fulfillment orders (one and the
+    same when the whole fulfillment order moved), the source and destination locations."""
+    ref = fulfillment_order_ref(order, fulfillment_order)
+    return {
+        "original_fulfillment_order": ref,
+        "moved_fulfillment_order": ref,
+        "source_location": {"id": f"gid://shopify/Location/{numeric(source_location_id)}"},
+        "destination_location_id": numeric(fulfillment_order.location_id),
+        "fulfillment_order_line_items_requested": None,
     }
 
 

@@ -33,6 +33,8 @@ REQUIRED = {
     "fulfillment": "read_fulfillments",
     "fulfillmentCreate": "write_merchant_managed_fulfillment_orders",
     "fulfillmentTrackingInfoUpdate": "write_merchant_managed_fulfillment_orders",
+    "fulfillmentOrderHold": "write_merchant_managed_fulfillment_orders",
+    "fulfillmentOrderReleaseHold": "write_merchant_managed_fulfillment_orders",
 }
 
 

@@ -141,6 +141,61 @@ class Fulfillment:
     status: str = "SUCCESS"
     created_at: str = field(default_factory=now_iso)
     updated_at: str = field(default_factory=now_iso)
+    location_id: str = ""
+
+
+@dataclass
+class FulfillmentHold:
+    """One hold on a fulfillment order (schema: ``FulfillmentHold``)."""
+
+    id: str
+    reason: str = "OTHER"
+    reason_notes: str | None = None
+    handle: str = ""
+
+
+FULFILLABLE = ("OPEN", "IN_PROGRESS")
+
+
+@dataclass
+class FulfillmentOrder:
+    """The lines of an order that one location is to fulfil (schema: ``FulfillmentOrder``).
+
+    Order routing gives an order one per location its lines were assigned to; the
+    sandbox keeps each line whole in one fulfillment order. ``scheduled`` stands for
+    a ``fulfillAt`` still in the future (the ``ready`` control action is its time
+    arriving); ``incomplete`` for a fulfillment service that closed it unfinished
+    (``fulfillmentOrderClose``); ``closed`` for one whose lines moved away.
+    """
+
+    id: str
+    location_id: str
+    line_ids: list[str]
+    holds: list[FulfillmentHold] = field(default_factory=list)
+    scheduled: bool = False
+    fulfill_at: str | None = None
+    incomplete: bool = False
+    created_at: str = field(default_factory=now_iso)
+    updated_at: str = field(default_factory=now_iso)
+
+    def lines(self, order: Order) -> list[LineItem]:
+        return [li for li in order.line_items if li.id in self.line_ids and li.current > 0]
+
+    def status(self, order: Order) -> str:
+        """``FulfillmentOrderStatus``: CANCELLED, CLOSED, INCOMPLETE, ON_HOLD, SCHEDULED,
+        IN_PROGRESS or OPEN (https://shopify.dev/docs/api/admin-graphql/latest/enums/FulfillmentOrderStatus)."""
+        lines = self.lines(order)
+        if order.cancelled_at:
+            return "CANCELLED"
+        if not any(li.unfulfilled for li in lines):
+            return "CLOSED"
+        if self.incomplete:
+            return "INCOMPLETE"
+        if self.holds:
+            return "ON_HOLD"
+        if self.scheduled:
+            return "SCHEDULED"
+        return "IN_PROGRESS" if any(li.fulfilled for li in lines) else "OPEN"
 
 
 LEVEL_RECOMMENDATIONS = {"LOW": "ACCEPT", "MEDIUM": "INVESTIGATE", "HIGH": "CANCEL", "NONE": "NONE"}
@@ -183,7 +238,7 @@ class Order:
     created_at: str = field(default_factory=now_iso)
     updated_at: str = field(default_factory=now_iso)
     fulfillments: list[Fulfillment] = field(default_factory=list)
-    fulfillment_order_id: str = ""
+    fulfillment_orders: list[FulfillmentOrder] = field(default_factory=list)
     risk_assessments: list[RiskAssessment] = field(default_factory=list)
 
     @property
@@ -193,6 +248,17 @@ class Order:
             if assessment.risk_level != "PENDING":
                 return LEVEL_RECOMMENDATIONS[assessment.risk_level]
         return "NONE"
+
+    @property
+    def fulfillment_order_id(self) -> str:
+        """The first fulfillment order's id (an order with one location has only that one)."""
+        return self.fulfillment_orders[0].id if self.fulfillment_orders else ""
+
+    def fulfillment_order(self, fulfillment_order_id: str) -> FulfillmentOrder | None:
+        return next((fo for fo in self.fulfillment_orders if fo.id == fulfillment_order_id), None)
+
+    def fulfillment_order_of(self, line_id: str) -> FulfillmentOrder | None:
+        return next((fo for fo in self.fulfillment_orders if line_id in fo.line_ids), None)
 
     @property
     def shipping(self) -> Decimal:
@@ -309,6 +375,15 @@ class Shop:
     def orders_with_source_identifier(self, identifier: str) -> list[Order]:
         """An index, as Shopify has one: an app looks its order up by it before every create."""
         return list(self._orders_by_source.get(identifier.lower(), []))
+
+    def find_fulfillment_order(
+        self, fulfillment_order_id: str
+    ) -> tuple[Order, FulfillmentOrder] | None:
+        for order in self.orders.values():
+            found = order.fulfillment_order(fulfillment_order_id)
+            if found is not None:
+                return order, found
+        return None
 
     def variant_by_item(self, inventory_item_id: str) -> Variant | None:
         return next(

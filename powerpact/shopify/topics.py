@@ -30,6 +30,11 @@ RETAIL_TOPICS = (
     "orders/updated",
     "orders/cancelled",
     "orders/risk_assessment_changed",
+    # Tracking that waits for a held, scheduled or incomplete retail fulfillment order
+    # is copied when it can be fulfilled again (powerpact.orders.aftercare).
+    "fulfillment_orders/hold_released",
+    "fulfillment_orders/scheduled_fulfillment_order_ready",
+    "fulfillment_orders/moved",
 )
 PARTNER_TOPICS = (
     "products/update",

@@ -8,21 +8,16 @@ from graphql import GraphQLResolveInfo
 
 from powerpact.sandbox import order_shapes
 from powerpact.sandbox.errors import SandboxError
+from powerpact.sandbox.orders import unfulfillable
 from powerpact.sandbox.resolvers.context import Context, failed
 from powerpact.sandbox.store import Fulfillment, Order, Shop
-
-
-def order_of_fulfillment_order(shop: Shop, fulfillment_order_id: str) -> Order | None:
-    return next(
-        (o for o in shop.orders.values() if o.fulfillment_order_id == fulfillment_order_id), None
-    )
 
 
 def q_fulfillment_order(
     ctx: Context, args: dict[str, Any], info: GraphQLResolveInfo
 ) -> dict[str, Any] | None:
-    order = order_of_fulfillment_order(ctx.shop, args["id"])
-    return order_shapes.fulfillment_order_node(ctx.shop, order) if order else None
+    found = ctx.shop.find_fulfillment_order(args["id"])
+    return order_shapes.fulfillment_order_node(ctx.shop, *found) if found else None
 
 
 def q_fulfillment(
@@ -41,20 +36,30 @@ def find_fulfillment(shop: Shop, fulfillment_id: str) -> tuple[Order, Fulfillmen
 
 
 def requested_quantities(shop: Shop, groups: list[dict[str, Any]]) -> tuple[Order, dict[str, int]]:
-    """The order and line quantities that ``lineItemsByFulfillmentOrder`` asks to ship."""
+    """The order and line quantities that ``lineItemsByFulfillmentOrder`` asks to ship.
+
+    Every fulfillment order must belong to one order; an item must belong to its
+    fulfillment order; a group without items ships all that remains of its fulfillment
+    order (schema, ``FulfillmentOrderLineItemsInput``). ``fulfil`` then refuses
+    fulfillment orders at two locations or in a status that cannot be fulfilled.
+    """
     target: Order | None = None
     quantities: dict[str, int] = {}
     for group in groups:
-        order = order_of_fulfillment_order(shop, group["fulfillmentOrderId"])
-        if order is None:
+        found = shop.find_fulfillment_order(group["fulfillmentOrderId"])
+        if found is None:
             raise SandboxError("Fulfillment order does not exist.")
+        order, fulfillment_order = found
         if target is not None and order is not target:
             raise SandboxError("All fulfillment orders must belong to the same order.")
         target = order
-        by_item = {order_shapes.fulfillment_line_id(li): li for li in order.line_items}
+        lines = fulfillment_order.lines(order)
+        by_item = {order_shapes.fulfillment_line_id(li): li for li in lines}
         wanted = group.get("fulfillmentOrderLineItems") or [
             {"id": k, "quantity": li.unfulfilled} for k, li in by_item.items() if li.unfulfilled
         ]
+        if not wanted:
+            raise SandboxError(unfulfillable(fulfillment_order, fulfillment_order.status(order)))
         for item in wanted:
             line = by_item.get(item["id"])
             if line is None:
@@ -106,8 +111,74 @@ def m_tracking_update(
     }
 
 
+def m_fulfillment_order_hold(
+    ctx: Context, args: dict[str, Any], info: GraphQLResolveInfo
+) -> dict[str, Any]:
+    """``fulfillmentOrderHold`` of a whole fulfillment order (line items are not split)."""
+    found = ctx.shop.find_fulfillment_order(args["id"])
+    if found is None:
+        return failed(
+            "fulfillmentHold",
+            "The fulfillment order could not be found.",
+            ["id"],
+            "FULFILLMENT_ORDER_NOT_FOUND",
+        ) | {"fulfillmentOrder": None, "remainingFulfillmentOrder": None}
+    order, fulfillment_order = found
+    data = args["fulfillmentHold"]
+    try:
+        if data.get("fulfillmentOrderLineItems"):
+            raise SandboxError(
+                "the sandbox holds whole fulfillment orders, not some of their lines"
+            )
+        hold = ctx.sandbox.hold_fulfillment_order(
+            ctx.shop,
+            order,
+            fulfillment_order,
+            reason=data["reason"],
+            reason_notes=data.get("reasonNotes"),
+            handle=data.get("handle") or "",
+        )
+    except SandboxError as exc:
+        return failed("fulfillmentHold", str(exc), ["fulfillmentHold"]) | {
+            "fulfillmentOrder": None,
+            "remainingFulfillmentOrder": None,
+        }
+    return {
+        "fulfillmentHold": order_shapes.hold_node(hold),
+        "fulfillmentOrder": order_shapes.fulfillment_order_node(ctx.shop, order, fulfillment_order),
+        "remainingFulfillmentOrder": None,
+        "userErrors": [],
+    }
+
+
+def m_fulfillment_order_release_hold(
+    ctx: Context, args: dict[str, Any], info: GraphQLResolveInfo
+) -> dict[str, Any]:
+    found = ctx.shop.find_fulfillment_order(args["id"])
+    if found is None:
+        return failed(
+            "fulfillmentOrder",
+            "The fulfillment order wasn't found.",
+            ["id"],
+            "FULFILLMENT_ORDER_NOT_FOUND",
+        )
+    order, fulfillment_order = found
+    try:
+        ctx.sandbox.release_fulfillment_order(
+            ctx.shop, order, fulfillment_order, args.get("holdIds")
+        )
+    except SandboxError as exc:
+        return failed("fulfillmentOrder", str(exc), ["id"])
+    return {
+        "fulfillmentOrder": order_shapes.fulfillment_order_node(ctx.shop, order, fulfillment_order),
+        "userErrors": [],
+    }
+
+
 QUERIES = {"fulfillmentOrder": q_fulfillment_order, "fulfillment": q_fulfillment}
 MUTATIONS = {
     "fulfillmentCreate": m_fulfillment_create,
     "fulfillmentTrackingInfoUpdate": m_tracking_update,
+    "fulfillmentOrderHold": m_fulfillment_order_hold,
+    "fulfillmentOrderReleaseHold": m_fulfillment_order_release_hold,
 }
