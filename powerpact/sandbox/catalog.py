@@ -24,6 +24,21 @@ def decimal_or_none(value: Any) -> Decimal | None:
     return Decimal(str(value)) if value not in (None, "") else None
 
 
+def stock_by_location(shop: Shop, stock: Any) -> list[tuple[str, int]]:
+    """Fixture ``stock``: a number at the first location, or one per location in order.
+
+    ``null`` in the list leaves the variant not stocked at that location.
+    """
+    quantities = stock if isinstance(stock, list) else [stock]
+    if len(quantities) > len(shop.locations):
+        raise SandboxError(f"{len(quantities)} stock figures for {len(shop.locations)} locations")
+    return [
+        (location["id"], int(quantity))
+        for location, quantity in zip(shop.locations, quantities, strict=False)
+        if quantity is not None
+    ]
+
+
 class CatalogActions:
     """Products, variants and stock levels of a shop (mixed into ``Sandbox``)."""
 
@@ -61,9 +76,8 @@ class CatalogActions:
                         values[name].append(value)
                 variant = self._new_variant(product, option_names, chosen, spec)
                 product.variants.append(variant)
-                shop.levels[(variant.inventory_item_id, shop.location_id)] = int(
-                    spec.get("stock", 0)
-                )
+                for location_id, available in stock_by_location(shop, spec.get("stock", 0)):
+                    shop.levels[(variant.inventory_item_id, location_id)] = available
             product.options = list(values.items())
             shop.products[product.id] = product
             shop.catalog_changed()
@@ -125,6 +139,18 @@ class CatalogActions:
                 "inventory_levels/update",
                 payloads.inventory_level(inventory_item_id, location_id, available),
             )
+
+    def connect_level(
+        self, shop: Shop, inventory_item_id: str, location_id: str, available: int
+    ) -> None:
+        """Stock an item at a location; fires ``inventory_levels/connect``, which "occurs
+        whenever an inventory level is connected" (schema, ``WebhookSubscriptionTopic``)."""
+        shop.levels[(inventory_item_id, location_id)] = available
+        self.emit(
+            shop,
+            "inventory_levels/connect",
+            payloads.inventory_level(inventory_item_id, location_id, available),
+        )
 
     def set_stock(
         self,
