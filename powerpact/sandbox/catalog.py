@@ -171,8 +171,13 @@ class CatalogActions:
             )
 
     def adjust_stock(self, shop: Shop, variant: Variant, delta: int) -> None:
-        current = shop.levels.get((variant.inventory_item_id, shop.location_id), 0)
-        self.set_level(shop, variant.inventory_item_id, shop.location_id, current + delta)
+        """An order's claim or return at one location: a sale is taken from the first
+        location that has enough (else the first stocked one), a return goes to the first."""
+        item = variant.inventory_item_id
+        stocked = [loc["id"] for loc in shop.stocked_locations(item)] or [shop.location_id]
+        enough = [loc for loc in stocked if shop.levels.get((item, loc), 0) >= -delta]
+        where = enough[0] if delta < 0 and enough else stocked[0]
+        self.set_level(shop, item, where, shop.levels.get((item, where), 0) + delta)
 
     def product_changed(self, shop: Shop, product: Product, *, created: bool = False) -> None:
         product.updated_at = now_iso()

@@ -189,3 +189,15 @@ def test_a_repeated_activation_key_with_other_arguments_is_refused(data, sandbox
     )["inventoryActivate"]
     assert answer["inventoryLevel"] is None
     assert "idempotency key" in answer["userErrors"][0]["message"]
+
+
+def test_a_sale_is_taken_from_one_location_that_has_enough(sandbox, harbor):
+    first, second = (loc["id"] for loc in harbor.locations)
+    variant = next(iter(harbor.variants().values()))
+    item = variant.inventory_item_id
+    harbor.levels[(item, first)], harbor.levels[(item, second)] = 1, 6
+    sandbox.adjust_stock(harbor, variant, -4)
+    assert (harbor.levels[(item, first)], harbor.levels[(item, second)]) == (1, 2)
+    sandbox.adjust_stock(harbor, variant, 3)
+    assert harbor.levels[(item, first)] == 4, "a return goes to the first location"
+    assert harbor.available(item) == 6
