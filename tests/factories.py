@@ -46,7 +46,7 @@ class PartnerStoreFactory(BaseFactory):
     access_token = factory.Sequence(lambda n: f"shpat_partner{n:020d}")
     scopes = "read_products,read_inventory,write_orders"
     installed_at = factory.LazyFunction(utcnow)
-    location_id = gid("Location")
+    location_id = None  # stock counted at every location until the admin chooses one
     default_markup_rule = factory.LazyFunction(lambda: {"kind": "percentage", "value": "30"})
 
     class Params:

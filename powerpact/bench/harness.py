@@ -60,7 +60,7 @@ class World:
             shop_domain=domain,
             name=name,
             access_token=token.value,
-            location_id=shop.location_id,
+            location_id=shop.location_id if retail else None,
             installed_at=utcnow(),
         )
         db.session.add(row)

@@ -20,10 +20,24 @@ from powerpact.models import ProductMap
 VARIANTS_PER_PRODUCT = 5
 
 
+def locations(world, name: str, count: int) -> list[dict]:
+    return [
+        {"id": world.sandbox.store.ids.gid("Location"), "name": f"{name} {n + 1}", "isActive": True}
+        for n in range(count)
+    ]
+
+
 def build_partner(world, index: int, variants: int, rng: random.Random) -> list[dict]:
-    """A partner with ``variants`` variants, imported onto the retail store (maps included)."""
+    """A partner with ``variants`` variants, imported onto the retail store (maps included).
+
+    Every other partner stocks at two locations (its stock counts as their sum); the retail
+    store keeps some of each imported variant at its second location too, so the sync must
+    compare at its chosen location, never against the variant's total.
+    """
     domain = f"bench-partner-{index:03d}.myshopify.com"
-    partner, _ = world.install(domain, f"Bench Partner {index}")
+    name = f"Bench Partner {index}"
+    places = 2 if index % 2 else 1
+    partner, _ = world.install(domain, name, locations=locations(world, name, places))
     retail = world.sandbox.shop(RETAIL)
     maps = []
     for start in range(0, variants, VARIANTS_PER_PRODUCT):
@@ -36,7 +50,7 @@ def build_partner(world, index: int, variants: int, rng: random.Random) -> list[
                     "options": [f"S{i}"],
                     "sku": f"P{index}-{start + i}",
                     "price": "12.00",
-                    "stock": rng.randint(0, 50),
+                    "stock": [rng.randint(0, 50) for _ in range(places)],
                 }
                 for i in range(count)
             ],
@@ -44,7 +58,13 @@ def build_partner(world, index: int, variants: int, rng: random.Random) -> list[
         source = world.sandbox.add_product(partner, spec)
         copy = world.sandbox.add_product(
             retail,
-            {**spec, "variants": [{**v, "sku": f"PARTNER-{v['sku']}"} for v in spec["variants"]]},
+            {
+                **spec,
+                "variants": [
+                    {**v, "sku": f"PARTNER-{v['sku']}", "stock": [0, rng.randint(0, 5)]}
+                    for v in spec["variants"]
+                ],
+            },
         )
         for theirs, ours in zip(source.variants, copy.variants, strict=True):
             retail.levels[(ours.inventory_item_id, retail.location_id)] = partner.available(
@@ -94,7 +114,9 @@ def inventory_command(
     """Sync every partner's stock once and compare calls and time with their lower bounds."""
     rng = random.Random(7)  # noqa: S311 (benchmark data)
     with bench_world(plan) as world:
-        world.install(RETAIL, "Bench Retail", retail=True)
+        world.install(
+            RETAIL, "Bench Retail", retail=True, locations=locations(world, "Bench Retail", 2)
+        )
         rows = []
         for index in range(partners):
             rows.extend(build_partner(world, index, variants, rng))

@@ -27,13 +27,25 @@ def current_values(partner: PartnerStore) -> dict[str, Any]:
         "ship_to": partner.ship_to.value,
         "markup": MarkupRule.from_dict(partner.default_markup_rule).to_dict(),
         "auto_import_on_install": partner.auto_import_on_install,
+        "stock_location": partner.location_id or "",
     }
 
 
-def parse(form: dict[str, str]) -> SettingsForm:
-    """Read the submitted form; every problem gets a message next to its field."""
+def parse(
+    form: dict[str, str], locations: list[str] | None = None, current_location: str = ""
+) -> SettingsForm:
+    """Read the submitted form; every problem gets a message next to its field.
+
+    ``locations`` are the partner's active location ids (None when they could not be read:
+    then only the current choice, or all locations, can be kept).
+    """
     errors: dict[str, str] = {}
     values: dict[str, Any] = {}
+    stock_location = form.get("stock_location", "")
+    kept = locations is None and stock_location == current_location
+    if stock_location and not kept and stock_location not in (locations or []):
+        errors["stock_location"] = "Choose all locations or one of the partner's active locations."
+    values["stock_location"] = stock_location
     try:
         values["cadence"] = Cadence(form.get("cadence", "")).value
     except ValueError:
@@ -92,6 +104,7 @@ def apply(partner: PartnerStore, values: dict[str, Any], changed_by: str) -> dic
     partner.ship_to = ShipTo(values["ship_to"])
     partner.default_markup_rule = values["markup"]
     partner.auto_import_on_install = values["auto_import_on_install"]
+    partner.location_id = values["stock_location"] or None
     db.session.add(
         PartnerSettingsChange(
             partner_shop_domain=partner.shop_domain, changed_by=changed_by, changes=changes

@@ -14,6 +14,7 @@ from powerpact.catalog.tasks import run_import_job_task
 from powerpact.db_types import utcnow
 from powerpact.extensions import db
 from powerpact.htmx import htmx_redirect, render_page_or_fragment
+from powerpact.inventory.locations import Location, active_locations
 from powerpact.models import ImportJob, OrderStatus, OrderSync, PartnerStore, ProductMap, SyncRun
 from powerpact.shopify.errors import ShopifyError
 
@@ -171,8 +172,13 @@ def partner_settings(partner_id: int):  # type: ignore[no-untyped-def]
 
     partner = partner_or_404(partner_id)
     saved = None
+    stock_locations, locations_error = partner_stock_locations(partner)
     if request.method == "POST":
-        form = partner_settings_service.parse(request.form.to_dict())
+        form = partner_settings_service.parse(
+            request.form.to_dict(),
+            None if stock_locations is None else [loc.id for loc in stock_locations],
+            partner.location_id or "",
+        )
         if not form.errors:
             saved = partner_settings_service.apply(
                 partner,
@@ -196,7 +202,19 @@ def partner_settings(partner_id: int):  # type: ignore[no-untyped-def]
         errors=errors,
         saved=saved,
         history=history,
+        stock_locations=stock_locations or [],
+        locations_error=locations_error,
     ), status
+
+
+def partner_stock_locations(partner: PartnerStore) -> tuple[list[Location] | None, str | None]:
+    """The partner's active locations to count stock from, or None and why not."""
+    if not partner.is_active:
+        return None, "The partner is not connected, so its locations cannot be read."
+    try:
+        return active_locations(partner), None
+    except ShopifyError as exc:
+        return None, f"The partner's locations could not be read: {exc}"
 
 
 @bp.post("/partners/<int:partner_id>/send-batch")

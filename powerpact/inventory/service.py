@@ -39,6 +39,17 @@ def partners_to_sync() -> list[str]:
     )
 
 
+def counts_location(partner_domain: str, location_id: Any) -> bool:
+    """Whether a level change at ``location_id`` (the payload's number) can move the
+    partner's counted stock: any location, unless the admin chose one."""
+    chosen = db.session.scalar(
+        select(PartnerStore.location_id).where(PartnerStore.shop_domain == partner_domain)
+    )
+    if chosen is None or location_id is None:
+        return True
+    return chosen.rsplit("/", 1)[-1] == str(location_id)
+
+
 @handles("inventory_levels/update")
 def on_inventory_level_update(delivery: WebhookDelivery, payload: dict[str, Any]) -> dict[str, Any]:
     """Note the changed item; the first note of a burst schedules one coalesced write."""
@@ -46,6 +57,8 @@ def on_inventory_level_update(delivery: WebhookDelivery, payload: dict[str, Any]
     if not str(item_id or "").isdigit():
         raise ValueError("inventory_levels/update payload has no inventory_item_id")
     item_gid = f"gid://shopify/InventoryItem/{item_id}"
+    if not counts_location(delivery.shop_domain, payload.get("location_id")):
+        return {"outcome": "a location not counted"}
     mapped = db.session.scalar(
         select(ProductMap.id).where(
             ProductMap.partner_shop_domain == delivery.shop_domain,

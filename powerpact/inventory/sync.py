@@ -3,11 +3,17 @@
 A full sync of one partner:
 1. open a SyncRun (a partial unique index allows one running inventory run per
    partner, so runs never overlap; a run abandoned by a killed worker expires);
-2. read the partner's sellable quantity of every mapped variant, 250 per call;
-3. read the retail store's quantity of the same variants, 250 per call;
-4. write only the levels that differ, 250 per ``inventorySetQuantities``, each with
+2. read the partner's sellable stock of every mapped variant, 250 per call: the
+   variant's ``inventoryQuantity`` (all its locations) or, when the admin chose one
+   location, that location's ``available``;
+3. read the ``available`` of the same items at the retail store's chosen location,
+   250 per call (``changeFromQuantity`` is "the quantity currently expected at this
+   location", never the variant's total);
+4. activate (``inventoryActivate``) the items not stocked at that location, then write
+   only the levels that differ, 250 per ``inventorySetQuantities``, each with
    ``changeFromQuantity`` (compare-and-set) and an ``@idempotent`` key, so a retried
-   batch cannot apply twice; on a stale compare, re-read those items and try once more;
+   batch cannot apply twice; on a stale compare or an item not stocked there, re-read
+   those items, activate what needs it and try once more;
 5. record what it did and what it cost.
 Negative partner stock becomes 0; a variant gone from the partner becomes 0 and
 its map is flagged.
@@ -34,17 +40,26 @@ log = logging.getLogger(__name__)
 PAGE = 250
 ABANDONED_AFTER = timedelta(hours=1)
 STALE_CODES = {"CHANGE_FROM_QUANTITY_STALE", "COMPARE_QUANTITY_STALE"}
+RETRY_CODES = STALE_CODES | {"ITEM_NOT_STOCKED_AT_LOCATION"}
 
 
 class SyncAlreadyRunning(Exception):
     """Another inventory run for this partner has not finished."""
 
 
+@dataclass(frozen=True)
+class Level:
+    """What an item has ``available`` at one location; not ``stocked``: no level there."""
+
+    available: int
+    stocked: bool = True
+
+
 @dataclass
 class LevelChange:
     product_map: ProductMap
     target: int
-    current: int
+    current: Level
 
 
 @dataclass
@@ -101,7 +116,11 @@ def finish_run(
 
 
 def read_quantities(client: Any, variant_ids: Sequence[str]) -> dict[str, int | None]:
-    """Sellable quantity per variant id (None for a variant that no longer exists)."""
+    """Sellable quantity per variant id, over all locations (None: the variant is gone).
+
+    ``ProductVariant.inventoryQuantity`` is "the total sellable quantity of the variant"
+    (schema): the sum of what its locations have available.
+    """
     quantities: dict[str, int | None] = {}
     for page in chunks(variant_ids):
         data = client.execute("VariantQuantities", {"ids": list(page)})
@@ -110,28 +129,79 @@ def read_quantities(client: Any, variant_ids: Sequence[str]) -> dict[str, int | 
     return quantities
 
 
+def available_of(level: dict[str, Any]) -> int:
+    return sum(int(q["quantity"] or 0) for q in level["quantities"] if q["name"] == "available")
+
+
+def read_levels(client: Any, item_ids: Sequence[str], location_id: str) -> dict[str, Level | None]:
+    """Each inventory item's ``available`` at one location (None: the item is gone).
+
+    ``InventoryItem.inventoryLevel(locationId:)`` is "the inventory item's quantities at the
+    specified location" (schema); it is null where no ``InventoryLevel`` connects the item to
+    the location, that is where the item is not stocked. A location gone or deactivated
+    fails the run rather than reading as no stock anywhere.
+    """
+    levels: dict[str, Level | None] = {}
+    for page in chunks(item_ids):
+        data = client.execute(
+            "InventoryAvailableAt", {"ids": list(page), "locationId": location_id}
+        )
+        if not (data.get("location") or {}).get("isActive"):
+            raise ShopifyError(
+                f"the location {location_id} is gone or inactive: choose another",
+                reason="location_missing",
+            )
+        for item_id, node in zip(page, data["nodes"], strict=True):
+            if node is None:
+                levels[item_id] = None
+            elif node.get("inventoryLevel") is None:
+                levels[item_id] = Level(0, stocked=False)
+            else:
+                levels[item_id] = Level(available_of(node["inventoryLevel"]))
+    return levels
+
+
+def read_partner_stock(
+    client: Any, partner: PartnerStore, maps: Sequence[ProductMap]
+) -> dict[str, int | None]:
+    """The partner's sellable stock per partner variant id (None: the variant is gone).
+
+    Every location's (``location_id`` None), or only the location the admin chose.
+    """
+    if partner.location_id is None:
+        return read_quantities(client, [m.partner_variant_id for m in maps])
+    items = [m.partner_inventory_item_id for m in maps if m.partner_inventory_item_id]
+    levels = read_levels(client, items, partner.location_id)
+    stock: dict[str, int | None] = {}
+    for product_map in maps:
+        level = levels.get(product_map.partner_inventory_item_id or "")
+        stock[product_map.partner_variant_id] = None if level is None else level.available
+    return stock
+
+
 def plan_changes(
     maps: Sequence[ProductMap],
     partner_qty: dict[str, int | None],
-    retail_qty: dict[str, int | None],
+    retail_levels: dict[str, Level | None],
     report: SyncReport,
 ) -> list[LevelChange]:
+    """What to write at the retail location; an item not stocked there counts as 0."""
     changes = []
     for product_map in maps:
         report.checked += 1
         partner = partner_qty.get(product_map.partner_variant_id)
         product_map.partner_variant_missing = partner is None
-        current = retail_qty.get(product_map.bubbly_variant_id)
-        if current is None:
+        level = retail_levels.get(product_map.bubbly_inventory_item_id or "")
+        if level is None:
             report.errors.append(
                 {"variant": product_map.bubbly_variant_id, "reason": "retail variant missing"}
             )
             continue
         target = max(partner or 0, 0)
-        if target == current:
+        if target == level.available:
             report.unchanged += 1
         else:
-            changes.append(LevelChange(product_map, target, current))
+            changes.append(LevelChange(product_map, target, level))
     return changes
 
 
@@ -147,11 +217,60 @@ def set_quantities_input(
                 "inventoryItemId": c.product_map.bubbly_inventory_item_id,
                 "locationId": location_id,
                 "quantity": c.target,
-                "changeFromQuantity": c.current,
+                "changeFromQuantity": c.current.available,
             }
             for c in changes
         ],
     }
+
+
+def activate(client: Any, item_id: str, location_id: str, key: str) -> Level:
+    """Stock an item at the location (``inventoryActivate``); its level as activated.
+
+    The schema: ``inventoryActivate`` "Activates an inventory item at a Location by creating an
+    InventoryLevel"; without quantities, ``available`` "default[s] to zero".
+    """
+    data = client.execute(
+        "InventoryActivate",
+        {"inventoryItemId": item_id, "locationId": location_id, "idempotencyKey": key},
+        idempotent=True,
+    )
+    payload = data["inventoryActivate"]
+    UserErrors.raise_for(payload)
+    return Level(available_of(payload["inventoryLevel"]))
+
+
+def activate_unstocked(
+    client: Any,
+    changes: Sequence[LevelChange],
+    *,
+    location_id: str,
+    key_prefix: str,
+    report: SyncReport,
+) -> list[LevelChange]:
+    """Activate every item not stocked at the location; the changes that can now be written."""
+    ready = []
+    for change in changes:
+        if change.current.stocked:
+            ready.append(change)
+            continue
+        item_id = change.product_map.bubbly_inventory_item_id or ""
+        try:
+            level = activate(client, item_id, location_id, f"{key_prefix}-{numeric_id(item_id)}")
+        except UserErrors as exc:
+            report.errors.append(
+                {"variant": change.product_map.bubbly_variant_id, "reason": str(exc)}
+            )
+            continue
+        if level.available == change.target:
+            report.unchanged += 1
+        else:
+            ready.append(LevelChange(change.product_map, change.target, level))
+    return ready
+
+
+def numeric_id(gid: str) -> str:
+    return gid.split("?", 1)[0].rsplit("/", 1)[-1]
 
 
 def write_changes(
@@ -163,27 +282,63 @@ def write_changes(
     key_prefix: str,
     report: SyncReport,
 ) -> None:
-    """Write levels in batches of 250; on a stale compare, re-read and retry that batch once."""
-    for index, batch in enumerate(chunks(changes)):
+    """Write levels in batches of 250, activating unstocked items first.
+
+    A batch refused because a level moved (a stale compare) or because an item is not
+    stocked at the location (``ITEM_NOT_STOCKED_AT_LOCATION``) is re-read, its unstocked
+    items activated, and retried once.
+    """
+    ready = activate_unstocked(
+        client,
+        changes,
+        location_id=location_id,
+        key_prefix=f"{key_prefix}-activate",
+        report=report,
+    )
+    for index, batch in enumerate(chunks(ready)):
         key = f"{key_prefix}-{index}"
         try:
             _set(client, batch, location_id, reference, key)
         except UserErrors as exc:
-            if not STALE_CODES & {e.get("code") for e in exc.user_errors}:
+            if not {e.get("code") for e in exc.user_errors} <= RETRY_CODES:
                 report.errors.extend({"reason": e.get("message")} for e in exc.user_errors)
                 continue
-            fresh = read_quantities(client, [c.product_map.bubbly_variant_id for c in batch])
-            retry = []
-            for change in batch:
-                current = fresh.get(change.product_map.bubbly_variant_id)
-                if current is not None and current != change.target:
-                    retry.append(LevelChange(change.product_map, change.target, current))
-            report.unchanged += len(batch) - len(retry)
+            retry = reread(client, batch, location_id, report)
+            retry = activate_unstocked(
+                client,
+                retry,
+                location_id=location_id,
+                key_prefix=f"{key}-activate",
+                report=report,
+            )
             if retry:
                 _set(client, retry, location_id, reference, f"{key}-retry")
             report.changed += len(retry)
             continue
         report.changed += len(batch)
+
+
+def reread(
+    client: Any, batch: Sequence[LevelChange], location_id: str, report: SyncReport
+) -> list[LevelChange]:
+    """The batch's changes at their current levels; those already at target are unchanged."""
+    items = [c.product_map.bubbly_inventory_item_id or "" for c in batch]
+    fresh = read_levels(client, items, location_id)
+    retry = []
+    for change in batch:
+        level = fresh.get(change.product_map.bubbly_inventory_item_id or "")
+        if level is None:
+            report.errors.append(
+                {
+                    "variant": change.product_map.bubbly_variant_id,
+                    "reason": "retail variant missing",
+                }
+            )
+        elif level.available == change.target:
+            report.unchanged += 1
+        else:
+            retry.append(LevelChange(change.product_map, change.target, level))
+    return retry
 
 
 def _set(
@@ -217,9 +372,13 @@ def sync_maps(partner_domain: str, select_maps: Any, *, kind: str) -> SyncRun:
         maps = list(select_maps())
         partner_client, retail_client = client_for(partner), client_for(retail)
         clients = [partner_client, retail_client]
-        partner_qty = read_quantities(partner_client, [m.partner_variant_id for m in maps])
-        retail_qty = read_quantities(retail_client, [m.bubbly_variant_id for m in maps])
-        changes = plan_changes(maps, partner_qty, retail_qty, report)
+        partner_qty = read_partner_stock(partner_client, partner, maps)
+        retail_levels = read_levels(
+            retail_client,
+            [m.bubbly_inventory_item_id for m in maps if m.bubbly_inventory_item_id],
+            retail.location_id,
+        )
+        changes = plan_changes(maps, partner_qty, retail_levels, report)
         write_changes(
             retail_client,
             changes,

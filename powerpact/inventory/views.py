@@ -11,6 +11,7 @@ from powerpact.auth import embedded
 from powerpact.db_types import utcnow
 from powerpact.extensions import db
 from powerpact.htmx import render_page_or_fragment
+from powerpact.inventory import locations
 from powerpact.inventory.service import partners_to_sync
 from powerpact.inventory.tasks import sync_partner_task
 from powerpact.models import PartnerStore, RunStatus, SyncRun
@@ -74,6 +75,37 @@ def sync_status():  # type: ignore[no-untyped-def]
         expected=expected,
         runs=runs_since(since, partner or None),
     )
+
+
+@bp.get("/inventory/location")
+@embedded("admin")
+def retail_location():  # type: ignore[no-untyped-def]
+    """The "Retail stock location" form, loaded into the sync history page."""
+    return location_form()
+
+
+@bp.post("/inventory/location")
+@embedded("admin")
+def choose_retail_location():  # type: ignore[no-untyped-def]
+    try:
+        chosen = locations.choose_retail_location(request.form.get("location_id", ""))
+    except locations.LocationRefused as exc:
+        return location_form(error=str(exc), status=422)
+    return location_form(saved=chosen.name)
+
+
+def location_form(*, error: str | None = None, saved: str | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+    try:
+        retail, choices = locations.retail_location_choices()
+    except locations.LocationRefused as exc:
+        retail, choices, error = None, [], error or str(exc)
+    return render_template(
+        "inventory/_retail_location.html",
+        retail=retail,
+        choices=choices,
+        error=error,
+        saved=saved,
+    ), status
 
 
 def is_finished(runs: list[SyncRun], expected: int) -> bool:

@@ -24,6 +24,21 @@ def decimal_or_none(value: Any) -> Decimal | None:
     return Decimal(str(value)) if value not in (None, "") else None
 
 
+def stock_by_location(shop: Shop, stock: Any) -> list[tuple[str, int]]:
+    """Fixture ``stock``: a number at the first location, or one per location in order.
+
+    ``null`` in the list leaves the variant not stocked at that location.
+    """
+    quantities = stock if isinstance(stock, list) else [stock]
+    if len(quantities) > len(shop.locations):
+        raise SandboxError(f"{len(quantities)} stock figures for {len(shop.locations)} locations")
+    return [
+        (location["id"], int(quantity))
+        for location, quantity in zip(shop.locations, quantities, strict=False)
+        if quantity is not None
+    ]
+
+
 class CatalogActions:
     """Products, variants and stock levels of a shop (mixed into ``Sandbox``)."""
 
@@ -61,9 +76,8 @@ class CatalogActions:
                         values[name].append(value)
                 variant = self._new_variant(product, option_names, chosen, spec)
                 product.variants.append(variant)
-                shop.levels[(variant.inventory_item_id, shop.location_id)] = int(
-                    spec.get("stock", 0)
-                )
+                for location_id, available in stock_by_location(shop, spec.get("stock", 0)):
+                    shop.levels[(variant.inventory_item_id, location_id)] = available
             product.options = list(values.items())
             shop.products[product.id] = product
             shop.catalog_changed()
@@ -126,6 +140,18 @@ class CatalogActions:
                 payloads.inventory_level(inventory_item_id, location_id, available),
             )
 
+    def connect_level(
+        self, shop: Shop, inventory_item_id: str, location_id: str, available: int
+    ) -> None:
+        """Stock an item at a location; fires ``inventory_levels/connect``, which "occurs
+        whenever an inventory level is connected" (schema, ``WebhookSubscriptionTopic``)."""
+        shop.levels[(inventory_item_id, location_id)] = available
+        self.emit(
+            shop,
+            "inventory_levels/connect",
+            payloads.inventory_level(inventory_item_id, location_id, available),
+        )
+
     def set_stock(
         self,
         shop: Shop,
@@ -147,10 +173,17 @@ class CatalogActions:
     def adjust_stock(
         self, shop: Shop, variant: Variant, delta: int, location_id: str | None = None
     ) -> None:
-        """Move stock by ``delta`` at ``location_id`` (the primary location when None)."""
-        location = location_id or shop.location_id
-        current = shop.levels.get((variant.inventory_item_id, location), 0)
-        self.set_level(shop, variant.inventory_item_id, location, current + delta)
+        """An order's claim or return: at ``location_id`` (the location its fulfillment order
+        is assigned to) when given; else a sale is taken from the first location that has
+        enough (else the first stocked one), a return goes to the first."""
+        item = variant.inventory_item_id
+        if location_id is not None:
+            where = location_id
+        else:
+            stocked = [loc["id"] for loc in shop.stocked_locations(item)] or [shop.location_id]
+            enough = [loc for loc in stocked if shop.levels.get((item, loc), 0) >= -delta]
+            where = enough[0] if delta < 0 and enough else stocked[0]
+        self.set_level(shop, item, where, shop.levels.get((item, where), 0) + delta)
 
     def product_changed(self, shop: Shop, product: Product, *, created: bool = False) -> None:
         product.updated_at = now_iso()

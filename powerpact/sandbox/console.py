@@ -154,7 +154,9 @@ def run_action(sandbox: Sandbox, retail: Shop, action: str, skus: list[str], for
         if found is None:
             raise SandboxError("cannot find the partner product behind that SKU")
         shop, variant_id = found
-        sandbox.set_stock(shop, sandbox.find_variant(shop, variant_id=variant_id), 0, notify=False)
+        variant = sandbox.find_variant(shop, variant_id=variant_id)
+        for location in shop.stocked_locations(variant.inventory_item_id):
+            sandbox.set_stock(shop, variant, 0, notify=False, location_id=location["id"])
         order = place_order(
             sandbox, retail, {"lines": [{"sku": skus[-1], "quantity": 3}], "shipping": "5.00"}
         )

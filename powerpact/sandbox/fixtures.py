@@ -4,7 +4,8 @@ A JSON fixture: ``{"shops": [{"domain", "name", "currency", "timezone", "plan",
 "locations": ["Main warehouse" or {"name", "address": {"address1", "city", "provinceCode",
 "zip", "countryCode", ...}}, ...], "products": [{"title", "vendor", "product_type",
 "description", "tags", "options": ["Size", "Grind"], "variants": [{"options": ["250g",
-"Whole bean"], "sku", "price", "compare_at", "stock"}]}]}]}``.
+"Whole bean"], "sku", "price", "compare_at", "stock"}]}]}]}``; ``stock`` is a number at the
+first location or a list with one per location (``null``: not stocked there).
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ ROASTERS = [
             "Burundi Kayanza",
         ],
         "styles": ["House", "Dark", "Decaf", "Cold Brew"],
+        "locations": ["Harbor Bean Co. warehouse", "Harbor Bean Co. Brooklyn store"],
     },
     {
         "domain": "alpine-coffee-works.myshopify.com",
@@ -95,10 +97,22 @@ def variant_sku(code: str, index: int, size: str, grind: str) -> str:
     return f"{code}-{index + 1:03d}-{size.upper()}-{grind[:2].upper()}"
 
 
+def second_location_stock(roaster: dict[str, Any]) -> Any:
+    """Stock at a roaster's second location, if it has one: most variants, not all.
+
+    Its own generator, so a second location leaves the rest of the demo's data as it was.
+    """
+    if len(roaster.get("locations") or []) < 2:
+        return lambda first: first
+    rng = random.Random(f"{roaster['code']}-second-location")  # noqa: S311 (demo data)
+    return lambda first: [first, None if rng.random() < 0.25 else rng.randint(0, 20)]
+
+
 def roaster_products(
     roaster: dict[str, Any], base_url: str, rng: random.Random
 ) -> list[dict[str, Any]]:
     products = []
+    with_second = second_location_stock(roaster)
     combos = [(o, s) for s in roaster["styles"] for o in roaster["origins"]]
     for index, (origin, style) in enumerate(combos[: roaster["products"]]):
         title = f"{origin} {style}"
@@ -118,7 +132,7 @@ def roaster_products(
                         "compare_at": str((price * Decimal("1.15")).quantize(CENT))
                         if index % 7 == 0
                         else None,
-                        "stock": stock,
+                        "stock": with_second(stock),
                     }
                 )
         products.append(
@@ -148,6 +162,16 @@ BUBBLY_WAREHOUSE = {
     "phone": "+15035550100",
 }
 
+BUBBLY_SHOP = {
+    "address1": "1120 NW Couch St",
+    "city": "Portland",
+    "province": "Oregon",
+    "provinceCode": "OR",
+    "zip": "97209",
+    "country": "United States",
+    "countryCode": "US",
+}
+
 
 def demo(base_url: str) -> dict[str, Any]:
     rng = random.Random(20261122)  # noqa: S311 (repeatable demo data, not security)
@@ -158,7 +182,7 @@ def demo(base_url: str) -> dict[str, Any]:
             "product_type": "Merchandise",
             "image_url": f"{base_url}/images/bubbly/mug.svg",
             "variants": [
-                {"title": "Default Title", "sku": "BUB-MUG", "price": "14.00", "stock": 120}
+                {"title": "Default Title", "sku": "BUB-MUG", "price": "14.00", "stock": [120, 24]}
             ],
         },
         {
@@ -167,7 +191,7 @@ def demo(base_url: str) -> dict[str, Any]:
             "product_type": "Equipment",
             "image_url": f"{base_url}/images/bubbly/kit.svg",
             "variants": [
-                {"title": "Default Title", "sku": "BUB-KIT", "price": "39.00", "stock": 40}
+                {"title": "Default Title", "sku": "BUB-KIT", "price": "39.00", "stock": [40, 6]}
             ],
         },
     ]
@@ -177,7 +201,10 @@ def demo(base_url: str) -> dict[str, Any]:
             "name": "Bubbly",
             "currency": "USD",
             "timezone": "America/New_York",
-            "locations": [{"name": "Bubbly warehouse", "address": BUBBLY_WAREHOUSE}],
+            "locations": [
+                {"name": "Bubbly warehouse", "address": BUBBLY_WAREHOUSE},
+                {"name": "Bubbly shop", "address": BUBBLY_SHOP},
+            ],
             "products": retail_products,
         }
     ]
@@ -188,6 +215,7 @@ def demo(base_url: str) -> dict[str, Any]:
                 "name": roaster["name"],
                 "currency": "USD",
                 "timezone": roaster["timezone"],
+                "locations": roaster.get("locations") or [],
                 "products": roaster_products(roaster, base_url, rng),
             }
         )
@@ -195,7 +223,7 @@ def demo(base_url: str) -> dict[str, Any]:
 
 
 def load(sandbox: Sandbox, data: dict[str, Any]) -> None:
-    """Add the fixture's shops (``locations`` by name, the first holds fixture stock)."""
+    """Add the fixture's shops (``locations`` by name; ``stock`` per location, see above)."""
     for shop_data in data.get("shops", []):
         locations = [
             {

@@ -16,6 +16,7 @@ REQUIRED = {
     "inventoryItem": "read_inventory",
     "inventoryItems": "read_inventory",
     "inventorySetQuantities": "write_inventory",
+    "inventoryActivate": "write_inventory",
     "locations": "read_locations",
     "location": "read_locations",
     "order": "read_orders",

@@ -150,8 +150,11 @@ def inventory_level_node(shop: Shop, variant: Variant, location: dict[str, Any])
 
 def inventory_item_node(shop: Shop, variant: Variant) -> dict[str, Any]:
     def level(locationId: str, **_: Any) -> dict[str, Any] | None:
+        """Null where the item is not stocked: no ``InventoryLevel`` connects them."""
         location = shop.location(locationId)
-        return inventory_level_node(shop, variant, location) if location else None
+        if location is None or not shop.stocked(variant.inventory_item_id, locationId):
+            return None
+        return inventory_level_node(shop, variant, location)
 
     return {
         "__typename": "InventoryItem",
@@ -163,7 +166,9 @@ def inventory_item_node(shop: Shop, variant: Variant) -> dict[str, Any]:
         "updatedAt": variant.updated_at,
         "inventoryLevel": level,
         "inventoryLevels": lambda **args: connection(
-            shop.locations, lambda loc: inventory_level_node(shop, variant, loc), **args
+            shop.stocked_locations(variant.inventory_item_id),
+            lambda loc: inventory_level_node(shop, variant, loc),
+            **args,
         ),
         "variant": lambda **_: variant_node(shop, variant),
     }

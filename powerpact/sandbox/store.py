@@ -397,7 +397,20 @@ class Shop:
     def location(self, location_id: str) -> dict[str, Any] | None:
         return next((loc for loc in self.locations if loc["id"] == location_id), None)
 
+    def stocked(self, inventory_item_id: str, location_id: str) -> bool:
+        """Whether the item has an inventory level at the location (is stocked there).
+
+        A level exists only where the item was activated: by ``inventoryActivate``, by a
+        variant created with quantities there, or by a merchant stocking it in the admin
+        (https://shopify.dev/docs/api/admin-graphql/2026-07/mutations/inventoryActivate).
+        """
+        return (inventory_item_id, location_id) in self.levels
+
+    def stocked_locations(self, inventory_item_id: str) -> list[dict[str, Any]]:
+        return [loc for loc in self.locations if self.stocked(inventory_item_id, loc["id"])]
+
     def available(self, inventory_item_id: str) -> int:
+        """``ProductVariant.inventoryQuantity``: "the total sellable quantity of the variant"."""
         return sum(self.levels.get((inventory_item_id, loc["id"]), 0) for loc in self.locations)
 
 

@@ -50,6 +50,11 @@ def fulfilment_centre(
 
 
 def learn_shop(client: ShopifyClient, shop: RetailStore | PartnerStore) -> None:
+    """Name, currency, zone and scopes; the retail store's stock location (the first active).
+
+    A partner's ``location_id`` stays None: its stock counts at every location until the
+    admin chooses one in the partner's settings.
+    """
     data = client.execute("ShopInfo")
     info = data["shop"]
     shop.name = info["name"]
@@ -58,7 +63,7 @@ def learn_shop(client: ShopifyClient, shop: RetailStore | PartnerStore) -> None:
     if isinstance(shop, PartnerStore) and shop.cutoff_timezone == "UTC":
         shop.cutoff_timezone = info["ianaTimezone"]
     locations = [loc for loc in data["locations"]["nodes"] if loc.get("isActive", True)]
-    if locations and not shop.location_id:
+    if isinstance(shop, RetailStore) and locations and not shop.location_id:
         shop.location_id = locations[0]["id"]
     if isinstance(shop, RetailStore) and not shop.fulfilment_centre_address:
         where = next((loc for loc in locations if loc["id"] == shop.location_id), None)

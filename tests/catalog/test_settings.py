@@ -2,6 +2,7 @@
 
 from datetime import time
 
+import pytest
 from sqlalchemy import select
 
 from powerpact.models import Cadence, PartnerSettingsChange, ShipTo
@@ -18,6 +19,13 @@ GOOD = {
     "markup_min_margin": "20",
     "auto_import_on_install": "on",
 }
+
+
+@pytest.fixture(autouse=True)
+def partner_locations(shopify, personas):
+    """The settings page reads the partner's locations to offer them."""
+    nodes = [{"id": "gid://shopify/Location/1", "name": "Roastery", "isActive": True}]
+    shopify.on(personas.alice.shop_domain, "Locations", lambda _: {"locations": {"nodes": nodes}})
 
 
 def post(client, session_token, personas, partner, data):

@@ -45,6 +45,9 @@ def test_every_operation_runs_against_the_sandbox(run, sandbox):
     run("ProductForImport", {"id": ids[0]["id"]})
     run("VariantInventory", {"ids": [v.id for v in variants], "locationId": partner.location_id})
     run("VariantQuantities", {"ids": [v.id for v in variants]})
+    items = [v.inventory_item_id for v in variants]
+    run("InventoryAvailableAt", {"ids": items, "locationId": partner.location_id})
+    run("Locations", {}, RETAIL)
     run(
         "WebhookSubscriptionCreate",
         {"topic": "ORDERS_CREATE", "uri": "http://127.0.0.1:5000/webhooks"},
@@ -105,6 +108,16 @@ def test_every_operation_runs_against_the_sandbox(run, sandbox):
         },
         RETAIL,
     )
+    activated = run(
+        "InventoryActivate",
+        {
+            "inventoryItemId": item,
+            "locationId": retail.locations[1]["id"],
+            "idempotencyKey": "activate-1",
+        },
+        RETAIL,
+    )["inventoryActivate"]
+    assert activated["userErrors"] == [] and retail.stocked(item, retail.locations[1]["id"])
     run("ProductArchive", {"id": imported["id"]}, RETAIL)
     order = run(
         "OrderCreate",

@@ -139,7 +139,7 @@ def test_callback_stores_the_token_encrypted_and_subscribes_webhooks(
     assert partner.refresh_token == "shprt_refresh"
     assert partner.access_token_expires_at is not None
     assert partner.name == "Alice Roasters" and partner.currency_code == "EUR"
-    assert partner.location_id == "gid://shopify/Location/7"
+    assert partner.location_id is None, "stock is counted at every location until chosen"
     raw = db_session.execute(text("SELECT access_token FROM partner_stores")).scalar_one()
     assert "alice0000" not in raw
     topics = {s["topic"] for s in shop_api}

@@ -53,7 +53,13 @@ def q_inventory_items(
 
 
 def quantity_errors(shop: Shop, quantities: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Every refusal Shopify would give the quantities, with the index of each."""
+    """Every refusal Shopify would give the quantities, with the index of each.
+
+    ``ITEM_NOT_STOCKED_AT_LOCATION``: "The specified inventory item is not stocked at the
+    location" (schema, ``InventorySetQuantitiesUserErrorCode``): a quantity can be set only
+    where the item has an ``InventoryLevel``, "one InventoryItem to one Location" (schema,
+    ``InventoryLevel``); ``inventoryActivate`` creates one.
+    """
     items = shop.inventory_items()
     errors = []
     for index, change in enumerate(quantities):
@@ -73,6 +79,14 @@ def quantity_errors(shop: Shop, quantities: list[dict[str, Any]]) -> list[dict[s
                     "The specified location could not be found.",
                     [*where, "locationId"],
                     "INVALID_LOCATION",
+                )
+            )
+        elif not shop.stocked(change["inventoryItemId"], change["locationId"]):
+            errors.append(
+                user_error(
+                    "The specified inventory item is not stocked at the location.",
+                    [*where, "locationId"],
+                    "ITEM_NOT_STOCKED_AT_LOCATION",
                 )
             )
         elif "changeFromQuantity" not in change:
@@ -157,5 +171,60 @@ def set_quantities(ctx: Context, data: dict[str, Any]) -> dict[str, Any]:
     return {"inventoryAdjustmentGroup": group, "userErrors": []}
 
 
+def m_inventory_activate(
+    ctx: Context, args: dict[str, Any], info: GraphQLResolveInfo
+) -> dict[str, Any]:
+    """Stock an item at a location; a repeated ``@idempotent`` key replays.
+
+    Schema, ``inventoryActivate``: "Activates an inventory item at a Location by creating an
+    InventoryLevel that tracks stock quantities"; "If you don't specify quantities, then
+    `available` and `onHand` default to zero"; the ``@idempotent`` key is required as of
+    2026-04 (https://shopify.dev/docs/api/admin-graphql/2026-07/mutations/inventoryActivate).
+    The schema does not say what activating an active level does: here it answers the level
+    as it is, and refuses initial quantities for it (they would overwrite counted stock
+    without a compare), the stricter reading.
+    """
+    shop, key = ctx.shop, ctx.idempotency_key
+    if key is not None and key in shop.idempotency:
+        seen_args, result = shop.idempotency[key]
+        if seen_args != args:
+            return failed(
+                "inventoryLevel",
+                "The same idempotency key was used with different parameters.",
+                ["idempotencyKey"],
+            )
+        return result
+    result = activate(ctx, args)
+    if key is not None:
+        shop.idempotency[key] = (dict(args), result)
+    return result
+
+
+def activate(ctx: Context, args: dict[str, Any]) -> dict[str, Any]:
+    shop = ctx.shop
+    variant = shop.variant_by_item(args["inventoryItemId"])
+    if variant is None:
+        return failed("inventoryLevel", "Inventory item does not exist", ["inventoryItemId"])
+    location = shop.location(args["locationId"])
+    if location is None or not location.get("isActive", True):
+        return failed("inventoryLevel", "Location does not exist", ["locationId"])
+    initial = args.get("available") if args.get("available") is not None else args.get("onHand")
+    if shop.stocked(variant.inventory_item_id, location["id"]):
+        if initial is not None:
+            return failed(
+                "inventoryLevel",
+                "The item is already stocked at this location; set its quantities instead.",
+                ["available"],
+            )
+    else:
+        ctx.sandbox.connect_level(
+            shop, variant.inventory_item_id, location["id"], int(initial or 0)
+        )
+    return {
+        "inventoryLevel": shapes.inventory_level_node(shop, variant, location),
+        "userErrors": [],
+    }
+
+
 QUERIES = {"inventoryItem": q_inventory_item, "inventoryItems": q_inventory_items}
-MUTATIONS = {"inventorySetQuantities": m_inventory_set}
+MUTATIONS = {"inventorySetQuantities": m_inventory_set, "inventoryActivate": m_inventory_activate}
