@@ -27,10 +27,13 @@ def two_locations(sandbox_app, sandbox):
     assert floor.status_code == 201
     floor_id = floor.get_json()["id"]
     shop = sandbox.shop(RETAIL)
-    for location, available in ((shop.location_id, 0), (floor_id, 30)):
+    others = [loc["id"] for loc in shop.locations if loc["id"] not in (shop.location_id, floor_id)]
+    stock = [("BUB-KIT", shop.location_id, 0), ("BUB-KIT", floor_id, 30)]
+    stock += [(sku, other, 0) for other in others for sku in ("BUB-KIT", "BUB-MUG")]
+    for sku, location, available in stock:
         stocked = client.post(
             f"/_sandbox/shops/{RETAIL}/stock",
-            json={"sku": "BUB-KIT", "available": available, "location_id": location},
+            json={"sku": sku, "available": available, "location_id": location},
         )
         assert stocked.status_code == 200
     return shop.location_id, floor_id
