@@ -282,30 +282,45 @@ def created_by_powerpact(partner_domain: str, partner_order_id: str) -> bool:
 @handles("fulfillments/create", "fulfillments/update")
 def on_partner_fulfilment(delivery: WebhookDelivery, payload: dict[str, Any]) -> dict[str, Any]:
     """Copy a partner's fulfilment and tracking onto the retail order's matching lines."""
-    partner_order = f"gid://shopify/Order/{int(payload['order_id'])}"
-    partner_fulfillment_id = str(payload.get("admin_graphql_api_id") or payload.get("id"))
+    return apply_partner_fulfilment(
+        delivery.shop_domain,
+        f"gid://shopify/Order/{int(payload['order_id'])}",
+        str(payload.get("admin_graphql_api_id") or payload.get("id")),
+        shipped_quantities(payload),
+        tracking_of(payload),
+    )
+
+
+def apply_partner_fulfilment(
+    partner_domain: str,
+    partner_order: str,
+    partner_fulfillment_id: str,
+    shipped: dict[str, int],
+    tracking: dict[str, Any],
+) -> dict[str, Any]:
+    """Copy one partner fulfilment (its quantities per partner variant, its tracking) onto
+    the retail order, once: from its webhook, or from the reconciliation when that was lost."""
     orders = list(
         db.session.scalars(
             select(OrderSync).where(
-                OrderSync.partner_shop_domain == delivery.shop_domain,
+                OrderSync.partner_shop_domain == partner_domain,
                 OrderSync.partner_order_id == partner_order,
             )
         )
     )
     if not orders:
-        if created_by_powerpact(delivery.shop_domain, partner_order):
+        if created_by_powerpact(partner_domain, partner_order):
             raise NotRecordedYet(
                 f"{partner_order} carries PowerPact's identifier but no OrderSync records it"
                 " yet (its send has not committed); the delivery is retried"
             )
         return {"outcome": "not a PowerPact order"}
     retail = installed_retail()
-    tracking = tracking_of(payload)
     client = client_for(retail)
     already = [o for o in orders if seen_fulfilment(o, partner_fulfillment_id)]
     if already:
         return update_tracking(client, already, partner_fulfillment_id, tracking, retail)
-    plan = allocate_shipment(orders, shipped_quantities(payload))
+    plan = allocate_shipment(orders, shipped)
     fulfilled = []
     for order in orders:
         quantities = plan.get(order.id)

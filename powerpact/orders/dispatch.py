@@ -17,11 +17,11 @@ from powerpact.models import (
     RetailStore,
     WebhookDelivery,
 )
-from powerpact.orders import batches, push
+from powerpact.orders import aftercare, batches, push
 from powerpact.orders.capture import mark_seen, parse_order, record_order
-from powerpact.orders.reconcile import reconcile_retail_orders
+from powerpact.orders.reconcile import reconcile_partner_fulfilments, reconcile_retail_orders
 from powerpact.shopify.clients import client_for
-from powerpact.shopify.errors import ReauthorizationRequired
+from powerpact.shopify.errors import ReauthorizationRequired, ShopifyError
 from powerpact.shopify.topics import handles
 from powerpact.shops import is_retail_shop
 
@@ -220,8 +220,19 @@ def partners_with_due_orders() -> dict[str, list[str]]:
 
 
 def reconcile() -> dict[str, Any]:
-    """Capture the retail orders whose webhooks never arrived (``reconcile``)."""
+    """Capture the retail orders and copy the partner fulfilments whose webhooks never
+    arrived (``reconcile``). A partner Shopify refuses is skipped until the next run."""
     store = db.session.scalar(select(RetailStore))
     if store is None or not store.is_active:
         return {"outcome": "the retail store has not installed PowerPact"}
-    return reconcile_retail_orders(client_for(store), capture_order)
+    result: dict[str, Any] = {"retail": reconcile_retail_orders(client_for(store), capture_order)}
+    partners = db.session.scalars(select(PartnerStore).order_by(PartnerStore.shop_domain)).all()
+    for partner in [p for p in partners if p.is_active]:
+        try:
+            result[partner.shop_domain] = reconcile_partner_fulfilments(
+                partner.shop_domain, client_for(partner), aftercare.apply_partner_fulfilment
+            )
+        except ShopifyError as exc:
+            db.session.rollback()
+            result[partner.shop_domain] = {"error": str(exc)}
+    return result

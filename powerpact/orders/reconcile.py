@@ -1,11 +1,16 @@
-"""Finding what webhooks did not bring: retail orders PowerPact has not captured.
+"""Finding what webhooks did not bring: retail orders not captured, partner fulfilments
+not copied.
 
 Shopify retries a failed delivery 8 times over 4 hours, then drops it, and tells apps
 not to rely on webhooks alone but to reconcile
 (https://shopify.dev/docs/apps/build/webhooks/best-practices). Every few minutes the
 retail store's orders updated since the last watermark are listed (``orders(query:
 "updated_at:>…")``, 100 a page, two fields each) and any whose state PowerPact has not
-captured (``RetailOrderSeen``) is captured now, as its webhook would have.
+captured (``RetailOrderSeen``) is captured now, as its webhook would have. On each
+partner's store, PowerPact's orders (tagged ``powerpact``) updated since that partner's
+watermark that have shipped are read with their fulfilments, and each one is applied as
+its ``fulfillments/create`` would have been (a fulfilment already copied only has its
+tracking compared).
 """
 
 from __future__ import annotations
@@ -104,4 +109,73 @@ def reconcile_retail_orders(client: Any, capture: Callable[[str], Any]) -> dict[
     db.session.commit()
     if captured or errors:
         log.info("reconciliation captured %s of %s listed orders", captured, listed)
+    return result
+
+
+PARTNER_FULFILMENTS = "partner_fulfilments:"  # + the partner's domain
+UNSHIPPED = ("UNFULFILLED", "SCHEDULED", "ON_HOLD")
+
+
+def fulfilment_of(node: dict[str, Any], where: str) -> tuple[str, dict[str, int], dict[str, Any]]:
+    """A partner ``Fulfillment`` as the webhook gives it: id, quantities per variant, tracking."""
+    fulfillment_id = fields.text(node.get("id"), f"{where}.id", max_length=255)
+    shipped: dict[str, int] = {}
+    items = fields.obj(node.get("fulfillmentLineItems"), f"{where}.fulfillmentLineItems")
+    for index, item in enumerate(fields.items(items.get("nodes"), f"{where}.fulfillmentLineItems")):
+        line = fields.obj(item, f"{where}.fulfillmentLineItems[{index}]")
+        variant = (line.get("lineItem") or {}).get("variant") or {}
+        if isinstance(variant.get("id"), str):
+            quantity = fields.count(line.get("quantity"), f"{where}.quantity")
+            shipped[variant["id"]] = shipped.get(variant["id"], 0) + quantity
+    tracking_nodes = node.get("trackingInfo") or []
+    info = tracking_nodes[0] if tracking_nodes and isinstance(tracking_nodes[0], dict) else {}
+    tracking = {k: info[k] for k in ("company", "number", "url") if info.get(k)}
+    return fulfillment_id, shipped, tracking
+
+
+def reconcile_partner_fulfilments(
+    partner_domain: str,
+    client: Any,
+    apply: Callable[[str, str, str, dict[str, int], dict[str, Any]], Any],
+) -> dict[str, Any]:
+    """Apply the fulfilments of the partner's PowerPact orders updated since the watermark.
+
+    ``apply(partner, order, fulfillment, shipped, tracking)`` is what the fulfilment
+    webhook runs. Steps and errors as in ``reconcile_retail_orders``.
+    """
+    name = f"{PARTNER_FULFILMENTS}{partner_domain}"[:64]
+    started = utcnow()
+    watermark = reconciliation(name).watermark
+    since = (watermark or started - FIRST_LOOK_BACK) - OVERLAP
+    db.session.commit()
+    listed, applied, errors = 0, 0, []
+    newest = watermark
+    query = f"tag:powerpact {search_since(since)}"
+    for node in client.paginate("PartnerOrdersUpdatedSince", {"query": query}, ("orders",)):
+        listed += 1
+        try:
+            order_gid = fields.text(node.get("id"), "order.id", max_length=255)
+            updated_at = fields.moment(node.get("updatedAt"), "order.updatedAt")
+            if node.get("displayFulfillmentStatus") not in UNSHIPPED:
+                order = client.execute("PartnerOrderFulfillments", {"id": order_gid})["order"]
+                for index, fulfillment in enumerate((order or {}).get("fulfillments") or []):
+                    found = fulfilment_of(fulfillment, f"order.fulfillments[{index}]")
+                    outcome = apply(partner_domain, order_gid, *found)
+                    applied += outcome.get("outcome") in ("fulfilled", "tracking updated")
+        except (InvalidOrder, ValueError) as exc:
+            db.session.rollback()
+            errors.append({"order": str(node.get("id"))[:255], "error": str(exc)})
+            continue
+        except BaseException:
+            db.session.rollback()
+            raise
+        db.session.commit()
+        newest = max(newest, updated_at) if newest else updated_at
+    result = {"listed": listed, "applied": applied, "errors": errors[:MAX_ERRORS_KEPT]}
+    row = reconciliation(name)
+    if newest is not None and (row.watermark is None or row.watermark < newest):
+        row.watermark = newest
+    row.last_run_at = started
+    row.last_result = result
+    db.session.commit()
     return result

@@ -225,7 +225,7 @@ def test_orders_whose_webhooks_were_lost_for_good_reach_their_partners(harness):
     repaired = check_subscriptions()
     assert "ORDERS_CREATE" in repaired[RETAIL]["created"]
     assert "ORDERS_CREATE" in subscribed_topics(harness, RETAIL)
-    result = reconcile()
+    result = reconcile()["retail"]
     assert result["captured"] == 3 and result["errors"] == []
     harness.settle()
     assert {order_sync(o["id"]).status for o in placed} == {OrderStatus.SYNCED}
@@ -246,7 +246,7 @@ def test_the_reconciliation_captures_a_change_whose_webhook_was_lost(harness):
     harness.control("POST", f"/shops/{RETAIL}/orders/{number}/cancel", {"reason": "fraud"})
     harness.settle()
     assert order_sync(order["id"]).status == OrderStatus.PENDING, "the cancellation was lost"
-    assert reconcile()["captured"] == 1
+    assert reconcile()["retail"]["captured"] == 1
     assert order_sync(order["id"]).status == OrderStatus.CANCELLED
 
 
@@ -260,3 +260,28 @@ def test_a_subscription_at_an_old_address_is_replaced(harness):
     uris = {s["uri"] for s in harness.shop(RETAIL)["subscriptions"]}
     assert uris == {"http://127.0.0.1:5000/webhooks"}
     assert check_subscriptions() == {}, "nothing left to repair"
+
+
+def test_a_partner_shipment_whose_webhook_was_lost_reaches_the_retail_order(harness):
+    sku = set_up_orders(harness)
+    order = place(harness, sku)
+    harness.settle()
+    sync = order_sync(order["id"])
+    assert sync.status == OrderStatus.SYNCED
+    harness.sandbox.webhooks.transport = lambda url, headers, body: 503  # PowerPact is down
+    number = sync.partner_order_id.rsplit("/", 1)[1]
+    harness.control(
+        "POST",
+        f"/shops/{NORTH}/orders/{number}/fulfil",
+        {"tracking_number": "1ZLOST", "company": "UPS", "url": "https://ups.example/1ZLOST"},
+    )
+    harness.settle()
+    assert order_sync(order["id"]).status == OrderStatus.SYNCED, "the fulfilment was lost"
+
+    result = reconcile()
+    assert result[NORTH]["applied"] == 1 and result[NORTH]["errors"] == []
+    sent = order_sync(order["id"])
+    assert sent.status == OrderStatus.FULFILLED
+    retail_order = next(o for o in harness.shop(RETAIL)["orders"] if o["id"] == order["id"])
+    assert retail_order["fulfillments"][0]["tracking"]["number"] == "1ZLOST"
+    assert reconcile()[NORTH]["applied"] == 0, "copied once"

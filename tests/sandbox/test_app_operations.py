@@ -137,6 +137,8 @@ def test_every_operation_runs_against_the_sandbox(run, sandbox):
         },
     )["orderCreate"]["order"]
     run("OrdersBySourceIdentifier", {"query": "source_identifier:powerpact-1"})
+    run("PartnerOrdersUpdatedSince", {"query": "tag:powerpact updated_at:>'2020-01-01T00:00:00Z'"})
+    run("PartnerOrderFulfillments", {"id": order["id"]})
     updated = run("OrdersUpdatedSince", {"query": "updated_at:>'2020-01-01T00:00:00Z'"})
     assert order["id"] in {n["id"] for n in updated["orders"]["nodes"]}
     run("OrderForSync", {"id": order["id"]})
