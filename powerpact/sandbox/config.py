@@ -38,6 +38,9 @@ class SandboxConfig:
     ``order_create_limit`` switches on development stores' five ``orderCreate``
     a minute. ``enforce_scopes`` answers ``ACCESS_DENIED`` for a root field the
     token's scopes do not cover (off by default: benchmarks mint narrow tokens).
+    ``search_lag_seconds`` is how long a change to an order takes to reach the orders
+    search index (``order_search``): Shopify documents no read-after-write consistency
+    for ``orders(query:)``, so the lag is on by default; 0 turns it off.
     """
 
     api_key: str = "powerpact-dev-key"
@@ -52,5 +55,6 @@ class SandboxConfig:
     webhook_retry_delays: tuple[float, ...] = (1, 2, 4, 8, 16, 32, 64, 128)
     order_create_limit: int | None = None
     enforce_scopes: bool = False
+    search_lag_seconds: float = 3.0
     api_version: str = API_VERSION
     base_url: str = "http://127.0.0.1:8765"

@@ -164,6 +164,10 @@ class Order:
     updated_at: str = field(default_factory=now_iso)
     fulfillments: list[Fulfillment] = field(default_factory=list)
     fulfillment_order_id: str = ""
+    # (visible from, searchable fields): what the orders search index holds (order_search.py)
+    search_versions: list[tuple[float, dict[str, list[str]]]] = field(
+        default_factory=list, repr=False, compare=False
+    )
 
     @property
     def shipping(self) -> Decimal:
