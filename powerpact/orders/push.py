@@ -1,20 +1,50 @@
 """Sending a partner's orders to the partner's store, exactly once.
 
-Exactly once, with ``orderCreate`` having no idempotency key:
+Exactly once, with ``orderCreate`` having no idempotency key (it does not take the
+``@idempotent`` directive, whose mutations say so in their description):
 - the partner's row is locked (``SELECT ... FOR UPDATE``) for the whole send, so
   two workers never send or edit the same partner's orders at once, and so are
   the OrderSyncs being sent, so a webhook changing or cancelling one waits for the
   send and then sees it sent (capture locks in partner order: no deadlock);
-- before creating, the partner store is searched for an order carrying our
-  ``sourceIdentifier``: a crash between Shopify's answer and our commit leaves
-  the order on Shopify and finds it on the next attempt instead of making another;
+- every created order carries our ``sourceIdentifier``, and before creating, the
+  partner store is asked for it: a crash between Shopify's answer and our commit
+  leaves the order on Shopify, and the next attempt finds it instead of making
+  another;
 - the database keeps one OrderSync per (order, partner) and one batch per window.
+
+Finding it is the subtle part. The search (``orders(query: "source_identifier:...")``)
+goes through Shopify's search index, for which no read-after-write consistency is
+documented, and client library users report searches missing an order created
+moments before. A worker killed after ``orderCreate`` is retried within seconds
+(its order is still due), so the search alone would miss exactly the orders it
+is there to find. And the crash leaves no trace in the database: the attempt's
+record is written in the transaction the crash lost. Hence:
+
+- each send first commits that it begins (``send_attempts``, on a connection of
+  its own, answering whether a send of the same order began before). One small
+  commit per send, and it is what tells the common case from the rare one;
+- no earlier send: the search alone is asked (nothing can carry the identifier
+  unless the database lost its record; the search still covers what is older
+  than the lag). Two calls an order, as before: the search and ``orderCreate``;
+- an earlier send, outcome unknown (``find_after_uncertain_send``): one request
+  asks the search and lists the store's newest ``NEWEST_PAGE`` orders sorted by
+  creation, which does not go through the index. An order of the earlier send,
+  created after it began, is in that listing unless the store took more than a
+  page of orders since; an order older than the lag is in the search. If neither
+  covers the gap (the page is full and younger than both the lag and the earlier
+  send), the send waits until the lag has passed over the oldest listed order and
+  searches again before it decides the order does not exist. The wait, at most
+  ``PARTNER_SEARCH_LAG_SECONDS`` and a margin, holds the partner's lock; it needs
+  a page of orders within the lag window right after a crash;
+- ``createdAt`` has whole seconds and Shopify's clock is not ours:
+  ``CREATED_AT_MARGIN`` covers both.
 """
 
 from __future__ import annotations
 
 import logging
 import random
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -38,6 +68,7 @@ from powerpact.models import (
     ShipTo,
 )
 from powerpact.money import round_money
+from powerpact.orders import send_attempts
 from powerpact.shopify.clients import client_for
 from powerpact.shopify.errors import ShopifyError, UserErrors
 from powerpact.shopify.oauth import fresh_access_token, needs_refresh
@@ -47,6 +78,9 @@ log = logging.getLogger(__name__)
 MAX_AUTOMATIC_ATTEMPTS = 6
 BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_CAP = timedelta(hours=1)
+NEWEST_PAGE = 50  # the newest orders PartnerOrderLookup.graphql lists
+CREATED_AT_MARGIN = timedelta(seconds=2)  # createdAt's whole seconds, and clock skew
+sleep = time.sleep
 
 
 class PushFailed(Exception):
@@ -195,13 +229,52 @@ def order_create_input(
     return order_input
 
 
-def find_partner_order(client: Any, identifier: str) -> PartnerOrderRef | None:
-    data = client.execute(
-        "OrdersBySourceIdentifier", {"query": f"source_identifier:'{identifier}'"}
-    )
-    nodes = data["orders"]["nodes"]
+def search_query(identifier: str) -> str:
+    return f"source_identifier:'{identifier}'"
+
+
+def matching(nodes: Sequence[dict[str, Any]], identifier: str) -> PartnerOrderRef | None:
+    """The first node carrying exactly ``identifier`` (the search ignores case)."""
     exact = [n for n in nodes if n.get("sourceIdentifier") == identifier]
     return PartnerOrderRef(exact[0]["id"], exact[0]["name"]) if exact else None
+
+
+def find_partner_order(client: Any, identifier: str) -> PartnerOrderRef | None:
+    """The partner order carrying ``identifier`` as the search sees it (it lags)."""
+    data = client.execute("OrdersBySourceIdentifier", {"query": search_query(identifier)})
+    return matching(data["orders"]["nodes"], identifier)
+
+
+def search_lag() -> timedelta:
+    """How long a new order may take to reach the partner store's search (a setting)."""
+    return timedelta(seconds=current_app.config["POWERPACT"].partner_search_lag_seconds)
+
+
+def find_after_uncertain_send(
+    client: Any, identifier: str, since: datetime | None
+) -> PartnerOrderRef | None:
+    """The partner order carrying ``identifier``, after a send begun at ``since`` whose
+    outcome was not recorded (None: not known when). The module docstring says why."""
+    data = client.execute("PartnerOrderLookup", {"query": search_query(identifier)})
+    newest = data["newest"]["nodes"]
+    found = matching(data["bySource"]["nodes"], identifier) or matching(newest, identifier)
+    if found is not None or len(newest) < NEWEST_PAGE:
+        return found  # a short page lists every order of the store
+    unlisted_until = datetime.fromisoformat(newest[-1]["createdAt"]) + CREATED_AT_MARGIN
+    lag = search_lag()
+    now = utcnow()
+    if unlisted_until <= now - lag or (since is not None and unlisted_until < since):
+        return None
+    wait = min(unlisted_until + lag - now, lag + CREATED_AT_MARGIN)
+    log.info(
+        "%s: %d orders since %s, more than a page; waiting %.1f s for the search",
+        identifier,
+        NEWEST_PAGE,
+        newest[-1]["createdAt"],
+        wait.total_seconds(),
+    )
+    sleep(wait.total_seconds())
+    return find_partner_order(client, identifier)
 
 
 def create_partner_order(
@@ -344,7 +417,12 @@ def send(
     try:
         partner = check_partner(locked_partner)
         client = client_for(partner)
-        existing = find_partner_order(client, identifier)
+        earlier = send_attempts.record_start(identifier, partner.shop_domain, attempted_at)
+        existing = (
+            find_partner_order(client, identifier)
+            if earlier is None
+            else find_after_uncertain_send(client, identifier, earlier.since)
+        )
         if existing is not None:
             mark_sent(members, existing, "Found the already created", attempted_at)
             return existing

@@ -10,6 +10,7 @@ import responses
 from powerpact.db_types import utcnow
 from powerpact.models import FailureReason, OrderStatus
 from powerpact.orders import push
+from powerpact.shopify.clients import client_for
 from tests.factories import OrderSyncFactory, OrderSyncLineFactory, PartnerStoreFactory
 from tests.shopify_double import Answer
 
@@ -33,25 +34,44 @@ def ready_order(db_session):
 
 
 class PartnerStoreDouble:
-    """The partner's orders: ``orderCreate`` stores them, the search finds them."""
+    """The partner's orders: ``orderCreate`` stores them, the search finds them.
+
+    ``searchable`` decides which orders the search index holds (all by default); the
+    newest-orders listing, which does not go through the index, always sees them all.
+    """
 
     def __init__(self, shopify, shop):
         self.orders = []
+        self.searchable = lambda order: True
         shopify.on(shop, "OrdersBySourceIdentifier", self.search)
+        shopify.on(shop, "PartnerOrderLookup", self.lookup)
         shopify.on(shop, "OrderCreate", self.create)
 
     def search(self, variables):
         wanted = variables["query"].split("'")[1]
-        return {"orders": {"nodes": [o for o in self.orders if o["sourceIdentifier"] == wanted]}}
+        found = [o for o in self.orders if o["sourceIdentifier"] == wanted and self.searchable(o)]
+        return {"orders": {"nodes": found}}
 
-    def create(self, variables):
+    def lookup(self, variables):
+        newest = sorted(self.orders, key=lambda o: o["createdAt"], reverse=True)
+        return {
+            "bySource": self.search(variables)["orders"],
+            "newest": {"nodes": newest[: push.NEWEST_PAGE]},
+        }
+
+    def place(self, source_identifier, created_at=None, variables=None):
         order = {
             "id": f"gid://shopify/Order/{500 + len(self.orders)}",
             "name": f"#P{500 + len(self.orders)}",
-            "sourceIdentifier": variables["order"]["sourceIdentifier"],
+            "sourceIdentifier": source_identifier,
+            "createdAt": (created_at or utcnow()).isoformat().replace("+00:00", "Z"),
             "input": variables,
         }
         self.orders.append(order)
+        return order
+
+    def create(self, variables):
+        order = self.place(variables["order"]["sourceIdentifier"], variables=variables)
         return {"orderCreate": {"order": order, "userErrors": []}}
 
 
@@ -79,19 +99,24 @@ def test_a_ready_order_is_created_on_the_partner_store_once(shopify, ready_order
     assert ready_order.events[-1].kind == "sent"
 
 
-def test_a_crash_between_shopifys_answer_and_the_commit_makes_no_second_order(
-    shopify, ready_order, db_session, monkeypatch
-):
-    store = PartnerStoreDouble(shopify, "alice-roasters.myshopify.com")
+def crash_after_create(push_it, db_session, monkeypatch):
+    """Run ``push_it`` up to Shopify's answer to ``orderCreate``, then die before the commit."""
 
     def crash(*args, **kwargs):
         raise SystemExit("worker killed")
 
     monkeypatch.setattr(push, "mark_sent", crash)
     with pytest.raises(SystemExit):
-        push.push_order_sync(ready_order.id)
+        push_it()
     db_session.rollback()
     monkeypatch.undo()
+
+
+def test_a_crash_between_shopifys_answer_and_the_commit_makes_no_second_order(
+    shopify, ready_order, db_session, monkeypatch
+):
+    store = PartnerStoreDouble(shopify, "alice-roasters.myshopify.com")
+    crash_after_create(lambda: push.push_order_sync(ready_order.id), db_session, monkeypatch)
 
     assert push.push_order_sync(ready_order.id) == "sent"
     assert len(store.orders) == 1
@@ -99,6 +124,97 @@ def test_a_crash_between_shopifys_answer_and_the_commit_makes_no_second_order(
     db_session.refresh(ready_order)
     assert ready_order.partner_order_id == store.orders[0]["id"]
     assert "Found the already created" in ready_order.events[-1].message
+
+
+def test_a_first_send_asks_the_search_only(shopify, ready_order):
+    PartnerStoreDouble(shopify, "alice-roasters.myshopify.com")
+    assert push.push_order_sync(ready_order.id) == "sent"
+    assert [op for _, op, _ in shopify.calls] == ["OrdersBySourceIdentifier", "OrderCreate"]
+
+
+def test_after_a_crash_the_newest_orders_find_what_the_lagging_search_misses(
+    shopify, ready_order, db_session, monkeypatch
+):
+    store = PartnerStoreDouble(shopify, "alice-roasters.myshopify.com")
+    store.searchable = lambda order: False  # nothing has reached the search index yet
+    crash_after_create(lambda: push.push_order_sync(ready_order.id), db_session, monkeypatch)
+    monkeypatch.setattr(push, "sleep", lambda seconds: pytest.fail("waited needlessly"))
+
+    assert push.push_order_sync(ready_order.id) == "sent"
+    assert len(store.orders) == 1
+    assert shopify.count("PartnerOrderLookup") == 1
+    db_session.refresh(ready_order)
+    assert ready_order.partner_order_id == store.orders[0]["id"]
+    assert "Found the already created" in ready_order.events[-1].message
+
+
+def busy_partner_after_a_crash(shopify, ready_order, db_session, monkeypatch):
+    """Our order was created, then the partner's own shop took a page of orders, all
+    within the search lag; the search has none of them yet."""
+    store = PartnerStoreDouble(shopify, "alice-roasters.myshopify.com")
+    store.searchable = lambda order: False
+    crash_after_create(lambda: push.push_order_sync(ready_order.id), db_session, monkeypatch)
+    for _ in range(push.NEWEST_PAGE):
+        store.place(f"shop-{len(store.orders)}")
+    waits = []
+
+    def wait(seconds):
+        waits.append(seconds)
+        store.searchable = lambda order: True  # the lag has passed
+
+    monkeypatch.setattr(push, "sleep", wait)
+    return store, waits
+
+
+def test_when_the_newest_orders_do_not_reach_back_the_send_waits_out_the_lag(
+    shopify, ready_order, db_session, monkeypatch
+):
+    store, waits = busy_partner_after_a_crash(shopify, ready_order, db_session, monkeypatch)
+
+    assert push.push_order_sync(ready_order.id) == "sent"
+    assert len(store.orders) == push.NEWEST_PAGE + 1
+    assert shopify.count("OrderCreate") == 1
+    lag = push.search_lag() + push.CREATED_AT_MARGIN
+    assert len(waits) == 1 and lag.total_seconds() - 1 < waits[0] <= lag.total_seconds()
+    db_session.refresh(ready_order)
+    assert ready_order.partner_order_id == store.orders[0]["id"]
+
+
+def test_a_full_page_older_than_the_lag_is_conclusive_even_not_knowing_when_the_send_began(
+    shopify, ready_order, monkeypatch
+):
+    """As on SQLite, where no send's start is recorded: the search covers what is unlisted."""
+    store = PartnerStoreDouble(shopify, "alice-roasters.myshopify.com")
+    old = utcnow() - push.search_lag() - push.CREATED_AT_MARGIN
+    for _ in range(push.NEWEST_PAGE):
+        store.place(f"shop-{len(store.orders)}", created_at=old)
+    monkeypatch.setattr(push, "sleep", lambda seconds: pytest.fail("waited needlessly"))
+    client = client_for(ready_order.partner)
+    assert push.find_after_uncertain_send(client, "powerpact-order-sync-0", None) is None
+    store.place("powerpact-order-sync-0", created_at=old - timedelta(seconds=1))
+    store.orders.reverse()  # now the oldest: not in the newest page, found by the search
+    found = push.find_after_uncertain_send(client, "powerpact-order-sync-0", None)
+    assert found is not None and found.name == store.orders[0]["name"]
+
+
+def test_a_listing_that_reaches_back_before_the_earlier_send_is_conclusive(
+    shopify, ready_order, db_session, monkeypatch
+):
+    """The earlier send failed before ``orderCreate``: nothing of ours is on the store."""
+    store = PartnerStoreDouble(shopify, "alice-roasters.myshopify.com")
+    store.searchable = lambda order: False
+    for _ in range(push.NEWEST_PAGE):
+        store.place(f"shop-{len(store.orders)}", created_at=utcnow() - timedelta(seconds=5))
+    monkeypatch.setattr(push, "create_partner_order", lambda *a: (_ for _ in ()).throw(KeyError))
+    with pytest.raises(KeyError):
+        push.push_order_sync(ready_order.id)
+    db_session.rollback()
+    monkeypatch.undo()
+    monkeypatch.setattr(push, "sleep", lambda seconds: pytest.fail("waited needlessly"))
+
+    assert push.push_order_sync(ready_order.id) == "sent"
+    assert shopify.count("PartnerOrderLookup") == 1
+    assert shopify.count("OrderCreate") == 1
 
 
 def test_a_transient_failure_is_retried_later_with_backoff(shopify, ready_order):

@@ -124,6 +124,8 @@ def test_every_operation_runs_against_the_sandbox(run, sandbox):
         },
     )["orderCreate"]["order"]
     run("OrdersBySourceIdentifier", {"query": "source_identifier:powerpact-1"})
+    newest = run("PartnerOrderLookup", {"query": "source_identifier:powerpact-1"})["newest"]
+    assert newest["nodes"][0]["sourceIdentifier"] == "powerpact-1"
     run("OrderForSync", {"id": order["id"]})
     run("OrderLineItemsPage", {"id": order["id"]})
     run("PartnerOrderLines", {"id": order["id"]})
