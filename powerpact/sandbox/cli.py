@@ -50,15 +50,24 @@ def config_from_environment(host: str, port: int) -> SandboxConfig:
 @click.option(
     "--approve/--auto-approve", "ask", default=False, help="Show an approval page at install."
 )
-def sandbox_command(host: str, port: int, fixture: str, ask: bool) -> None:
+@click.option(
+    "--search-lag",
+    default=SandboxConfig.search_lag_seconds,
+    show_default=True,
+    type=float,
+    help="Seconds an order change takes to reach the orders search (0: none).",
+)
+def sandbox_command(host: str, port: int, fixture: str, ask: bool, search_lag: float) -> None:
     """Serve the Shopify sandbox (Admin API, OAuth, webhooks, control API)."""
     config = config_from_environment(host, port)
     config.auto_approve = not ask
+    config.search_lag_seconds = search_lag
     app = create_sandbox_app(config)
     load_named(app.extensions["sandbox"], fixture)
     click.echo(f"Shopify sandbox on http://{host}:{port} with the {fixture!r} fixture")
     click.echo(f"  Admin API: http://{host}:{port}/shops/<shop>/admin/api/{config.api_version}/")
     click.echo(f"  control:   http://{host}:{port}/_sandbox/")
+    click.echo(f"  orders search lags {search_lag:g} s behind order changes")
     serve(app, host, port)
 
 
