@@ -62,6 +62,6 @@ def record_start(identifier: str, partner_domain: str, now: datetime) -> Earlier
         "last_started_at": now,
         "attempts": 1,
     }
-    with db.engine.begin() as connection:
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         first_started_at, attempts = connection.execute(UPSERT, values).one()
     return None if attempts == 1 else EarlierAttempt(first_started_at)
