@@ -481,5 +481,6 @@ class SendAttempt(db.Model):
     identifier: Mapped[str] = mapped_column(String(255), primary_key=True)
     partner_shop_domain: Mapped[str] = mapped_column(SHOP)
     first_started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    previous_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_started_at: Mapped[datetime] = mapped_column(UTCDateTime())
     attempts: Mapped[int] = mapped_column(Integer, default=1)

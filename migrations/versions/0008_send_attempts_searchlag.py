@@ -23,6 +23,7 @@ def upgrade():
         sa.Column('identifier', sa.String(length=255), nullable=False),
         sa.Column('partner_shop_domain', sa.String(length=255), nullable=False),
         sa.Column('first_started_at', powerpact.db_types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column('previous_started_at', powerpact.db_types.UTCDateTime(timezone=True), nullable=True),
         sa.Column('last_started_at', powerpact.db_types.UTCDateTime(timezone=True), nullable=False),
         sa.Column('attempts', sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint('identifier'),

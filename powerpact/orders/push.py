@@ -15,10 +15,12 @@ Exactly once, with ``orderCreate`` having no idempotency key (it does not take t
 Finding it is the subtle part. The search (``orders(query: "source_identifier:...")``)
 goes through Shopify's search index, for which no read-after-write consistency is
 documented, and client library users report searches missing an order created
-moments before. A worker killed after ``orderCreate`` is retried within seconds
-(its order is still due), so the search alone would miss exactly the orders it
-is there to find. And the crash leaves no trace in the database: the attempt's
-record is written in the transaction the crash lost. Hence:
+moments before. A worker killed during ``orderCreate`` is retried within seconds
+(its order is still due; another worker may be waiting for the partner's lock),
+so the search alone would miss exactly the orders it is there to find; the killed
+request may even still be on its way through Shopify. And the crash leaves no
+trace in the database: the attempt's record is written in the transaction the
+crash lost. Hence:
 
 - each send first commits that it begins (``send_attempts``, on a connection of
   its own, answering whether a send of the same order began before). One small
@@ -28,16 +30,24 @@ record is written in the transaction the crash lost. Hence:
   than the lag). Two calls an order, as before: the search and ``orderCreate``;
 - an earlier send, outcome unknown (``find_after_uncertain_send``): one request
   asks the search and lists the store's newest ``NEWEST_PAGE`` orders sorted by
-  creation, which does not go through the index. An order of the earlier send,
-  created after it began, is in that listing unless the store took more than a
-  page of orders since; an order older than the lag is in the search. If neither
-  covers the gap (the page is full and younger than both the lag and the earlier
-  send), the send waits until the lag has passed over the oldest listed order and
-  searches again before it decides the order does not exist. The wait, at most
-  ``PARTNER_SEARCH_LAG_SECONDS`` and a margin, holds the partner's lock; it needs
-  a page of orders within the lag window right after a crash;
+  creation, which does not go through the index. An order of an earlier send,
+  created after the first began, is in that listing unless the store took more
+  than a page of orders since; an order older than the lag is in the search.
+  Found: done, without waiting (the usual retry after a crash);
+- not found, and the latest earlier send began less than ``PARTNER_SEARCH_LAG_SECONDS``
+  ago: its ``orderCreate`` may still have been on its way through Shopify, so the
+  send waits until the lag has passed since then and asks again;
+- still not found, and neither answer covers the gap (the page is full and younger
+  than both the lag and the first earlier send): the send waits until the lag has
+  passed over the oldest listed order and searches again before it decides the
+  order does not exist. The waits hold the partner's lock; they come only after a
+  crash (or an unrecorded outcome) and last a lag at most, plus
+  ``CREATED_AT_MARGIN``, each;
 - ``createdAt`` has whole seconds and Shopify's clock is not ours:
-  ``CREATED_AT_MARGIN`` covers both.
+  ``CREATED_AT_MARGIN`` covers both;
+- what this cannot see: an ``orderCreate`` that Shopify carries out later than the
+  lag after it was sent; and on SQLite (the demo), where no send's start is
+  recorded, when an earlier send began, so there is no wait for it.
 """
 
 from __future__ import annotations
@@ -251,30 +261,39 @@ def search_lag() -> timedelta:
 
 
 def find_after_uncertain_send(
-    client: Any, identifier: str, since: datetime | None
+    client: Any, identifier: str, earlier: send_attempts.EarlierAttempt
 ) -> PartnerOrderRef | None:
-    """The partner order carrying ``identifier``, after a send begun at ``since`` whose
-    outcome was not recorded (None: not known when). The module docstring says why."""
-    data = client.execute("PartnerOrderLookup", {"query": search_query(identifier)})
-    newest = data["newest"]["nodes"]
-    found = matching(data["bySource"]["nodes"], identifier) or matching(newest, identifier)
+    """The partner order carrying ``identifier`` after earlier sends whose outcome was
+    not recorded. The module docstring says why it is done this way."""
+    lag = search_lag()
+    found, newest = look_up(client, identifier)
+    if found is None and earlier.latest is not None and utcnow() < earlier.latest + lag:
+        wait_until(earlier.latest + lag, f"{identifier}: an earlier send began at {earlier.latest}")
+        found, newest = look_up(client, identifier)
     if found is not None or len(newest) < NEWEST_PAGE:
         return found  # a short page lists every order of the store
     unlisted_until = datetime.fromisoformat(newest[-1]["createdAt"]) + CREATED_AT_MARGIN
-    lag = search_lag()
-    now = utcnow()
-    if unlisted_until <= now - lag or (since is not None and unlisted_until < since):
-        return None
-    wait = min(unlisted_until + lag - now, lag + CREATED_AT_MARGIN)
-    log.info(
-        "%s: %d orders since %s, more than a page; waiting %.1f s for the search",
-        identifier,
-        NEWEST_PAGE,
-        newest[-1]["createdAt"],
-        wait.total_seconds(),
-    )
-    sleep(wait.total_seconds())
+    if unlisted_until <= utcnow() - lag:
+        return None  # the search holds every order the listing does not
+    if earlier.first is not None and unlisted_until < earlier.first:
+        return None  # the listing reaches back before the first earlier send
+    wait_until(unlisted_until + lag, f"{identifier}: {NEWEST_PAGE} orders in the lag window")
     return find_partner_order(client, identifier)
+
+
+def look_up(client: Any, identifier: str) -> tuple[PartnerOrderRef | None, list[dict[str, Any]]]:
+    """The search's and the newest orders' answer in one request, and those newest orders."""
+    data = client.execute("PartnerOrderLookup", {"query": search_query(identifier)})
+    newest = data["newest"]["nodes"]
+    return matching(data["bySource"]["nodes"], identifier) or matching(newest, identifier), newest
+
+
+def wait_until(moment: datetime, why: str) -> None:
+    """Sleep until ``moment`` (never longer than the lag and its margin)."""
+    seconds = min(moment - utcnow(), search_lag() + CREATED_AT_MARGIN).total_seconds()
+    if seconds > 0:
+        log.info("%s; waiting %.1f s for the partner store's search", why, seconds)
+        sleep(seconds)
 
 
 def create_partner_order(
@@ -421,7 +440,7 @@ def send(
         existing = (
             find_partner_order(client, identifier)
             if earlier is None
-            else find_after_uncertain_send(client, identifier, earlier.since)
+            else find_after_uncertain_send(client, identifier, earlier)
         )
         if existing is not None:
             mark_sent(members, existing, "Found the already created", attempted_at)

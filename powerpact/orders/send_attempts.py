@@ -27,34 +27,37 @@ ATTEMPTS = SendAttempt.__table__
 
 @dataclass(frozen=True)
 class EarlierAttempt:
-    """An earlier send of the same partner order began at ``since`` (None: not known when).
+    """Earlier sends of the same partner order began, the first at ``first``, the latest
+    at ``latest`` (None: not known when). An order one of them made was created after
+    ``first``, and may still be on its way from Shopify shortly after ``latest``."""
 
-    Its order, if Shopify created it, was created after ``since``.
-    """
-
-    since: datetime | None
+    first: datetime | None
+    latest: datetime | None
 
 
+UNKNOWN = EarlierAttempt(None, None)
 UPSERT = (
     pg_insert(ATTEMPTS)
     .on_conflict_do_update(
         index_elements=[ATTEMPTS.c.identifier],
         set_={
+            "previous_started_at": ATTEMPTS.c.last_started_at,
             "last_started_at": pg_insert(ATTEMPTS).excluded.last_started_at,
             "attempts": ATTEMPTS.c.attempts + 1,
         },
     )
-    .returning(ATTEMPTS.c.first_started_at, ATTEMPTS.c.attempts)
+    .returning(ATTEMPTS.c.first_started_at, ATTEMPTS.c.previous_started_at, ATTEMPTS.c.attempts)
 )
 
 
 def record_start(identifier: str, partner_domain: str, now: datetime) -> EarlierAttempt | None:
     """Commit that the send of ``identifier`` begins ``now``; say what began before it.
 
-    None means no send of it ever began: no partner order can carry it.
+    None means no send of it ever began: no partner order can carry it. One
+    autocommitted statement on a pooled connection of its own.
     """
     if db.engine.dialect.name != "postgresql":
-        return EarlierAttempt(None)
+        return UNKNOWN
     values = {
         "identifier": identifier,
         "partner_shop_domain": partner_domain,
@@ -63,5 +66,5 @@ def record_start(identifier: str, partner_domain: str, now: datetime) -> Earlier
         "attempts": 1,
     }
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        first_started_at, attempts = connection.execute(UPSERT, values).one()
-    return None if attempts == 1 else EarlierAttempt(first_started_at)
+        first, previous, attempts = connection.execute(UPSERT, values).one()
+    return None if attempts == 1 else EarlierAttempt(first, previous)

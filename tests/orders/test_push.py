@@ -1,15 +1,16 @@
 """Sending orders to partners: exactly once, with each failure reason recorded."""
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
 import responses
+import time_machine
 
 from powerpact.db_types import utcnow
 from powerpact.models import FailureReason, OrderStatus
-from powerpact.orders import push
+from powerpact.orders import push, send_attempts
 from powerpact.shopify.clients import client_for
 from tests.factories import OrderSyncFactory, OrderSyncLineFactory, PartnerStoreFactory
 from tests.shopify_double import Answer
@@ -36,20 +37,24 @@ def ready_order(db_session):
 class PartnerStoreDouble:
     """The partner's orders: ``orderCreate`` stores them, the search finds them.
 
-    ``searchable`` decides which orders the search index holds (all by default); the
-    newest-orders listing, which does not go through the index, always sees them all.
+    The search index holds an order ``search_lag`` after its creation (at once by
+    default); the newest-orders listing, which does not go through it, sees all.
     """
 
     def __init__(self, shopify, shop):
         self.orders = []
-        self.searchable = lambda order: True
+        self.search_lag = timedelta(0)
         shopify.on(shop, "OrdersBySourceIdentifier", self.search)
         shopify.on(shop, "PartnerOrderLookup", self.lookup)
         shopify.on(shop, "OrderCreate", self.create)
 
+    def indexed(self, order):
+        created = datetime.fromisoformat(order["createdAt"])
+        return created <= utcnow() - self.search_lag
+
     def search(self, variables):
         wanted = variables["query"].split("'")[1]
-        found = [o for o in self.orders if o["sourceIdentifier"] == wanted and self.searchable(o)]
+        found = [o for o in self.orders if o["sourceIdentifier"] == wanted and self.indexed(o)]
         return {"orders": {"nodes": found}}
 
     def lookup(self, variables):
@@ -99,24 +104,40 @@ def test_a_ready_order_is_created_on_the_partner_store_once(shopify, ready_order
     assert ready_order.events[-1].kind == "sent"
 
 
-def crash_after_create(push_it, db_session, monkeypatch):
+def crash_after_create(push_it, db_session):
     """Run ``push_it`` up to Shopify's answer to ``orderCreate``, then die before the commit."""
 
     def crash(*args, **kwargs):
         raise SystemExit("worker killed")
 
-    monkeypatch.setattr(push, "mark_sent", crash)
-    with pytest.raises(SystemExit):
-        push_it()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(push, "mark_sent", crash)
+        with pytest.raises(SystemExit):
+            push_it()
     db_session.rollback()
-    monkeypatch.undo()
+
+
+@pytest.fixture
+def clock(waits):
+    """Time moves only when a send waits (by as much as it waits)."""
+    with time_machine.travel(utcnow(), tick=False) as traveller:
+
+        def sleep(seconds):
+            waits.append(seconds)
+            traveller.shift(timedelta(seconds=seconds))
+
+        push.sleep = sleep
+        yield traveller
+
+
+LAG = timedelta(seconds=10)  # the settings' PARTNER_SEARCH_LAG_SECONDS
 
 
 def test_a_crash_between_shopifys_answer_and_the_commit_makes_no_second_order(
-    shopify, ready_order, db_session, monkeypatch
+    shopify, ready_order, db_session
 ):
     store = PartnerStoreDouble(shopify, "alice-roasters.myshopify.com")
-    crash_after_create(lambda: push.push_order_sync(ready_order.id), db_session, monkeypatch)
+    crash_after_create(lambda: push.push_order_sync(ready_order.id), db_session)
 
     assert push.push_order_sync(ready_order.id) == "sent"
     assert len(store.orders) == 1
@@ -126,94 +147,121 @@ def test_a_crash_between_shopifys_answer_and_the_commit_makes_no_second_order(
     assert "Found the already created" in ready_order.events[-1].message
 
 
-def test_a_first_send_asks_the_search_only(shopify, ready_order):
+def test_a_first_send_asks_the_search_only(shopify, ready_order, waits):
     PartnerStoreDouble(shopify, "alice-roasters.myshopify.com")
     assert push.push_order_sync(ready_order.id) == "sent"
     assert [op for _, op, _ in shopify.calls] == ["OrdersBySourceIdentifier", "OrderCreate"]
+    assert waits == []
 
 
 def test_after_a_crash_the_newest_orders_find_what_the_lagging_search_misses(
-    shopify, ready_order, db_session, monkeypatch
+    shopify, ready_order, db_session, clock, waits
 ):
     store = PartnerStoreDouble(shopify, "alice-roasters.myshopify.com")
-    store.searchable = lambda order: False  # nothing has reached the search index yet
-    crash_after_create(lambda: push.push_order_sync(ready_order.id), db_session, monkeypatch)
-    monkeypatch.setattr(push, "sleep", lambda seconds: pytest.fail("waited needlessly"))
+    store.search_lag = LAG
+    crash_after_create(lambda: push.push_order_sync(ready_order.id), db_session)
+    clock.shift(timedelta(seconds=1))
 
     assert push.push_order_sync(ready_order.id) == "sent"
+    assert waits == []
     assert len(store.orders) == 1
     assert shopify.count("PartnerOrderLookup") == 1
+    assert shopify.count("OrderCreate") == 1
     db_session.refresh(ready_order)
     assert ready_order.partner_order_id == store.orders[0]["id"]
     assert "Found the already created" in ready_order.events[-1].message
 
 
-def busy_partner_after_a_crash(shopify, ready_order, db_session, monkeypatch):
-    """Our order was created, then the partner's own shop took a page of orders, all
-    within the search lag; the search has none of them yet."""
-    store = PartnerStoreDouble(shopify, "alice-roasters.myshopify.com")
-    store.searchable = lambda order: False
-    crash_after_create(lambda: push.push_order_sync(ready_order.id), db_session, monkeypatch)
-    for _ in range(push.NEWEST_PAGE):
-        store.place(f"shop-{len(store.orders)}")
-    waits = []
-
-    def wait(seconds):
-        waits.append(seconds)
-        store.searchable = lambda order: True  # the lag has passed
-
-    monkeypatch.setattr(push, "sleep", wait)
-    return store, waits
-
-
-def test_when_the_newest_orders_do_not_reach_back_the_send_waits_out_the_lag(
-    shopify, ready_order, db_session, monkeypatch
+def test_a_killed_orderCreate_still_on_its_way_is_waited_for(
+    shopify, ready_order, db_session, clock, waits
 ):
-    store, waits = busy_partner_after_a_crash(shopify, ready_order, db_session, monkeypatch)
+    """The worker died with its request in flight; Shopify creates the order later."""
+    assert push.search_lag() == LAG
+    store = PartnerStoreDouble(shopify, "alice-roasters.myshopify.com")
+    crash_after_create(lambda: push.push_order_sync(ready_order.id), db_session)
+    in_flight = store.orders.pop()
+    clock.shift(timedelta(seconds=3))
+    waiting = push.sleep
+
+    def sleep(seconds):
+        waiting(seconds)
+        store.orders.append(in_flight)
+
+    push.sleep = sleep
 
     assert push.push_order_sync(ready_order.id) == "sent"
+    assert waits == [7.0]  # until the lag has passed since the killed send began
+    assert shopify.count("PartnerOrderLookup") == 2
+    assert shopify.count("OrderCreate") == 1
+    db_session.refresh(ready_order)
+    assert ready_order.partner_order_id == in_flight["id"]
+
+
+def test_a_retry_after_the_lag_does_not_wait(shopify, ready_order, db_session, clock, waits):
+    store = PartnerStoreDouble(shopify, "alice-roasters.myshopify.com")
+    crash_after_create(lambda: push.push_order_sync(ready_order.id), db_session)
+    clock.shift(LAG)
+
+    assert push.push_order_sync(ready_order.id) == "sent"
+    assert waits == [] and len(store.orders) == 1
+
+
+def test_when_the_newest_orders_do_not_reach_back_the_send_waits_for_the_search(
+    shopify, ready_order, db_session, clock, waits
+):
+    """Our order was created, then the partner's own shop took a page of orders within
+    the lag; after the first wait neither the search nor the page shows ours."""
+    store = PartnerStoreDouble(shopify, "alice-roasters.myshopify.com")
+    store.search_lag = LAG + timedelta(seconds=1)  # as if created a second after the send began
+    crash_after_create(lambda: push.push_order_sync(ready_order.id), db_session)
+    clock.shift(timedelta(seconds=1))
+    for _ in range(push.NEWEST_PAGE):
+        store.place(f"shop-{len(store.orders)}")
+
+    assert push.push_order_sync(ready_order.id) == "sent"
+    assert waits == [9.0, 3.0]  # to the lag after the crashed send, then past the page
     assert len(store.orders) == push.NEWEST_PAGE + 1
     assert shopify.count("OrderCreate") == 1
-    lag = push.search_lag() + push.CREATED_AT_MARGIN
-    assert len(waits) == 1 and lag.total_seconds() - 1 < waits[0] <= lag.total_seconds()
     db_session.refresh(ready_order)
     assert ready_order.partner_order_id == store.orders[0]["id"]
 
 
-def test_a_full_page_older_than_the_lag_is_conclusive_even_not_knowing_when_the_send_began(
-    shopify, ready_order, monkeypatch
+def test_a_full_page_older_than_the_lag_is_conclusive_not_knowing_when_the_send_began(
+    shopify, ready_order, clock, waits
 ):
     """As on SQLite, where no send's start is recorded: the search covers what is unlisted."""
     store = PartnerStoreDouble(shopify, "alice-roasters.myshopify.com")
-    old = utcnow() - push.search_lag() - push.CREATED_AT_MARGIN
+    store.search_lag = LAG
+    old = utcnow() - LAG - push.CREATED_AT_MARGIN
     for _ in range(push.NEWEST_PAGE):
         store.place(f"shop-{len(store.orders)}", created_at=old)
-    monkeypatch.setattr(push, "sleep", lambda seconds: pytest.fail("waited needlessly"))
     client = client_for(ready_order.partner)
-    assert push.find_after_uncertain_send(client, "powerpact-order-sync-0", None) is None
+    unknown = send_attempts.UNKNOWN
+    assert push.find_after_uncertain_send(client, "powerpact-order-sync-0", unknown) is None
     store.place("powerpact-order-sync-0", created_at=old - timedelta(seconds=1))
     store.orders.reverse()  # now the oldest: not in the newest page, found by the search
-    found = push.find_after_uncertain_send(client, "powerpact-order-sync-0", None)
+    found = push.find_after_uncertain_send(client, "powerpact-order-sync-0", unknown)
     assert found is not None and found.name == store.orders[0]["name"]
+    assert waits == []
 
 
 def test_a_listing_that_reaches_back_before_the_earlier_send_is_conclusive(
-    shopify, ready_order, db_session, monkeypatch
+    shopify, ready_order, db_session, clock, waits
 ):
     """The earlier send failed before ``orderCreate``: nothing of ours is on the store."""
     store = PartnerStoreDouble(shopify, "alice-roasters.myshopify.com")
-    store.searchable = lambda order: False
+    store.search_lag = LAG * 10
     for _ in range(push.NEWEST_PAGE):
         store.place(f"shop-{len(store.orders)}", created_at=utcnow() - timedelta(seconds=5))
-    monkeypatch.setattr(push, "create_partner_order", lambda *a: (_ for _ in ()).throw(KeyError))
-    with pytest.raises(KeyError):
-        push.push_order_sync(ready_order.id)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(push, "create_partner_order", lambda *a: (_ for _ in ()).throw(KeyError))
+        with pytest.raises(KeyError):
+            push.push_order_sync(ready_order.id)
     db_session.rollback()
-    monkeypatch.undo()
-    monkeypatch.setattr(push, "sleep", lambda seconds: pytest.fail("waited needlessly"))
 
     assert push.push_order_sync(ready_order.id) == "sent"
-    assert shopify.count("PartnerOrderLookup") == 1
+    assert waits == [LAG.total_seconds()]  # only for the earlier send's request
+    assert shopify.count("PartnerOrderLookup") == 2
     assert shopify.count("OrderCreate") == 1
 
 
