@@ -49,6 +49,7 @@ class Settings:
     retail_shop: str = "bubbly-retail.myshopify.com"
     token_encryption_keys: tuple[str, ...] = field(default_factory=tuple)
     delivery_sweep_after_seconds: int = 180
+    partner_search_lag_seconds: float = 10.0
 
     @property
     def is_production(self) -> bool:
@@ -84,6 +85,9 @@ class Settings:
             token_encryption_keys=tuple(k.strip() for k in keys.split(",") if k.strip()),
             delivery_sweep_after_seconds=int(
                 env.get("DELIVERY_SWEEP_AFTER_SECONDS") or cls.delivery_sweep_after_seconds
+            ),
+            partner_search_lag_seconds=float(
+                env.get("PARTNER_SEARCH_LAG_SECONDS") or cls.partner_search_lag_seconds
             ),
         )
         if settings.is_production:

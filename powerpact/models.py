@@ -529,3 +529,22 @@ class Reconciliation(db.Model):
     watermark: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_result: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
+
+
+class SendAttempt(db.Model):
+    """A partner order's send began: ``orderCreate`` may have reached Shopify since.
+
+    Committed on a connection of its own before the send goes on (``orders/push.py``),
+    so it outlives a crash that loses the send's own transaction. No foreign keys:
+    the sender holds the partner's and the OrderSync's rows locked, and a key check
+    on them from the other connection would wait for that very sender.
+    """
+
+    __tablename__ = "send_attempts"
+
+    identifier: Mapped[str] = mapped_column(String(255), primary_key=True)
+    partner_shop_domain: Mapped[str] = mapped_column(SHOP)
+    first_started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    previous_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=1)

@@ -79,3 +79,9 @@ def test_the_delivery_sweep_age_defaults_to_three_minutes_and_can_be_set():
     assert Settings.from_env(GOOD_PRODUCTION).delivery_sweep_after_seconds == 180
     env = {**GOOD_PRODUCTION, "DELIVERY_SWEEP_AFTER_SECONDS": "20"}
     assert Settings.from_env(env).delivery_sweep_after_seconds == 20
+
+
+def test_the_partner_search_lag_defaults_to_ten_seconds_and_can_be_set():
+    assert Settings.from_env(GOOD_PRODUCTION).partner_search_lag_seconds == 10.0
+    env = {**GOOD_PRODUCTION, "PARTNER_SEARCH_LAG_SECONDS": "2.5"}
+    assert Settings.from_env(env).partner_search_lag_seconds == 2.5

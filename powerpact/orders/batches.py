@@ -9,12 +9,18 @@ Batches ship to the retail fulfilment centre: one partner order can only have
 one address. Appending is made idempotent by comparing quantities: the lines
 added are what the master order should hold (its members) less what it holds
 now, so an edit committed on Shopify but not recorded here is not applied twice.
+
+A batch's id names its partner order (``sourceIdentifier``), so the batch row is
+committed before its order is sent (``committed_batches``): inserted in the send's
+own transaction, it would vanish with a crash after ``orderCreate``, and the retry
+would send the same orders under a new id that no lookup connects to the order
+Shopify created.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -56,10 +62,10 @@ def window_of(partner: PartnerStore, moment: datetime) -> Window:
     return window
 
 
-def batch_for(partner: PartnerStore, window: Window) -> PartnerBatch:
-    """The one batch of (partner, cadence, window end), created if new."""
+def insert_batch(partner: PartnerStore, window: Window) -> bool:
+    """Insert the batch of (partner, cadence, window end) unless it exists; True if new."""
     now = utcnow()
-    insert_or_ignore(
+    new_id = insert_or_ignore(
         PartnerBatch,
         {
             "partner_shop_domain": partner.shop_domain,
@@ -72,6 +78,32 @@ def batch_for(partner: PartnerStore, window: Window) -> PartnerBatch:
         },
         ["partner_shop_domain", "cadence", "window_end"],
     )
+    return new_id is not None
+
+
+def committed_batches(
+    partner: PartnerStore, windows: Iterable[Window], cadence: Cadence
+) -> PartnerStore | None:
+    """Commit the batches of ``windows`` that are new, before anything is sent for them.
+
+    The commit ends the partner's lock (and the orders'): the partner is locked
+    again and returned (None if it no longer sends with ``cadence``), and the caller
+    reads what is due again. With no new batch nothing is committed.
+    """
+    new = [window for window in windows if insert_batch(partner, window)]
+    if not new:
+        return partner
+    db.session.commit()
+    locked = push.lock_partner(partner.shop_domain)
+    if locked is None or locked.cadence != cadence:
+        db.session.rollback()
+        return None
+    return locked
+
+
+def batch_for(partner: PartnerStore, window: Window) -> PartnerBatch:
+    """The one batch of (partner, cadence, window end), created if new."""
+    insert_batch(partner, window)
     return db.session.scalars(
         select(PartnerBatch).where(
             PartnerBatch.partner_shop_domain == partner.shop_domain,
@@ -122,7 +154,13 @@ def send_daily(partner_domain: str, now: datetime | None = None) -> int:
         db.session.rollback()
         return 0
     sent = 0
-    due = ready_unbatched(partner, before=window_of(partner, now).start)
+    closed = window_of(partner, now).start
+    due = ready_unbatched(partner, before=closed)
+    windows = {window_of(partner, order.ready_at) for order in due}
+    partner = committed_batches(partner, windows, Cadence.DAILY)
+    if partner is None:
+        return 0
+    due = ready_unbatched(partner, before=closed)
     by_window: dict[datetime, list[OrderSync]] = {}
     for order in due:
         by_window.setdefault(window_of(partner, order.ready_at).end, []).append(order)
@@ -192,6 +230,13 @@ def send_weekly(partner_domain: str, now: datetime | None = None) -> int:
     if not newcomers:
         db.session.rollback()
         return 0
+    partner = committed_batches(partner, [window], Cadence.WEEKLY)
+    if partner is None:
+        return 0
+    newcomers = ready_unbatched(partner, before=now)
+    if not newcomers:
+        db.session.rollback()
+        return 0
     batch = batch_for(partner, window)
     for order in newcomers:
         order.batch_id = batch.id
@@ -253,6 +298,32 @@ def close_past_weekly_batches(now: datetime | None = None) -> int:
     return len(batches)
 
 
+def early_window(partner: PartnerStore, current: Window, now: datetime) -> Window:
+    """The window "Run the batch now" sends: the current one until it has its partner
+    order, then an extra one from ``now``.
+
+    A batch of the current window whose send recorded no partner order (it failed,
+    or crashed after ``orderCreate``) is taken again, so the retry looks for that
+    order under the same identifier.
+    """
+    batches_now = select(PartnerBatch).where(
+        PartnerBatch.partner_shop_domain == partner.shop_domain,
+        PartnerBatch.cadence == partner.cadence,
+        PartnerBatch.window_start >= current.start,
+        PartnerBatch.window_end <= current.end,
+    )
+    unsent = db.session.scalars(
+        batches_now.where(PartnerBatch.partner_order_id.is_(None))
+        .order_by(PartnerBatch.window_end)
+        .limit(1)
+    ).first()
+    if unsent is not None:
+        return Window(unsent.window_start, unsent.window_end)
+    if db.session.scalars(batches_now.where(PartnerBatch.window_end == current.end)).first():
+        return Window(now, now + timedelta(microseconds=1))
+    return current
+
+
 def send_now(partner_domain: str) -> int:
     """ "Run the batch now": send every ready order of a daily or weekly partner at once.
 
@@ -265,13 +336,19 @@ def send_now(partner_domain: str) -> int:
         return 0
     if partner.cadence == Cadence.WEEKLY:
         return send_weekly(partner_domain)
-    members = ready_unbatched(partner, before=utcnow())
+    now = utcnow()
+    if not ready_unbatched(partner, before=now):
+        db.session.rollback()
+        return 0
+    window = early_window(partner, window_of(partner, now), now)
+    partner = committed_batches(partner, [window], Cadence.DAILY)
+    if partner is None:
+        return 0
+    members = ready_unbatched(partner, before=now)
     if not members:
         db.session.rollback()
         return 0
-    batch = batch_for(partner, window_of(partner, utcnow()))
-    if batch.partner_order_id is not None:
-        batch = batch_for(partner, Window(utcnow(), utcnow() + timedelta(microseconds=1)))
+    batch = batch_for(partner, window)
     for order in members:
         order.batch_id = batch.id
     sent = 0

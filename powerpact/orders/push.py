@@ -1,20 +1,60 @@
 """Sending a partner's orders to the partner's store, exactly once.
 
-Exactly once, with ``orderCreate`` having no idempotency key:
+Exactly once, with ``orderCreate`` having no idempotency key (it does not take the
+``@idempotent`` directive, whose mutations say so in their description):
 - the partner's row is locked (``SELECT ... FOR UPDATE``) for the whole send, so
   two workers never send or edit the same partner's orders at once, and so are
   the OrderSyncs being sent, so a webhook changing or cancelling one waits for the
   send and then sees it sent (capture locks in partner order: no deadlock);
-- before creating, the partner store is searched for an order carrying our
-  ``sourceIdentifier``: a crash between Shopify's answer and our commit leaves
-  the order on Shopify and finds it on the next attempt instead of making another;
+- every created order carries our ``sourceIdentifier``, and before creating, the
+  partner store is asked for it: a crash between Shopify's answer and our commit
+  leaves the order on Shopify, and the next attempt finds it instead of making
+  another;
 - the database keeps one OrderSync per (order, partner) and one batch per window.
+
+Finding it is the subtle part. The search (``orders(query: "source_identifier:...")``)
+goes through Shopify's search index, for which no read-after-write consistency is
+documented, and client library users report searches missing an order created
+moments before. A worker killed during ``orderCreate`` is retried within seconds
+(its order is still due; another worker may be waiting for the partner's lock),
+so the search alone would miss exactly the orders it is there to find; the killed
+request may even still be on its way through Shopify. And the crash leaves no
+trace in the database: the attempt's record is written in the transaction the
+crash lost. Hence:
+
+- each send first commits that it begins (``send_attempts``, on a connection of
+  its own, answering whether a send of the same order began before). One small
+  commit per send, and it is what tells the common case from the rare one;
+- no earlier send: the search alone is asked (nothing can carry the identifier
+  unless the database lost its record; the search still covers what is older
+  than the lag). Two calls an order, as before: the search and ``orderCreate``;
+- an earlier send, outcome unknown (``find_after_uncertain_send``): one request
+  asks the search and lists the store's newest ``NEWEST_PAGE`` orders sorted by
+  creation, which does not go through the index. An order of an earlier send,
+  created after the first began, is in that listing unless the store took more
+  than a page of orders since; an order older than the lag is in the search.
+  Found: done, without waiting (the usual retry after a crash);
+- not found, and the latest earlier send began less than ``PARTNER_SEARCH_LAG_SECONDS``
+  ago: its ``orderCreate`` may still have been on its way through Shopify, so the
+  send waits until the lag has passed since then and asks again;
+- still not found, and neither answer covers the gap (the page is full and younger
+  than both the lag and the first earlier send): the send waits until the lag has
+  passed over the oldest listed order and searches again before it decides the
+  order does not exist. The waits hold the partner's lock; they come only after a
+  crash (or an unrecorded outcome) and last a lag at most, plus
+  ``CREATED_AT_MARGIN``, each;
+- ``createdAt`` has whole seconds and Shopify's clock is not ours:
+  ``CREATED_AT_MARGIN`` covers both;
+- what this cannot see: an ``orderCreate`` that Shopify carries out later than the
+  lag after it was sent; and on SQLite (the demo), where no send's start is
+  recorded, when an earlier send began, so there is no wait for it.
 """
 
 from __future__ import annotations
 
 import logging
 import random
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -38,6 +78,7 @@ from powerpact.models import (
     ShipTo,
 )
 from powerpact.money import round_money
+from powerpact.orders import send_attempts
 from powerpact.shopify.clients import client_for
 from powerpact.shopify.errors import ShopifyError, UserErrors
 from powerpact.shopify.oauth import fresh_access_token, needs_refresh
@@ -47,6 +88,9 @@ log = logging.getLogger(__name__)
 MAX_AUTOMATIC_ATTEMPTS = 6
 BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_CAP = timedelta(hours=1)
+NEWEST_PAGE = 50  # the newest orders PartnerOrderLookup.graphql lists
+CREATED_AT_MARGIN = timedelta(seconds=2)  # createdAt's whole seconds, and clock skew
+sleep = time.sleep
 
 
 class PushFailed(Exception):
@@ -207,20 +251,20 @@ class PartnerLookup:
     currency: str | None
 
 
-def look_up_partner(client: Any, identifier: str) -> PartnerLookup:
-    """Find the partner order carrying ``identifier``; read the store's currency on the way.
+def search_query(identifier: str) -> str:
+    return f"source_identifier:'{identifier}'"
 
-    The currency rides on the lookup every send makes anyway (one more point, no
-    more round trips), so a partner store that changed its currency after install
-    is seen before the next order goes out.
-    """
-    data = client.execute(
-        "OrdersBySourceIdentifier", {"query": f"source_identifier:'{identifier}'"}
-    )
-    nodes = data["orders"]["nodes"]
+
+def matching(nodes: Sequence[dict[str, Any]], identifier: str) -> PartnerOrderRef | None:
+    """The first node carrying exactly ``identifier`` (the search ignores case)."""
     exact = [n for n in nodes if n.get("sourceIdentifier") == identifier]
-    existing = PartnerOrderRef(exact[0]["id"], exact[0]["name"]) if exact else None
-    return PartnerLookup(existing, (data.get("shop") or {}).get("currencyCode"))
+    return PartnerOrderRef(exact[0]["id"], exact[0]["name"]) if exact else None
+
+
+def store_currency(data: dict[str, Any]) -> str | None:
+    """The store's currency, which rides on every lookup (one point, no round trip), so a
+    partner store that changed its currency after install is seen before the next order."""
+    return (data.get("shop") or {}).get("currencyCode")
 
 
 def check_currency(partner: PartnerStore, members: Sequence[OrderSync], live: str | None) -> None:
@@ -241,6 +285,54 @@ def check_currency(partner: PartnerStore, members: Sequence[OrderSync], live: st
             f" {currency}; PowerPact does not convert prices. Send it by hand, or retry"
             " once both stores use the same currency.",
         )
+
+
+def find_partner_order(client: Any, identifier: str) -> PartnerLookup:
+    """The partner order carrying ``identifier`` as the search sees it (it lags)."""
+    data = client.execute("OrdersBySourceIdentifier", {"query": search_query(identifier)})
+    return PartnerLookup(matching(data["orders"]["nodes"], identifier), store_currency(data))
+
+
+def search_lag() -> timedelta:
+    """How long a new order may take to reach the partner store's search (a setting)."""
+    return timedelta(seconds=current_app.config["POWERPACT"].partner_search_lag_seconds)
+
+
+def find_after_uncertain_send(
+    client: Any, identifier: str, earlier: send_attempts.EarlierAttempt
+) -> PartnerLookup:
+    """The partner order carrying ``identifier`` after earlier sends whose outcome was
+    not recorded. The module docstring says why it is done this way."""
+    lag = search_lag()
+    lookup, newest = look_up(client, identifier)
+    if lookup.existing is None and earlier.latest is not None and utcnow() < earlier.latest + lag:
+        wait_until(earlier.latest + lag, f"{identifier}: an earlier send began at {earlier.latest}")
+        lookup, newest = look_up(client, identifier)
+    if lookup.existing is not None or len(newest) < NEWEST_PAGE:
+        return lookup  # a short page lists every order of the store
+    unlisted_until = datetime.fromisoformat(newest[-1]["createdAt"]) + CREATED_AT_MARGIN
+    if unlisted_until <= utcnow() - lag:
+        return lookup  # the search holds every order the listing does not
+    if earlier.first is not None and unlisted_until < earlier.first:
+        return lookup  # the listing reaches back before the first earlier send
+    wait_until(unlisted_until + lag, f"{identifier}: {NEWEST_PAGE} orders in the lag window")
+    return find_partner_order(client, identifier)
+
+
+def look_up(client: Any, identifier: str) -> tuple[PartnerLookup, list[dict[str, Any]]]:
+    """The search's and the newest orders' answer in one request, and those newest orders."""
+    data = client.execute("PartnerOrderLookup", {"query": search_query(identifier)})
+    newest = data["newest"]["nodes"]
+    found = matching(data["bySource"]["nodes"], identifier) or matching(newest, identifier)
+    return PartnerLookup(found, store_currency(data)), newest
+
+
+def wait_until(moment: datetime, why: str) -> None:
+    """Sleep until ``moment`` (never longer than the lag and its margin)."""
+    seconds = min(moment - utcnow(), search_lag() + CREATED_AT_MARGIN).total_seconds()
+    if seconds > 0:
+        log.info("%s; waiting %.1f s for the partner store's search", why, seconds)
+        sleep(seconds)
 
 
 def create_partner_order(
@@ -397,7 +489,12 @@ def send(
     try:
         partner = check_partner(locked_partner)
         client = client_for(partner)
-        lookup = look_up_partner(client, identifier)
+        earlier = send_attempts.record_start(identifier, partner.shop_domain, attempted_at)
+        lookup = (
+            find_partner_order(client, identifier)
+            if earlier is None
+            else find_after_uncertain_send(client, identifier, earlier)
+        )
         if lookup.existing is not None:
             mark_sent(members, lookup.existing, "Found the already created", attempted_at)
             return lookup.existing

@@ -180,6 +180,12 @@ def kill_during_a_push(world: World, rng: random.Random) -> str:
 
 
 def killed_workers(world: World, sizes: Sizes, rng: random.Random) -> dict[str, Any]:
+    """Orders placed steadily while consumers are killed, mostly inside an ``orderCreate``.
+
+    The sandbox's orders search lags behind new orders (``flask sandbox --search-lag``,
+    on by default, as a real store's may): a send retried right after a kill must find
+    the order its killed predecessor created without relying on the search.
+    """
     started = time.monotonic()
     placed: list[Placed] = []
     placer_rng = random.Random(rng.random())  # noqa: S311 (test data)
@@ -200,6 +206,7 @@ def killed_workers(world: World, sizes: Sizes, rng: random.Random) -> dict[str, 
     settled = world.wait_settled(placed, sizes.settle_timeout)
     report = {
         "scenario": "killed_workers",
+        "sandbox_search_lag_seconds": world.control("GET", "/search-lag")["seconds"],
         "kills": sizes.kills,
         "kills_by_moment": dict(moments),
         "worker_starts": sum(w.starts for w in world.workers),

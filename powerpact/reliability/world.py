@@ -35,7 +35,7 @@ from sqlalchemy import func, select
 from powerpact import create_app
 from powerpact.catalog.imports import import_product
 from powerpact.catalog.pricing import MarkupRule
-from powerpact.config import Settings
+from powerpact.config import PROJECT_ROOT, Settings
 from powerpact.demo import install
 from powerpact.extensions import db
 from powerpact.models import (
@@ -393,9 +393,13 @@ WEBHOOK_TIME_SCALE = 0.001
 
 
 def world_environment(database_url: str, folder: Path, ports: dict[str, int]) -> dict[str, str]:
+    """The processes' environment. ``PYTHONPATH`` puts this checkout first: the Huey
+    consumer imports ``powerpact`` from wherever the package is installed otherwise
+    (a git worktree would run the main checkout's workers)."""
     env = {k: v for k, v in os.environ.items() if k not in ("POWERPACT_ENV", "FLASK_APP")}
     env.update(
         {
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")])),
             "DATABASE_URL": database_url,
             "REDIS_URL": f"redis://127.0.0.1:{ports['redis']}/0",
             "SECRET_KEY": secrets.token_urlsafe(32),

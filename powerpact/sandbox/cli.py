@@ -57,18 +57,27 @@ def config_from_environment(host: str, port: int) -> SandboxConfig:
     type=click.FloatRange(min=0, min_open=True, max=1),
     help="Compress Shopify's 4-hour webhook retry schedule (0.001: 14 s).",
 )
+@click.option(
+    "--search-lag",
+    default=SandboxConfig.search_lag_seconds,
+    show_default=True,
+    type=float,
+    help="Seconds an order change takes to reach the orders search (0: none).",
+)
 def sandbox_command(
-    host: str, port: int, fixture: str, ask: bool, webhook_time_scale: float
+    host: str, port: int, fixture: str, ask: bool, webhook_time_scale: float, search_lag: float
 ) -> None:
     """Serve the Shopify sandbox (Admin API, OAuth, webhooks, control API)."""
     config = config_from_environment(host, port)
     config.auto_approve = not ask
     config.webhook_time_scale = webhook_time_scale
+    config.search_lag_seconds = search_lag
     app = create_sandbox_app(config)
     load_named(app.extensions["sandbox"], fixture)
     click.echo(f"Shopify sandbox on http://{host}:{port} with the {fixture!r} fixture")
     click.echo(f"  Admin API: http://{host}:{port}/shops/<shop>/admin/api/{config.api_version}/")
     click.echo(f"  control:   http://{host}:{port}/_sandbox/")
+    click.echo(f"  orders search lags {search_lag:g} s behind order changes")
     serve(app, host, port)
 
 

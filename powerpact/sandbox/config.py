@@ -73,6 +73,10 @@ class SandboxConfig:
     ``unregistered_source_name`` is ``"refuse"`` or dropped when ``"ignore"``: the
     schema (``OrderCreateOrderInput.sourceName``) says to set it to such a handle,
     but not what happens to any other value, so both readings are here.
+
+    ``search_lag_seconds`` is how long a change to an order takes to reach the orders
+    search index (``order_search``): Shopify documents no read-after-write consistency
+    for ``orders(query:)``, so the lag is on by default; 0 turns it off.
     """
 
     api_key: str = "powerpact-dev-key"
@@ -93,6 +97,7 @@ class SandboxConfig:
     unregistered_source_name: str = "refuse"
     enforce_scopes: bool = False
     product_set_variant_match: str = "id"
+    search_lag_seconds: float = 3.0
     api_version: str = API_VERSION
     base_url: str = "http://127.0.0.1:8765"
     risk_assessment_delays: tuple[float, ...] = (0.5, 2.0)

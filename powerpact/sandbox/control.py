@@ -468,6 +468,13 @@ def register_faults(app: Flask, sandbox: Sandbox) -> None:
         sandbox.order_create_limit = body().get("per_minute")
         return jsonify(per_minute=sandbox.order_create_limit)
 
+    @app.route("/_sandbox/search-lag", methods=["GET", "POST"])
+    def search_lag() -> Response:
+        """How long an order change takes to reach the orders search (``order_search``)."""
+        if request.method == "POST":
+            sandbox.search_lag_seconds = float(body().get("seconds") or 0)
+        return jsonify(seconds=sandbox.search_lag_seconds)
+
     @app.route("/_sandbox/shops/<shop>/calls", methods=["GET", "DELETE"])
     def calls(shop: str) -> Response:
         shop_or_404(sandbox, shop)

@@ -101,6 +101,7 @@ class Sandbox(CatalogActions, OrderActions):
         self.calls: dict[str, list[CallRecord]] = {}
         self.unmodelled: dict[str, set[str]] = {}
         self.order_create_limit: int | None = self.config.order_create_limit
+        self.search_lag_seconds: float = self.config.search_lag_seconds
         self._order_create_times: dict[str, list[float]] = {}
 
     def reset(self) -> None:

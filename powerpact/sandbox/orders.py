@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from powerpact.sandbox import payloads, risk
 from powerpact.sandbox.errors import SandboxError
+from powerpact.sandbox.order_search import index_order
 from powerpact.sandbox.store import (
     FULFILLABLE,
     ZERO,
@@ -83,6 +84,7 @@ class OrderActions:
     store: Store
     lock: threading.RLock
     order_create_limit: int | None
+    search_lag_seconds: float
     _order_create_times: dict[str, list[float]]
     emit: Callable[[Shop, str, dict[str, Any]], None]
     find_variant: Callable[..., Variant]
@@ -103,11 +105,16 @@ class OrderActions:
                 FulfillmentOrder(self.store.ids.gid("FulfillmentOrder"), location, line_ids)
             )
         shop.add_order(order)
+        self.reindex(order)
         return order
 
     def location_of(self, order: Order, line: LineItem) -> str | None:
         fulfillment_order = order.fulfillment_order_of(line.id)
         return fulfillment_order.location_id if fulfillment_order else None
+
+    def reindex(self, order: Order) -> None:
+        """Queue ``order`` for the orders search index, which lags (``order_search``)."""
+        index_order(order, self.config.clock(), self.search_lag_seconds)
 
     def line(
         self,
@@ -143,8 +150,10 @@ class OrderActions:
         return payloads.order(order)
 
     def order_changed(self, shop: Shop, order: Order, *topics: str) -> None:
-        """Stamp ``updated_at`` and fire ``topics`` then ``orders/updated``."""
+        """Stamp ``updated_at``, queue the order for the search index, fire ``topics``
+        then ``orders/updated``."""
         order.updated_at = now_iso()
+        self.reindex(order)
         for topic in (*topics, "orders/updated"):
             self.emit(shop, topic, payloads.order(order))
 

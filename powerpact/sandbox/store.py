@@ -260,6 +260,11 @@ class Order:
     def fulfillment_order_of(self, line_id: str) -> FulfillmentOrder | None:
         return next((fo for fo in self.fulfillment_orders if line_id in fo.line_ids), None)
 
+    # (visible from, searchable fields): what the orders search index holds (order_search.py)
+    search_versions: list[tuple[float, dict[str, list[str]]]] = field(
+        default_factory=list, repr=False, compare=False
+    )
+
     @property
     def shipping(self) -> Decimal:
         return sum((s.price for s in self.shipping_lines), ZERO)

@@ -6,11 +6,13 @@ import threading
 import time
 from collections import Counter
 
+import pytest
 from sqlalchemy import select, text, update
 
 from powerpact.extensions import db
-from powerpact.models import Cadence, OrderStatus, OrderSync, PartnerStore
+from powerpact.models import Cadence, OrderStatus, OrderSync, OrderSyncEvent, PartnerStore
 from powerpact.orders import push
+from powerpact.shopify.clients import client_for
 from tests.e2e.test_orders import NORTH, RETAIL, set_up
 
 
@@ -103,3 +105,43 @@ def test_a_cancellation_committed_during_a_send_is_not_overwritten(harness):
     assert harness.shop(NORTH)["orders"] == []
     db.session.expire_all()
     assert db.session.get(OrderSync, order_id).status == OrderStatus.CANCELLED
+
+
+def test_a_send_killed_after_shopify_created_the_order_is_found_despite_the_lagging_search(
+    harness, monkeypatch
+):
+    """The worker dies between Shopify's answer and our commit; the retry comes at once,
+    while the sandbox's search index does not hold the new order yet."""
+    maps = set_up(harness)
+    (order_id,) = ready_orders_held_back(harness, maps, 1)
+    assert harness.sandbox.search_lag_seconds >= 1
+
+    def killed(*args, **kwargs):
+        raise SystemExit("worker killed after Shopify's answer")
+
+    monkeypatch.setattr(push, "mark_sent", killed)
+    with pytest.raises(SystemExit):
+        push.push_partner(NORTH)
+    db.session.rollback()
+    monkeypatch.undo()
+    identifier = f"powerpact-order-sync-{order_id}"
+    partner = db.session.scalars(
+        select(PartnerStore).where(PartnerStore.shop_domain == NORTH)
+    ).one()
+    assert (
+        push.find_partner_order(client_for(partner), identifier).existing is None
+    )  # not indexed yet
+    db.session.rollback()
+
+    assert push.push_partner(NORTH) == {"sent": 1}
+    created = Counter(order["source_identifier"] for order in harness.shop(NORTH)["orders"])
+    assert created == {identifier: 1}
+    db.session.expire_all()
+    order = db.session.get(OrderSync, order_id)
+    assert order.status == OrderStatus.SYNCED
+    last = db.session.scalars(
+        select(OrderSyncEvent.message)
+        .where(OrderSyncEvent.order_sync_id == order_id)
+        .order_by(OrderSyncEvent.id.desc())
+    ).first()
+    assert last.startswith("Found the already created")

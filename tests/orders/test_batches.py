@@ -207,3 +207,69 @@ def test_run_the_batch_now_sends_a_daily_partners_ready_orders_at_once(
         assert batches.send_now(PARTNER) == 1
     assert len(store.orders) == 2
     assert first.partner_order_id == second.partner_order_id != late.partner_order_id
+
+
+def killed_after_create(send, db_session, monkeypatch):
+    """Run ``send`` up to Shopify's answer to ``orderCreate``, then die before the commit."""
+    from powerpact.orders import push
+
+    def killed(*args, **kwargs):
+        raise SystemExit("worker killed after Shopify's answer")
+
+    monkeypatch.setattr(push, "mark_sent", killed)
+    with pytest.raises(SystemExit):
+        send()
+    db_session.rollback()
+    monkeypatch.undo()
+
+
+@pytest.mark.parametrize(
+    ("cadence", "ready_at", "send_at", "send"),
+    [
+        (Cadence.DAILY, utc(2026, 11, 20, 20), utc(2026, 11, 21, 1, 30), batches.send_daily),
+        (Cadence.WEEKLY, utc(2026, 11, 16, 9), utc(2026, 11, 16, 10), batches.send_weekly),
+        (Cadence.DAILY, utc(2026, 11, 20, 20), utc(2026, 11, 20, 21), batches.send_now),
+    ],
+)
+def test_a_batch_killed_after_orderCreate_is_found_under_the_same_identifier(
+    shopify, db_session, monkeypatch, cadence, ready_at, send_at, send
+):
+    """The batch row outlives the crash: the retry looks for the order the crash left."""
+    partner = PartnerStoreFactory(
+        shop_domain=PARTNER,
+        cadence=cadence,
+        cutoff_weekday=4,
+        cutoff_time=time(17),
+        cutoff_timezone="America/Los_Angeles",
+    )
+    store = MasterOrder(shopify, PARTNER)
+    order = ready_order(partner, ready_at)
+    db_session.commit()
+    with time_machine.travel(send_at, tick=False):
+        killed_after_create(lambda: send(PARTNER), db_session, monkeypatch)
+        assert send(PARTNER) == 1
+    assert len(store.orders) == 1
+    db_session.refresh(order)
+    assert order.partner_order_id == store.orders[0]["id"]
+    batch = db_session.get(PartnerBatch, order.batch_id)
+    assert store.orders[0]["sourceIdentifier"] == batches.batch_identifier(batch)
+    assert "Found the already created" in order.events[-1].message
+
+
+def test_run_the_batch_now_after_a_killed_extra_batch_takes_that_batch_again(
+    shopify, daily_partner, db_session, monkeypatch
+):
+    store = PartnerStoreDouble(shopify, PARTNER)
+    ready_order(daily_partner, utc(2026, 11, 20, 20))
+    db_session.commit()
+    with time_machine.travel(utc(2026, 11, 20, 21), tick=False):
+        assert batches.send_now(PARTNER) == 1
+    late = ready_order(daily_partner, utc(2026, 11, 20, 22))
+    db_session.commit()
+    with time_machine.travel(utc(2026, 11, 20, 23), tick=False):
+        killed_after_create(lambda: batches.send_now(PARTNER), db_session, monkeypatch)
+    with time_machine.travel(utc(2026, 11, 20, 23, 5), tick=False):
+        assert batches.send_now(PARTNER) == 1
+    assert len(store.orders) == 2
+    db_session.refresh(late)
+    assert late.partner_order_id == store.orders[1]["id"]

@@ -1,15 +1,17 @@
 """Sending orders to partners: exactly once, with each failure reason recorded."""
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
 import responses
+import time_machine
 
 from powerpact.db_types import utcnow
 from powerpact.models import FailureReason, OrderStatus
-from powerpact.orders import push
+from powerpact.orders import push, send_attempts
+from powerpact.shopify.clients import client_for
 from tests.factories import OrderSyncFactory, OrderSyncLineFactory, PartnerStoreFactory
 from tests.shopify_double import Answer
 
@@ -33,25 +35,48 @@ def ready_order(db_session):
 
 
 class PartnerStoreDouble:
-    """The partner's orders: ``orderCreate`` stores them, the search finds them."""
+    """The partner's orders: ``orderCreate`` stores them, the search finds them.
+
+    The search index holds an order ``search_lag`` after its creation (at once by
+    default); the newest-orders listing, which does not go through it, sees all.
+    """
 
     def __init__(self, shopify, shop):
         self.orders = []
+        self.search_lag = timedelta(0)
         shopify.on(shop, "OrdersBySourceIdentifier", self.search)
+        shopify.on(shop, "PartnerOrderLookup", self.lookup)
         shopify.on(shop, "OrderCreate", self.create)
+
+    def indexed(self, order):
+        created = datetime.fromisoformat(order["createdAt"])
+        return created <= utcnow() - self.search_lag
 
     def search(self, variables):
         wanted = variables["query"].split("'")[1]
-        return {"orders": {"nodes": [o for o in self.orders if o["sourceIdentifier"] == wanted]}}
+        found = [o for o in self.orders if o["sourceIdentifier"] == wanted and self.indexed(o)]
+        return {"orders": {"nodes": found}}
 
-    def create(self, variables):
+    def lookup(self, variables):
+        newest = sorted(self.orders, key=lambda o: o["createdAt"], reverse=True)
+        return {
+            "bySource": self.search(variables)["orders"],
+            "newest": {"nodes": newest[: push.NEWEST_PAGE]},
+        }
+
+    def place(self, source_identifier, created_at=None, variables=None):
         order = {
             "id": f"gid://shopify/Order/{500 + len(self.orders)}",
             "name": f"#P{500 + len(self.orders)}",
-            "sourceIdentifier": variables["order"]["sourceIdentifier"],
+            "sourceIdentifier": source_identifier,
+            "createdAt": (created_at or utcnow()).isoformat().replace("+00:00", "Z"),
             "input": variables,
         }
         self.orders.append(order)
+        return order
+
+    def create(self, variables):
+        order = self.place(variables["order"]["sourceIdentifier"], variables=variables)
         return {"orderCreate": {"order": order, "userErrors": []}}
 
 
@@ -80,19 +105,40 @@ def test_a_ready_order_is_created_on_the_partner_store_once(shopify, ready_order
     assert ready_order.events[-1].kind == "sent"
 
 
-def test_a_crash_between_shopifys_answer_and_the_commit_makes_no_second_order(
-    shopify, ready_order, db_session, monkeypatch
-):
-    store = PartnerStoreDouble(shopify, "alice-roasters.myshopify.com")
+def crash_after_create(push_it, db_session):
+    """Run ``push_it`` up to Shopify's answer to ``orderCreate``, then die before the commit."""
 
     def crash(*args, **kwargs):
         raise SystemExit("worker killed")
 
-    monkeypatch.setattr(push, "mark_sent", crash)
-    with pytest.raises(SystemExit):
-        push.push_order_sync(ready_order.id)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(push, "mark_sent", crash)
+        with pytest.raises(SystemExit):
+            push_it()
     db_session.rollback()
-    monkeypatch.undo()
+
+
+@pytest.fixture
+def clock(waits):
+    """Time moves only when a send waits (by as much as it waits)."""
+    with time_machine.travel(utcnow(), tick=False) as traveller:
+
+        def sleep(seconds):
+            waits.append(seconds)
+            traveller.shift(timedelta(seconds=seconds))
+
+        push.sleep = sleep
+        yield traveller
+
+
+LAG = timedelta(seconds=10)  # the settings' PARTNER_SEARCH_LAG_SECONDS
+
+
+def test_a_crash_between_shopifys_answer_and_the_commit_makes_no_second_order(
+    shopify, ready_order, db_session
+):
+    store = PartnerStoreDouble(shopify, "alice-roasters.myshopify.com")
+    crash_after_create(lambda: push.push_order_sync(ready_order.id), db_session)
 
     assert push.push_order_sync(ready_order.id) == "sent"
     assert len(store.orders) == 1
@@ -100,6 +146,126 @@ def test_a_crash_between_shopifys_answer_and_the_commit_makes_no_second_order(
     db_session.refresh(ready_order)
     assert ready_order.partner_order_id == store.orders[0]["id"]
     assert "Found the already created" in ready_order.events[-1].message
+
+
+def test_a_first_send_asks_the_search_only(shopify, ready_order, waits):
+    PartnerStoreDouble(shopify, "alice-roasters.myshopify.com")
+    assert push.push_order_sync(ready_order.id) == "sent"
+    assert [op for _, op, _ in shopify.calls] == ["OrdersBySourceIdentifier", "OrderCreate"]
+    assert waits == []
+
+
+def test_after_a_crash_the_newest_orders_find_what_the_lagging_search_misses(
+    shopify, ready_order, db_session, clock, waits
+):
+    store = PartnerStoreDouble(shopify, "alice-roasters.myshopify.com")
+    store.search_lag = LAG
+    crash_after_create(lambda: push.push_order_sync(ready_order.id), db_session)
+    clock.shift(timedelta(seconds=1))
+
+    assert push.push_order_sync(ready_order.id) == "sent"
+    assert waits == []
+    assert len(store.orders) == 1
+    assert shopify.count("PartnerOrderLookup") == 1
+    assert shopify.count("OrderCreate") == 1
+    db_session.refresh(ready_order)
+    assert ready_order.partner_order_id == store.orders[0]["id"]
+    assert "Found the already created" in ready_order.events[-1].message
+
+
+def test_a_killed_orderCreate_still_on_its_way_is_waited_for(
+    shopify, ready_order, db_session, clock, waits
+):
+    """The worker died with its request in flight; Shopify creates the order later."""
+    assert push.search_lag() == LAG
+    store = PartnerStoreDouble(shopify, "alice-roasters.myshopify.com")
+    crash_after_create(lambda: push.push_order_sync(ready_order.id), db_session)
+    in_flight = store.orders.pop()
+    clock.shift(timedelta(seconds=3))
+    waiting = push.sleep
+
+    def sleep(seconds):
+        waiting(seconds)
+        store.orders.append(in_flight)
+
+    push.sleep = sleep
+
+    assert push.push_order_sync(ready_order.id) == "sent"
+    assert waits == [7.0]  # until the lag has passed since the killed send began
+    assert shopify.count("PartnerOrderLookup") == 2
+    assert shopify.count("OrderCreate") == 1
+    db_session.refresh(ready_order)
+    assert ready_order.partner_order_id == in_flight["id"]
+
+
+def test_a_retry_after_the_lag_does_not_wait(shopify, ready_order, db_session, clock, waits):
+    store = PartnerStoreDouble(shopify, "alice-roasters.myshopify.com")
+    crash_after_create(lambda: push.push_order_sync(ready_order.id), db_session)
+    clock.shift(LAG)
+
+    assert push.push_order_sync(ready_order.id) == "sent"
+    assert waits == [] and len(store.orders) == 1
+
+
+def test_when_the_newest_orders_do_not_reach_back_the_send_waits_for_the_search(
+    shopify, ready_order, db_session, clock, waits
+):
+    """Our order was created, then the partner's own shop took a page of orders within
+    the lag; after the first wait neither the search nor the page shows ours."""
+    store = PartnerStoreDouble(shopify, "alice-roasters.myshopify.com")
+    store.search_lag = LAG + timedelta(seconds=1)  # as if created a second after the send began
+    crash_after_create(lambda: push.push_order_sync(ready_order.id), db_session)
+    clock.shift(timedelta(seconds=1))
+    for _ in range(push.NEWEST_PAGE):
+        store.place(f"shop-{len(store.orders)}")
+
+    assert push.push_order_sync(ready_order.id) == "sent"
+    assert waits == [9.0, 3.0]  # to the lag after the crashed send, then past the page
+    assert len(store.orders) == push.NEWEST_PAGE + 1
+    assert shopify.count("OrderCreate") == 1
+    db_session.refresh(ready_order)
+    assert ready_order.partner_order_id == store.orders[0]["id"]
+
+
+def test_a_full_page_older_than_the_lag_is_conclusive_not_knowing_when_the_send_began(
+    shopify, ready_order, clock, waits
+):
+    """As on SQLite, where no send's start is recorded: the search covers what is unlisted."""
+    store = PartnerStoreDouble(shopify, "alice-roasters.myshopify.com")
+    store.search_lag = LAG
+    old = utcnow() - LAG - push.CREATED_AT_MARGIN
+    for _ in range(push.NEWEST_PAGE):
+        store.place(f"shop-{len(store.orders)}", created_at=old)
+    client = client_for(ready_order.partner)
+    unknown = send_attempts.UNKNOWN
+    assert (
+        push.find_after_uncertain_send(client, "powerpact-order-sync-0", unknown).existing is None
+    )
+    store.place("powerpact-order-sync-0", created_at=old - timedelta(seconds=1))
+    store.orders.reverse()  # now the oldest: not in the newest page, found by the search
+    found = push.find_after_uncertain_send(client, "powerpact-order-sync-0", unknown).existing
+    assert found is not None and found.name == store.orders[0]["name"]
+    assert waits == []
+
+
+def test_a_listing_that_reaches_back_before_the_earlier_send_is_conclusive(
+    shopify, ready_order, db_session, clock, waits
+):
+    """The earlier send failed before ``orderCreate``: nothing of ours is on the store."""
+    store = PartnerStoreDouble(shopify, "alice-roasters.myshopify.com")
+    store.search_lag = LAG * 10
+    for _ in range(push.NEWEST_PAGE):
+        store.place(f"shop-{len(store.orders)}", created_at=utcnow() - timedelta(seconds=5))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(push, "create_partner_order", lambda *a: (_ for _ in ()).throw(KeyError))
+        with pytest.raises(KeyError):
+            push.push_order_sync(ready_order.id)
+    db_session.rollback()
+
+    assert push.push_order_sync(ready_order.id) == "sent"
+    assert waits == [LAG.total_seconds()]  # only for the earlier send's request
+    assert shopify.count("PartnerOrderLookup") == 2
+    assert shopify.count("OrderCreate") == 1
 
 
 def test_a_transient_failure_is_retried_later_with_backoff(shopify, ready_order):

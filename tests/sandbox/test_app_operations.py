@@ -141,6 +141,8 @@ def test_every_operation_runs_against_the_sandbox(run, sandbox):
     run("PartnerOrderFulfillments", {"id": order["id"]})
     updated = run("OrdersUpdatedSince", {"query": "updated_at:>'2020-01-01T00:00:00Z'"})
     assert order["id"] in {n["id"] for n in updated["orders"]["nodes"]}
+    newest = run("PartnerOrderLookup", {"query": "source_identifier:powerpact-1"})["newest"]
+    assert newest["nodes"][0]["sourceIdentifier"] == "powerpact-1"
     run("OrderForSync", {"id": order["id"]})
     run("OrderLineItemsPage", {"id": order["id"]})
     run("PartnerOrderLines", {"id": order["id"]})

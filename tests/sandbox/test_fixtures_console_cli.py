@@ -126,6 +126,16 @@ def test_the_command_serves_the_demo_with_the_environments_app(served, monkeypat
     assert config.scopes == ("read_products", "write_orders")
     assert config.base_url == "http://127.0.0.1:9999" and not config.auto_approve
     assert RETAIL in sandbox.store.shops and served["port"] == 9999
+    assert sandbox.search_lag_seconds == config.search_lag_seconds > 0  # on by default
+    assert "orders search lags 3 s behind order changes" in result.output
+
+
+def test_the_command_sets_the_search_lag(served):
+    result = CliRunner().invoke(cli.sandbox_command, ["--fixture", "empty", "--search-lag", "0"])
+    assert result.exit_code == 0, result.output
+    app = served["app"]
+    assert app.extensions["sandbox"].search_lag_seconds == 0
+    assert app.test_client().get("/_sandbox/search-lag").get_json() == {"seconds": 0}
 
 
 def test_the_running_apps_settings_win_over_defaults(served, monkeypatch):

@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+from powerpact.sandbox import SandboxConfig
 from powerpact.sandbox.fixtures import RETAIL
 from tests.sandbox.helpers import SHOP, subscribe, topics
 
@@ -200,7 +201,7 @@ def test_development_stores_create_five_orders_a_minute(sandbox_app, data, token
     assert data(token, ORDER_CREATE, {"order": order_input(first, second)})["orderCreate"]["order"]
 
 
-def test_orders_search_by_tag_source_identifier_name_and_date(data, token, partner):
+def test_orders_search_by_tag_source_identifier_name_and_date(data, token, partner, clock):
     _, first, second = partner
     for n in range(3):
         data(
@@ -214,6 +215,7 @@ def test_orders_search_by_tag_source_identifier_name_and_date(data, token, partn
         )
     search = """query S($q: String) { orders(first: 10, query: $q, sortKey: CREATED_AT) {
       nodes { name sourceIdentifier } } ordersCount(query: $q) { count } }"""
+    clock.advance(SandboxConfig.search_lag_seconds)
 
     def names(query):
         return [o["name"] for o in data(token, search, {"q": query})["orders"]["nodes"]]

@@ -1,5 +1,5 @@
-"""Orders: reads with Shopify's search syntax, ``orderCreate``, ``orderUpdate``,
-``orderMarkAsPaid``, ``orderCancel``."""
+"""Orders: reads with Shopify's search syntax (through a lagging index, ``order_search``),
+``orderCreate``, ``orderUpdate``, ``orderMarkAsPaid``, ``orderCancel``."""
 
 from __future__ import annotations
 
@@ -12,10 +12,11 @@ from graphql import GraphQLError, GraphQLResolveInfo
 
 from powerpact.sandbox import order_shapes, shapes
 from powerpact.sandbox.errors import SandboxError
+from powerpact.sandbox.order_search import searchable
 from powerpact.sandbox.orders import OrderLimitReached
 from powerpact.sandbox.resolvers.context import Context, check_input_size, failed, user_error
 from powerpact.sandbox.search import matcher, required_value
-from powerpact.sandbox.store import LineItem, Order, ShippingLine, TaxLine, numeric
+from powerpact.sandbox.store import LineItem, Order, ShippingLine, TaxLine
 
 ORDER_SORTS = {
     "CREATED_AT": lambda o: o.created_at,
@@ -49,34 +50,28 @@ def q_order(ctx: Context, args: dict[str, Any], info: GraphQLResolveInfo) -> dic
     return order_shapes.order_node(ctx.shop, order) if order and readable(ctx, order) else None
 
 
-def order_fields(order: Order) -> dict[str, list[str]]:
-    return {
-        "name": [order.name, order.name.lstrip("#")],
-        "tag": order.tags,
-        "source_identifier": [order.source_identifier or ""],
-        "source_name": [order.source_name],
-        "created_at": [order.created_at],
-        "updated_at": [order.updated_at],
-        "email": [order.email or ""],
-        "financial_status": [order.financial_status.lower()],
-        "fulfillment_status": [order.fulfillment_status.lower()],
-        "status": ["cancelled" if order.cancelled_at else "open"],
-        "sku": [li.sku or "" for li in order.line_items],
-        "id": [str(numeric(order.id))],
-        "test": [str(order.test).lower()],
-    }
-
-
 def search_orders(ctx: Context, args: dict[str, Any]) -> list[Order]:
+    """The shop's orders, filtered by ``query`` through the lagging index (``order_search``).
+
+    Without a query the list is read directly, every order at once.
+    """
     query = args.get("query")
-    predicate = matcher(query, order_fields, ("name", "email", "tag", "sku"))
-    identifier = required_value(query, "source_identifier")
-    candidates = (
-        ctx.shop.orders.values()
-        if identifier is None
-        else ctx.shop.orders_with_source_identifier(identifier)
-    )
-    orders = [o for o in candidates if predicate(o) and readable(ctx, o)]
+    if not (query or "").strip():
+        orders = [o for o in ctx.shop.orders.values() if readable(ctx, o)]
+    else:
+        predicate = matcher(query, lambda pair: pair[1], ("name", "email", "tag", "sku"))
+        identifier = required_value(query, "source_identifier")
+        candidates = (
+            ctx.shop.orders.values()
+            if identifier is None
+            else ctx.shop.orders_with_source_identifier(identifier)
+        )
+        indexed = searchable(candidates, ctx.sandbox.config.clock())
+        orders = [
+            order
+            for order, fields in indexed
+            if predicate((order, fields)) and readable(ctx, order)
+        ]
     sort = ORDER_SORTS.get(args.get("sortKey") or "ID", lambda o: o.number)
     return sorted(orders, key=sort, reverse=bool(args.get("reverse")))
 
