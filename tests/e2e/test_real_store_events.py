@@ -1,5 +1,6 @@
 """Against the sandbox: what real stores do beyond Shopify's protocol (issue: real stores)."""
 
+import time
 from decimal import Decimal
 
 import pytest
@@ -212,6 +213,11 @@ def subscribed_topics(harness, shop: str) -> set[str]:
     return {s["topic"] for s in harness.shop(shop)["subscriptions"]}
 
 
+def past_the_search_lag(harness) -> None:
+    """The reconciliation lists through the orders search, which lags its writes."""
+    time.sleep(harness.sandbox.config.search_lag_seconds + 0.1)
+
+
 def test_orders_whose_webhooks_were_lost_for_good_reach_their_partners(harness):
     sku = set_up_orders(harness)
     delivered = harness.sandbox.webhooks.transport
@@ -222,6 +228,7 @@ def test_orders_whose_webhooks_were_lost_for_good_reach_their_partners(harness):
     assert all(order_sync(o["id"]) is None for o in placed)
 
     harness.sandbox.webhooks.transport = delivered  # PowerPact is back
+    past_the_search_lag(harness)
     repaired = check_subscriptions()
     assert "ORDERS_CREATE" in repaired[RETAIL]["created"]
     assert "ORDERS_CREATE" in subscribed_topics(harness, RETAIL)
@@ -246,6 +253,7 @@ def test_the_reconciliation_captures_a_change_whose_webhook_was_lost(harness):
     harness.control("POST", f"/shops/{RETAIL}/orders/{number}/cancel", {"reason": "fraud"})
     harness.settle()
     assert order_sync(order["id"]).status == OrderStatus.PENDING, "the cancellation was lost"
+    past_the_search_lag(harness)
     assert reconcile()["retail"]["captured"] == 1
     assert order_sync(order["id"]).status == OrderStatus.CANCELLED
 
@@ -278,6 +286,7 @@ def test_a_partner_shipment_whose_webhook_was_lost_reaches_the_retail_order(harn
     harness.settle()
     assert order_sync(order["id"]).status == OrderStatus.SYNCED, "the fulfilment was lost"
 
+    past_the_search_lag(harness)
     result = reconcile()
     assert result[NORTH]["applied"] == 1 and result[NORTH]["errors"] == []
     sent = order_sync(order["id"])

@@ -35,7 +35,7 @@ def money(amount):
     return {"shopMoney": {"amount": amount, "currencyCode": "USD"}}
 
 
-def test_every_operation_runs_against_the_sandbox(run, sandbox):
+def test_every_operation_runs_against_the_sandbox(run, sandbox, clock):
     partner = sandbox.shop(SHOP)
     variants = list(partner.variants().values())[:3]
     run("ShopInfo")
@@ -139,6 +139,7 @@ def test_every_operation_runs_against_the_sandbox(run, sandbox):
     run("OrdersBySourceIdentifier", {"query": "source_identifier:powerpact-1"})
     run("PartnerOrdersUpdatedSince", {"query": "tag:powerpact updated_at:>'2020-01-01T00:00:00Z'"})
     run("PartnerOrderFulfillments", {"id": order["id"]})
+    clock.advance(sandbox.config.search_lag_seconds)  # the search index catches up
     updated = run("OrdersUpdatedSince", {"query": "updated_at:>'2020-01-01T00:00:00Z'"})
     assert order["id"] in {n["id"] for n in updated["orders"]["nodes"]}
     newest = run("PartnerOrderLookup", {"query": "source_identifier:powerpact-1"})["newest"]
