@@ -24,7 +24,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from powerpact.db_types import utcnow
 from powerpact.extensions import db, insert_or_ignore
@@ -157,16 +157,19 @@ def send_daily(partner_domain: str, now: datetime | None = None) -> int:
     closed = window_of(partner, now).start
     due = ready_unbatched(partner, before=closed)
     windows = {window_of(partner, order.ready_at) for order in due}
-    partner = committed_batches(partner, windows, Cadence.DAILY)
+    batch_windows = {window: early_window(partner, window, now) for window in windows}
+    partner = committed_batches(partner, batch_windows.values(), Cadence.DAILY)
     if partner is None:
         return 0
     due = ready_unbatched(partner, before=closed)
-    by_window: dict[datetime, list[OrderSync]] = {}
+    by_window: dict[Window, list[OrderSync]] = {}
     for order in due:
-        by_window.setdefault(window_of(partner, order.ready_at).end, []).append(order)
-    for window_end in sorted(by_window):
-        members = by_window[window_end]
-        batch = batch_for(partner, window_of(partner, members[0].ready_at))
+        window = window_of(partner, order.ready_at)
+        batch_window = batch_windows.get(window) or early_window(partner, window, now)
+        by_window.setdefault(batch_window, []).append(order)
+    for batch_window in sorted(by_window, key=lambda w: w.end):
+        members = by_window[batch_window]
+        batch = batch_for(partner, batch_window)
         for order in members:
             order.batch_id = batch.id
         if push.send(partner, members, batch_identifier(batch)):
@@ -299,12 +302,15 @@ def close_past_weekly_batches(now: datetime | None = None) -> int:
 
 
 def early_window(partner: PartnerStore, current: Window, now: datetime) -> Window:
-    """The window "Run the batch now" sends: the current one until it has its partner
-    order, then an extra one from ``now``.
+    """The batch window for orders of window ``current``: the window itself until its
+    batch has a partner order, then an extra one inside it.
 
-    A batch of the current window whose send recorded no partner order (it failed,
-    or crashed after ``orderCreate``) is taken again, so the retry looks for that
-    order under the same identifier.
+    "Run the batch now" sends the current window before its cutoff, so an order ready
+    later in that window needs a batch (and a sourceIdentifier) of its own: from ``now``
+    while the window is open, else ending just before the window's earliest batch.
+    A batch of the window whose send recorded no partner order (it failed, or crashed
+    after ``orderCreate``) is taken again, so the retry looks for that order under the
+    same identifier.
     """
     batches_now = select(PartnerBatch).where(
         PartnerBatch.partner_shop_domain == partner.shop_domain,
@@ -319,9 +325,15 @@ def early_window(partner: PartnerStore, current: Window, now: datetime) -> Windo
     ).first()
     if unsent is not None:
         return Window(unsent.window_start, unsent.window_end)
-    if db.session.scalars(batches_now.where(PartnerBatch.window_end == current.end)).first():
+    if not db.session.scalars(batches_now.where(PartnerBatch.window_end == current.end)).first():
+        return current
+    if now < current.end:
         return Window(now, now + timedelta(microseconds=1))
-    return current
+    earliest = db.session.scalar(
+        select(func.min(PartnerBatch.window_end)).where(batches_now.whereclause)
+    )
+    end = (earliest or current.end) - timedelta(microseconds=1)
+    return Window(current.start, end)
 
 
 def send_now(partner_domain: str) -> int:

@@ -273,3 +273,45 @@ def test_run_the_batch_now_after_a_killed_extra_batch_takes_that_batch_again(
     assert len(store.orders) == 2
     db_session.refresh(late)
     assert late.partner_order_id == store.orders[1]["id"]
+
+
+def test_an_order_ready_after_run_the_batch_now_goes_out_at_the_cutoff(
+    shopify, daily_partner, db_session
+):
+    """The window's batch was sent early; a later order of the same window is a new one,
+    not "found" as that batch's order (it would be marked sent and never reach the partner)."""
+    store = PartnerStoreDouble(shopify, PARTNER)
+    early = ready_order(daily_partner, utc(2026, 11, 20, 20))
+    db_session.commit()
+    with time_machine.travel(utc(2026, 11, 20, 21), tick=False):
+        assert batches.send_now(PARTNER) == 1
+    late = ready_order(daily_partner, utc(2026, 11, 20, 22))
+    db_session.commit()
+    with time_machine.travel(utc(2026, 11, 21, 1, 30), tick=False):  # past the 17:00 cutoff
+        assert batches.send_daily(PARTNER) == 1
+        assert batches.send_daily(PARTNER) == 0
+    assert len(store.orders) == 2
+    db_session.refresh(early)
+    db_session.refresh(late)
+    assert late.status == OrderStatus.SYNCED
+    assert late.partner_order_id == store.orders[1]["id"] != early.partner_order_id
+    assert "Found the already created" not in late.events[-1].message
+
+
+def test_a_late_batch_killed_after_orderCreate_is_taken_again_at_the_next_run(
+    shopify, daily_partner, db_session, monkeypatch
+):
+    store = PartnerStoreDouble(shopify, PARTNER)
+    ready_order(daily_partner, utc(2026, 11, 20, 20))
+    db_session.commit()
+    with time_machine.travel(utc(2026, 11, 20, 21), tick=False):
+        assert batches.send_now(PARTNER) == 1
+    late = ready_order(daily_partner, utc(2026, 11, 20, 22))
+    db_session.commit()
+    with time_machine.travel(utc(2026, 11, 21, 1, 30), tick=False):
+        killed_after_create(lambda: batches.send_daily(PARTNER), db_session, monkeypatch)
+    with time_machine.travel(utc(2026, 11, 21, 1, 35), tick=False):
+        assert batches.send_daily(PARTNER) == 1
+    assert len(store.orders) == 2, "the retry found the late batch's order"
+    db_session.refresh(late)
+    assert late.partner_order_id == store.orders[1]["id"]
