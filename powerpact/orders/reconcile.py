@@ -59,36 +59,59 @@ def needs_capture(order_gid: str, updated_at: datetime) -> bool:
 
 
 def reconcile_retail_orders(client: Any, capture: Callable[[str], Any]) -> dict[str, Any]:
-    """List the retail orders updated since the watermark; capture the ones not seen.
+    """Capture the retail orders updated since the watermark whose state was not captured.
 
     ``client`` is the retail store's; ``capture`` captures one order as its webhook would.
-    Two runs at once do no harm: a capture is idempotent and the watermark only moves on.
+    """
 
-    1. List the orders updated after the watermark less ``OVERLAP`` (the first run looks
-       back a day), in pages.
-    2. Capture each order whose ``updatedAt`` is newer than the state last captured,
-       committing each on its own; a malformed order is recorded as an error and the
-       run goes on; a Shopify error ends the run (the next one starts where this began).
-    3. Move the watermark to the newest ``updatedAt`` seen and keep the run's figures.
+    def capture_if_unseen(order_gid: str, updated_at: datetime, node: dict[str, Any]) -> int:
+        if not needs_capture(order_gid, updated_at):
+            return 0
+        capture(order_gid)
+        return 1
+
+    return run_reconciliation(
+        RETAIL_ORDERS, client, "OrdersUpdatedSince", "", capture_if_unseen, "captured"
+    )
+
+
+def run_reconciliation(
+    name: str,
+    client: Any,
+    operation: str,
+    query_prefix: str,
+    act: Callable[[str, datetime, dict[str, Any]], int],
+    counted: str,
+) -> dict[str, Any]:
+    """List the orders updated since the watermark and ``act`` on each; keep the figures.
+
+    Two runs at once do no harm: what ``act`` does is idempotent and the watermark only
+    moves on.
+
+    1. List the orders (``operation``, 100 a page) updated after the watermark less
+       ``OVERLAP`` (the first run looks back a day).
+    2. ``act`` on each, committing each on its own: it returns how many effects it had
+       (counted as ``counted``). A malformed order is recorded as an error and the run
+       goes on; a Shopify error ends the run (the next one starts where this began).
+    3. Move the watermark to the newest ``updatedAt`` acted on and keep the run's figures.
     """
     started = utcnow()
-    watermark = reconciliation(RETAIL_ORDERS).watermark
+    watermark = reconciliation(name).watermark
     since = (watermark or started - FIRST_LOOK_BACK) - OVERLAP
     db.session.commit()
-    listed, captured, errors = 0, 0, []
+    listed, done, errors = 0, 0, []
     newest = watermark
-    for node in client.paginate("OrdersUpdatedSince", {"query": search_since(since)}, ("orders",)):
+    query = f"{query_prefix}{search_since(since)}"
+    for node in client.paginate(operation, {"query": query}, ("orders",)):
         listed += 1
         try:
             order_gid = fields.text(node.get("id"), "order.id", max_length=255)
             updated_at = fields.moment(node.get("updatedAt"), "order.updatedAt")
-            if needs_capture(order_gid, updated_at):
-                capture(order_gid)
-                captured += 1
-        except InvalidOrder as exc:
+            done += act(order_gid, updated_at, node)
+        except (InvalidOrder, ValueError) as exc:
             db.session.rollback()
             errors.append({"order": str(node.get("id"))[:255], "error": str(exc)})
-            log.warning("reconciliation could not capture %s: %s", node.get("id"), exc)
+            log.warning("reconciliation %s skipped %s: %s", name, node.get("id"), exc)
             continue
         except BaseException:
             db.session.rollback()
@@ -97,18 +120,18 @@ def reconcile_retail_orders(client: Any, capture: Callable[[str], Any]) -> dict[
         newest = max(newest, updated_at) if newest else updated_at
     result = {
         "listed": listed,
-        "captured": captured,
+        counted: done,
         "errors": errors[:MAX_ERRORS_KEPT],
         "since": since.isoformat(),
     }
-    row = reconciliation(RETAIL_ORDERS)
+    row = reconciliation(name)
     if newest is not None and (row.watermark is None or row.watermark < newest):
         row.watermark = newest
     row.last_run_at = started
     row.last_result = result
     db.session.commit()
-    if captured or errors:
-        log.info("reconciliation captured %s of %s listed orders", captured, listed)
+    if done or errors:
+        log.info("reconciliation %s: %s", name, result)
     return result
 
 
@@ -138,44 +161,22 @@ def reconcile_partner_fulfilments(
     client: Any,
     apply: Callable[[str, str, str, dict[str, int], dict[str, Any]], Any],
 ) -> dict[str, Any]:
-    """Apply the fulfilments of the partner's PowerPact orders updated since the watermark.
+    """Apply the fulfilments of the partner's PowerPact orders updated since the watermark
+    that shipped; ``apply(partner, order, fulfillment, shipped, tracking)`` is what the
+    fulfilment webhook runs."""
 
-    ``apply(partner, order, fulfillment, shipped, tracking)`` is what the fulfilment
-    webhook runs. Steps and errors as in ``reconcile_retail_orders``.
-    """
+    def apply_fulfilments(order_gid: str, updated_at: datetime, node: dict[str, Any]) -> int:
+        if node.get("displayFulfillmentStatus") in UNSHIPPED:
+            return 0
+        order = client.execute("PartnerOrderFulfillments", {"id": order_gid})["order"]
+        applied = 0
+        for index, fulfillment in enumerate((order or {}).get("fulfillments") or []):
+            found = fulfilment_of(fulfillment, f"order.fulfillments[{index}]")
+            outcome = apply(partner_domain, order_gid, *found)
+            applied += outcome.get("outcome") in ("fulfilled", "tracking updated")
+        return applied
+
     name = f"{PARTNER_FULFILMENTS}{partner_domain}"[:64]
-    started = utcnow()
-    watermark = reconciliation(name).watermark
-    since = (watermark or started - FIRST_LOOK_BACK) - OVERLAP
-    db.session.commit()
-    listed, applied, errors = 0, 0, []
-    newest = watermark
-    query = f"tag:powerpact {search_since(since)}"
-    for node in client.paginate("PartnerOrdersUpdatedSince", {"query": query}, ("orders",)):
-        listed += 1
-        try:
-            order_gid = fields.text(node.get("id"), "order.id", max_length=255)
-            updated_at = fields.moment(node.get("updatedAt"), "order.updatedAt")
-            if node.get("displayFulfillmentStatus") not in UNSHIPPED:
-                order = client.execute("PartnerOrderFulfillments", {"id": order_gid})["order"]
-                for index, fulfillment in enumerate((order or {}).get("fulfillments") or []):
-                    found = fulfilment_of(fulfillment, f"order.fulfillments[{index}]")
-                    outcome = apply(partner_domain, order_gid, *found)
-                    applied += outcome.get("outcome") in ("fulfilled", "tracking updated")
-        except (InvalidOrder, ValueError) as exc:
-            db.session.rollback()
-            errors.append({"order": str(node.get("id"))[:255], "error": str(exc)})
-            continue
-        except BaseException:
-            db.session.rollback()
-            raise
-        db.session.commit()
-        newest = max(newest, updated_at) if newest else updated_at
-    result = {"listed": listed, "applied": applied, "errors": errors[:MAX_ERRORS_KEPT]}
-    row = reconciliation(name)
-    if newest is not None and (row.watermark is None or row.watermark < newest):
-        row.watermark = newest
-    row.last_run_at = started
-    row.last_result = result
-    db.session.commit()
-    return result
+    return run_reconciliation(
+        name, client, "PartnerOrdersUpdatedSince", "tag:powerpact ", apply_fulfilments, "applied"
+    )
