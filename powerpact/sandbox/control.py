@@ -47,7 +47,7 @@ order or product 404.
   ``POST /_sandbox/webhooks`` ``{"duplicates": bool, "shuffle": bool, "time_scale": f}``
   (``time_scale`` compresses Shopify's 4-hour retry schedule: 0.001 makes it 14 s);
   ``POST /_sandbox/webhooks/flush`` sends held deliveries in random order;
-  ``GET /_sandbox/webhooks/summary`` counts them: delivered, given up, still trying.
+  ``GET /_sandbox/webhooks/summary`` counts them: delivered, given up, still trying, held.
 """
 
 from __future__ import annotations
@@ -510,17 +510,19 @@ def register_webhooks(app: Flask, sandbox: Sandbox) -> None:
 
     @app.get("/_sandbox/webhooks/summary")
     def webhook_summary() -> Response:
-        """How many deliveries were delivered, given up after every retry, or are still
-        trying (the whole log, not just its tail)."""
+        """How many deliveries were delivered, given up after every retry, are still
+        trying, or are held unsent (``shuffle``), in the whole log, not just its tail."""
         retries = len(sandbox.webhooks.retry_delays)
-        counts = {"delivered": 0, "given_up": 0, "trying": 0}
+        counts = {"delivered": 0, "given_up": 0, "trying": 0, "held": 0}
         for delivery in list(sandbox.webhooks.log):
             if any(200 <= outcome < 300 for outcome in delivery.outcomes):
                 counts["delivered"] += 1
             elif delivery.attempts > retries:
                 counts["given_up"] += 1
-            else:
+            elif delivery.attempts:
                 counts["trying"] += 1
+            else:
+                counts["held"] += 1
         return jsonify(counts)
 
     @app.post("/_sandbox/webhooks/flush")
