@@ -319,6 +319,8 @@ def _apply_readiness(order: OrderSync, verdict: Readiness) -> None:
     if previous != verdict.status:
         message = verdict.reason or verdict.note or "Ready to send to the partner."
         add_event(order, verdict.status.value, message)
+    elif verdict.status == OrderStatus.PENDING and verdict.reason:
+        add_event(order, "held", verdict.reason)  # still pending, for another reason now
 
 
 def record_order(

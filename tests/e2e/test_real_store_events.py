@@ -162,6 +162,7 @@ def test_an_order_shopify_recommends_investigating_is_held_until_an_admin_releas
     assert sent.status == OrderStatus.SYNCED, (sent.status, sent.hold_reason)
     assert len(harness.shop(NORTH)["orders"]) == 1
     kinds = [(e.kind, e.message) for e in sent.events]
+    assert any(k == "held" and "recommends investigating" in m for k, m in kinds), kinds
     assert any(k == "risk_released" and "staff member 77 of" in m for k, m in kinds), kinds
 
 
