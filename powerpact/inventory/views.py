@@ -80,7 +80,7 @@ def sync_status():  # type: ignore[no-untyped-def]
 @bp.get("/inventory/location")
 @embedded("admin")
 def retail_location():  # type: ignore[no-untyped-def]
-    """The "Retail stock location" form, loaded into the sync history page."""
+    """The "Retail stock location" form, loaded into the Settings page."""
     return location_form()
 
 

@@ -14,7 +14,9 @@ def post(client, session_token, personas, data, shop=None):
 def test_the_page_shows_the_two_minute_default(as_shop, personas):
     page = as_shop("/admin/settings", personas.retail, htmx=False)
     assert page.status_code == 200
-    assert 'name="risk_hold_minutes" value="2"' in page.get_data(as_text=True)
+    html = page.get_data(as_text=True)
+    assert 'name="risk_hold_minutes" value="2"' in html
+    assert 'hx-get="/admin/inventory/location"' in html, "the retail stock location, loaded"
     assert personas.retail.risk_hold_seconds == 120
 
 

@@ -123,3 +123,29 @@ def test_an_admin_bulk_retries_failed_orders(live, page):
     db.session.expire_all()
     statuses = {o.status for o in db.session.scalars(select(OrderSync))}
     assert statuses == {OrderStatus.READY_FOR_SYNC}
+
+
+def test_an_admin_sets_the_fraud_hold_and_sees_the_retail_stock_location(live, page):
+    from powerpact.models import RetailStore
+
+    harness, base = live
+    harness.install(RETAIL)
+    sign_in(page, base, RETAIL)
+    page.get_by_role("link", name="Settings", exact=True).click()
+    page.wait_for_url("**/admin/settings**")
+    hold = page.get_by_label("Hold orders for Shopify's fraud analysis (minutes)")
+    assert hold.input_value() == "2"
+    page.get_by_role("heading", name="Retail stock location").wait_for()  # loaded by htmx
+    hold.fill("abc")
+    page.get_by_role("button", name="Save settings").click()
+    page.get_by_text("from 0 (no hold) to 60").wait_for()
+    assert (
+        page.get_by_label("Hold orders for Shopify's fraud analysis (minutes)").input_value()
+        == "abc"
+    )
+    page.get_by_label("Hold orders for Shopify's fraud analysis (minutes)").fill("5")
+    page.get_by_role("button", name="Save settings").click()
+    page.get_by_text("Saved: fraud hold changed.").wait_for()
+    screenshot(page, "admin-settings")
+    db.session.expire_all()
+    assert db.session.scalars(select(RetailStore)).one().risk_hold_seconds == 300
