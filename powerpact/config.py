@@ -1,4 +1,4 @@
-"""Settings, read from the environment (DESIGN.md, "Stable interfaces").
+"""Settings, read from the environment (docs/design.md, "Stable interfaces").
 
 Local use needs none of them: the embedded default keeps its database, its
 queue and a generated development key under ``instance/``. In production

@@ -1,4 +1,4 @@
-"""PowerPact's data model (DESIGN.md, "Domain model"); the requirement's names stay.
+"""PowerPact's data model (docs/design.md, "Domain model"); the requirement's names stay.
 
 Every time is ``UTCDateTime`` (aware UTC), every amount ``Money`` (``Decimal``),
 every Shopify id the GID string Shopify gives (``gid://shopify/Order/123``).

@@ -94,7 +94,7 @@ sleep = time.sleep
 
 
 class PushFailed(Exception):
-    """A failure with its reason code (DESIGN.md) and a message a person can act on."""
+    """A failure with its reason code (docs/design.md) and a message a person can act on."""
 
     def __init__(self, reason: FailureReason, message: str) -> None:
         super().__init__(message)

@@ -1,6 +1,6 @@
 """Storing webhook deliveries durably before they are acknowledged, at intake speed.
 
-The intake is the hottest path PowerPact has (DESIGN.md, "Performance budgets": at
+The intake is the hottest path PowerPact has (docs/design.md, "Performance budgets": at
 least half the rate of a bare Flask endpoint on the same gunicorn setup). Profiled
 under ``bench intake``, storing a delivery through the ORM session cost about 1 ms
 of CPU in the web process (statement building, session and transaction state, a

@@ -1,4 +1,4 @@
-"""Typed errors of the Shopify edge; ``reason`` is the failure code DESIGN.md names."""
+"""Typed errors of the Shopify edge; ``reason`` is the failure code docs/design.md names."""
 
 from __future__ import annotations
 
