@@ -256,16 +256,23 @@ def test_a_batch_killed_after_orderCreate_is_found_under_the_same_identifier(
     assert "Found the already created" in order.events[-1].message
 
 
+def sent_early_then_one_more(partner, db_session):
+    """An order sent by "Run the batch now" at 21:00 UTC, then another of the same day
+    window ready at 22:00 (the cutoff is 01:00 UTC): both OrderSyncs."""
+    early = ready_order(partner, utc(2026, 11, 20, 20))
+    db_session.commit()
+    with time_machine.travel(utc(2026, 11, 20, 21), tick=False):
+        assert batches.send_now(PARTNER) == 1
+    late = ready_order(partner, utc(2026, 11, 20, 22))
+    db_session.commit()
+    return early, late
+
+
 def test_run_the_batch_now_after_a_killed_extra_batch_takes_that_batch_again(
     shopify, daily_partner, db_session, monkeypatch
 ):
     store = PartnerStoreDouble(shopify, PARTNER)
-    ready_order(daily_partner, utc(2026, 11, 20, 20))
-    db_session.commit()
-    with time_machine.travel(utc(2026, 11, 20, 21), tick=False):
-        assert batches.send_now(PARTNER) == 1
-    late = ready_order(daily_partner, utc(2026, 11, 20, 22))
-    db_session.commit()
+    _, late = sent_early_then_one_more(daily_partner, db_session)
     with time_machine.travel(utc(2026, 11, 20, 23), tick=False):
         killed_after_create(lambda: batches.send_now(PARTNER), db_session, monkeypatch)
     with time_machine.travel(utc(2026, 11, 20, 23, 5), tick=False):
@@ -281,12 +288,7 @@ def test_an_order_ready_after_run_the_batch_now_goes_out_at_the_cutoff(
     """The window's batch was sent early; a later order of the same window is a new one,
     not "found" as that batch's order (it would be marked sent and never reach the partner)."""
     store = PartnerStoreDouble(shopify, PARTNER)
-    early = ready_order(daily_partner, utc(2026, 11, 20, 20))
-    db_session.commit()
-    with time_machine.travel(utc(2026, 11, 20, 21), tick=False):
-        assert batches.send_now(PARTNER) == 1
-    late = ready_order(daily_partner, utc(2026, 11, 20, 22))
-    db_session.commit()
+    early, late = sent_early_then_one_more(daily_partner, db_session)
     with time_machine.travel(utc(2026, 11, 21, 1, 30), tick=False):  # past the 17:00 cutoff
         assert batches.send_daily(PARTNER) == 1
         assert batches.send_daily(PARTNER) == 0
@@ -302,12 +304,7 @@ def test_a_late_batch_killed_after_orderCreate_is_taken_again_at_the_next_run(
     shopify, daily_partner, db_session, monkeypatch
 ):
     store = PartnerStoreDouble(shopify, PARTNER)
-    ready_order(daily_partner, utc(2026, 11, 20, 20))
-    db_session.commit()
-    with time_machine.travel(utc(2026, 11, 20, 21), tick=False):
-        assert batches.send_now(PARTNER) == 1
-    late = ready_order(daily_partner, utc(2026, 11, 20, 22))
-    db_session.commit()
+    _, late = sent_early_then_one_more(daily_partner, db_session)
     with time_machine.travel(utc(2026, 11, 21, 1, 30), tick=False):
         killed_after_create(lambda: batches.send_daily(PARTNER), db_session, monkeypatch)
     with time_machine.travel(utc(2026, 11, 21, 1, 35), tick=False):

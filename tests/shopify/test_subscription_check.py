@@ -24,35 +24,27 @@ def listing(shopify, nodes):
     )
 
 
-def test_a_subscription_another_worker_made_a_moment_ago_is_no_error(shopify, db_session):
-    """An install and the worker's start-up check may subscribe at the same moment."""
-    listing(shopify, [])
+def refuse_creates(shopify, error):
     shopify.on(
         RETAIL,
         "WebhookSubscriptionCreate",
         lambda v: {
-            "webhookSubscriptionCreate": {
-                "webhookSubscription": None,
-                "userErrors": [{"field": ["webhookSubscription", "callbackUrl"], "message": TAKEN}],
-            }
+            "webhookSubscriptionCreate": {"webhookSubscription": None, "userErrors": [error]}
         },
     )
+
+
+def test_a_subscription_another_worker_made_a_moment_ago_is_no_error(shopify, db_session):
+    """An install and the worker's start-up check may subscribe at the same moment."""
+    listing(shopify, [])
+    refuse_creates(shopify, {"field": ["webhookSubscription", "callbackUrl"], "message": TAKEN})
     client = client_for(RetailStoreFactory())
     assert repair_subscriptions(client, ("ORDERS_CREATE",), URI) == {"created": [], "removed": []}
 
 
 def test_any_other_refusal_is_raised(shopify, db_session):
     listing(shopify, [])
-    shopify.on(
-        RETAIL,
-        "WebhookSubscriptionCreate",
-        lambda v: {
-            "webhookSubscriptionCreate": {
-                "webhookSubscription": None,
-                "userErrors": [{"field": ["topic"], "message": "Topic is not supported"}],
-            }
-        },
-    )
+    refuse_creates(shopify, {"field": ["topic"], "message": "Topic is not supported"})
     with pytest.raises(UserErrors, match="Topic is not supported"):
         repair_subscriptions(client_for(RetailStoreFactory()), ("ORDERS_CREATE",), URI)
 
