@@ -48,6 +48,7 @@ class Sizes:
     uninstall_orders: int
     outage_orders: int
     settle_timeout: float
+    restart_workers_after_outage: bool = False
     repeated_share: float = 0.3
 
 
@@ -70,6 +71,7 @@ BOUNDED = Sizes(
     uninstall_orders=16,
     outage_orders=30,
     settle_timeout=300,
+    restart_workers_after_outage=True,
 )
 
 
@@ -428,10 +430,11 @@ def web_outage(world: World, sizes: Sizes, rng: random.Random) -> dict[str, Any]
     Shopify retries every delivery 8 times over 4 hours (compressed by the world's
     ``WEBHOOK_TIME_SCALE``), then drops it and removes the subscriptions whose deliveries
     kept failing. Nothing but PowerPact's own reconciliation can find these orders once
-    the web is back (the workers ran on; their reconciliation runs every minute here,
-    every ten in production); the hourly subscription check is then run to restore
-    the webhooks for what comes next. Recovery is timed from the web's return until every
-    partner order exists.
+    the web is back: at full size the workers run on and their periodic reconciliation
+    (every minute here, every ten in production) finds them; the bounded run restarts the
+    workers as a deploy would, and their start-up catch-up finds them. The hourly
+    subscription check is then run to restore the webhooks for what comes next. Recovery
+    is timed from the web's return until every partner order exists.
     """
     started = time.monotonic()
     outage = OUTAGE_HOURS * 3600 * WEBHOOK_TIME_SCALE
@@ -455,6 +458,10 @@ def web_outage(world: World, sizes: Sizes, rng: random.Random) -> dict[str, Any]
     finally:
         world.web.start()
     back_at = time.monotonic()
+    if sizes.restart_workers_after_outage:
+        for worker in world.workers:  # a deploy after the outage: the start-up catch-up
+            worker.stop()
+            worker.start()
     settled = world.wait_settled(orders, sizes.settle_timeout)
     recovery = time.monotonic() - back_at
     repaired = world.check_subscriptions()
@@ -469,6 +476,11 @@ def web_outage(world: World, sizes: Sizes, rng: random.Random) -> dict[str, Any]
         "subscriptions_recreated": repaired.get(RETAIL, {}).get("created", []),
         "retail_subscriptions_after": sorted(world.subscriptions(RETAIL)),
         "recovery_seconds": round(recovery, 1),
+        "recovered_by": (
+            "the workers' start-up reconciliation"
+            if sizes.restart_workers_after_outage
+            else "the periodic reconciliation"
+        ),
         "settled": settled,
         **world.audit(orders),
     }
