@@ -13,11 +13,13 @@ REDIS_PORT ?= 6379
 DEMO_PORT ?= 5000
 SANDBOX_PORT ?= 8765
 
-.PHONY: help demo test lint format services check-services clean bench chromium wrk reliability
+.PHONY: help demo test check lint format services check-services clean bench chromium wrk reliability
 
 help:
 	@echo "make demo   - install and serve PowerPact locally (SQLite, no servers needed)"
 	@echo "make test   - install test dependencies and run the whole suite (PostgreSQL + Redis)"
+	@echo "make test T=tests/orders - only those tests"
+	@echo "make check  - lint and the unit tests, for the inner loop (about a minute)"
 	@echo "make lint   - ruff check and format check"
 	@echo "make bench  - every benchmark (import, inventory, orders, pages, intake, storm) in one table"
 	@echo "make reliability - the reliability suite at full size (real PostgreSQL, Redis, gunicorn, Huey)"
@@ -65,8 +67,29 @@ format: $(BIN)/activate
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# Coverage floors: the product alone, and the proving tools (sandbox, benchmarks,
+# reliability harness, demo) apart, so the product's figure means what it says.
+PROVING_TOOLS := */powerpact/sandbox/*,*/powerpact/bench/*,*/powerpact/reliability/*,*/powerpact/demo.py
+PRODUCT_FLOOR := 85
+TOOLS_FLOOR := 80
+
+# `make test` is what CI runs; `make test T=tests/orders` runs a subset (no coverage floors).
 test: $(BIN)/activate check-services chromium wrk lint
-	$(BIN)/pytest --cov=powerpact --cov-report=term --cov-fail-under=85 -p no:cacheprovider
+ifeq ($(strip $(T)),)
+	$(BIN)/pytest --cov=powerpact --cov-report= -p no:cacheprovider
+	@echo "coverage of the product (floor $(PRODUCT_FLOOR)%):"
+	$(BIN)/coverage report --omit='$(PROVING_TOOLS)' --fail-under=$(PRODUCT_FLOOR)
+	@echo "coverage of the proving tools (floor $(TOOLS_FLOOR)%):"
+	$(BIN)/coverage report --include='$(PROVING_TOOLS)' --fail-under=$(TOOLS_FLOOR)
+else
+	$(BIN)/pytest -p no:cacheprovider $(T)
+endif
+
+# The inner loop: lint, then every test but the end-to-end, browser, reliability and
+# benchmark ones (about 900 tests, a minute and a half on two cores).
+UNIT_TESTS := --ignore=tests/e2e --ignore=tests/browser --ignore=tests/reliability --ignore=tests/bench
+check: $(BIN)/activate check-services lint
+	$(BIN)/pytest -p no:cacheprovider -q -x $(UNIT_TESTS)
 
 # Full size; `make test` runs the same scenarios bounded (tests/reliability). Needs only
 # PostgreSQL: it starts its own redis-server, gunicorn, Huey consumers and sandbox.

@@ -18,7 +18,27 @@ from powerpact.shopify.delivery_store import STORE_KEY, store_for
 def create_app(
     overrides: Mapping[str, Any] | None = None, *, settings: Settings | None = None
 ) -> Flask:
-    """Build the app from the environment's settings (or the ``settings`` given)."""
+    """The web app: settings from the environment (or ``settings``), pages, webhooks, CLI."""
+    app = create_worker_app(overrides, settings=settings)
+    app.session_interface = CookieSessionInterface()
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    app.extensions[STORE_KEY] = store_for(app.config["SQLALCHEMY_DATABASE_URI"])
+    register_blueprints(app)
+
+    from powerpact.cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def create_worker_app(
+    overrides: Mapping[str, Any] | None = None, *, settings: Settings | None = None
+) -> Flask:
+    """The lean app a Huey worker runs tasks in: settings, logging, database, token cipher.
+
+    No blueprints, templates or commands: a worker serves no page, and building them
+    would only slow its start and grow its memory.
+    """
     settings = settings or Settings.from_env()
     app = Flask(
         __name__,
@@ -28,26 +48,18 @@ def create_app(
     )
     app.config.from_mapping(settings.flask_config())
     app.config.update(overrides or {})
-    app.session_interface = CookieSessionInterface()
     settings = app.config["POWERPACT"]
 
     configure_logging(app)
     db.init_app(app)
     install_session_hooks()
-    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     app.extensions[EXTENSION_KEY] = build_cipher(settings.token_encryption_keys)
-    app.extensions[STORE_KEY] = store_for(app.config["SQLALCHEMY_DATABASE_URI"])
+    import powerpact.tasks  # noqa: F401  (registers every task and webhook handler)
 
-    register_blueprints(app)
-
-    from powerpact.cli import register_cli
-
-    register_cli(app)
     return app
 
 
 def register_blueprints(app: Flask) -> None:
-    import powerpact.tasks  # noqa: F401  (registers tasks and webhook handlers)
     from powerpact import auth, devlogin, health, home, templating
     from powerpact.admin import orders_views
     from powerpact.admin import views as admin_views

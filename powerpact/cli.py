@@ -1,4 +1,9 @@
-"""``flask --app wsgi ...`` commands beyond Flask-Migrate's ``db``."""
+"""The product's own ``flask --app wsgi ...`` commands, beyond Flask-Migrate's ``db``.
+
+The proving tools' commands (``sandbox``, ``demo``, ``bench``, ``reliability``) are not
+registered here: they are ``flask.commands`` entry points in ``pyproject.toml``, which
+Flask loads for the command line only, so a web or worker process never imports them.
+"""
 
 from __future__ import annotations
 
@@ -15,16 +20,4 @@ def rotate_token_keys_command() -> None:
 
 
 def register_cli(app: Flask) -> None:
-    from powerpact.bench import bench_group
-    from powerpact.demo import demo_command
-    from powerpact.reliability import reliability_command
-
     app.cli.add_command(rotate_token_keys_command)
-    app.cli.add_command(demo_command)
-    app.cli.add_command(bench_group)
-    app.cli.add_command(reliability_command)
-    try:
-        from powerpact.sandbox.cli import sandbox_command
-    except ImportError:  # the sandbox package is optional in a trimmed deployment
-        return
-    app.cli.add_command(sandbox_command, "sandbox")

@@ -50,12 +50,12 @@ _worker_app: Flask | None = None
 
 
 def worker_app() -> Flask:
-    """The app a consumer process runs tasks in, created on first use."""
+    """The app a consumer process runs tasks in (the lean one), created on first use."""
     global _worker_app
     if _worker_app is None:
-        from powerpact import create_app
+        from powerpact import create_worker_app  # the package imports this module
 
-        _worker_app = create_app()
+        _worker_app = create_worker_app()
     return _worker_app
 
 

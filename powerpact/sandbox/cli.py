@@ -6,16 +6,36 @@ import os
 
 import click
 from flask import current_app, has_app_context
+from flask.cli import NoAppException, ScriptInfo
 from werkzeug.serving import run_simple
 
+from powerpact.config import Settings
 from powerpact.sandbox.app import create_sandbox_app
 from powerpact.sandbox.config import SandboxConfig
 from powerpact.sandbox.fixtures import load_named
 
 
+def powerpact_settings() -> Settings | None:
+    """The PowerPact app's settings: the active app's, or the one ``flask --app`` names.
+
+    ``sandbox`` is a ``flask.commands`` entry point, so Flask does not push the app's
+    context for it; it loads the app itself when run from the ``flask`` command line.
+    """
+    if has_app_context():
+        return current_app.config.get("POWERPACT")
+    context = click.get_current_context(silent=True)
+    info = context.find_object(ScriptInfo) if context else None
+    if info is None:
+        return None
+    try:
+        return info.load_app().config.get("POWERPACT")
+    except NoAppException:
+        return None
+
+
 def app_settings() -> dict[str, str]:
     """The running PowerPact app's key, secret, URL and scopes, when there is one."""
-    settings = current_app.config.get("POWERPACT") if has_app_context() else None
+    settings = powerpact_settings()
     if settings is None:
         return {}
     return {

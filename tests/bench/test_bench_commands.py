@@ -4,11 +4,13 @@ import json
 
 import pytest
 
+from powerpact.bench import bench_group
+
 
 @pytest.fixture
 def run_bench(migrated_app):
     def run(*args):
-        result = migrated_app.test_cli_runner().invoke(args=["bench", *args])
+        result = migrated_app.test_cli_runner().invoke(bench_group, args)
         assert result.exit_code == 0, result.output
         start = result.output.index('{\n  "benchmark"')
         return json.JSONDecoder().raw_decode(result.output[start:])[0]

@@ -158,6 +158,29 @@ def test_the_running_apps_settings_win_over_defaults(served, monkeypatch):
     assert served["app"].extensions["sandbox"].store.shops == {}
 
 
+def test_the_app_flask_names_gives_its_settings(served, monkeypatch):
+    """Run as ``flask --app wsgi sandbox`` (an entry point: Flask pushes no app context)."""
+    from flask.cli import ScriptInfo
+
+    for name in ("SHOPIFY_API_KEY", "SHOPIFY_API_SECRET", "APP_URL", "SHOPIFY_SCOPES"):
+        monkeypatch.delenv(name, raising=False)
+    app = Flask("powerpact-test")
+    app.config["POWERPACT"] = type(
+        "Settings",
+        (),
+        {
+            "shopify_api_key": "named-key",
+            "shopify_api_secret": "named-secret-0123456789abcdef",
+            "app_url": "http://127.0.0.1:5000",
+            "shopify_scopes": "",
+        },
+    )()
+    info = ScriptInfo(create_app=lambda: app)
+    result = CliRunner().invoke(cli.sandbox_command, ["--fixture", "empty"], obj=info)
+    assert result.exit_code == 0, result.output
+    assert served["app"].extensions["sandbox"].config.api_key == "named-key"
+
+
 def test_the_mixed_order_picks_what_the_partner_can_ship(sandbox):
     partner = sandbox.shop(SHOP)
     sold_out, stocked = list(partner.variants().values())[:2]
