@@ -2,6 +2,12 @@
 
 One file per operation, named after it; a test validates each against Shopify's
 2026-07 schema, so a typo fails the suite rather than production.
+
+A selection two operations share (an order's line item, a mailing address, a money
+bag, a product's summary) is one fragment in ``operations/fragments/<Name>.graphql``:
+an operation spreads it (``...OrderLineItem``) and ``operation`` appends the text of
+every fragment it reaches, so the first page of an order's lines and the next ones
+cannot drift apart.
 """
 
 from __future__ import annotations
@@ -9,9 +15,18 @@ from __future__ import annotations
 from functools import cache, lru_cache
 from pathlib import Path
 
-from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
+from graphql import (
+    FragmentSpreadNode,
+    GraphQLError,
+    OperationDefinitionNode,
+    OperationType,
+    Visitor,
+    parse,
+    visit,
+)
 
 OPERATIONS_DIR = Path(__file__).with_name("operations")
+FRAGMENTS_DIR = OPERATIONS_DIR / "fragments"
 
 
 class UnknownOperation(KeyError):
@@ -24,7 +39,48 @@ def operation(name: str) -> str:
     path = OPERATIONS_DIR / f"{name}.graphql"
     if not name.isidentifier() or not path.is_file():
         raise UnknownOperation(f"no GraphQL operation named {name!r} in {OPERATIONS_DIR}")
+    text = path.read_text()
+    return "\n".join([text, *(fragment(f) for f in fragments_reached(text))])
+
+
+@cache
+def fragment(name: str) -> str:
+    """The text of the named fragment in ``operations/fragments/<name>.graphql``."""
+    path = FRAGMENTS_DIR / f"{name}.graphql"
+    if not name.isidentifier() or not path.is_file():
+        raise UnknownOperation(f"no GraphQL fragment named {name!r} in {FRAGMENTS_DIR}")
     return path.read_text()
+
+
+def fragment_names() -> list[str]:
+    return sorted(p.stem for p in FRAGMENTS_DIR.glob("*.graphql"))
+
+
+class _Spreads(Visitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: set[str] = set()
+
+    def enter_fragment_spread(self, node: FragmentSpreadNode, *_: object) -> None:
+        self.names.add(node.name.value)
+
+
+def spread_names(text: str) -> set[str]:
+    spreads = _Spreads()
+    visit(parse(text), spreads)
+    return spreads.names
+
+
+def fragments_reached(text: str) -> list[str]:
+    """The fragments ``text`` spreads, and those they spread in turn, sorted by name."""
+    reached: set[str] = set()
+    waiting = spread_names(text)
+    while waiting:
+        name = waiting.pop()
+        if name not in reached:
+            reached.add(name)
+            waiting |= spread_names(fragment(name))
+    return sorted(reached)
 
 
 def operation_names() -> list[str]:

@@ -3,8 +3,12 @@
 import pytest
 
 from powerpact.shopify.operations import (
+    FRAGMENTS_DIR,
     OPERATIONS_DIR,
     UnknownOperation,
+    fragment,
+    fragment_names,
+    fragments_reached,
     is_mutation,
     name_of,
     operation,
@@ -53,7 +57,27 @@ def test_each_file_holds_one_named_operation_named_after_the_file(name):
 
 def test_the_operations_powerpact_needs_are_all_there():
     assert not REQUIRED - set(operation_names())
-    assert all(p.suffix == ".graphql" for p in OPERATIONS_DIR.iterdir())
+    assert all(p.suffix == ".graphql" for p in OPERATIONS_DIR.iterdir() if p.is_file())
+    assert all(p.suffix == ".graphql" for p in FRAGMENTS_DIR.iterdir())
+
+
+def test_the_first_page_of_an_orders_lines_and_the_next_select_the_same_fields():
+    first, later = operation("OrderForSync"), operation("OrderLineItemsPage")
+    assert "...OrderLineItem" in first and "...OrderLineItem" in later
+    assert fragments_reached(first) == ["MailingAddressFields", "OrderLineItem", "ShopMoney"]
+    assert fragments_reached(later) == ["OrderLineItem", "ShopMoney"]
+    assert fragment("OrderLineItem") in first and fragment("OrderLineItem") in later
+
+
+@pytest.mark.parametrize("name", fragment_names())
+def test_each_fragment_file_holds_the_fragment_it_is_named_after_and_is_used(name):
+    assert f"fragment {name} on " in fragment(name)
+    assert any(name in fragments_reached(operation(op)) for op in operation_names())
+
+
+def test_an_unknown_fragment_is_refused():
+    with pytest.raises(UnknownOperation):
+        fragments_reached("query Q { shop { ...NoSuchFragment } }")
 
 
 def test_a_misspelled_field_is_caught():
