@@ -81,7 +81,7 @@ from powerpact.money import round_money
 from powerpact.orders import send_attempts
 from powerpact.shopify.clients import client_for
 from powerpact.shopify.errors import ShopifyError, UserErrors
-from powerpact.shopify.oauth import fresh_access_token, needs_refresh
+from powerpact.shopify.oauth import refresh_due_tokens
 
 log = logging.getLogger(__name__)
 
@@ -137,12 +137,8 @@ def locked_with_fresh_token(
     commit half of it and let another worker send the same order.
     """
     partner = db.session.scalar(statement, params)
-    if partner is None or not needs_refresh(partner):
+    if not refresh_due_tokens(partner):
         return partner
-    try:
-        fresh_access_token(partner)
-    except ShopifyError:
-        db.session.rollback()  # the send meets the same refusal and records it
     return db.session.scalar(statement, params)
 
 

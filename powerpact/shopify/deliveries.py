@@ -12,8 +12,7 @@ from sqlalchemy import func, select
 from powerpact.db_types import utcnow
 from powerpact.extensions import db
 from powerpact.models import DeliveryStatus, RetailStore, WebhookDelivery
-from powerpact.shopify.errors import ShopifyError
-from powerpact.shopify.oauth import fresh_access_token, needs_refresh
+from powerpact.shopify.oauth import refresh_due_tokens
 from powerpact.shopify.signatures import canonical_shop_domain
 from powerpact.shopify.topics import handler_for
 from powerpact.shops import find_shop
@@ -67,20 +66,10 @@ def _received_delivery(delivery_id: int) -> WebhookDelivery | None:
 
 
 def _refresh_due_tokens(delivery: WebhookDelivery) -> bool:
-    """Refresh the tokens of the delivery's shop and the retail store if due; True if any was.
-
-    Either way the transaction has ended by then (a refresh commits; a failed one
-    rolls back, and the handler meets the same refusal and records it).
-    """
+    """Refresh the tokens of the delivery's shop and the retail store if due; True if any was."""
     shop = find_shop(delivery.shop_domain)
     retail = shop if isinstance(shop, RetailStore) else db.session.scalar(select(RetailStore))
-    due = [s for s in {shop, retail} if s is not None and needs_refresh(s)]
-    for record in due:
-        try:
-            fresh_access_token(record)
-        except ShopifyError:
-            db.session.rollback()
-    return bool(due)
+    return refresh_due_tokens(shop, retail)
 
 
 def _event_already_processed(delivery: WebhookDelivery) -> bool:

@@ -36,6 +36,13 @@ class ShopGone(ShopifyError):
     transient = False
 
 
+class TokenRefreshDue(ShopifyError):
+    """The shop's access token lapses within a minute and nobody refreshed it first.
+
+    Transient: the periodic refresher renews it, and the work is retried after.
+    """
+
+
 class Throttled(ShopifyError):
     """Still throttled after every retry."""
 

@@ -201,14 +201,16 @@ def refresh_failure(exc: OAuthError) -> ShopifyError:
     return TransportError(str(exc))
 
 
-def fresh_access_token(record: InstalledShop, margin: timedelta = REFRESH_MARGIN) -> str | None:
-    """The shop's access token, refreshed first if it expires within ``margin``.
+def refresh_if_due(record: InstalledShop, margin: timedelta = REFRESH_MARGIN) -> str | None:
+    """Refresh the shop's access token if it expires within ``margin``; return the token.
 
-    The refresh runs with the shop's row locked (``SELECT ... FOR UPDATE``), so two
-    workers never spend one refresh token; the second finds the new pair and uses it.
-    It commits: Shopify has spent the old refresh token, so the new pair must be kept
-    whatever happens next. Mid-way through other work that commit would end its
-    locks too, which is why ``refresh_expiring_tokens`` refreshes ahead of need.
+    The one place a token is refreshed, and an explicit step: it commits. Shopify has
+    spent the old refresh token by the time it answers, so the new pair must be kept
+    whatever happens next; a commit in the middle of other work would also end that
+    work's locks, so callers take this step before they lock or send anything
+    (``refresh_due_tokens``) and ``client_for`` never refreshes. The refresh runs with
+    the shop's row locked (``SELECT ... FOR UPDATE``), so two workers never spend one
+    refresh token: the second finds the new pair and uses it.
     """
     if not needs_refresh(record, margin):
         return record.access_token
@@ -230,6 +232,30 @@ def fresh_access_token(record: InstalledShop, margin: timedelta = REFRESH_MARGIN
         _apply_grant(locked, grant)
     db.session.commit()
     return record.access_token
+
+
+def refresh_due_tokens(*records: InstalledShop | None) -> bool:
+    """Refresh each shop's token that is due, before the caller locks or sends; True if any was.
+
+    The step the webhook path and the partner-order push both take first. Either way
+    the transaction has ended afterwards (a refresh commits, a failure rolls back). A
+    refresh Shopify refuses marks the shop ``reauthorization_required`` (the admin
+    pages say so); any other failure is left for the caller, which meets the same
+    problem through ``client_for`` and records it.
+    """
+    due = [r for r in dict.fromkeys(records) if r is not None and needs_refresh(r)]
+    for record in due:
+        model, shop_id = type(record), record.id
+        try:
+            refresh_if_due(record)
+        except ReauthorizationRequired as exc:
+            db.session.rollback()
+            _mark_reauthorization_required(model, shop_id)
+            log.warning("token refresh refused: %s", exc)
+        except ShopifyError as exc:
+            db.session.rollback()
+            log.warning("token refresh failed: %s", exc)
+    return bool(due)
 
 
 def refresh_expiring_tokens(within: timedelta = AHEAD_OF_NEED) -> dict[str, int]:
@@ -256,7 +282,7 @@ def refresh_expiring_tokens(within: timedelta = AHEAD_OF_NEED) -> dict[str, int]
             if record is None:
                 continue
             try:
-                fresh_access_token(record, margin=within)
+                refresh_if_due(record, margin=within)
                 counts["refreshed"] += 1
             except ReauthorizationRequired as exc:
                 db.session.rollback()

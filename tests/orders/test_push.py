@@ -400,32 +400,52 @@ def test_a_token_due_for_refresh_is_refreshed_before_the_send_not_in_the_middle(
     assert partner.refresh_token == "shprt_new"
 
 
-@pytest.mark.parametrize(
-    ("status", "outcome", "reason"),
-    [
-        (401, OrderStatus.FAILED, FailureReason.REAUTHORIZATION_REQUIRED),
-        (503, OrderStatus.READY_FOR_SYNC, FailureReason.SHOPIFY_ERROR),
-    ],
-)
-def test_a_failed_refresh_sends_nothing_and_says_why(
-    shopify, ready_order, db_session, status, outcome, reason
-):
-    """Refused: the partner must approve again. Shopify unwell: retried later."""
-    partner = ready_order.partner
-    partner.refresh_token = "shprt_spent"
-    partner.access_token_expires_at = utcnow() + timedelta(minutes=2)
-    db_session.commit()
+def answer_refresh_with(shopify, partner, status):
     PartnerStoreDouble(shopify, partner.shop_domain)
     shopify.mock.post(
         f"http://127.0.0.1:8765/shops/{partner.shop_domain}/admin/oauth/access_token",
         status=status,
         json={"error": "invalid_grant"},
     )
-    assert push.push_order_sync(ready_order.id) == outcome.value
+
+
+def test_a_refused_refresh_sends_nothing_and_asks_the_partner_to_approve_again(
+    shopify, ready_order, db_session
+):
+    partner = ready_order.partner
+    partner.refresh_token = "shprt_spent"
+    partner.access_token_expires_at = utcnow() + timedelta(minutes=2)
+    db_session.commit()
+    answer_refresh_with(shopify, partner, 401)
+    assert push.push_order_sync(ready_order.id) == OrderStatus.FAILED.value
     assert shopify.count("OrderCreate") == 0
-    assert ready_order.last_order_failure_reason == reason
-    assert "refused the token request" in ready_order.error_message
-    assert ready_order.retry_count == 1
+    assert partner.reauthorization_required
+    assert ready_order.last_order_failure_reason == FailureReason.REAUTHORIZATION_REQUIRED
+    assert "must re-authorize" in ready_order.error_message
+
+
+@pytest.mark.parametrize(
+    ("lifetime", "outcome", "sent"),
+    [(timedelta(minutes=2), "sent", 1), (timedelta(seconds=20), None, 0)],
+)
+def test_shopify_failing_to_refresh_holds_an_order_only_if_the_token_is_lapsing(
+    shopify, ready_order, db_session, lifetime, outcome, sent
+):
+    """A token that still works sends the order; one about to lapse waits for a refresh."""
+    partner = ready_order.partner
+    partner.refresh_token = "shprt_old"
+    partner.access_token_expires_at = utcnow() + lifetime
+    db_session.commit()
+    answer_refresh_with(shopify, partner, 503)
+    status = push.push_order_sync(ready_order.id)
+    assert shopify.count("OrderCreate") == sent
+    if outcome is not None:
+        assert status == outcome
+    else:
+        assert status == OrderStatus.READY_FOR_SYNC.value
+        assert ready_order.last_order_failure_reason == FailureReason.SHOPIFY_ERROR
+        assert "refresh it before asking for a client" in ready_order.error_message
+        assert ready_order.retry_count == 1
 
 
 def test_one_failed_attempt_retries_some_members_and_fails_those_out_of_attempts(db_session):

@@ -99,7 +99,7 @@ def test_a_refused_refresh_keeps_the_tokens_out_of_the_stored_error_and_the_logs
         dump = database_dump(db_session)
     delivery = delivery_by_webhook_id("refresh-refused")
     assert delivery.status == DeliveryStatus.FAILED
-    assert "refused the token request" in delivery.error
+    assert "Shopify refused to refresh it" in delivery.error
     assert_nowhere([tokens["access"], tokens["refresh"]], dump, logs)
 
 

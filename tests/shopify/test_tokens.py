@@ -3,12 +3,15 @@
 import json
 from datetime import timedelta
 
+import pytest
 import responses
 from sqlalchemy import select
 
 from powerpact.db_types import utcnow
 from powerpact.models import DeliveryStatus, PartnerStore, WebhookDelivery
-from powerpact.shopify.oauth import fresh_access_token, refresh_expiring_tokens
+from powerpact.shopify.clients import client_for
+from powerpact.shopify.errors import ReauthorizationRequired, TokenRefreshDue
+from powerpact.shopify.oauth import refresh_due_tokens, refresh_expiring_tokens, refresh_if_due
 from powerpact.shopify.webhooks import delivery_by_webhook_id
 from tests.factories import PartnerStoreFactory, RetailStoreFactory
 
@@ -84,12 +87,12 @@ def test_a_token_about_to_expire_is_refreshed_and_the_new_pair_stored(shopify, d
             "refresh_token_expires_in": 7776000,
         },
     )
-    assert fresh_access_token(partner) == "shpat_new"
+    assert refresh_if_due(partner) == "shpat_new"
     assert partner.refresh_token == "shprt_new"
     assert partner.access_token_expires_at > utcnow() + timedelta(minutes=50)
     body = shopify.mock.calls[0].request.body
     assert "grant_type=refresh_token" in body and "refresh_token=shprt_old" in body
-    assert fresh_access_token(partner) == "shpat_new"
+    assert refresh_if_due(partner) == "shpat_new"
     assert len(shopify.mock.calls) == 1
 
 
@@ -99,7 +102,7 @@ def test_a_token_far_from_expiry_is_used_as_is(db_session):
         refresh_token="r",
         access_token_expires_at=utcnow() + timedelta(hours=1),
     )
-    assert fresh_access_token(partner) == "shpat_ok"
+    assert refresh_if_due(partner) == "shpat_ok"
 
 
 def refresh_answer(access="shpat_new", refresh="shprt_new"):
@@ -185,3 +188,47 @@ def test_a_webhook_refreshes_a_due_token_before_its_handler_runs(shopify, db_ses
     assert attempts_at_refresh == [0]
     assert retail.refresh_token == "shprt_new"
     assert shopify.count("OrderForSync") == 1
+
+
+def test_getting_a_client_never_refreshes_or_commits(shopify, db_session):
+    """A refresh commits, which would end its caller's locks: client_for only reads."""
+    partner = PartnerStoreFactory(
+        shop_domain=SHOP,
+        access_token="shpat_current",
+        refresh_token="shprt_old",
+        access_token_expires_at=utcnow() + timedelta(minutes=3),
+    )
+    partner.name = "uncommitted"
+    client = client_for(partner)
+    assert client.connection.token_fingerprint == hash("shpat_current")
+    assert len(shopify.mock.calls) == 0
+    db_session.rollback()
+    assert db_session.scalar(select(PartnerStore).where(PartnerStore.shop_domain == SHOP)) is None
+
+
+def test_a_token_about_to_lapse_gets_no_client_but_a_clear_transient_error(db_session):
+    partner = PartnerStoreFactory(
+        refresh_token="shprt_old", access_token_expires_at=utcnow() + timedelta(seconds=30)
+    )
+    with pytest.raises(TokenRefreshDue, match="refresh it before asking for a client") as due:
+        client_for(partner)
+    assert due.value.transient
+    partner.reauthorization_required = True
+    with pytest.raises(ReauthorizationRequired):
+        client_for(partner)
+
+
+def test_refresh_due_tokens_refreshes_only_the_due_ones_and_marks_a_refusal(shopify, db_session):
+    due = PartnerStoreFactory(
+        shop_domain=SHOP, refresh_token="shprt_spent", access_token_expires_at=utcnow()
+    )
+    fine = RetailStoreFactory(
+        refresh_token="shprt_fine", access_token_expires_at=utcnow() + timedelta(hours=1)
+    )
+    db_session.commit()
+    shopify.mock.post(TOKEN_URL, status=401, json={"error": "invalid_grant"})
+    assert refresh_due_tokens(due, fine, None) is True
+    db_session.refresh(due)
+    assert due.reauthorization_required and not fine.reauthorization_required
+    assert len(shopify.mock.calls) == 1
+    assert refresh_due_tokens(fine) is False
