@@ -7,7 +7,6 @@ total of an unsearched page.
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from sqlalchemy.orm import selectinload
 from powerpact.db_types import utcnow
 from powerpact.extensions import db
 from powerpact.models import FailureReason, OrderStatus, OrderSync, PartnerStore
+from powerpact.spreadsheets import csv_writer
 
 PAGE_SIZE = 25
 COUNT_CAP = 10_000
@@ -178,7 +178,7 @@ def as_csv(rows: Iterable[OrderSync], tz_name: str = "UTC") -> str:
 
     zone = ZoneInfo(tz_name)
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = csv_writer(out)
     writer.writerow(
         [
             "retail_order",
