@@ -8,6 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
@@ -44,6 +45,59 @@ def tracking_of(payload: dict[str, Any]) -> dict[str, Any]:
     if urls and urls[0]:
         info["url"] = urls[0]
     return info
+
+
+WEB_SCHEMES = ("http", "https")
+LINK_DROPPED = "tracking_link_dropped"
+
+
+def is_web_address(url: object) -> bool:
+    """An ``http`` or ``https`` URL with a host, and no space or control character in it."""
+    if not isinstance(url, str) or any(c.isspace() or not c.isprintable() for c in url):
+        return False
+    try:
+        parts = urlsplit(url)
+        return parts.scheme.lower() in WEB_SCHEMES and bool(parts.hostname)
+    except ValueError:
+        return False
+
+
+def copyable_tracking(tracking: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+    """The tracking to copy to the retail order, and the scheme of a link left out of it.
+
+    The retail order shows the link to its customer and staff, and a partner may type
+    anything there, ``javascript:`` and ``data:`` included: only a web address
+    (``is_web_address``) is copied. The number and the carrier go on without a bad link;
+    the second value is the bad link's scheme ("" if it has none), or None if nothing
+    was left out.
+    """
+    url = tracking.get("url")
+    if url is None or is_web_address(url):
+        return tracking, None
+    try:
+        scheme = urlsplit(str(url)).scheme.lower()[:20]
+    except ValueError:
+        scheme = ""
+    return {key: value for key, value in tracking.items() if key != "url"}, scheme
+
+
+def note_dropped_link(order: OrderSync, partner_fulfillment_id: str, scheme: str) -> None:
+    """Say on the timeline, once per partner fulfilment, that its link was not copied."""
+    if any(
+        e.kind == LINK_DROPPED
+        and (e.details or {}).get("partner_fulfillment_id") == partner_fulfillment_id
+        for e in order.events
+    ):
+        return
+    what = f"a {scheme}: link" if scheme and scheme not in WEB_SCHEMES else "not a web address"
+    add_event(
+        order,
+        LINK_DROPPED,
+        f"The partner's tracking link was not copied to the retail order ({what}):"
+        " only http and https links are copied. The tracking number was.",
+        partner_fulfillment_id=partner_fulfillment_id,
+        scheme=scheme,
+    )
 
 
 def shipped_quantities(payload: dict[str, Any]) -> dict[str, int]:
@@ -299,7 +353,8 @@ def apply_partner_fulfilment(
     tracking: dict[str, Any],
 ) -> dict[str, Any]:
     """Copy one partner fulfilment (its quantities per partner variant, its tracking) onto
-    the retail order, once: from its webhook, or from the reconciliation when that was lost."""
+    the retail order, once: from its webhook, or from the reconciliation when that was lost.
+    A tracking link that is not a web address is left out (``copyable_tracking``)."""
     orders = list(
         db.session.scalars(
             select(OrderSync).where(
@@ -315,6 +370,10 @@ def apply_partner_fulfilment(
                 " yet (its send has not committed); the delivery is retried"
             )
         return {"outcome": "not a PowerPact order"}
+    tracking, dropped_scheme = copyable_tracking(tracking)
+    if dropped_scheme is not None:
+        for order in orders:
+            note_dropped_link(order, partner_fulfillment_id, dropped_scheme)
     retail = installed_retail()
     client = client_for(retail)
     already = [o for o in orders if seen_fulfilment(o, partner_fulfillment_id)]
