@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from huey import crontab
 
@@ -70,3 +71,11 @@ def retry_waiting_tracking() -> dict[str, int]:
     from powerpact.orders.aftercare import retry_due_waiting_tracking
 
     return retry_due_waiting_tracking()
+
+
+@task(retries=5, retry_delay=60, retry_backoff=2, context=True)
+def redact_partner_order_task(order_sync_id: int, task: Any = None) -> str:
+    """Erase a redacted customer from the partner order made for her (``orders.privacy``)."""
+    from powerpact.orders.privacy import redact_partner_order
+
+    return redact_partner_order(order_sync_id, last_attempt=task is None or not task.retries)

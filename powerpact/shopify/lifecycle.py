@@ -19,6 +19,7 @@ from powerpact.models import (
     StoreStatus,
     WebhookDelivery,
 )
+from powerpact.orders.privacy import queue_partner_redactions, scrub_order
 from powerpact.shopify.topics import handles
 from powerpact.shops import find_shop, is_retail_shop, missing_scopes
 
@@ -150,12 +151,6 @@ def customers_data_request(delivery: WebhookDelivery, payload: dict[str, Any]) -
     }
 
 
-def scrub_order(order: OrderSync) -> None:
-    order.customer_email = None
-    order.shipping_address = None
-    order.ship_to_city = None
-
-
 def _numeric_id(value: Any) -> str | None:
     text = str(value) if isinstance(value, int | str) else ""
     text = text.rsplit("/", 1)[-1]
@@ -244,10 +239,12 @@ def _customer_needles(payload: dict[str, Any]) -> list[str]:
 
 @handles("customers/redact")
 def customers_redact(delivery: WebhookDelivery, payload: dict[str, Any]) -> dict[str, Any]:
-    """Erase the customer from every order row and every stored webhook, this one included."""
+    """Erase the customer from every order row and every stored webhook, this one included,
+    and from the partner orders PowerPact created for her (``orders.privacy``)."""
     orders = _customer_orders(payload, "orders_to_redact")
     for order in orders:
-        scrub_order(order)
+        scrub_order(order, _customer_needles(payload))
+    queue_partner_redactions(orders)
     payloads = scrub_deliveries_for(orders, _customer_needles(payload), besides=delivery.id)
     delivery.payload = REDACTED_PAYLOAD
     return {"orders_redacted": len(orders), "payloads_redacted": payloads}

@@ -3,6 +3,7 @@ touching a field the sandbox does not model (so gaps show up here, not in a demo
 
 import pytest
 
+from powerpact.orders.privacy import ERASED_ADDRESS
 from powerpact.sandbox.fixtures import RETAIL
 from powerpact.shopify.operations import operation, operation_names
 from tests.sandbox.helpers import SHOP, mint
@@ -167,6 +168,11 @@ def test_every_operation_runs_against_the_sandbox(run, sandbox, clock):
         {"order": {"lineItems": [{"variantId": variants[2].id, "quantity": 1}]}},
     )["orderCreate"]["order"]
     run("OrderCancel", {"orderId": second["id"], "staffNote": "duplicate"})
+    redacted = run(
+        "PartnerOrderRedact", {"input": {"id": order["id"], "shippingAddress": ERASED_ADDRESS}}
+    )
+    assert redacted["orderUpdate"] == {"order": {"id": order["id"]}, "userErrors": []}
+    assert partner.orders[order["id"]].shipping_address == ERASED_ADDRESS
 
     shipped = set(operation_names())
     assert shipped <= set(run.ran), f"not exercised here: {sorted(shipped - set(run.ran))}"

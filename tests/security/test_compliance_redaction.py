@@ -9,6 +9,12 @@ destination address), an earlier ``customers/data_request`` (payload and the
 export kept as its result) and the redact request itself. Another customer's
 order goes through the same roads and must survive, so a wipe of everything
 would not pass.
+
+The customer's shipment leaves traces too: the tracking numbers and link a partner
+sent back (on the order's timeline, and kept while a held retail fulfillment order
+waits), a refusal of Shopify's that echoes her address, and the partner order PowerPact
+created with her name, address and phone, which is erased on the partner's store with
+``orderUpdate`` (https://shopify.dev/docs/api/admin-graphql/latest/mutations/orderUpdate).
 """
 
 from __future__ import annotations
@@ -19,7 +25,15 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from powerpact.models import Cadence, DeliveryStatus, OrderStatus, OrderSync, WebhookDelivery
+from powerpact.models import (
+    Cadence,
+    DeliveryStatus,
+    OrderStatus,
+    OrderSync,
+    OrderSyncEvent,
+    WaitingTracking,
+    WebhookDelivery,
+)
 from powerpact.shopify.webhooks import delivery_by_webhook_id
 from tests.factories import ProductMapFactory
 from tests.security.dumps import database_dump
@@ -45,6 +59,9 @@ GRACE = {
 }
 ADA_ORDER, GRACE_ORDER = 9001, 9002
 ALICE_PARTNER_ORDER = 555001
+# What Alice's two shipments to Ada carry back: each a tracking number and link.
+ADA_TRACKING = ["1ZADA0000001", "1ZADA0000002"]
+ADA_LINKS = [f"https://ups.example/track/{number}" for number in ADA_TRACKING]
 
 
 def money(amount: str) -> dict[str, Any]:
@@ -82,8 +99,8 @@ def graphql_order(number: int, person: dict[str, str], variants: list[str]) -> d
                     "title": "House Blend",
                     "name": "House Blend",
                     "sku": None,
-                    "quantity": 1,
-                    "currentQuantity": 1,
+                    "quantity": 2,
+                    "currentQuantity": 2,
                     "variant": {"id": variant},
                     "originalUnitPriceSet": money("10.00"),
                     "discountAllocations": [],
@@ -122,23 +139,69 @@ def order_webhook(number: int, person: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def fulfilment_webhook(partner_order: int, person: dict[str, str]) -> dict[str, Any]:
-    """A partner's ``fulfillments/create``: Shopify includes the destination address."""
+def fulfilment_webhook(
+    partner_order: int, person: dict[str, str], shipment: int, variant: str
+) -> dict[str, Any]:
+    """A partner's ``fulfillments/create`` of one unit: Shopify includes the destination."""
     return {
-        "id": partner_order + 7,
+        "id": partner_order + shipment,
         "order_id": partner_order,
         "status": "success",
         "email": person["email"],
         "destination": rest_address(person),
-        "tracking_number": "1Z999",
-        "line_items": [],
+        "tracking_company": "UPS",
+        "tracking_number": ADA_TRACKING[shipment],
+        "tracking_url": ADA_LINKS[shipment],
+        "line_items": [{"variant_id": int(variant.rsplit("/", 1)[1]), "quantity": 1}],
     }
 
 
+class RetailFulfilmentOrder:
+    """The retail order's one fulfillment order: open, then put on hold by the merchant."""
+
+    def __init__(self, shopify: Any) -> None:
+        self.status = "OPEN"
+        self.remaining: dict[str, int] = {}
+        shopify.on(RETAIL, "FulfillmentOrdersForOrder", self.read)
+        shopify.on(RETAIL, "FulfillmentCreate", self.create)
+
+    def read(self, variables: dict[str, Any]) -> dict[str, Any]:
+        number = variables["id"].rsplit("/", 1)[1]
+        line_id = f"gid://shopify/LineItem/{number}0"  # the line at Alice (graphql_order)
+        left = self.remaining.setdefault(line_id, 2)
+        node = {
+            "id": "gid://shopify/FulfillmentOrder/1",
+            "status": self.status,
+            "assignedLocation": {"name": "Warehouse", "location": {"id": "loc-1"}},
+            "lineItems": {
+                "nodes": [{"id": "fo-line", "remainingQuantity": left, "lineItem": {"id": line_id}}]
+            },
+        }
+        return {"order": {"id": variables["id"], "fulfillmentOrders": {"nodes": [node]}}}
+
+    def create(self, variables: dict[str, Any]) -> dict[str, Any]:
+        for line_id in self.remaining:
+            self.remaining[line_id] -= 1
+        fulfillment = {"id": "gid://shopify/Fulfillment/1", "status": "SUCCESS"}
+        return {"fulfillmentCreate": {"fulfillment": fulfillment, "userErrors": []}}
+
+
+class PartnerOrderUpdates:
+    """``orderUpdate`` on a partner's store: records what PowerPact asked for."""
+
+    def __init__(self, shopify: Any, shop: str) -> None:
+        self.inputs: list[dict[str, Any]] = []
+        shopify.on(shop, "PartnerOrderRedact", self.update)
+
+    def update(self, variables: dict[str, Any]) -> dict[str, Any]:
+        self.inputs.append(variables["input"])
+        return {"orderUpdate": {"order": {"id": variables["input"]["id"]}, "userErrors": []}}
+
+
 def details_of(person: dict[str, str]) -> list[str]:
-    return [person[key] for key in ("email", "first_name", "last_name", "address1", "city")] + [
-        person["phone"]
-    ]
+    details = [person[key] for key in ("email", "first_name", "last_name", "address1", "city")]
+    details.append(person["phone"])
+    return details + (ADA_TRACKING + ADA_LINKS if person is ADA else [])
 
 
 def found_in(dump: str, person: dict[str, str]) -> list[str]:
@@ -171,13 +234,32 @@ def customers_everywhere(personas, send_webhook, shopify, db_session):
     )
     ada_at_alice.status = OrderStatus.SYNCED
     ada_at_alice.partner_order_id = f"gid://shopify/Order/{ALICE_PARTNER_ORDER}"
-    db_session.commit()
-    send_webhook(
-        "fulfillments/create",
-        fulfilment_webhook(ALICE_PARTNER_ORDER, ADA),
-        shop=personas.alice.shop_domain,
-        webhook_id="alice-fulfilment",
+    ada_at_alice.partner_order_name = "#A1"
+    ada_at_bob = db_session.scalar(
+        select(OrderSync).where(
+            OrderSync.bubbly_order_id == f"gid://shopify/Order/{ADA_ORDER}",
+            OrderSync.partner_shop_domain == personas.bob.shop_domain,
+        )
     )
+    refusal = (
+        f"Shopify refused the order: shippingAddress: {ADA['address1']} is not in {ADA['city']}"
+    )
+    ada_at_bob.status, ada_at_bob.error_message = OrderStatus.FAILED, refusal
+    ada_at_bob.events.append(OrderSyncEvent(kind="failed", message=refusal))
+    db_session.commit()
+    retail = RetailFulfilmentOrder(shopify)
+    for shipment in (0, 1):  # the first is copied, the second waits for a held order
+        send_webhook(
+            "fulfillments/create",
+            fulfilment_webhook(ALICE_PARTNER_ORDER, ADA, shipment, alice_map.partner_variant_id),
+            shop=personas.alice.shop_domain,
+            webhook_id=f"alice-fulfilment-{shipment}",
+        )
+        assert delivery_by_webhook_id(f"alice-fulfilment-{shipment}").status == (
+            DeliveryStatus.PROCESSED
+        )
+        retail.status = "ON_HOLD"
+    assert db_session.scalars(select(WaitingTracking)).all()
     send_webhook(
         "customers/data_request",
         {
@@ -187,6 +269,10 @@ def customers_everywhere(personas, send_webhook, shopify, db_session):
         },
         webhook_id="ada-data-request",
     )
+    personas.updates = {
+        partner.shop_domain: PartnerOrderUpdates(shopify, partner.shop_domain)
+        for partner in (personas.alice, personas.bob)
+    }
     dump = database_dump(db_session)
     assert found_in(dump, ADA) == details_of(ADA), "the scenario must put Ada everywhere"
     assert found_in(dump, GRACE) == details_of(GRACE)
@@ -211,6 +297,35 @@ def test_customers_redact_leaves_nothing_of_the_customer_in_any_table(
     dump = database_dump(db_session)
     assert found_in(dump, ADA) == []
     assert found_in(dump, GRACE) == details_of(GRACE), "another customer was erased too"
+    countries = {
+        (o.bubbly_order_id.rsplit("/", 1)[1], o.ship_to_country)
+        for o in db_session.scalars(select(OrderSync))
+    }
+    assert countries == {(str(ADA_ORDER), None), (str(GRACE_ORDER), "US")}
+
+
+def test_customers_redact_erases_her_address_from_the_partner_order_powerpact_created(
+    customers_everywhere, send_webhook, db_session
+):
+    """Only Alice received an order for her (Bob's failed); Grace's orders are left alone."""
+    alice = customers_everywhere.updates[customers_everywhere.alice.shop_domain]
+    bob = customers_everywhere.updates[customers_everywhere.bob.shop_domain]
+    send_webhook(
+        "customers/redact",
+        {"shop_domain": RETAIL, "customer": {"id": 1, "email": ADA["email"]}},
+        webhook_id="ada-redact",
+    )
+    assert bob.inputs == []
+    (update,) = alice.inputs
+    assert update["id"] == f"gid://shopify/Order/{ALICE_PARTNER_ORDER}"
+    assert found_in(str(update), ADA) == []
+    assert set(update["shippingAddress"]) >= {"firstName", "lastName", "address1", "phone"}
+    ada_at_alice = db_session.scalar(
+        select(OrderSync).where(OrderSync.partner_order_id == update["id"])
+    )
+    db_session.expire_all()
+    assert ada_at_alice.events[-1].kind == "partner_redacted"
+    assert "#A1" in ada_at_alice.events[-1].message
 
 
 def test_customers_redact_by_email_alone_still_finds_her_orders(
