@@ -220,6 +220,15 @@ def m_order_create(ctx: Context, args: dict[str, Any], info: GraphQLResolveInfo)
 
 
 def m_order_update(ctx: Context, args: dict[str, Any], info: GraphQLResolveInfo) -> dict[str, Any]:
+    """Update an order's tags, note, email or shipping address, as ``orderUpdate`` does.
+
+    ``OrderInput.shippingAddress``: "The new shipping address for the order. Overwrites
+    the existing shipping address" (the same for the note, email and tags:
+    https://shopify.dev/docs/api/admin-graphql/latest/input-objects/OrderInput), so the
+    address given replaces the old one whole; nothing of the old one is kept.
+    PowerPact erases a redacted customer from its partner orders this way
+    (https://shopify.dev/docs/api/admin-graphql/latest/mutations/orderUpdate).
+    """
     data = args["input"]
     order = ctx.shop.orders.get(data.get("id", ""))
     if order is None:
