@@ -38,6 +38,7 @@ from powerpact.models import OrderSync, PartnerStore, WaitingTracking
 from powerpact.orders.capture import add_event
 from powerpact.shopify.clients import client_for
 from powerpact.shopify.errors import ShopifyError, UserErrors
+from powerpact.shopify.oauth import refresh_due_tokens
 
 log = logging.getLogger(__name__)
 
@@ -157,10 +158,11 @@ def queue_partner_redactions(orders: Sequence[OrderSync]) -> int:
 def redact_partner_order(order_sync_id: int, *, last_attempt: bool = True) -> str:
     """Overwrite the shipping address of the partner order made for ``order_sync_id``.
 
-    The outcome goes on the order's timeline. A transient error (throttling, a 5xx,
-    after the client's own retries) is raised for the task to retry, unless this is
-    its ``last_attempt``; then, like a refusal or an uninstalled partner, it is
-    recorded as a failure for a person to follow up with the partner.
+    The partner's token is refreshed first if due. The outcome goes on the order's
+    timeline. A transient error (throttling, a 5xx after the client's own retries, a
+    token about to lapse) is raised for the task to retry, unless this is its
+    ``last_attempt``; then, like a refusal or an uninstalled partner, it is recorded
+    as a failure for a person to follow up with the partner.
     """
     order = db.session.get(OrderSync, order_sync_id)
     if order is None or not carries_the_customer(order):
@@ -171,6 +173,7 @@ def redact_partner_order(order_sync_id: int, *, last_attempt: bool = True) -> st
     partner = db.session.scalar(
         select(PartnerStore).where(PartnerStore.shop_domain == order.partner_shop_domain)
     )
+    refresh_due_tokens(partner)  # nothing is held yet; a refresh commits
     try:
         if partner is None or not partner.is_active:
             raise ShopifyError(

@@ -5,10 +5,12 @@ The whole redaction (every table, the partner order's address) is tested in
 store refuses, fails for a while, or is gone, and which partner orders are touched.
 """
 
+from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
 
+from powerpact.db_types import utcnow
 from powerpact.models import OrderSyncEvent
 from powerpact.orders.privacy import (
     ERASED_ADDRESS,
@@ -143,3 +145,28 @@ def test_scrub_order_blanks_her_values_wherever_they_are_echoed(db_session):
     assert order.events[-1].message == "Tracking is now [redacted]."
     assert order.events[-1].details == {"tracking": {"company": "UPS"}}
     assert (order.ship_to_city, order.ship_to_country, order.shipping_address) == (None,) * 3
+
+
+def test_a_token_about_to_lapse_is_refreshed_before_the_redaction(shopify, db_session):
+    """``client_for`` never refreshes: the task takes the refresh step first, as a push does."""
+    partner = PartnerStoreFactory(
+        shop_domain="carol-coffee.myshopify.com",
+        access_token="shpat_old",
+        refresh_token="shprt_old",
+        access_token_expires_at=utcnow() + timedelta(seconds=30),
+    )
+    order = OrderSyncFactory(partner=partner, synced=True)
+    shopify.mock.post(
+        f"http://127.0.0.1:8765/shops/{partner.shop_domain}/admin/oauth/access_token",
+        json={
+            "access_token": "shpat_new",
+            "scope": "write_orders",
+            "expires_in": 3600,
+            "refresh_token": "shprt_new",
+            "refresh_token_expires_in": 7776000,
+        },
+    )
+    calls = answering(shopify, partner.shop_domain, accepted)
+    assert redact_partner_order(order.id, last_attempt=False) == "redacted"
+    assert len(calls) == 1
+    assert shopify.mock.calls[-1].request.headers["X-Shopify-Access-Token"] == "shpat_new"
