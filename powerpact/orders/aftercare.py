@@ -537,18 +537,22 @@ def update_tracking(
 
 
 def retry_waiting(client: Any, waiting: WaitingTracking, retail: RetailStore) -> str:
-    """Copy what waits again; it stays stored while a fulfillment order still refuses it."""
+    """Copy what waits again; it stays stored while a fulfillment order still refuses it.
+
+    The link is checked again: tracking stored before links were checked may hold any.
+    """
     order = waiting.order_sync
+    tracking, _ = copyable_tracking(waiting.tracking)
     result = fulfil_on_retail(
         client,
         order,
         dict(waiting.quantities),
-        waiting.tracking,
+        tracking,
         retail.notify_customer_on_fulfilment,
     )
-    record_copies(order, waiting.partner_fulfillment_id, waiting.tracking, result.copies)
+    record_copies(order, waiting.partner_fulfillment_id, tracking, result.copies)
     if result.waiting:
-        wait_for_release(order, waiting.partner_fulfillment_id, waiting.tracking, result.waiting)
+        wait_for_release(order, waiting.partner_fulfillment_id, tracking, result.waiting)
         outcome = "still waiting"
     else:
         if not result.copies:

@@ -244,3 +244,23 @@ def test_a_release_on_a_partner_store_is_not_the_retail_orders(sent_order, send_
     assert delivery_by_webhook_id("partner-release").result == {
         "outcome": "ignored: not the retail store"
     }
+
+
+def test_tracking_stored_before_links_were_checked_is_copied_without_a_bad_link(
+    sent_order, send_webhook, db_session, shopify
+):
+    order, maps, retail = sent_order
+    retail.nodes["fo-2"]["status"] = "ON_HOLD"
+    ships(send_webhook, order, maps)
+    (waiting,) = db_session.scalars(select(WaitingTracking)).all()
+    waiting.tracking = {**waiting.tracking, "url": "javascript:alert(1)"}
+    db_session.commit()
+    retail.nodes["fo-2"]["status"] = "OPEN"
+    send_webhook(
+        "fulfillment_orders/hold_released",
+        {"fulfillment_order": {"id": "fo-2", "status": "open"}},
+        webhook_id="released-old",
+    )
+    assert len(retail.created) == 2
+    assert retail.created[1]["trackingInfo"]["number"] == "1Z1"
+    assert "url" not in retail.created[1]["trackingInfo"]
