@@ -20,6 +20,7 @@ from sqlalchemy.orm import selectinload
 
 from powerpact.db_types import utcnow
 from powerpact.extensions import db
+from powerpact.inputs import whole_number
 from powerpact.models import FailureReason, OrderStatus, OrderSync, PartnerStore
 
 PAGE_SIZE = 25
@@ -92,10 +93,7 @@ class Filters:
         if status not in {s.value for s in OrderStatus}:
             status = None
         sort = args.get("sort") if args.get("sort") in SORTS else "date"
-        try:
-            page = max(1, int(args.get("page", 1)))
-        except ValueError:
-            page = 1
+        page = whole_number(args.get("page")) or 1
         return cls(
             status, (args.get("q") or "").strip()[:64], sort, page, args.get("partner") or None
         )
