@@ -22,6 +22,7 @@ from powerpact.db_types import utcnow
 from powerpact.extensions import db
 from powerpact.inputs import whole_number
 from powerpact.models import FailureReason, OrderStatus, OrderSync, PartnerStore
+from powerpact.timezones import shop_zone
 
 PAGE_SIZE = 25
 COUNT_CAP = 10_000
@@ -172,9 +173,7 @@ def status_counts(partner_domain: str | None = None) -> dict[str, int]:
 
 
 def as_csv(rows: Iterable[OrderSync], tz_name: str = "UTC") -> str:
-    from zoneinfo import ZoneInfo
-
-    zone = ZoneInfo(tz_name)
+    zone = shop_zone(tz_name)
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(

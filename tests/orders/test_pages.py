@@ -283,3 +283,13 @@ def test_the_desk_refuses_a_retry_of_something_that_is_no_order_id(
     assert "not an order" in response.get_data(as_text=True)
     assert failed.status == OrderStatus.FAILED
 
+
+def test_the_csv_export_falls_back_to_utc_for_a_shop_time_zone_that_is_not_iana(as_shop, personas):
+    """Shopify's ``ianaTimezone`` is stored as given; a name zoneinfo does not know once
+    made the export fail."""
+    personas.alice.timezone = "Mars/Olympus"
+    orders_for(personas.alice, 1, bubbly_order_name="#300")
+    response = as_shop("/partner/orders.csv", personas.alice)
+    assert response.status_code == 200
+    row = response.get_data(as_text=True).strip().splitlines()[1]
+    assert row.startswith("#300,") and "+00:00" in row
