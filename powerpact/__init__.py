@@ -10,6 +10,7 @@ from flask import Flask
 from powerpact.config import PROJECT_ROOT, Settings
 from powerpact.db_types import EXTENSION_KEY, build_cipher
 from powerpact.extensions import db, install_session_hooks, migrate
+from powerpact.inputs import install_input_rules
 from powerpact.logs import configure_logging
 from powerpact.sessions import CookieSessionInterface
 from powerpact.shopify.delivery_store import STORE_KEY, store_for
@@ -23,6 +24,7 @@ def create_app(
     app.session_interface = CookieSessionInterface()
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     app.extensions[STORE_KEY] = store_for(app.config["SQLALCHEMY_DATABASE_URI"])
+    install_input_rules(app)
     register_blueprints(app)
 
     from powerpact.cli import register_cli

@@ -10,6 +10,9 @@ from powerpact.shopify.session_tokens import InvalidSessionToken, decode_session
 from powerpact.shops import is_retail_shop
 
 bp = Blueprint("home", __name__)
+# What Shopify adds to the app's URL and the pages may want; the rest of the query is dropped
+# (spread into ``url_for``, a name such as ``endpoint`` or ``_external`` would break it).
+LAUNCH_PARAMETERS = ("id_token", "shop", "host", "embedded", "locale")
 
 
 @bp.get("/")
@@ -27,4 +30,5 @@ def index():  # type: ignore[no-untyped-def]
     except InvalidSessionToken as exc:
         return unauthorized(str(exc), had_token_in_url=True)
     endpoint = "admin.home" if is_retail_shop(session.shop) else "partner.orders"
-    return redirect(url_for(endpoint, **request.args))
+    passed_on = {k: request.args[k] for k in LAUNCH_PARAMETERS if k in request.args}
+    return redirect(url_for(endpoint, **passed_on))

@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Flask
 
 from powerpact.models import OrderSync
 from powerpact.shopify.admin_urls import admin_url
+from powerpact.timezones import shop_zone
 
 
 def local_time(moment: datetime | None, tz_name: str = "UTC") -> str:
     """A time in a shop's own time zone, as a merchant reads it."""
     if moment is None:
         return ""
-    try:
-        zone = ZoneInfo(tz_name)
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = ZoneInfo("UTC")
-    return moment.astimezone(zone).strftime("%b %d, %Y %H:%M %Z")
+    return moment.astimezone(shop_zone(tz_name)).strftime("%b %d, %Y %H:%M %Z")
 
 
 def duration(seconds: float | None) -> str:

@@ -193,3 +193,27 @@ def test_ten_seconds_of_clock_skew_are_allowed(app, claims, accepted):
     else:
         with pytest.raises(InvalidSessionToken):
             decode()
+
+
+def test_root_passes_on_only_shopifys_launch_parameters(client, personas, session_token):
+    """``url_for``'s own keywords in the query (``endpoint``, ``_external``...) once made it
+    raise or build another URL; only Shopify's launch parameters go on."""
+    token = session_token(personas.alice)
+    response = client.get(
+        "/",
+        query_string={
+            "id_token": token,
+            "shop": personas.alice.shop_domain,
+            "host": "YWRtaW4",
+            "endpoint": "x",
+            "_external": "1",
+            "_scheme": "javascript",
+            "partner": "bob-beans.myshopify.com",
+        },
+    )
+    assert response.status_code == 302
+    location = response.headers["Location"]
+    assert location.startswith("/partner/orders?")
+    assert f"id_token={token}" in location and "host=YWRtaW4" in location
+    assert "endpoint" not in location and "javascript" not in location
+    assert "partner=" not in location

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from powerpact.auth import embedded
 from powerpact.extensions import after_commit, db
 from powerpact.htmx import render_page_or_fragment
+from powerpact.inputs import whole_number
 from powerpact.models import OrderSync, PartnerStore
 from powerpact.orders.listing import Filters, order_page, order_split, status_counts
 from powerpact.orders.retry import retry_order_syncs
@@ -41,7 +42,10 @@ def orders():  # type: ignore[no-untyped-def]
 @bp.post("/orders/retry")
 @embedded("admin")
 def bulk_retry():  # type: ignore[no-untyped-def]
-    ids = [int(i) for i in request.form.getlist("order_id") if i.isdigit()]
+    given = request.form.getlist("order_id")
+    ids = [number for number in map(whole_number, given) if number is not None]
+    if len(ids) != len(given):
+        abort(400, "An order_id of the form is not an order's number.")
     outcome = retry_order_syncs(ids, actor=f"admin of {g.shop.shop_domain}")
     filters = Filters.from_args(request.form)
     return render_template("admin/_desk.html", **desk_context(filters, outcome.message))

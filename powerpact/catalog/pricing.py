@@ -4,6 +4,13 @@ A rule adds a percentage or a fixed amount, then rounds *up* to a price ending
 (none, .99, .95 or a whole unit), so rounding only ever raises a price and a
 minimum margin that holds before rounding still holds after it. The minimum
 margin is the gross margin on the retail price, ``(retail - partner) / retail``.
+
+Limits: a percentage markup is at most 1000%, a fixed one at most
+``MAX_FIXED_MARKUP`` (1,000,000,000 in the shop's currency, above any real price in
+any currency), the minimum margin at most ``MAX_MIN_MARGIN`` (99.99%: the price times
+10,000). Anything larger is a typo, and within them every price is computed exactly
+(a fixed markup of ``1e309`` is a finite ``Decimal`` that no price can be rounded to).
+A rule saved before these limits is read with ``saved_rule``.
 """
 
 from __future__ import annotations
@@ -16,6 +23,9 @@ from typing import Any
 from powerpact.money import minor_digits, quantum
 
 HUNDRED = Decimal(100)
+MAX_PERCENTAGE_MARKUP = Decimal(1000)
+MAX_FIXED_MARKUP = Decimal(1_000_000_000)
+MAX_MIN_MARGIN = Decimal("99.99")
 
 
 class MarkupKind(StrEnum):
@@ -45,10 +55,14 @@ class MarkupRule:
     def __post_init__(self) -> None:
         if self.value < 0:
             raise InvalidRule("The markup cannot be negative.")
-        if self.kind == MarkupKind.PERCENTAGE and self.value > 1000:
+        if self.kind == MarkupKind.PERCENTAGE and self.value > MAX_PERCENTAGE_MARKUP:
             raise InvalidRule("A percentage markup above 1000% is almost certainly a typo.")
-        if not Decimal(0) <= self.min_margin_percent < HUNDRED:
-            raise InvalidRule("The minimum margin must be at least 0% and below 100%.")
+        if self.kind == MarkupKind.FIXED and self.value > MAX_FIXED_MARKUP:
+            raise InvalidRule("A fixed markup above 1,000,000,000 is almost certainly a typo.")
+        if not Decimal(0) <= self.min_margin_percent <= MAX_MIN_MARGIN:
+            raise InvalidRule(
+                "The minimum margin must be at least 0% and below 100% (99.99% at most)."
+            )
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> MarkupRule:
@@ -90,6 +104,16 @@ class MarkupRule:
         if self.min_margin_percent:
             parts.append(f"at least {self.min_margin_percent.normalize():f}% margin")
         return ", ".join(parts)
+
+
+def saved_rule(data: dict[str, Any] | None) -> tuple[MarkupRule, str | None]:
+    """A rule read back from the database, or the default rule and why the saved one
+    cannot be used (saved before today's limits, or by hand): a page shows the reason
+    instead of failing."""
+    try:
+        return MarkupRule.from_dict(data), None
+    except InvalidRule as exc:
+        return MarkupRule(), f"The saved markup cannot be used: {exc}"
 
 
 def _decimal(value: Any, name: str) -> Decimal:

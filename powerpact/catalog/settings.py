@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import time
 from typing import Any
 
-from powerpact.catalog.pricing import InvalidRule, MarkupRule
+from powerpact.catalog.pricing import InvalidRule, MarkupRule, saved_rule
 from powerpact.extensions import db
 from powerpact.models import Cadence, PartnerSettingsChange, PartnerStore, ShipTo
 from powerpact.orders.cadence import InvalidCutoff, zone
@@ -25,10 +25,16 @@ def current_values(partner: PartnerStore) -> dict[str, Any]:
         "cutoff_time": partner.cutoff_time.strftime("%H:%M"),
         "cutoff_timezone": partner.cutoff_timezone,
         "ship_to": partner.ship_to.value,
-        "markup": MarkupRule.from_dict(partner.default_markup_rule).to_dict(),
+        "markup": saved_rule(partner.default_markup_rule)[0].to_dict(),
         "auto_import_on_install": partner.auto_import_on_install,
         "stock_location": partner.location_id or "",
     }
+
+
+def saved_problems(partner: PartnerStore) -> dict[str, str]:
+    """What of the saved settings cannot be used, by field, to show next to it."""
+    _, problem = saved_rule(partner.default_markup_rule)
+    return {"markup": problem} if problem else {}
 
 
 def parse(

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from flask import Blueprint, abort, current_app, g, render_template, request, url_for
 from sqlalchemy import func, select
+from werkzeug.datastructures import MultiDict
 
 from powerpact.auth import embedded
 from powerpact.catalog import browse, imports
-from powerpact.catalog.pricing import InvalidRule, MarkupRule
+from powerpact.catalog.pricing import InvalidRule, MarkupRule, saved_rule
 from powerpact.catalog.tasks import run_import_job_task
 from powerpact.db_types import utcnow
 from powerpact.extensions import db
@@ -20,6 +22,19 @@ from powerpact.shopify.errors import ShopifyError
 
 bp = Blueprint("catalog", __name__, url_prefix="/admin")
 RECENT = timedelta(days=30)
+# The catalog page's own fields, which its pager carries from page to page (the whole query,
+# spread into ``url_for``, could hold ``partner_id`` or ``url_for``'s own ``endpoint``).
+CATALOG_FIELDS = (
+    "q",
+    "status",
+    "unimported",
+    "kind",
+    "value",
+    "rounding",
+    "keep_compare_at",
+    "min_margin_percent",
+)
+PRODUCT_GID = re.compile(r"gid://shopify/Product/[0-9]{1,20}")
 
 
 @bp.get("/partners")
@@ -76,9 +91,18 @@ def partner_or_404(partner_id: int) -> PartnerStore:
 
 
 def rule_from(values: dict[str, str], partner: PartnerStore) -> MarkupRule:
-    """The rule typed on the page, falling back to the partner's default for blank fields."""
-    base = MarkupRule.from_dict(partner.default_markup_rule).to_dict()
+    """The rule typed on the page, falling back to the partner's default for blank fields.
+
+    If the saved default cannot be used, the page must give the kind and the value itself.
+    """
+    saved, problem = saved_rule(partner.default_markup_rule)
+    base = saved.to_dict()
     typed = {k: v for k, v in values.items() if k in base and v not in ("", None)}
+    if problem and not {"kind", "value"} <= typed.keys():
+        raise InvalidRule(
+            f"{problem} The prices use PowerPact's default ({saved.describe()}) until a markup"
+            " is saved in the partner's settings."
+        )
     if "kind" in values and "keep_compare_at" not in values:
         typed["keep_compare_at"] = "off"
     return MarkupRule.from_dict({**base, **typed})
@@ -93,7 +117,7 @@ def catalog(partner_id: int):  # type: ignore[no-untyped-def]
     try:
         rule = rule_from(args.to_dict(), partner)
     except InvalidRule as exc:
-        rule, error = MarkupRule.from_dict(partner.default_markup_rule), str(exc)
+        rule, error = saved_rule(partner.default_markup_rule)[0], str(exc)
     page = None
     try:
         page = browse.fetch_catalog_page(
@@ -115,7 +139,7 @@ def catalog(partner_id: int):  # type: ignore[no-untyped-def]
         page=page,
         rule=rule,
         error=error,
-        args=args,
+        args=MultiDict([(k, v) for k, v in args.items(multi=True) if k in CATALOG_FIELDS]),
         currency=g.shop.currency_code,
     )
 
@@ -133,6 +157,11 @@ def start_import(partner_id: int):  # type: ignore[no-untyped-def]
         titles = browse.matching_product_ids(partner, form.get("q", ""), form.get("status") or None)
     else:
         titles = {pid: "" for pid in form.getlist("product_id")}
+        if not all(PRODUCT_GID.fullmatch(pid) for pid in titles):
+            return render_template(
+                "catalog/_import_error.html",
+                message="A product_id is not a product of the catalog.",
+            ), 422
     if not titles:
         return render_template(
             "catalog/_import_error.html", message="Pick at least one product."
@@ -156,11 +185,13 @@ def import_job(job_id: int):  # type: ignore[no-untyped-def]
     job = db.session.get(ImportJob, job_id)
     if job is None:
         abort(404)
+    rule, rule_problem = saved_rule(job.markup_rule)
     return render_page_or_fragment(
         "catalog/import_job.html",
         "catalog/_import_progress.html",
         job=job,
-        rule=MarkupRule.from_dict(job.markup_rule),
+        rule=rule,
+        rule_problem=rule_problem,
     )
 
 
@@ -187,14 +218,15 @@ def partner_settings(partner_id: int):  # type: ignore[no-untyped-def]
             )
         values, errors = form.values, form.errors
     else:
-        values, errors = partner_settings_service.current_values(partner), {}
+        values = partner_settings_service.current_values(partner)
+        errors = partner_settings_service.saved_problems(partner)
     history = db.session.scalars(
         select(PartnerSettingsChange)
         .where(PartnerSettingsChange.partner_shop_domain == partner.shop_domain)
         .order_by(PartnerSettingsChange.changed_at.desc())
         .limit(10)
     ).all()
-    status = 422 if errors else 200
+    status = 422 if errors and request.method == "POST" else 200
     return render_template(
         "catalog/settings.html",
         partner=partner,

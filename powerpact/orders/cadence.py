@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from powerpact.models import Cadence
+from powerpact.timezones import known_zone
 
 
 class InvalidCutoff(ValueError):
@@ -28,10 +29,10 @@ class Window:
 
 
 def zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidCutoff(f"unknown time zone {name!r}") from None
+    found = known_zone(name)
+    if found is None:
+        raise InvalidCutoff(f"unknown time zone {name!r}")
+    return found
 
 
 def _at(day: date, cutoff: time, tz: ZoneInfo) -> datetime:

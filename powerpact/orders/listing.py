@@ -19,8 +19,10 @@ from sqlalchemy.orm import selectinload
 
 from powerpact.db_types import utcnow
 from powerpact.extensions import db
+from powerpact.inputs import whole_number
 from powerpact.models import FailureReason, OrderStatus, OrderSync, PartnerStore
 from powerpact.spreadsheets import csv_writer
+from powerpact.timezones import shop_zone
 
 PAGE_SIZE = 25
 COUNT_CAP = 10_000
@@ -92,10 +94,7 @@ class Filters:
         if status not in {s.value for s in OrderStatus}:
             status = None
         sort = args.get("sort") if args.get("sort") in SORTS else "date"
-        try:
-            page = max(1, int(args.get("page", 1)))
-        except ValueError:
-            page = 1
+        page = whole_number(args.get("page")) or 1
         return cls(
             status, (args.get("q") or "").strip()[:64], sort, page, args.get("partner") or None
         )
@@ -174,9 +173,7 @@ def status_counts(partner_domain: str | None = None) -> dict[str, int]:
 
 
 def as_csv(rows: Iterable[OrderSync], tz_name: str = "UTC") -> str:
-    from zoneinfo import ZoneInfo
-
-    zone = ZoneInfo(tz_name)
+    zone = shop_zone(tz_name)
     out = io.StringIO()
     writer = csv_writer(out)
     writer.writerow(

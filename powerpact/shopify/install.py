@@ -19,6 +19,7 @@ from powerpact.shopify.clients import client_for
 from powerpact.shopify.errors import ShopifyError, UserErrors
 from powerpact.shopify.topics import shop_topics, subscription_topic
 from powerpact.shops import find_shop
+from powerpact.timezones import known_zone
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,11 @@ def learn_shop(client: ShopifyClient, shop: RetailStore | PartnerStore) -> None:
     shop.name = info["name"]
     shop.currency_code = info["currencyCode"]
     shop.timezone = info["ianaTimezone"]
-    if isinstance(shop, PartnerStore) and shop.cutoff_timezone == "UTC":
+    if (
+        isinstance(shop, PartnerStore)
+        and shop.cutoff_timezone == "UTC"
+        and known_zone(info["ianaTimezone"])
+    ):
         shop.cutoff_timezone = info["ianaTimezone"]
     locations = [loc for loc in data["locations"]["nodes"] if loc.get("isActive", True)]
     if isinstance(shop, RetailStore) and locations and not shop.location_id:

@@ -16,11 +16,21 @@ from collections.abc import Mapping
 from powerpact.config import SHOP_DOMAIN_RE
 
 OAUTH_TIMESTAMP_TOLERANCE = 300
+DNS_LABEL_MAX = 63  # RFC 1035, section 2.3.4
 
 
 def is_shop_domain(value: str | None) -> bool:
-    """True only for ``<name>.myshopify.com``, anchored at both ends, ASCII only."""
-    return bool(value) and value.isascii() and bool(SHOP_DOMAIN_RE.match(value))
+    """True only for ``<name>.myshopify.com``, anchored at both ends, ASCII only.
+
+    ``<name>`` is one DNS label, so 63 characters at most (which also keeps the whole
+    domain within DNS's 255 and the ``shop_domain`` columns' ``varchar(255)``).
+    """
+    return (
+        bool(value)
+        and value.isascii()
+        and len(value.partition(".")[0]) <= DNS_LABEL_MAX
+        and bool(SHOP_DOMAIN_RE.match(value))
+    )
 
 
 def canonical_shop_domain(value: str | None) -> str | None:

@@ -305,3 +305,40 @@ def test_send_batch_now_button_reports_what_it_sent(client, session_token, store
         client, session_token, retail, f"/admin/partners/{partner.id}/send-batch", {}
     )
     assert "Nothing was waiting to be sent." in response.get_data(as_text=True)
+
+
+def test_an_absurd_fixed_markup_in_the_catalog_says_its_limit(as_shop, stores, shopify):
+    partner, retail = stores
+    shopify.on(PARTNER, "CatalogProducts", lambda v: catalog_answer([partner_product(1)]))
+    page = as_shop(f"/admin/partners/{partner.id}/catalog?kind=fixed&value=1e309", retail)
+    assert page.status_code == 200
+    assert "above 1,000,000,000" in page.get_data(as_text=True)
+
+
+def test_the_catalog_pager_carries_only_the_catalogs_own_fields(as_shop, stores, shopify):
+    """The pager once spread the whole query into ``url_for``: ``endpoint`` or
+    ``partner_id`` in it broke the page, ``_external``/``_scheme`` changed the links."""
+    partner, retail = stores
+    shopify.on(
+        PARTNER, "CatalogProducts", lambda v: catalog_answer([partner_product(1)], has_next=True)
+    )
+    query = "q=roast&endpoint=x&partner_id=9&_external=1&_scheme=javascript&value=40"
+    page = as_shop(f"/admin/partners/{partner.id}/catalog?{query}", retail)
+    assert page.status_code == 200
+    links = [part for part in page.get_data(as_text=True).split('"') if "after=e" in part]
+    assert links, "the Next link is missing"
+    for link in links:
+        assert link.startswith(f"/admin/partners/{partner.id}/catalog?")
+        assert "q=roast" in link and "value=40" in link
+        assert "endpoint" not in link and "javascript" not in link and "partner_id" not in link
+
+
+@pytest.mark.parametrize("product_id", ["x" * 10_240, "gid://shopify/Product/1 OR 1=1", "1"])
+def test_an_import_of_something_that_is_no_product_id_is_refused(
+    client, session_token, stores, product_id
+):
+    partner, retail = stores
+    url = f"/admin/partners/{partner.id}/imports"
+    response = post_as(client, session_token, retail, url, {"product_id": product_id})
+    assert response.status_code == 422
+    assert "not a product of the catalog" in response.get_data(as_text=True)

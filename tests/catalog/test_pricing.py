@@ -5,11 +5,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from powerpact.catalog.pricing import (
+    MAX_FIXED_MARKUP,
+    MAX_MIN_MARGIN,
     InvalidRule,
     MarkupKind,
     MarkupRule,
     Rounding,
     retail_price,
+    saved_rule,
 )
 from powerpact.money import quantum
 
@@ -100,6 +103,12 @@ def test_rules_round_trip_through_json_and_describe_themselves():
         ({"value": "Infinity"}, "must be a number"),
         ({"value": 1.5}, "not a float"),
         ({"min_margin_percent": "100"}, "below 100%"),
+        ({"min_margin_percent": "99.99999999999999999999999999"}, "below 100%"),
+        ({"kind": "fixed", "value": "1e309"}, "1,000,000,000"),
+        ({"kind": "fixed", "value": "9" * 10_240}, "1,000,000,000"),
+        ({"kind": "fixed", "value": "1E+999999999"}, "1,000,000,000"),
+        ({"value": "nan"}, "must be a number"),
+        ({"value": "1e999999999999999999"}, "typo"),
         ({"kind": "double"}, "Unknown choice"),
         ({"rounding": "nearest"}, "Unknown choice"),
     ],
@@ -112,3 +121,40 @@ def test_bad_rules_say_what_to_fix(data, message):
 def test_negative_partner_price_is_refused():
     with pytest.raises(InvalidRule):
         retail_price(D("-1"), MarkupRule(), "USD")
+
+
+# Any rule the limits let through, on any price Shopify can hold, prices without an error.
+def rules_within_the_limits(kind: MarkupKind, most: Decimal) -> st.SearchStrategy[MarkupRule]:
+    return st.builds(
+        MarkupRule,
+        kind=st.just(kind),
+        value=st.decimals(min_value=0, max_value=most, allow_nan=False),
+        rounding=st.sampled_from(list(Rounding)),
+        keep_compare_at=st.booleans(),
+        min_margin_percent=st.decimals(min_value=0, max_value=MAX_MIN_MARGIN, allow_nan=False),
+    )
+
+
+limit_rules = rules_within_the_limits(MarkupKind.PERCENTAGE, D(1000)) | rules_within_the_limits(
+    MarkupKind.FIXED, MAX_FIXED_MARKUP
+)
+
+
+@given(
+    st.decimals(min_value=0, max_value=10**12, places=2),
+    limit_rules,
+    st.sampled_from(["USD", "JPY", "KWD"]),
+)
+def test_a_rule_within_the_limits_prices_anything_without_an_error(price, rule, currency):
+    result = retail_price(price, rule, currency, partner_compare_at=price * 2 + 1)
+    assert result.price.is_finite() and result.price >= price
+
+
+def test_a_saved_rule_that_breaks_the_limits_reads_as_the_default_with_the_reason():
+    assert saved_rule({"kind": "fixed", "value": "5"}) == (
+        MarkupRule(kind=MarkupKind.FIXED, value=D(5)),
+        None,
+    )
+    rule, problem = saved_rule({"kind": "fixed", "value": "1e309"})
+    assert rule == MarkupRule()
+    assert "1,000,000,000" in problem and "saved markup" in problem

@@ -82,3 +82,35 @@ def test_partners_cannot_edit_settings(as_shop, personas):
     assert (
         as_shop(f"/admin/partners/{personas.alice.id}/settings", personas.alice).status_code == 403
     )
+
+
+def test_an_absurd_fixed_markup_is_refused_with_its_limit(client, session_token, personas):
+    bad = {**GOOD, "markup_kind": "fixed", "markup_value": "1e309"}
+    response = post(client, session_token, personas, personas.alice, bad)
+    assert response.status_code == 422
+    assert "above 1,000,000,000" in response.get_data(as_text=True)
+    assert personas.alice.default_markup_rule == {"kind": "percentage", "value": "30"}
+
+
+def test_a_saved_markup_that_breaks_the_limits_shows_its_error_instead_of_failing(
+    client, as_shop, session_token, personas, shopify
+):
+    """A rule saved before the limits (or written by hand) must not break the partner's pages:
+    they show why it cannot be used, and saving a good one replaces it."""
+    alice = personas.alice
+    alice.default_markup_rule = {"kind": "fixed", "value": "1e309"}
+    page = as_shop(f"/admin/partners/{alice.id}/settings", personas.retail, htmx=False)
+    assert page.status_code == 200
+    assert "The saved markup cannot be used" in page.get_data(as_text=True)
+    shopify.on(
+        alice.shop_domain,
+        "CatalogProducts",
+        lambda v: {
+            "products": {"nodes": [], "pageInfo": {"hasNextPage": False, "hasPreviousPage": False}}
+        },
+    )
+    catalog = as_shop(f"/admin/partners/{alice.id}/catalog", personas.retail, htmx=False)
+    assert catalog.status_code == 200
+    assert "The saved markup cannot be used" in catalog.get_data(as_text=True)
+    assert post(client, session_token, personas, alice, GOOD).status_code == 200
+    assert alice.default_markup_rule["value"] == "35"

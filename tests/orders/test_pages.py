@@ -261,3 +261,37 @@ def test_an_order_that_is_not_held_for_risk_cannot_be_released(client, session_t
     answer = client.post(f"/admin/orders/{order.id}/release", headers=headers)
     assert "Only an order held for its fraud risk" in answer.get_data(as_text=True)
     assert order.risk_released_at is None
+
+
+@pytest.mark.parametrize("page", ["99999999999999999999", str(2**63), "²", "١٢٣", "-3"])
+def test_a_page_number_out_of_range_shows_the_first_page(as_shop, personas, page):
+    orders_for(personas.alice, 1, bubbly_order_name="#4242")
+    for url, shop in (("/partner/orders", personas.alice), ("/admin/orders", personas.retail)):
+        response = as_shop(f"{url}?page={page}", shop)
+        assert response.status_code == 200
+        assert "#4242" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("order_id", ["99999999999999999999", str(2**31), "²", "١٢٣", "x", ""])
+def test_the_desk_refuses_a_retry_of_something_that_is_no_order_id(
+    client, session_token, personas, order_id
+):
+    failed = orders_for(personas.alice, 1, failed=True)[0]
+    headers = {"Authorization": f"Bearer {session_token(personas.retail)}", "HX-Request": "true"}
+    response = client.post(
+        "/admin/orders/retry", data={"order_id": [str(failed.id), order_id]}, headers=headers
+    )
+    assert response.status_code == 400
+    assert "not an order" in response.get_data(as_text=True)
+    assert failed.status == OrderStatus.FAILED
+
+
+def test_the_csv_export_falls_back_to_utc_for_a_shop_time_zone_that_is_not_iana(as_shop, personas):
+    """Shopify's ``ianaTimezone`` is stored as given; a name zoneinfo does not know once
+    made the export fail."""
+    personas.alice.timezone = "Mars/Olympus"
+    orders_for(personas.alice, 1, bubbly_order_name="#300")
+    response = as_shop("/partner/orders.csv", personas.alice)
+    assert response.status_code == 200
+    row = response.get_data(as_text=True).strip().splitlines()[1]
+    assert row.startswith('"#300",') and "+00:00" in row

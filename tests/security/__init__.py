@@ -24,4 +24,7 @@
   the customer's email, name, address and phone after customers/redact and shop/redact).
 - Property-based fuzzing: the webhook endpoint in ``test_fuzz_webhooks``; order capture
   (``parse_order``, ``record_order``, the split, the worker task) in ``test_fuzz_capture``.
+- Every rule of ``app.url_map``, every method, as nobody, a partner and the retail admin,
+  with hostile values in every path parameter, query and form field the code reads: no
+  5xx, no traceback, nothing of another partner's: ``test_route_fuzz``.
 """

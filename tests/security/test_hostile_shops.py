@@ -240,3 +240,17 @@ def test_any_signed_webhook_headers_are_answered_without_a_500_and_stored_with_a
         delivery = delivery_by_webhook_id(webhook_id.strip())
         assert delivery.status != DeliveryStatus.RECEIVED
         assert delivery.status != DeliveryStatus.FAILED or delivery.error
+
+
+@pytest.mark.parametrize(
+    "shop",
+    ["a" * 64 + ".myshopify.com", "a" * 250 + ".myshopify.com", "a" * 10_000 + ".myshopify.com"],
+    ids=["label-over-63", "name-over-255", "name-of-10-kb"],
+)
+def test_install_refuses_a_shop_name_no_dns_name_can_be_and_stores_no_state(
+    client, db_session, shop
+):
+    response = client.get("/auth/install", query_string={"shop": shop})
+    assert response.status_code == 400
+    assert "not a Shopify store address" in response.get_data(as_text=True)
+    assert db_session.scalar(select(func.count()).select_from(OAuthState)) == 0

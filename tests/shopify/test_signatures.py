@@ -102,6 +102,7 @@ def test_webhook_hmac_is_base64_sha256_and_compared_whole():
         "a.myshopify.com",
         "Bubbly-Retail.myshopify.com",
         "r2d2.myshopify.com",
+        "a" * 63 + ".myshopify.com",  # a DNS label holds 63 characters at most
     ],
 )
 def test_shop_domains_accepted(domain):
@@ -123,6 +124,8 @@ def test_shop_domains_accepted(domain):
         "",
         None,
         "x_y.myshopify.com",
+        "a" * 64 + ".myshopify.com",
+        "a" * 250 + ".myshopify.com",  # over 255 characters in all
     ],
 )
 def test_hostile_shop_domains_refused(domain):
