@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Flask
 
+from powerpact import limits
 from powerpact.config import PROJECT_ROOT, Settings
 from powerpact.db_types import EXTENSION_KEY, build_cipher
 from powerpact.extensions import db, install_session_hooks, migrate
@@ -51,6 +52,7 @@ def create_worker_app(
     settings = app.config["POWERPACT"]
 
     configure_logging(app)
+    limits.init_app(app)
     db.init_app(app)
     install_session_hooks()
     app.extensions[EXTENSION_KEY] = build_cipher(settings.token_encryption_keys)
