@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask
 
-from powerpact import limits
+from powerpact import headers, limits
 from powerpact.config import PROJECT_ROOT, Settings
 from powerpact.db_types import EXTENSION_KEY, build_cipher
 from powerpact.extensions import db, install_session_hooks, migrate
@@ -53,6 +53,7 @@ def create_worker_app(
 
     configure_logging(app)
     limits.init_app(app)
+    headers.init_app(app)
     db.init_app(app)
     install_session_hooks()
     app.extensions[EXTENSION_KEY] = build_cipher(settings.token_encryption_keys)
