@@ -21,6 +21,8 @@ def create_app(
 ) -> Flask:
     """The web app: settings from the environment (or ``settings``), pages, webhooks, CLI."""
     app = create_worker_app(overrides, settings=settings)
+    limits.init_app(app)
+    headers.init_app(app)
     app.session_interface = CookieSessionInterface()
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     app.extensions[STORE_KEY] = store_for(app.config["SQLALCHEMY_DATABASE_URI"])
@@ -52,8 +54,6 @@ def create_worker_app(
     settings = app.config["POWERPACT"]
 
     configure_logging(app)
-    limits.init_app(app)
-    headers.init_app(app)
     db.init_app(app)
     install_session_hooks()
     app.extensions[EXTENSION_KEY] = build_cipher(settings.token_encryption_keys)
