@@ -6,6 +6,22 @@ what a command line cannot: hooks. gunicorn reads ``./gunicorn.conf.py`` by defa
 
 import gc
 
+from powerpact.config import ConfigError, Settings
+
+
+def on_starting(server):
+    """Check the settings in the master before any worker is forked.
+
+    With ``--preload`` (Render) ``wsgi.py`` already stops the master with the same
+    lines; without it each worker would fail to build the app, exit and be forked
+    again for ever, repeating the lines. Here gunicorn stops once, one line for each
+    problem, no traceback.
+    """
+    try:
+        Settings.from_env()
+    except ConfigError as exc:
+        raise SystemExit(str(exc)) from None
+
 
 def pre_fork(server, worker):
     """With ``--preload`` the app is imported in the master: move everything it made to

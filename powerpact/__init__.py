@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Flask
 
+from powerpact import headers, limits
 from powerpact.config import PROJECT_ROOT, Settings
 from powerpact.db_types import EXTENSION_KEY, build_cipher
 from powerpact.extensions import db, install_session_hooks, migrate
@@ -21,6 +22,8 @@ def create_app(
 ) -> Flask:
     """The web app: settings from the environment (or ``settings``), pages, webhooks, CLI."""
     app = create_worker_app(overrides, settings=settings)
+    limits.init_app(app)
+    headers.init_app(app)
     app.session_interface = CookieSessionInterface()
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     app.extensions[STORE_KEY] = store_for(app.config["SQLALCHEMY_DATABASE_URI"])

@@ -18,9 +18,10 @@ from typing import Any, Literal
 
 from flask import Response, current_app, g, make_response, render_template, request
 
+from powerpact.headers import frame_for
 from powerpact.models import PartnerStore, RetailStore
 from powerpact.shopify import oauth
-from powerpact.shopify.admin_urls import frame_ancestors, is_sandbox
+from powerpact.shopify.admin_urls import is_sandbox
 from powerpact.shopify.session_tokens import InvalidSessionToken, decode_session_token
 from powerpact.shops import find_shop
 
@@ -42,12 +43,16 @@ def is_document_request() -> bool:
 
 
 def unauthorized(reason: str, *, had_token_in_url: bool = False) -> Response:
-    """401 the way App Bridge expects: a retry header for fetch/htmx, a bounce page otherwise."""
+    """401 the way App Bridge expects: a retry header for fetch/htmx, a bounce page otherwise.
+
+    The body says only "not signed in": why (an expired token, a wrong signature, a shop
+    whose install failed) goes to the log, never to the caller.
+    """
     log.info("embedded request refused: %s", reason)
     if is_document_request():
         body = render_template("auth/bounce.html", failed=had_token_in_url)
         return make_response(body, 401)
-    response = make_response({"error": "invalid session", "reason": reason}, 401)
+    response = make_response({"error": "not signed in"}, 401)
     response.headers[RETRY_HEADER] = "1"
     return response
 
@@ -84,6 +89,7 @@ def authenticate(role: Role) -> Response | None:
         from powerpact.shopify.tasks import after_install_task
 
         after_install_task(session.shop)
+    frame_for(shop.shop_domain)
     if role == "admin" and not isinstance(shop, RetailStore):
         return forbidden("These pages belong to the retail store's admins.")
     if role == "partner" and not isinstance(shop, PartnerStore):
@@ -102,9 +108,7 @@ def embedded(role: Role) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
             refused = authenticate(role)
             if refused is not None:
                 return refused
-            response = make_response(view(*args, **kwargs))
-            response.headers["Content-Security-Policy"] = frame_ancestors(g.shop.shop_domain)
-            return response
+            return view(*args, **kwargs)
 
         return wrapper
 

@@ -3,11 +3,30 @@
 Local use needs none of them: the embedded default keeps its database, its
 queue and a generated development key under ``instance/``. In production
 (``POWERPACT_ENV=production``) a missing or weak required setting stops
-start-up with one message naming every offender.
+start-up with one line for each offender; so does a ``POWERPACT_ENV`` that is
+neither ``production`` nor ``development`` (a typo must not run development,
+with its sign-in page, on a public address).
+
+What production refuses (``production_problems``):
+
+1. a required setting that is missing;
+2. a development default: the key and secret the code ships for local use
+   (``DEVELOPMENT_DEFAULTS``) as ``SECRET_KEY``, ``SHOPIFY_API_KEY`` or ``SHOPIFY_API_SECRET``;
+3. a weak secret (``SECRET_KEY``, ``SHOPIFY_API_SECRET``): under 32 characters,
+   fewer than 8 different characters, or one shorter piece repeated (``secret_weakness``);
+   a Fernet key whose 32 bytes hold fewer than 16 different values, or repeat a piece;
+4. a plain-http or shop-less ``SHOPIFY_ADMIN_ORIGIN``, a plain-http ``APP_URL``,
+   a database that is not PostgreSQL, a ``RETAIL_SHOP`` that is not a shop domain.
+
+The variety thresholds are far below what a generated secret has, so that a real one
+is never refused: 32 hex characters (Shopify's older app secrets, the smallest
+alphabet in use) hold fewer than 8 different ones about once in 30 million, 32 random
+bytes fewer than 16 different values less than once in 10^14.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -27,10 +46,22 @@ DEFAULT_SCOPES = (
     "read_assigned_fulfillment_orders,write_assigned_fulfillment_orders,write_order_edits"
 )
 SANDBOX_ADMIN_ORIGIN = "http://127.0.0.1:8765/shops/{shop}"
+ENVIRONMENTS = ("production", "development")
+DEVELOPMENT_API_KEY = "powerpact-dev-key"
+# The key and secret the code ships for local use: this module's and the sandbox's
+# (powerpact/sandbox/config.py; tests/test_config.py keeps the two lists in step).
+DEVELOPMENT_DEFAULTS = frozenset({DEVELOPMENT_API_KEY, "sandbox-secret-change-me-0123456789"})
+MIN_SECRET_LENGTH = 32
+MIN_SECRET_CHARACTERS = 8
+MIN_KEY_BYTE_VALUES = 16
 
 
 class ConfigError(RuntimeError):
-    """A setting needed to start is missing or unusable."""
+    """A setting needed to start is missing or unusable: one line for each problem."""
+
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__("\n".join(lines))
+        self.lines = lines
 
 
 @dataclass(frozen=True)
@@ -40,7 +71,7 @@ class Settings:
     database_url: str = ""
     redis_url: str | None = None
     secret_key: str = ""
-    shopify_api_key: str = "powerpact-dev-key"
+    shopify_api_key: str = DEVELOPMENT_API_KEY
     shopify_api_secret: str = ""
     shopify_scopes: str = DEFAULT_SCOPES
     shopify_api_version: str = "2026-07"
@@ -59,7 +90,14 @@ class Settings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Build the settings; in production, refuse to start without what it needs."""
         env = os.environ if environ is None else environ
-        mode = env.get("POWERPACT_ENV", "development").strip().lower()
+        mode = env.get("POWERPACT_ENV", "").strip().lower() or "development"
+        if mode not in ENVIRONMENTS:
+            raise ConfigError(
+                [
+                    f"PowerPact cannot start: POWERPACT_ENV is {env['POWERPACT_ENV']!r}; "
+                    "set it to production or development"
+                ]
+            )
         instance_dir = Path(env.get("POWERPACT_INSTANCE_DIR") or PROJECT_ROOT / "instance")
         if mode == "production":
             dev_secrets: dict[str, str] = {}
@@ -94,7 +132,7 @@ class Settings:
             problems = production_problems(settings, env)
             if problems:
                 raise ConfigError(
-                    "PowerPact cannot start in production: " + "; ".join(problems) + "."
+                    [f"PowerPact cannot start in production: {problem}" for problem in problems]
                 )
         return settings
 
@@ -134,10 +172,25 @@ def production_problems(settings: Settings, env: Mapping[str, str]) -> list[str]
         )
         if not env.get(name, "").strip()
     ]
-    if env.get("SECRET_KEY") and len(settings.secret_key) < 32:
-        problems.append("SECRET_KEY is weak (use at least 32 random characters)")
-    if env.get("SHOPIFY_API_SECRET") and len(settings.shopify_api_secret) < 16:
-        problems.append("SHOPIFY_API_SECRET looks truncated (under 16 characters)")
+    for name, value in (
+        ("SECRET_KEY", settings.secret_key),
+        ("SHOPIFY_API_KEY", settings.shopify_api_key),
+        ("SHOPIFY_API_SECRET", settings.shopify_api_secret),
+    ):
+        if env.get(name) and value in DEVELOPMENT_DEFAULTS:
+            problems.append(f"{name} is a development default; set the real one")
+    for name, value in (
+        ("SECRET_KEY", settings.secret_key),
+        ("SHOPIFY_API_SECRET", settings.shopify_api_secret),
+    ):
+        weakness = secret_weakness(value)
+        if env.get(name) and value not in DEVELOPMENT_DEFAULTS and weakness:
+            problems.append(f"{name} is weak: {weakness}")
+    origin = settings.shopify_admin_origin
+    if env.get("SHOPIFY_ADMIN_ORIGIN") and not origin.startswith("https://"):
+        problems.append("SHOPIFY_ADMIN_ORIGIN must be an https:// address (https://{shop})")
+    elif env.get("SHOPIFY_ADMIN_ORIGIN") and "{shop}" not in origin:
+        problems.append("SHOPIFY_ADMIN_ORIGIN must contain {shop} (https://{shop})")
     if env.get("DATABASE_URL") and not settings.database_url.startswith("postgresql"):
         problems.append("DATABASE_URL must point at PostgreSQL in production")
     if env.get("APP_URL") and not settings.app_url.startswith("https://"):
@@ -145,12 +198,37 @@ def production_problems(settings: Settings, env: Mapping[str, str]) -> list[str]
     if env.get("RETAIL_SHOP") and not SHOP_DOMAIN_RE.match(settings.retail_shop):
         problems.append("RETAIL_SHOP must be a *.myshopify.com domain")
     for key in settings.token_encryption_keys:
-        try:
-            Fernet(key)
-        except ValueError:
-            problems.append("TOKEN_ENCRYPTION_KEYS holds a key that is not a Fernet key")
+        weakness = fernet_key_weakness(key)
+        if weakness:
+            problems.append(f"TOKEN_ENCRYPTION_KEYS holds {weakness}")
             break
     return problems
+
+
+def secret_weakness(value: str) -> str | None:
+    """Why a secret is too weak for production, or None (the rule in the module's docstring)."""
+    if len(value) < MIN_SECRET_LENGTH:
+        return f"under {MIN_SECRET_LENGTH} characters (use a generated secret)"
+    return variety_weakness(value, MIN_SECRET_CHARACTERS, "characters")
+
+
+def fernet_key_weakness(key: str) -> str | None:
+    """Why a ``TOKEN_ENCRYPTION_KEYS`` entry is unusable or weak, or None."""
+    try:
+        Fernet(key)
+    except ValueError:
+        return "a key that is not a Fernet key"
+    weakness = variety_weakness(base64.urlsafe_b64decode(key), MIN_KEY_BYTE_VALUES, "byte values")
+    return f"a weak key: {weakness} (use Fernet.generate_key())" if weakness else None
+
+
+def variety_weakness(value: str | bytes, minimum: int, unit: str) -> str | None:
+    """1. fewer than ``minimum`` different characters (or bytes); 2. one piece repeated."""
+    if len(set(value)) < minimum:
+        return f"fewer than {minimum} different {unit}"
+    if value in (value + value)[1:-1]:
+        return "one piece repeated"
+    return None
 
 
 def _development_secrets(instance_dir: Path) -> dict[str, str]:

@@ -128,7 +128,7 @@ def test_a_partner_sees_only_its_own_orders(as_shop, personas):
 
 
 def test_an_uninstalled_partner_whose_token_cannot_be_exchanged_is_refused(
-    as_shop, personas, db_session
+    as_shop, personas, db_session, caplog
 ):
     import responses
 
@@ -143,7 +143,8 @@ def test_an_uninstalled_partner_whose_token_cannot_be_exchanged_is_refused(
         )
         response = as_shop("/partner/orders", personas.alice)
     assert response.status_code == 401
-    assert "not installed" in response.json["reason"]
+    assert response.json == {"error": "not signed in"}
+    assert "alice-roasters.myshopify.com is not installed" in caplog.text
 
 
 def test_an_unknown_shop_with_a_valid_token_is_refused_when_exchange_fails(as_shop, db_session):

@@ -26,9 +26,12 @@ def is_sandbox(template: str | None = None) -> bool:
     return not template.startswith("https://{shop}")
 
 
-def frame_ancestors(shop: str) -> str:
-    sources = [f"https://{shop}", "https://admin.shopify.com"]
-    if is_sandbox():
-        parts = urlsplit(admin_origin(shop))
+def frame_ancestors(shop: str | None, template: str | None = None) -> str:
+    """Who may frame a response: the shop's admin and Shopify's, or Shopify's alone when no
+    shop is signed in (https://shopify.dev/docs/apps/build/security/set-up-iframe-protection)."""
+    sources = [f"https://{shop}"] if shop else []
+    sources.append("https://admin.shopify.com")
+    if is_sandbox(template):
+        parts = urlsplit(admin_origin(shop or "sandbox", template))
         sources.append(f"{parts.scheme}://{parts.netloc}")
     return "frame-ancestors " + " ".join(sources)

@@ -1,5 +1,7 @@
 """``POST /webhooks``: verify, store, acknowledge, enqueue. Nothing else on the hot path.
 
+0. The body is read before the view runs, at most ``MAX_BODY_BYTES`` of it, declared
+   or chunked (``powerpact.limits``): a longer one is refused with 413, unread.
 1. The HMAC is checked over the raw bytes before anything is parsed (401 if wrong).
 2. The body is not parsed here: a malformed or cross-shop delivery is acknowledged
    (Shopify would only resend it) and stored; processing it marks it ``failed`` with
@@ -27,6 +29,7 @@ from werkzeug.datastructures import Headers
 
 from powerpact.db_types import utcnow
 from powerpact.extensions import db
+from powerpact.limits import body_limit
 from powerpact.models import DeliveryStatus, WebhookDelivery
 from powerpact.shopify.delivery_store import (
     STORE_KEY,
@@ -39,7 +42,16 @@ from powerpact.shopify.signatures import verify_webhook
 
 log = logging.getLogger(__name__)
 bp = Blueprint("webhooks", __name__)
-MAX_BODY_BYTES = 2 * 1024 * 1024
+MAX_BODY_BYTES = 1024 * 1024
+"""1 MiB. Shopify publishes no size limit for HTTPS deliveries. The one it documents is
+for Amazon EventBridge deliveries: payloads up to 1,000,000 bytes arrive inline, and a
+larger classic webhook is sent as ``{"id": ...}`` alone
+(https://shopify.dev/changelog/amazon-eventbridge-webhook-payload-size-limit-increased-to-1-mb).
+The payloads of PowerPact's topics (orders, products, inventory levels, fulfillments) are
+a few to tens of kilobytes. A body is read whole before its HMAC can be checked, so what
+is allowed is what an anonymous caller can make each serving thread hold (24 threads on
+Render: 3 workers x 8): 1 MiB keeps Shopify's largest documented payload with room to
+spare and halves the previous 2 MiB."""
 
 
 def parse_triggered_at(value: str | None) -> datetime | None:
@@ -97,9 +109,8 @@ def delivery_store() -> DeliveryStore:
 
 
 @bp.post("/webhooks")
+@body_limit(MAX_BODY_BYTES)
 def receive() -> tuple[dict[str, object], int]:
-    if (request.content_length or 0) > MAX_BODY_BYTES:
-        return {"error": "body too large"}, 413
     body = request.get_data(cache=False)
     secret = current_app.config["POWERPACT"].shopify_api_secret
     if not verify_webhook(secret, body, request.headers.get("X-Shopify-Hmac-Sha256")):
