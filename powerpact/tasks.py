@@ -3,6 +3,7 @@
 Run workers with ``huey_consumer powerpact.tasks.huey``.
 """
 
+import sys
 import threading
 
 import powerpact.catalog.keeping
@@ -14,10 +15,26 @@ import powerpact.orders.dispatch
 import powerpact.orders.tasks
 import powerpact.shopify.lifecycle
 import powerpact.shopify.tasks
-from powerpact.queue import huey
+from powerpact.config import ConfigError
+from powerpact.queue import huey, worker_app
 
 __all__ = ["huey"]
 _started = threading.Lock()
+
+
+def stop_a_consumer_that_cannot_start() -> None:
+    """``huey_consumer`` imports this module to find the queue: a worker whose settings
+    cannot start stops here, one line per problem and no traceback, as ``wsgi.py`` does,
+    instead of failing every task it takes."""
+    if "huey.bin.huey_consumer" not in sys.modules:
+        return
+    try:
+        worker_app()
+    except ConfigError as exc:
+        raise SystemExit(str(exc)) from None
+
+
+stop_a_consumer_that_cannot_start()
 
 
 @huey.on_startup()

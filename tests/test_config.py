@@ -225,3 +225,13 @@ def test_gunicorn_stops_once_with_one_line_per_problem_and_no_traceback(preload)
     assert "Traceback" not in output
     for refusal in REFUSALS:
         assert sum(refusal in line for line in output.splitlines()) == 1, output
+
+
+def test_the_huey_consumer_stops_with_one_line_per_problem_and_no_traceback():
+    command = [str(Path(sys.executable).parent / "huey_consumer"), "powerpact.tasks.huey"]
+    result = start_up_output(command, {**WEAK_PRODUCTION, "REDIS_URL": "redis://127.0.0.1:6379/0"})
+    assert result.returncode == 1
+    output = result.stdout + result.stderr
+    assert "Traceback" not in output
+    for refusal in REFUSALS:
+        assert sum(refusal in line for line in output.splitlines()) == 1, output
