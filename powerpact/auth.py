@@ -6,7 +6,8 @@ the first page load. The shop it names decides the role: ``RETAIL_SHOP`` gets
 the admin pages, an installed partner only its own partner pages.
 
 A shop with a valid token but no usable access token (Shopify-managed install,
-or a reinstall) gets one at once by token exchange.
+or a reinstall) gets one at once by token exchange, unless the token was minted
+before the shop's recorded uninstall (``minted_before_uninstall``).
 """
 
 from __future__ import annotations
@@ -22,8 +23,12 @@ from powerpact.headers import frame_for
 from powerpact.models import PartnerStore, RetailStore
 from powerpact.shopify import oauth
 from powerpact.shopify.admin_urls import is_sandbox
-from powerpact.shopify.session_tokens import InvalidSessionToken, decode_session_token
-from powerpact.shops import find_shop
+from powerpact.shopify.session_tokens import (
+    InvalidSessionToken,
+    SessionToken,
+    decode_session_token,
+)
+from powerpact.shops import InstalledShop, find_shop
 
 log = logging.getLogger(__name__)
 Role = Literal["admin", "partner"]
@@ -68,6 +73,18 @@ def app_bridge_context() -> dict[str, Any]:
     return {"shopify_api_key": settings.shopify_api_key, "app_bridge_sandbox": is_sandbox()}
 
 
+def minted_before_uninstall(session: SessionToken, shop: InstalledShop) -> bool:
+    """Was the token issued in a second before the shop's recorded uninstall?
+
+    Such a token (it may live a minute past the uninstall) must not bring the shop
+    back by token exchange: a reinstall goes through OAuth or a token App Bridge
+    mints since. ``iat`` counts whole seconds, so a token of the uninstall's own
+    second cannot be told apart and is let through.
+    """
+    uninstalled = shop.uninstall_date
+    return uninstalled is not None and session.issued_at < int(uninstalled.timestamp())
+
+
 def authenticate(role: Role) -> Response | None:
     """Check the session token and the shop's role; set ``g.shop``. None means allowed."""
     settings = current_app.config["POWERPACT"]
@@ -81,6 +98,11 @@ def authenticate(role: Role) -> Response | None:
     except InvalidSessionToken as exc:
         return unauthorized(str(exc), had_token_in_url=in_url)
     shop = find_shop(session.shop)
+    if shop is not None and minted_before_uninstall(session, shop):
+        return unauthorized(
+            f"{session.shop} uninstalled PowerPact after this token was issued",
+            had_token_in_url=in_url,
+        )
     if shop is None or not shop.is_active:
         try:
             shop, _ = oauth.store_grant(session.shop, oauth.exchange_id_token(session.shop, token))

@@ -82,6 +82,7 @@ def forge(app, **claims):
         "sub": "1",
         "exp": now + 60,
         "nbf": now,
+        "iat": now,
     }
     base.update(claims)
     base = {k: v for k, v in base.items() if v is not None}

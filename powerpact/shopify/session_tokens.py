@@ -4,8 +4,13 @@ A token is accepted only if it is signed with our secret (HS256 only, so
 ``alg: none`` and key confusion fail), its ``aud`` is our API key, it is within
 ``nbf``..``exp`` give or take ``LEEWAY_SECONDS`` of clock skew (10 s, the clock
 tolerance Shopify's own app libraries allow, so a merchant's browser clock a few
-seconds off does not sign them out), and ``iss`` and ``dest`` name the same
-``*.myshopify.com`` shop.
+seconds off does not sign them out), ``iss`` and ``dest`` name the same
+``*.myshopify.com`` shop, and it carries ``iat`` and lives at most
+``MAX_LIFETIME_SECONDS`` from ``iat`` to ``exp``. Shopify's live one minute
+(https://shopify.dev/docs/apps/build/authentication-authorization/session-tokens);
+five minutes leaves room for nothing but a token that was not Shopify's. ``iat``
+also tells the app whether a token was minted before the shop uninstalled PowerPact
+(``powerpact.auth``).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import jwt
 from powerpact.shopify.signatures import canonical_shop_domain
 
 LEEWAY_SECONDS = 10
+MAX_LIFETIME_SECONDS = 5 * 60
 ALGORITHM = "HS256"
 
 
@@ -32,6 +38,7 @@ class SessionToken:
     shop: str
     user_id: str | None
     session_id: str | None
+    issued_at: int
     expires_at: int
     raw: str
 
@@ -54,10 +61,15 @@ def decode_session_token(token: str, *, api_key: str, secret: str) -> SessionTok
             algorithms=[ALGORITHM],
             audience=api_key,
             leeway=LEEWAY_SECONDS,
-            options={"require": ["exp", "nbf", "iss", "dest", "aud"]},
+            options={"require": ["exp", "nbf", "iat", "iss", "dest", "aud"]},
         )
     except jwt.PyJWTError as exc:
         raise InvalidSessionToken(f"{type(exc).__name__}: {exc}") from None
+    issued_at, expires_at = int(claims["iat"]), int(claims["exp"])
+    if expires_at - issued_at > MAX_LIFETIME_SECONDS:
+        raise InvalidSessionToken(
+            f"the token lives {expires_at - issued_at} s (at most {MAX_LIFETIME_SECONDS})"
+        )
     dest_shop = _shop_of(str(claims["dest"]))
     if dest_shop is None:
         raise InvalidSessionToken("dest is not a myshopify.com shop")
@@ -67,7 +79,8 @@ def decode_session_token(token: str, *, api_key: str, secret: str) -> SessionTok
         shop=dest_shop,
         user_id=str(claims["sub"]) if claims.get("sub") is not None else None,
         session_id=claims.get("sid"),
-        expires_at=int(claims["exp"]),
+        issued_at=issued_at,
+        expires_at=expires_at,
         raw=token,
     )
 
