@@ -119,6 +119,7 @@ def token_naming(app, shop: str) -> str:
         "sub": "1",
         "exp": now + 60,
         "nbf": now,
+        "iat": now,
     }
     return jwt.encode(claims, settings.shopify_api_secret, algorithm="HS256")
 
