@@ -70,3 +70,18 @@ class ShopifyDouble:
             },
         }
         return 200, {}, json.dumps({"data": data, "extensions": {"cost": cost}})
+
+
+INVALID_TOKEN = {"errors": "[API] Invalid API key or access token (unrecognized login)"}
+
+
+def token_check_answers(double: ShopifyDouble, shop: str, status: int) -> None:
+    """The shop answers the uninstall confirmation (``ShopId``) with ``status``: 200 while
+    PowerPact's token works, 401 once Shopify revoked it, or any other status."""
+
+    def answer(variables: dict[str, Any]) -> dict[str, Any]:
+        if status == 200:
+            return {"shop": {"id": "gid://shopify/Shop/1"}}
+        raise Answer(status, INVALID_TOKEN if status == 401 else {"errors": "Unavailable"})
+
+    double.on(shop, "ShopId", answer)

@@ -209,10 +209,19 @@ class Sandbox(CatalogActions, OrderActions):
 
     # -- the app's installation ----------------------------------------------------
     def uninstall(self, shop: Shop) -> None:
-        """The merchant removes the app: ``app/uninstalled``, then tokens and webhooks are gone."""
+        """The merchant removes the app: its tokens stop working, ``app/uninstalled`` is
+        sent, its webhook subscriptions are deleted.
+
+        "Uninstalling an app triggers cleanup tasks in Shopify. This includes deleting any
+        registered webhooks [...]. If an app is uninstalled during key rotation, then both
+        the old and new access tokens will become unusable"
+        (https://shopify.dev/docs/apps/build/authentication-authorization/app-installation/uninstall-app-api-request).
+        The tokens go first, before the webhook leaves: the app confirms an
+        ``app/uninstalled`` by its token answering 401 (``powerpact.shopify.lifecycle``).
+        """
+        self.store.revoke(shop.domain)
         self.emit(shop, "app/uninstalled", payloads.shop(shop))
         shop.subscriptions.clear()
-        self.store.revoke(shop.domain)
 
     def change_scopes(self, shop: Shop, scopes: list[str]) -> dict[str, list[str]]:
         previous = self.store.granted_scopes(shop.domain)

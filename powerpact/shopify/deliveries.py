@@ -13,24 +13,41 @@ from powerpact.db_types import utcnow
 from powerpact.extensions import db
 from powerpact.models import DeliveryStatus, RetailStore, WebhookDelivery
 from powerpact.shopify.oauth import refresh_due_tokens
+from powerpact.shopify.payload_shapes import shape_problem
 from powerpact.shopify.signatures import canonical_shop_domain
-from powerpact.shopify.topics import handler_for
+from powerpact.shopify.topics import DeliveryRefused, handler_for
 from powerpact.shops import find_shop
 
 log = logging.getLogger(__name__)
-SHOP_KEYS = ("myshopify_domain", "shop_domain")
+SHOP_KEYS = ("myshopify_domain", "shop_domain", "domain")
+
+
+def names_another_shop(key: str, named: Any, shop: str) -> bool:
+    """Does the payload's ``key`` name a shop other than ``shop``?
+
+    The shop object's ``domain`` (app/uninstalled) is its primary domain, often the
+    merchant's own (https://shopify.dev/docs/api/admin-rest/latest/resources/shop):
+    it can only be compared when it is a myshopify.com domain.
+    """
+    if not isinstance(named, str):
+        return False
+    named = named.strip().lower()
+    if key == "domain" and not named.endswith(".myshopify.com"):
+        return False
+    return named != shop
 
 
 def read_payload(delivery: WebhookDelivery) -> tuple[dict[str, Any] | None, str | None]:
     """The delivery's payload, or None and why it cannot be processed (malformed body,
-    untrustworthy shop).
+    untrustworthy shop, another topic's body).
 
     The intake stores a verified body without parsing it; it is parsed here, once.
     Shopify signs the body, not the headers: ``X-Shopify-Shop-Domain`` must be a
-    lower-case ``*.myshopify.com`` domain, and a payload that names its shop
+    lower-case ``*.myshopify.com`` domain, a payload that names its shop
     (``myshopify_domain`` on app/uninstalled, ``shop_domain`` on the compliance
-    topics) must name the same one, so a genuine body replayed under another shop's
-    header acts on nobody.
+    topics) must name the same one, and the payload must have its topic's shape
+    (``payload_shapes``), so a genuine body replayed under another shop's header or
+    another topic acts on nobody.
     """
     try:
         payload = json.loads(delivery.payload)
@@ -42,9 +59,11 @@ def read_payload(delivery: WebhookDelivery) -> tuple[dict[str, Any] | None, str 
     if canonical_shop_domain(shop) != shop:
         return None, "X-Shopify-Shop-Domain is missing or not a lower-case *.myshopify.com domain"
     for key in SHOP_KEYS:
-        named = payload.get(key)
-        if isinstance(named, str) and named.strip().lower() != shop:
+        if names_another_shop(key, payload.get(key), shop):
             return None, f"the payload's {key} names another shop than X-Shopify-Shop-Domain"
+    problem = shape_problem(delivery.topic, payload)
+    if problem is not None:
+        return None, problem
     return payload, None
 
 
@@ -125,7 +144,8 @@ def process_delivery(delivery_id: int) -> str:
     4. The handler's effects and the ``processed`` mark commit together, so an
        effect is never applied without its delivery being marked (nor the reverse).
     5. A transient error (Shopify throttling, 5xx) rolls back and re-raises so the
-       task is retried; any other error rolls back and is stored as ``failed``.
+       task is retried; a refusal (``DeliveryRefused``) or any other error rolls back
+       and is stored as ``failed`` with its reason.
     """
     delivery = _received_delivery(delivery_id)
     if delivery is None:
@@ -147,6 +167,12 @@ def process_delivery(delivery_id: int) -> str:
         return _finish(delivery, DeliveryStatus.IGNORED, error=f"no handler for {delivery.topic}")
     try:
         result = handler(delivery, payload)
+    except DeliveryRefused as exc:
+        attempts = delivery.attempts
+        db.session.rollback()
+        log.warning("webhook %s refused: %s", delivery_id, exc)
+        _record_attempt(delivery_id, attempts, str(exc), status=DeliveryStatus.FAILED)
+        return DeliveryStatus.FAILED.value
     except Exception as exc:
         attempts = delivery.attempts
         db.session.rollback()

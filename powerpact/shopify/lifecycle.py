@@ -20,8 +20,10 @@ from powerpact.models import (
     WebhookDelivery,
 )
 from powerpact.orders.privacy import queue_partner_redactions, scrub_order
-from powerpact.shopify.topics import handles
-from powerpact.shops import find_shop, is_retail_shop, missing_scopes
+from powerpact.shopify.clients import client_for
+from powerpact.shopify.errors import ReauthorizationRequired, ShopGone
+from powerpact.shopify.topics import DeliveryRefused, handles
+from powerpact.shops import InstalledShop, find_shop, is_retail_shop, missing_scopes
 
 UNSENT = (OrderStatus.PENDING, OrderStatus.READY_FOR_SYNC)
 REDACTED_PAYLOAD = json.dumps({"redacted": True})
@@ -45,18 +47,55 @@ def fail_unsent_orders(partner_shop_domain: str, reason: FailureReason, message:
     return result.rowcount
 
 
+def token_still_works(shop: InstalledShop) -> bool:
+    """Does the shop's stored token still open its Admin API (a ``shop { id }`` query)?
+
+    An uninstalled app's access tokens are unusable
+    (https://shopify.dev/docs/apps/build/authentication-authorization/app-installation/uninstall-app-api-request),
+    already when ``app/uninstalled`` arrives: a refused token (401, 403) confirms the
+    uninstall, and so does a shop Shopify no longer serves to PowerPact (402, 404,
+    423: ``ShopGone``, the failure orders already record as ``partner_uninstalled``).
+    A shop without a stored token has nothing to ask with: its token was dropped when
+    its uninstall was confirmed. A timeout, a 5xx or throttling is raised, and the
+    delivery retried.
+    """
+    if not shop.access_token:
+        return False
+    try:
+        client_for(shop).execute("ShopId")
+    except (ReauthorizationRequired, ShopGone):
+        return False
+    return True
+
+
+def confirm_uninstalled(shop: InstalledShop, action: str) -> None:
+    """Refuse a destructive ``action`` unless Shopify confirms the shop uninstalled PowerPact.
+
+    A signed body can be replayed under any topic and shop header, and
+    ``X-Shopify-Triggered-At`` is not signed at all: Shopify's answer is the only
+    witness an attacker cannot forge. An uninstall followed by a reinstall is told
+    apart the same way: the reinstall's token works.
+    """
+    if token_still_works(shop):
+        raise DeliveryRefused(f"token still valid: {action} not confirmed")
+
+
 @handles("app/uninstalled")
 def app_uninstalled(delivery: WebhookDelivery, payload: dict[str, Any]) -> dict[str, Any]:
-    """Disable the shop and drop its token; a late event from before a reinstall is ignored."""
+    """Disable the shop and drop its token, once Shopify confirms the uninstall.
+
+    The shop's row is locked first, so a send in progress ends before, and a
+    reinstall's new token is stored after, the check and what follows.
+    ``uninstall_date`` is when the uninstall was confirmed: the unsigned
+    ``X-Shopify-Triggered-At`` decides nothing.
+    """
     shop = find_shop(delivery.shop_domain)
     if shop is None:
         return {"outcome": "unknown shop"}
-    if delivery.triggered_at and shop.installed_at and delivery.triggered_at < shop.installed_at:
-        return {"outcome": "stale: the shop reinstalled after this event"}
-    if isinstance(shop, PartnerStore):
-        db.session.refresh(shop, with_for_update=True)  # wait for a send in progress to end
+    db.session.refresh(shop, with_for_update=True)
+    confirm_uninstalled(shop, "uninstall")
     shop.status = StoreStatus.DISABLED
-    shop.uninstall_date = delivery.triggered_at or utcnow()
+    shop.uninstall_date = utcnow()
     shop.access_token = None
     shop.refresh_token = None
     shop.access_token_expires_at = shop.refresh_token_expires_at = None
@@ -252,8 +291,18 @@ def customers_redact(delivery: WebhookDelivery, payload: dict[str, Any]) -> dict
 
 @handles("shop/redact")
 def shop_redact(delivery: WebhookDelivery, payload: dict[str, Any]) -> dict[str, Any]:
-    """Erase a shop's data 48 h after uninstall, keeping only anonymous counts."""
+    """Erase a shop's data 48 h after uninstall, keeping only anonymous counts.
+
+    Shopify sends it 48 hours after the uninstall
+    (https://shopify.dev/docs/apps/build/compliance/privacy-law-compliance), so the
+    shop's token no longer works by then: a shop whose token still does is installed
+    and keeps its data (``confirm_uninstalled``). A shop whose uninstall was already
+    confirmed holds no token, and is erased without asking.
+    """
     domain = delivery.shop_domain
+    shop = find_shop(domain)
+    if shop is not None:
+        confirm_uninstalled(shop, "shop redact")
     if is_retail_shop(domain):
         orders = list(db.session.scalars(select(OrderSync)))
         for order in orders:

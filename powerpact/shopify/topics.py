@@ -13,8 +13,9 @@ Topics are named as Shopify CLI and the ``X-Shopify-Topic`` header name them
 
 Capability packages register their handlers with ``@handles("orders/create")``;
 ``powerpact.tasks`` imports them all, so a worker knows every handler. A
-handler gets the stored delivery and its parsed payload and returns what is
-worth keeping as the delivery's result (or None).
+handler gets the stored delivery and its parsed payload (of its topic's shape,
+``payload_shapes``) and returns what is worth keeping as the delivery's result (or
+None); it raises ``DeliveryRefused`` to mark the delivery failed with its reason.
 """
 
 from __future__ import annotations
@@ -47,6 +48,14 @@ EVERY_SHOP_TOPICS = ("app/uninstalled", "app/scopes_update")
 COMPLIANCE_TOPICS = ("customers/data_request", "customers/redact", "shop/redact")
 
 Handler = Callable[[WebhookDelivery, dict[str, Any]], dict[str, Any] | None]
+
+
+class DeliveryRefused(Exception):
+    """The handler will not act on this delivery; the message is the stored reason."""
+
+    transient = False
+
+
 _HANDLERS: dict[str, Handler] = {}
 
 

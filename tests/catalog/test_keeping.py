@@ -12,6 +12,7 @@ from powerpact.models import ProductMap
 from powerpact.shopify.webhooks import delivery_by_webhook_id
 from tests.catalog.test_imports import PARTNER, RETAIL, RetailProducts, partner_product
 from tests.factories import PartnerStoreFactory, RetailStoreFactory
+from tests.webhook_bodies import product_body
 
 
 @pytest.fixture
@@ -51,8 +52,8 @@ def test_a_price_change_and_a_new_variant_are_applied_with_the_stored_rule(
     product = partner_product(1, variants=3)
     product["variants"]["nodes"][0]["price"] = "20.00"
     catalog["gid://shopify/Product/1"] = product
-    send_webhook("products/update", {"id": 1}, shop=PARTNER, webhook_id="u1", event_id="e1")
-    send_webhook("products/update", {"id": 1}, shop=PARTNER, webhook_id="u2", event_id="e1")
+    send_webhook("products/update", product_body(1), shop=PARTNER, webhook_id="u1", event_id="e1")
+    send_webhook("products/update", product_body(1), shop=PARTNER, webhook_id="u2", event_id="e1")
     assert delivery_by_webhook_id("u1").result == {"outcome": "updated", "variants_added": 1}
     assert shopify.count("ProductSet") == 2  # the import, then one re-price for one event
     variants = retail.products[custom_id(PARTNER, "gid://shopify/Product/1")]["input"]["variants"]
@@ -63,13 +64,13 @@ def test_a_price_change_and_a_new_variant_are_applied_with_the_stored_rule(
 def test_a_removed_variant_is_flagged_on_its_map(imported, send_webhook, db_session):
     catalog, _, _ = imported
     catalog["gid://shopify/Product/1"] = partner_product(1, variants=1)
-    send_webhook("products/update", {"id": 1}, shop=PARTNER)
+    send_webhook("products/update", product_body(1), shop=PARTNER)
     assert [m.partner_variant_missing for m in maps(db_session)] == [False, True]
 
 
 @pytest.mark.parametrize(
     ("topic", "payload"),
-    [("products/delete", {"id": 1}), ("products/update", {"id": 1, "status": "archived"})],
+    [("products/delete", {"id": 1}), ("products/update", product_body(1, status="archived"))],
 )
 def test_deleting_or_archiving_archives_the_retail_product_and_keeps_maps(
     imported, send_webhook, db_session, topic, payload
@@ -83,13 +84,13 @@ def test_deleting_or_archiving_archives_the_retail_product_and_keeps_maps(
 def test_a_product_gone_by_the_time_we_pull_it_is_archived(imported, send_webhook):
     catalog, _, archived = imported
     catalog.clear()
-    send_webhook("products/update", {"id": 1}, shop=PARTNER, webhook_id="gone")
+    send_webhook("products/update", product_body(1), shop=PARTNER, webhook_id="gone")
     assert delivery_by_webhook_id("gone").result == {"outcome": "archived: the product is gone"}
     assert len(archived) == 1
 
 
 def test_products_never_imported_are_left_alone(imported, send_webhook, shopify):
-    send_webhook("products/update", {"id": 77}, shop=PARTNER, webhook_id="other")
+    send_webhook("products/update", product_body(77), shop=PARTNER, webhook_id="other")
     send_webhook("products/delete", {"id": 77}, shop=PARTNER, webhook_id="other-del")
     assert delivery_by_webhook_id("other").result == {"outcome": "not imported"}
     assert delivery_by_webhook_id("other-del").result == {"outcome": "not imported"}
@@ -177,7 +178,7 @@ def test_a_sale_changes_nothing_and_calls_nothing(imported, send_webhook, db_ses
 def test_an_unreadable_payload_of_an_unchanged_product_reads_it_once_and_sets_nothing(
     imported, send_webhook, shopify
 ):
-    send_webhook("products/update", {"id": 1}, shop=PARTNER, webhook_id="bare")
+    send_webhook("products/update", product_body(1), shop=PARTNER, webhook_id="bare")
     assert delivery_by_webhook_id("bare").result == {"outcome": "unchanged"}
     assert shopify.count("ProductForImport") == 2  # the import, then this check
     assert shopify.count("ProductSet") == 1

@@ -8,6 +8,7 @@ from powerpact.inventory.sync import SyncAlreadyRunning, start_run, sync_partner
 from powerpact.models import InventoryChange, ProductMap, RunStatus
 from tests.factories import PartnerStoreFactory, ProductMapFactory, RetailStoreFactory
 from tests.shopify_double import Answer
+from tests.webhook_bodies import inventory_level_body
 
 PARTNER = "alice-roasters.myshopify.com"
 RETAIL = "bubbly-retail.myshopify.com"
@@ -206,7 +207,7 @@ def test_webhook_changes_are_coalesced_into_one_write(shopify, stores, send_webh
     for _ in range(3):
         send_webhook(
             "inventory_levels/update",
-            {"inventory_item_id": int(item), "available": 1},
+            inventory_level_body(int(item)),
             shop=PARTNER,
         )
     assert db_session.scalars(select(InventoryChange)).all() != []
@@ -218,7 +219,7 @@ def test_webhook_changes_are_coalesced_into_one_write(shopify, stores, send_webh
 
 
 def test_webhooks_for_items_not_imported_are_ignored(send_webhook, stores):
-    response = send_webhook("inventory_levels/update", {"inventory_item_id": 42}, shop=PARTNER)
+    response = send_webhook("inventory_levels/update", inventory_level_body(42), shop=PARTNER)
     assert response.status_code == 200
 
 

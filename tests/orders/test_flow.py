@@ -11,6 +11,7 @@ from powerpact.shopify.webhooks import delivery_by_webhook_id
 from tests.factories import PartnerStoreFactory, ProductMapFactory, RetailStoreFactory
 from tests.orders.test_capture import line, order_node
 from tests.orders.test_push import PartnerStoreDouble
+from tests.webhook_bodies import order_body
 
 RETAIL = "bubbly-retail.myshopify.com"
 ALICE = "alice-roasters.myshopify.com"
@@ -40,9 +41,7 @@ def world(db_session, shopify):
 def test_a_paid_order_webhook_becomes_one_partner_order(world, send_webhook, db_session):
     _, store, _ = world
     for topic in ("orders/create", "orders/paid", "orders/updated"):
-        response = send_webhook(
-            topic, {"id": 9001, "admin_graphql_api_id": "gid://shopify/Order/9001"}
-        )
+        response = send_webhook(topic, order_body(9001))
         assert response.status_code == 200
     (order,) = db_session.scalars(select(OrderSync)).all()
     assert order.status == OrderStatus.SYNCED
@@ -50,7 +49,7 @@ def test_a_paid_order_webhook_becomes_one_partner_order(world, send_webhook, db_
 
 
 def test_webhooks_from_a_partner_for_orders_are_ignored(world, send_webhook):
-    send_webhook("orders/create", {"id": 1}, shop=ALICE, webhook_id="partner-order")
+    send_webhook("orders/create", order_body(1), shop=ALICE, webhook_id="partner-order")
     assert delivery_by_webhook_id("partner-order").result == {
         "outcome": "ignored: not the retail store"
     }
@@ -58,7 +57,7 @@ def test_webhooks_from_a_partner_for_orders_are_ignored(world, send_webhook):
 
 def test_an_order_webhook_without_an_id_is_stored_as_failed(world, send_webhook):
     send_webhook("orders/create", {"note": "no id"}, webhook_id="no-id")
-    assert "names no order" in delivery_by_webhook_id("no-id").error
+    assert "id is missing" in delivery_by_webhook_id("no-id").error
 
 
 class RetailFulfilment:
@@ -111,7 +110,7 @@ def test_partner_tracking_reaches_the_retail_order_partially_then_fully(
     world, send_webhook, shopify, db_session
 ):
     _, _, pm = world
-    send_webhook("orders/paid", {"id": 9001})
+    send_webhook("orders/paid", order_body(9001))
     (order,) = db_session.scalars(select(OrderSync)).all()
     retail = RetailFulfilment(shopify, order.bubbly_order_id, [order.lines[0].bubbly_line_item_id])
     partner_order = int(order.partner_order_id.rsplit("/", 1)[1])
@@ -163,7 +162,7 @@ def test_tracking_for_a_partner_order_not_recorded_yet_waits_for_its_record(
 
     monkeypatch.setattr(push, "mark_sent", crash)
     with pytest.raises(SystemExit):
-        send_webhook("orders/paid", {"id": 9001})
+        send_webhook("orders/paid", order_body(9001))
     db_session.rollback()
     monkeypatch.undo()
     (order,) = db_session.scalars(select(OrderSync)).all()
@@ -209,9 +208,9 @@ def test_a_partners_own_order_shipping_is_not_powerpacts_business(world, send_we
 def test_cancelled_before_sending_never_reaches_the_partner(world, send_webhook, db_session):
     state, store, _ = world
     state["order"] = {**state["order"], "displayFinancialStatus": "PENDING"}
-    send_webhook("orders/create", {"id": 9001})
+    send_webhook("orders/create", order_body(9001))
     state["order"] = {**state["order"], "cancelledAt": "2026-11-22T12:00:00Z"}
-    send_webhook("orders/cancelled", {"id": 9001})
+    send_webhook("orders/cancelled", order_body(9001))
     (order,) = db_session.scalars(select(OrderSync)).all()
     assert order.status == OrderStatus.CANCELLED
     assert store.orders == []
@@ -247,9 +246,9 @@ def test_cancelled_after_sending_cancels_the_unfulfilled_partner_order(
 ):
     state, store, _ = world
     cancelled = cancellable(shopify, store, "UNFULFILLED")
-    send_webhook("orders/paid", {"id": 9001})
+    send_webhook("orders/paid", order_body(9001))
     state["order"] = {**state["order"], "cancelledAt": "2026-11-22T12:00:00Z"}
-    send_webhook("orders/cancelled", {"id": 9001})
+    send_webhook("orders/cancelled", order_body(9001))
     (order,) = db_session.scalars(select(OrderSync)).all()
     assert order.status == OrderStatus.CANCELLED
     assert cancelled[0]["orderId"] == store.orders[0]["id"]
@@ -261,9 +260,9 @@ def test_cancelled_after_the_partner_shipped_is_flagged_for_a_person(
 ):
     state, store, _ = world
     cancelled = cancellable(shopify, store, "FULFILLED")
-    send_webhook("orders/paid", {"id": 9001})
+    send_webhook("orders/paid", order_body(9001))
     state["order"] = {**state["order"], "cancelledAt": "2026-11-22T12:00:00Z"}
-    send_webhook("orders/cancelled", {"id": 9001})
+    send_webhook("orders/cancelled", order_body(9001))
     (order,) = db_session.scalars(select(OrderSync)).all()
     assert order.status == OrderStatus.SYNCED
     assert order.needs_attention

@@ -13,6 +13,7 @@ from powerpact.shopify.webhooks import delivery_by_webhook_id
 from tests.factories import PartnerStoreFactory, ProductMapFactory, RetailStoreFactory
 from tests.orders.test_capture import line, order_node
 from tests.orders.test_push import PartnerStoreDouble
+from tests.webhook_bodies import order_body
 
 RETAIL = "bubbly-retail.myshopify.com"
 ALICE = "alice-roasters.myshopify.com"
@@ -91,7 +92,7 @@ def sent_order(db_session, shopify, send_webhook):
     )
     shopify.on(RETAIL, "OrderForSync", lambda v: {"order": node})
     PartnerStoreDouble(shopify, ALICE)
-    send_webhook("orders/paid", {"id": 9001})
+    send_webhook("orders/paid", order_body(9001))
     (order,) = db_session.scalars(select(OrderSync)).all()
     assert order.status == OrderStatus.SYNCED
     retail = RetailFulfilmentOrders(shopify, [li.bubbly_line_item_id for li in order.lines])

@@ -32,6 +32,7 @@ def test_every_operation_runs_against_the_sandbox(run, sandbox, clock):
     partner = sandbox.shop(SHOP)
     variants = list(partner.variants().values())[:3]
     run("ShopInfo")
+    assert run("ShopId")["shop"]["id"].startswith("gid://shopify/Shop/")
     run("AppScopes")
     ids = run("CatalogProductIds", {"query": "status:active"})["products"]["nodes"]
     run("CatalogProducts", {"first": 5, "query": "vendor:'North Star Roasters'"})

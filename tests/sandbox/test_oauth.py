@@ -165,3 +165,23 @@ def test_uninstall_revokes_every_token_and_fires_the_webhook(
     assert topics(sandbox, sent) == ["app/uninstalled"]
     assert gql(token, "{ shop { name } }")[0] == 401
     assert not sandbox.shop(SHOP).installed and not sandbox.shop(SHOP).subscriptions
+
+
+def test_the_uninstall_webhook_leaves_after_the_token_stopped_working(
+    sandbox_app, sandbox, token, gql, data, sent
+):
+    """PowerPact confirms an ``app/uninstalled`` by its token answering 401 (as on Shopify)."""
+    from tests.sandbox.helpers import subscribe, topics
+
+    subscribe(data, token, "APP_UNINSTALLED", SHOP)
+    answered_then = []
+    record = sandbox.webhooks.transport
+
+    def probe(url, headers, body):
+        answered_then.append(gql(token, "query ShopId { shop { id } }")[0])
+        return record(url, headers, body)
+
+    sandbox.webhooks.transport = probe
+    sandbox_app.test_client().post(f"/_sandbox/shops/{SHOP}/uninstall")
+    assert topics(sandbox, sent) == ["app/uninstalled"]
+    assert answered_then == [401]

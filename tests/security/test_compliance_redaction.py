@@ -37,6 +37,8 @@ from powerpact.models import (
 from powerpact.shopify.webhooks import delivery_by_webhook_id
 from tests.factories import ProductMapFactory
 from tests.security.dumps import database_dump
+from tests.shopify_double import token_check_answers
+from tests.webhook_bodies import customers_redact_body, data_request_body, shop_redact_body
 
 RETAIL = "bubbly-retail.myshopify.com"
 ADA = {
@@ -263,6 +265,7 @@ def customers_everywhere(personas, send_webhook, shopify, db_session):
     send_webhook(
         "customers/data_request",
         {
+            "shop_id": 1,
             "shop_domain": RETAIL,
             "customer": {"id": 1, "email": ADA["email"], "phone": ADA["phone"]},
             "orders_requested": [ADA_ORDER],
@@ -285,6 +288,7 @@ def test_customers_redact_leaves_nothing_of_the_customer_in_any_table(
     send_webhook(
         "customers/redact",
         {
+            "shop_id": 1,
             "shop_domain": RETAIL,
             "customer": {"id": 1, "email": ADA["email"], "phone": ADA["phone"]},
             "orders_to_redact": [ADA_ORDER],
@@ -334,31 +338,33 @@ def test_customers_redact_by_email_alone_still_finds_her_orders(
     """A data request naming no order is found by the email in its payload and its export."""
     send_webhook(
         "customers/data_request",
-        {"shop_domain": RETAIL, "customer": {"id": 1, "email": ADA["email"]}},
+        data_request_body(RETAIL, {"id": 1, "email": ADA["email"]}),
         webhook_id="ada-data-request-by-email",
     )
     send_webhook(
         "customers/redact",
-        {"shop_domain": RETAIL, "customer": {"id": 1, "email": ADA["email"].upper()}},
+        customers_redact_body(RETAIL, {"id": 1, "email": ADA["email"].upper()}),
         webhook_id="ada-redact-by-email",
     )
     assert found_in(database_dump(db_session), ADA) == []
 
 
 def test_shop_redact_of_the_retail_store_leaves_no_customer_in_any_table(
-    customers_everywhere, send_webhook, db_session
+    customers_everywhere, send_webhook, db_session, shopify
 ):
-    send_webhook("shop/redact", {"shop_domain": RETAIL}, webhook_id="retail-redact")
+    token_check_answers(shopify, RETAIL, 401)  # 48 hours after the uninstall
+    send_webhook("shop/redact", shop_redact_body(RETAIL), webhook_id="retail-redact")
     assert delivery_by_webhook_id("retail-redact").status == DeliveryStatus.PROCESSED
     dump = database_dump(db_session)
     assert found_in(dump, ADA) == [] and found_in(dump, GRACE) == []
 
 
 def test_shop_redact_of_a_partner_erases_what_came_through_it(
-    customers_everywhere, send_webhook, db_session
+    customers_everywhere, send_webhook, db_session, shopify
 ):
     alice = customers_everywhere.alice.shop_domain
-    send_webhook("shop/redact", {"shop_domain": alice}, shop=alice, webhook_id="alice-redact")
+    token_check_answers(shopify, alice, 401)  # 48 hours after the uninstall
+    send_webhook("shop/redact", shop_redact_body(alice), shop=alice, webhook_id="alice-redact")
     assert delivery_by_webhook_id("alice-redact").status == DeliveryStatus.PROCESSED
     dump = database_dump(db_session)
     assert "Secretive Lane" in dump, "the retail store's own copy is not the partner's to erase"

@@ -35,6 +35,7 @@ from powerpact.orders.split import RETAIL_PARTY, InvalidOrder, RetailLine, Retai
 from powerpact.shopify import tasks
 from powerpact.shopify.webhooks import delivery_by_webhook_id
 from tests.factories import ProductMapFactory
+from tests.webhook_bodies import order_body
 
 RETAIL = "bubbly-retail.myshopify.com"
 FUZZ = settings(
@@ -224,7 +225,7 @@ def test_a_malformed_order_through_the_webhook_and_worker_never_crashes_the_task
     def deliver(node):
         answers["order"] = node
         webhook_id = f"fuzz-capture-{uuid.uuid4()}"
-        response = send_webhook("orders/create", {"id": 1}, shop=RETAIL, webhook_id=webhook_id)
+        response = send_webhook("orders/create", order_body(1), shop=RETAIL, webhook_id=webhook_id)
         assert response.status_code == 200
         delivery = delivery_by_webhook_id(webhook_id)
         outcome = worker_task.call_local(delivery.id)

@@ -21,6 +21,8 @@ from powerpact.models import DeliveryStatus, OAuthState, PartnerStore, StoreStat
 from powerpact.shopify.install_views import STATE_COOKIE
 from powerpact.shopify.signatures import oauth_hmac
 from powerpact.shopify.webhooks import delivery_by_webhook_id
+from tests.shopify_double import token_check_answers
+from tests.webhook_bodies import shop_body
 
 ALICE = "alice-roasters.myshopify.com"
 HOSTILE = {
@@ -153,7 +155,7 @@ def test_a_session_token_in_upper_case_is_the_lower_case_shop(client, app, perso
 def uninstall_alice(send_webhook, shop_header: str, webhook_id: str, payload=None):
     return send_webhook(
         "app/uninstalled",
-        {"myshopify_domain": ALICE} if payload is None else payload,
+        shop_body(ALICE) if payload is None else payload,
         shop=shop_header,
         webhook_id=webhook_id,
     )
@@ -209,7 +211,8 @@ def test_compliance_payloads_naming_another_shop_are_refused(send_webhook, perso
     assert "shop_domain names another shop" in delivery.error
 
 
-def test_the_genuine_uninstall_still_works(send_webhook, personas, db_session):
+def test_the_genuine_uninstall_still_works(send_webhook, personas, db_session, shopify):
+    token_check_answers(shopify, ALICE, 401)
     uninstall_alice(send_webhook, ALICE, "genuine")
     assert delivery_by_webhook_id("genuine").status == DeliveryStatus.PROCESSED
     db_session.refresh(personas.alice)

@@ -22,6 +22,7 @@ from powerpact.shopify.webhooks import delivery_by_webhook_id
 from tests.factories import RetailStoreFactory
 from tests.security.dumps import captured_logs, database_dump
 from tests.shopify_double import Answer
+from tests.webhook_bodies import order_body
 
 RETAIL = "bubbly-retail.myshopify.com"
 NEWCOMER = "dora-drinks.myshopify.com"
@@ -75,7 +76,7 @@ def test_a_refresh_inside_a_webhook_stores_the_new_pair_encrypted_and_logs_neith
 
     shopify.on(RETAIL, "OrderForSync", revoked)
     with captured_logs() as logs:
-        send_webhook("orders/create", {"id": 42}, webhook_id="refresh-then-401")
+        send_webhook("orders/create", order_body(42), webhook_id="refresh-then-401")
         dump = database_dump(db_session)
     delivery = delivery_by_webhook_id("refresh-then-401")
     assert delivery.status == DeliveryStatus.FAILED and delivery.error
@@ -95,7 +96,7 @@ def test_a_refused_refresh_keeps_the_tokens_out_of_the_stored_error_and_the_logs
         json={"error": "invalid_grant", "error_description": f"bad {tokens['refresh']}"},
     )
     with captured_logs() as logs:
-        send_webhook("orders/create", {"id": 43}, webhook_id="refresh-refused")
+        send_webhook("orders/create", order_body(43), webhook_id="refresh-refused")
         dump = database_dump(db_session)
     delivery = delivery_by_webhook_id("refresh-refused")
     assert delivery.status == DeliveryStatus.FAILED

@@ -14,6 +14,7 @@ from powerpact.shopify.errors import ReauthorizationRequired, TokenRefreshDue
 from powerpact.shopify.oauth import refresh_due_tokens, refresh_expiring_tokens, refresh_if_due
 from powerpact.shopify.webhooks import delivery_by_webhook_id
 from tests.factories import PartnerStoreFactory, RetailStoreFactory
+from tests.webhook_bodies import order_body
 
 SHOP = "carol-coffee.myshopify.com"
 RETAIL = "bubbly-retail.myshopify.com"
@@ -182,7 +183,7 @@ def test_a_webhook_refreshes_a_due_token_before_its_handler_runs(shopify, db_ses
         callback=refresh,
     )
     shopify.on(RETAIL, "OrderForSync", lambda variables: {"order": None})
-    send_webhook("orders/create", {"id": 77}, shop=RETAIL, webhook_id="due-token")
+    send_webhook("orders/create", order_body(77), shop=RETAIL, webhook_id="due-token")
     delivery = delivery_by_webhook_id("due-token")
     assert delivery.status == DeliveryStatus.PROCESSED and delivery.attempts == 1
     assert attempts_at_refresh == [0]
