@@ -468,15 +468,23 @@ class ImportJobItem(db.Model):
 
 
 class OAuthState(db.Model):
-    """A single-use OAuth ``state``: only its hash is stored, bound to one shop."""
+    """A single-use OAuth ``state``: only its hash is stored, bound to one shop.
+
+    ``requested_by`` is a keyed hash of the address that started the install (never the
+    address), counted by the install rate limit (``oauth.install_wait``).
+    """
 
     __tablename__ = "oauth_states"
+    __table_args__ = (
+        Index("ix_oauth_states_requested_by_created_at", "requested_by", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     nonce_hash: Mapped[str] = mapped_column(String(64), unique=True)
     shop_domain: Mapped[str] = mapped_column(SHOP)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    requested_by: Mapped[str | None] = mapped_column(String(64))
 
 
 class InventoryChange(db.Model):

@@ -25,7 +25,13 @@ def install():  # type: ignore[no-untyped-def]
     shop = canonical_shop_domain(request.args.get("shop"))
     if shop is None:
         return refuse(400, "That is not a Shopify store address (it should end in .myshopify.com).")
-    state = oauth.create_state(shop)
+    requester = oauth.requester_key(request.remote_addr)
+    wait = oauth.install_wait(requester)
+    if wait:
+        response = refuse(429, f"Too many installs from your address: try again in {wait} s.")
+        response.headers["Retry-After"] = str(wait)
+        return response
+    state = oauth.create_state(shop, requester)
     response = redirect(oauth.authorize_url(shop, state))
     response.set_cookie(
         STATE_COOKIE,
@@ -48,7 +54,15 @@ def callback():  # type: ignore[no-untyped-def]
         return refuse(400, f"This install link is not valid ({problem}). Start the install again.")
     shop = params["shop"].lower()
     state = params.get("state", "")
-    if state != request.cookies.get(STATE_COOKIE) or not oauth.consume_state(state, shop):
+    refused = (
+        oauth.StateRefusal.UNKNOWN
+        if state != request.cookies.get(STATE_COOKIE)
+        else oauth.consume_state(state, shop)
+    )
+    if refused == oauth.StateRefusal.EXPIRED:
+        minutes = int(oauth.STATE_LIFETIME.total_seconds() // 60)
+        return refuse(403, f"This install expired (it is good for {minutes} minutes). Start again.")
+    if refused is not None:
         return refuse(403, "This install was not started from this browser, or was already used.")
     try:
         grant = oauth.exchange_code(shop, params.get("code", ""))

@@ -8,8 +8,11 @@ and refresh of an expiring offline token. Each answer may carry ``expires_in`` a
 
 from __future__ import annotations
 
+import enum
 import hashlib
+import hmac
 import logging
+import math
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,7 +21,7 @@ from urllib.parse import urlencode
 
 import requests
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import delete, func, or_, select, update
 
 from powerpact.db_types import utcnow
 from powerpact.extensions import db
@@ -28,6 +31,8 @@ from powerpact.shopify.errors import ReauthorizationRequired, ShopifyError, Tran
 from powerpact.shops import InstalledShop, is_retail_shop, missing_scopes
 
 STATE_LIFETIME = timedelta(minutes=10)
+INSTALLS_PER_MINUTE = 10
+INSTALL_WINDOW = timedelta(minutes=1)
 log = logging.getLogger(__name__)
 REFRESH_MARGIN = timedelta(minutes=5)
 AHEAD_OF_NEED = timedelta(minutes=15)
@@ -77,17 +82,65 @@ def _hash(nonce: str) -> str:
     return hashlib.sha256(nonce.encode()).hexdigest()
 
 
-def create_state(shop: str) -> str:
+def requester_key(address: str | None) -> str:
+    """Who started an install, as stored: a hash of the address keyed with ``SECRET_KEY``.
+
+    ``address`` is ``request.remote_addr``: the peer, or the client a trusted proxy
+    names if the app is wrapped in ``ProxyFix``. ``X-Forwarded-For`` is never read
+    here: any client can write it.
+    """
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, (address or "unknown").encode(), hashlib.sha256).hexdigest()
+
+
+def install_wait(requested_by: str) -> int:
+    """Seconds before ``requested_by`` may start another install; 0 means now.
+
+    One address may start ``INSTALLS_PER_MINUTE`` installs a minute: the states it
+    created in the last ``INSTALL_WINDOW`` are counted (a sliding window, in the table
+    the limit protects, so it holds across processes and needs no other store). On
+    PostgreSQL the requester's count is locked until the state is stored, so
+    concurrent requests cannot all slip under it.
+    """
+    if db.engine.dialect.name == "postgresql":
+        lock = func.pg_advisory_xact_lock(func.hashtext(f"install {requested_by}"))
+        db.session.execute(select(lock))
+    now = utcnow()
+    recent = db.session.scalars(
+        select(OAuthState.created_at)
+        .where(
+            OAuthState.requested_by == requested_by,
+            OAuthState.created_at > now - INSTALL_WINDOW,
+        )
+        .order_by(OAuthState.created_at.desc())
+        .limit(INSTALLS_PER_MINUTE)
+    ).all()
+    if len(recent) < INSTALLS_PER_MINUTE:
+        return 0
+    return max(1, math.ceil((recent[-1] + INSTALL_WINDOW - now).total_seconds()))
+
+
+def create_state(shop: str, requested_by: str) -> str:
     nonce = secrets.token_urlsafe(32)
-    db.session.add(OAuthState(nonce_hash=_hash(nonce), shop_domain=shop))
+    db.session.add(OAuthState(nonce_hash=_hash(nonce), shop_domain=shop, requested_by=requested_by))
     db.session.commit()
     return nonce
 
 
-def consume_state(nonce: str, shop: str) -> bool:
-    """Mark the state used; true only the first time, for its shop, while fresh."""
+class StateRefusal(enum.StrEnum):
+    EXPIRED = "expired"
+    UNKNOWN = "unknown"
+
+
+def consume_state(nonce: str, shop: str) -> StateRefusal | None:
+    """Mark the state used; None the first time, for its shop, while fresh; else why not.
+
+    A state is good for ``STATE_LIFETIME`` (10 minutes): an install left open longer
+    starts again. Expired, used and never-issued states alike act on nothing;
+    ``purge_states`` deletes the first two.
+    """
     if not nonce:
-        return False
+        return StateRefusal.UNKNOWN
     result = db.session.execute(
         update(OAuthState)
         .where(
@@ -99,7 +152,27 @@ def consume_state(nonce: str, shop: str) -> bool:
         .values(used_at=utcnow())
     )
     db.session.commit()
-    return result.rowcount == 1
+    if result.rowcount == 1:
+        return None
+    expired = db.session.scalar(
+        select(OAuthState.id).where(
+            OAuthState.nonce_hash == _hash(nonce),
+            OAuthState.shop_domain == shop,
+            OAuthState.used_at.is_(None),
+        )
+    )
+    return StateRefusal.EXPIRED if expired is not None else StateRefusal.UNKNOWN
+
+
+def purge_states() -> int:
+    """Delete the states no callback can use any more (used, or past ``STATE_LIFETIME``)."""
+    result = db.session.execute(
+        delete(OAuthState).where(
+            or_(OAuthState.used_at.is_not(None), OAuthState.created_at <= utcnow() - STATE_LIFETIME)
+        )
+    )
+    db.session.commit()
+    return result.rowcount
 
 
 def authorize_url(shop: str, state: str) -> str:

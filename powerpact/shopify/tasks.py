@@ -43,6 +43,14 @@ def refresh_expiring_tokens() -> dict[str, int]:
     return oauth.refresh_expiring_tokens()
 
 
+@periodic_task(crontab(minute="*/10"))
+def purge_oauth_states() -> int:
+    """Every ten minutes, delete the OAuth states no callback can use any more."""
+    from powerpact.shopify import oauth
+
+    return oauth.purge_states()
+
+
 @task(retries=5, retry_delay=30, retry_backoff=2)
 def after_install_task(shop_domain: str) -> dict[str, object]:
     from powerpact.shopify import install
