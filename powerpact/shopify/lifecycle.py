@@ -52,12 +52,13 @@ def token_still_works(shop: InstalledShop) -> bool:
 
     An uninstalled app's access tokens are unusable
     (https://shopify.dev/docs/apps/build/authentication-authorization/app-installation/uninstall-app-api-request),
-    already when ``app/uninstalled`` arrives: a refused token (401, 403) confirms the
-    uninstall, and so does a shop Shopify no longer serves to PowerPact (402, 404,
-    423: ``ShopGone``, the failure orders already record as ``partner_uninstalled``).
-    A shop without a stored token has nothing to ask with: its token was dropped when
-    its uninstall was confirmed. A timeout, a 5xx or throttling is raised, and the
-    delivery retried.
+    already when ``app/uninstalled`` arrives: a refused token (401, 403, or an expired
+    one Shopify refused to refresh) confirms the uninstall, and so does a shop Shopify
+    no longer serves to PowerPact (402, 404, 423: ``ShopGone``, the failure orders
+    already record as ``partner_uninstalled``). A shop without a stored token has
+    nothing to ask with: its token was dropped when its uninstall was confirmed. A
+    timeout, a 5xx, throttling or a token due for refresh is raised (transient), and
+    the delivery retried.
     """
     if not shop.access_token:
         return False

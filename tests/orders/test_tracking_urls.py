@@ -14,6 +14,7 @@ from powerpact.models import OrderSync
 from powerpact.orders.aftercare import copyable_tracking
 from powerpact.orders.dispatch import reconcile
 from tests.orders.test_flow import ALICE, RETAIL, RetailFulfilment, world  # noqa: F401
+from tests.webhook_bodies import order_body
 
 HOSTILE = [
     "javascript:alert(1)",
@@ -30,7 +31,7 @@ HOSTILE = [
 @pytest.fixture
 def sent(world, send_webhook, shopify, db_session):  # noqa: F811
     _, _, pm = world
-    send_webhook("orders/paid", {"id": 9001})
+    send_webhook("orders/paid", order_body(9001))
     (order,) = db_session.scalars(select(OrderSync)).all()
     retail = RetailFulfilment(shopify, order.bubbly_order_id, [order.lines[0].bubbly_line_item_id])
     return order, retail, pm

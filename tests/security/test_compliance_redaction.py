@@ -316,7 +316,7 @@ def test_customers_redact_erases_her_address_from_the_partner_order_powerpact_cr
     bob = customers_everywhere.updates[customers_everywhere.bob.shop_domain]
     send_webhook(
         "customers/redact",
-        {"shop_domain": RETAIL, "customer": {"id": 1, "email": ADA["email"]}},
+        customers_redact_body(RETAIL, {"id": 1, "email": ADA["email"]}),
         webhook_id="ada-redact",
     )
     assert bob.inputs == []
