@@ -27,4 +27,12 @@
 - Every rule of ``app.url_map``, every method, as nobody, a partner and the retail admin,
   with hostile values in every path parameter, query and form field the code reads: no
   5xx, no traceback, nothing of another partner's: ``test_route_fuzz``.
+- A genuine body replayed under another topic (the issue #18 attack: an orders/create
+  body as another partner's app/uninstalled), each topic's shape and shop, uninstall and
+  shop redact confirmed by Shopify, ``X-Shopify-Triggered-At`` deciding nothing:
+  ``test_topic_replay``; every genuine sandbox body against every topic's shape:
+  ``tests/sandbox/test_payload_shapes.py``.
+- Session tokens living over 5 minutes or without ``iat``, and one minted before an
+  uninstall: ``test_session_token_lifetime``. OAuth states expiring, purged and
+  rate-limited per address: ``test_install_states``.
 """
