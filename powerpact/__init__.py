@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from powerpact import headers, limits
 from powerpact.config import PROJECT_ROOT, Settings
@@ -24,6 +25,7 @@ def create_app(
     app = create_worker_app(overrides, settings=settings)
     limits.init_app(app)
     headers.init_app(app)
+    trust_proxies(app)
     app.session_interface = CookieSessionInterface()
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     app.extensions[STORE_KEY] = store_for(app.config["SQLALCHEMY_DATABASE_URI"])
@@ -62,6 +64,18 @@ def create_worker_app(
     import powerpact.tasks  # noqa: F401  (registers every task and webhook handler)
 
     return app
+
+
+def trust_proxies(app: Flask) -> None:
+    """Read the client's address and scheme from the ``PROXY_HOPS`` proxies in front.
+
+    Only as many ``X-Forwarded-*`` entries as there are proxies are believed (the last
+    ones, which those proxies appended); with none, every such header is ignored, since
+    any client can write it. The install rate limit counts per client address.
+    """
+    hops = app.config["POWERPACT"].proxy_hops
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
 
 def register_blueprints(app: Flask) -> None:

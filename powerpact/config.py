@@ -81,6 +81,7 @@ class Settings:
     token_encryption_keys: tuple[str, ...] = field(default_factory=tuple)
     delivery_sweep_after_seconds: int = 180
     partner_search_lag_seconds: float = 10.0
+    proxy_hops: int = 0
 
     @property
     def is_production(self) -> bool:
@@ -127,6 +128,7 @@ class Settings:
             partner_search_lag_seconds=float(
                 env.get("PARTNER_SEARCH_LAG_SECONDS") or cls.partner_search_lag_seconds
             ),
+            proxy_hops=int(env.get("PROXY_HOPS") or cls.proxy_hops),
         )
         if settings.is_production:
             problems = production_problems(settings, env)

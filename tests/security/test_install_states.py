@@ -94,3 +94,34 @@ def test_a_refused_shop_name_counts_for_nothing(client, db_session):
     for _ in range(INSTALLS_PER_MINUTE + 2):
         assert start_install(client, shop="evil.com").status_code == 400
     assert start_install(client).status_code == 302
+
+
+def app_seeing_addresses(app, hops: int):
+    from dataclasses import replace
+
+    from flask import request
+
+    from powerpact import create_app
+
+    seeing = create_app(settings=replace(app.config["POWERPACT"], proxy_hops=hops))
+    seeing.add_url_rule("/_address", "address", lambda: request.remote_addr or "")
+    return seeing.test_client()
+
+
+def test_behind_one_proxy_the_client_is_the_entry_that_proxy_appended(app):
+    """The install limit counts per address: behind Render's proxy that is the last
+    ``X-Forwarded-For`` entry; an entry the client wrote itself is not believed."""
+    client = app_seeing_addresses(app, hops=1)
+    forged = {"X-Forwarded-For": "198.51.100.1, 203.0.113.7"}
+    answer = client.get("/_address", headers=forged, environ_base={"REMOTE_ADDR": "10.0.0.2"})
+    assert answer.get_data(as_text=True) == "203.0.113.7"
+
+
+def test_with_no_proxy_declared_forwarded_headers_are_ignored(app):
+    client = app_seeing_addresses(app, hops=0)
+    answer = client.get(
+        "/_address",
+        headers={"X-Forwarded-For": "198.51.100.1"},
+        environ_base={"REMOTE_ADDR": "203.0.113.7"},
+    )
+    assert answer.get_data(as_text=True) == "203.0.113.7"
