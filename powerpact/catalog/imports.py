@@ -40,9 +40,9 @@ from powerpact.models import (
     RunStatus,
 )
 from powerpact.money import to_decimal
-from powerpact.orders.capture import imported_sku, partner_handle
 from powerpact.shopify.clients import client_for
 from powerpact.shopify.errors import ShopifyError, UserErrors
+from powerpact.skus import imported_sku, partner_handle
 
 log = logging.getLogger(__name__)
 METAFIELD_NAMESPACE = "powerpact"
