@@ -10,7 +10,6 @@ from sqlalchemy import delete, select
 from powerpact.extensions import after_commit, db, insert_or_ignore
 from powerpact.inventory.sync import SyncAlreadyRunning, sync_maps, sync_partner_inventory
 from powerpact.models import InventoryChange, PartnerStore, ProductMap, StoreStatus, WebhookDelivery
-from powerpact.shopify.topics import handles
 
 COALESCE_DELAY = timedelta(seconds=2)
 
@@ -50,7 +49,6 @@ def counts_location(partner_domain: str, location_id: Any) -> bool:
     return chosen.rsplit("/", 1)[-1] == str(location_id)
 
 
-@handles("inventory_levels/update")
 def on_inventory_level_update(delivery: WebhookDelivery, payload: dict[str, Any]) -> dict[str, Any]:
     """Note the changed item; the first note of a burst schedules one coalesced write."""
     item_id = payload.get("inventory_item_id")

@@ -22,17 +22,9 @@ from powerpact.orders.capture import mark_seen, parse_order, record_order
 from powerpact.orders.reconcile import reconcile_partner_fulfilments, reconcile_retail_orders
 from powerpact.shopify.clients import client_for
 from powerpact.shopify.errors import ReauthorizationRequired, ShopifyError
-from powerpact.shopify.topics import handles
 from powerpact.shops import is_retail_shop
 
 RISK_HOLD_GRACE = timedelta(seconds=2)
-ORDER_TOPICS = (
-    "orders/create",
-    "orders/paid",
-    "orders/updated",
-    "orders/cancelled",
-    "orders/risk_assessment_changed",
-)
 
 
 def retail_store() -> RetailStore:
@@ -124,7 +116,6 @@ def order_gid_of(payload: dict[str, Any], keys: tuple[str, str] = ORDER_KEYS) ->
     raise ValueError(f"the order webhook names no order (no {id_key} or {gid_key})")
 
 
-@handles(*ORDER_TOPICS)
 def on_order_event(delivery: WebhookDelivery, payload: dict[str, Any]) -> dict[str, Any]:
     """Pull the order and record it; the payload only says which order (for risk, too:
     the order's risk summary is read over GraphQL, never from the webhook)."""
