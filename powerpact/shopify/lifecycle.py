@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Text, cast, delete, false, func, or_, select, update
 
 from powerpact.db_types import utcnow
-from powerpact.extensions import db
+from powerpact.extensions import after_commit, db
 from powerpact.models import (
     FailureReason,
     OrderStatus,
@@ -19,7 +19,8 @@ from powerpact.models import (
     StoreStatus,
     WebhookDelivery,
 )
-from powerpact.orders.privacy import queue_partner_redactions, scrub_order
+from powerpact.orders.privacy import partner_redactions_due, scrub_order
+from powerpact.orders.tasks import redact_partner_order_task
 from powerpact.shopify.clients import client_for
 from powerpact.shopify.errors import ReauthorizationRequired, ShopGone
 from powerpact.shopify.topics import DeliveryRefused
@@ -280,7 +281,8 @@ def customers_redact(delivery: WebhookDelivery, payload: dict[str, Any]) -> dict
     orders = _customer_orders(payload, "orders_to_redact")
     for order in orders:
         scrub_order(order, _customer_needles(payload))
-    queue_partner_redactions(orders)
+    for order_id in partner_redactions_due(orders):
+        after_commit(lambda order_id=order_id: redact_partner_order_task(order_id))
     payloads = scrub_deliveries_for(orders, _customer_needles(payload), besides=delivery.id)
     delivery.payload = REDACTED_PAYLOAD
     return {"orders_redacted": len(orders), "payloads_redacted": payloads}

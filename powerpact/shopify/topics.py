@@ -57,7 +57,7 @@ class Topic:
 
 
 RETAIL, PARTNER, EVERY_SHOP, COMPLIANCE = Audience
-ORDER_EVENT = "powerpact.orders.dispatch:on_order_event"
+ORDER_EVENT = "powerpact.orders.tasks:on_order_event"
 # Tracking that waits for a held, scheduled or incomplete retail fulfillment order is
 # copied when it can be fulfilled again.
 FULFILLMENT_ORDER_READY = "powerpact.orders.aftercare:on_fulfillment_order_ready"
@@ -106,7 +106,7 @@ TOPICS: dict[str, Topic] = {
             "inventory_levels/update",
             PARTNER,
             shapes.INVENTORY_LEVEL,
-            "powerpact.inventory.service:on_inventory_level_update",
+            "powerpact.inventory.tasks:on_inventory_level_update",
         ),
         Topic("fulfillments/create", PARTNER, shapes.FULFILLMENT, PARTNER_FULFILMENT),
         Topic("fulfillments/update", PARTNER, shapes.FULFILLMENT, PARTNER_FULFILMENT),
