@@ -10,12 +10,14 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from powerpact import headers, limits
 from powerpact.config import PROJECT_ROOT, Settings
-from powerpact.db_types import EXTENSION_KEY, build_cipher
-from powerpact.extensions import db, install_session_hooks, migrate
+from powerpact.extensions import db, migrate
 from powerpact.inputs import install_input_rules
-from powerpact.logs import configure_logging
 from powerpact.sessions import CookieSessionInterface
+from powerpact.shopify.admin_urls import is_sandbox
 from powerpact.shopify.delivery_store import STORE_KEY, store_for
+from powerpact.worker import create_worker_app
+
+__all__ = ["create_app", "create_worker_app"]
 
 
 def create_app(
@@ -23,6 +25,10 @@ def create_app(
 ) -> Flask:
     """The web app: settings from the environment (or ``settings``), pages, webhooks, CLI."""
     app = create_worker_app(overrides, settings=settings)
+    # The tasks and the catalog's install hook, as a worker has them from its entry point:
+    # Huey's immediate mode runs tasks in this process.
+    import powerpact.tasks  # noqa: F401
+
     limits.init_app(app)
     headers.init_app(app)
     trust_proxies(app)
@@ -32,37 +38,9 @@ def create_app(
     install_input_rules(app)
     register_blueprints(app)
 
-    from powerpact.cli import register_cli
+    from powerpact.cli import register_cli  # commands are the web app's; a worker has none
 
     register_cli(app)
-    return app
-
-
-def create_worker_app(
-    overrides: Mapping[str, Any] | None = None, *, settings: Settings | None = None
-) -> Flask:
-    """The lean app a Huey worker runs tasks in: settings, logging, database, token cipher.
-
-    No blueprints, templates or commands: a worker serves no page, and building them
-    would only slow its start and grow its memory.
-    """
-    settings = settings or Settings.from_env()
-    app = Flask(
-        __name__,
-        instance_path=str(settings.instance_dir),
-        template_folder=str(PROJECT_ROOT / "templates"),
-        static_folder=str(PROJECT_ROOT / "static"),
-    )
-    app.config.from_mapping(settings.flask_config())
-    app.config.update(overrides or {})
-    settings = app.config["POWERPACT"]
-
-    configure_logging(app)
-    db.init_app(app)
-    install_session_hooks()
-    app.extensions[EXTENSION_KEY] = build_cipher(settings.token_encryption_keys)
-    import powerpact.tasks  # noqa: F401  (registers every task and webhook handler)
-
     return app
 
 
@@ -79,6 +57,7 @@ def trust_proxies(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    # The views are imported here, not above: a worker imports this package and serves no page.
     from powerpact import auth, devlogin, health, home, templating
     from powerpact.admin import orders_views
     from powerpact.admin import views as admin_views
@@ -86,7 +65,6 @@ def register_blueprints(app: Flask) -> None:
     from powerpact.inventory import views as inventory_views
     from powerpact.orders import partner_views
     from powerpact.shopify import install_views, webhooks
-    from powerpact.shopify.admin_urls import is_sandbox
 
     for blueprint in (
         health.bp,

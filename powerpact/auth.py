@@ -28,6 +28,7 @@ from powerpact.shopify.session_tokens import (
     SessionToken,
     decode_session_token,
 )
+from powerpact.shopify.tasks import after_install_task
 from powerpact.shops import InstalledShop, find_shop
 
 log = logging.getLogger(__name__)
@@ -108,8 +109,6 @@ def authenticate(role: Role) -> Response | None:
             shop, _ = oauth.store_grant(session.shop, oauth.exchange_id_token(session.shop, token))
         except oauth.OAuthError as exc:
             return unauthorized(f"{session.shop} is not installed ({exc})", had_token_in_url=in_url)
-        from powerpact.shopify.tasks import after_install_task
-
         after_install_task(session.shop)
     frame_for(shop.shop_domain)
     if role == "admin" and not isinstance(shop, RetailStore):

@@ -10,12 +10,12 @@ from __future__ import annotations
 import click
 from flask import Flask
 
+from powerpact.security import reencrypt_tokens
+
 
 @click.command("rotate-token-keys")
 def rotate_token_keys_command() -> None:
     """Re-encrypt every stored token with the first key of TOKEN_ENCRYPTION_KEYS."""
-    from powerpact.security import reencrypt_tokens
-
     click.echo(f"re-encrypted the tokens of {reencrypt_tokens()} shops")
 
 

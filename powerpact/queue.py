@@ -27,6 +27,7 @@ from huey.storage import RedisStorage
 
 from powerpact.config import PROJECT_ROOT
 from powerpact.logs import current_job_id
+from powerpact.worker import create_worker_app
 
 log = logging.getLogger("powerpact.tasks")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -53,8 +54,6 @@ def worker_app() -> Flask:
     """The app a consumer process runs tasks in (the lean one), created on first use."""
     global _worker_app
     if _worker_app is None:
-        from powerpact import create_worker_app  # the package imports this module
-
         _worker_app = create_worker_app()
     return _worker_app
 

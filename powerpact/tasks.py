@@ -1,25 +1,25 @@
-"""Every task module and webhook handler, imported so a consumer registers them all.
+"""What a Huey consumer imports: every task module, webhook handler and install hook.
 
-Run workers with ``huey_consumer powerpact.tasks.huey``.
+Run workers with ``huey_consumer powerpact.tasks.huey``. The task modules are listed
+here; the webhook handlers are the topic registry's (``shopify.topics.TOPICS``), imported
+now so that a wrong path stops the worker as it starts. ``catalog.tasks`` registers the
+catalog's step after an install (``shopify.install.AFTER_INSTALL``).
 """
 
 import sys
 import threading
 
-import powerpact.catalog.keeping
 import powerpact.catalog.tasks
-import powerpact.inventory.service
 import powerpact.inventory.tasks
-import powerpact.orders.aftercare
-import powerpact.orders.dispatch
 import powerpact.orders.tasks
-import powerpact.shopify.lifecycle
 import powerpact.shopify.tasks
 from powerpact.config import ConfigError
 from powerpact.queue import huey, worker_app
+from powerpact.shopify.topics import import_handlers
 
 __all__ = ["huey"]
 _started = threading.Lock()
+import_handlers()
 
 
 def stop_a_consumer_that_cannot_start() -> None:

@@ -4,6 +4,15 @@ from __future__ import annotations
 
 import click
 
+from powerpact.bench.imports import import_command
+from powerpact.bench.intake import intake_command
+from powerpact.bench.inventory import inventory_command
+from powerpact.bench.orders import orders_command
+from powerpact.bench.oversized import oversized_command
+from powerpact.bench.pages import pages_command
+from powerpact.bench.storm import storm_command
+from powerpact.bench.summary import all_command
+
 
 @click.group("bench")
 def bench_group() -> None:
@@ -11,15 +20,6 @@ def bench_group() -> None:
 
 
 def register(group: click.Group) -> None:
-    from powerpact.bench.imports import import_command
-    from powerpact.bench.intake import intake_command
-    from powerpact.bench.inventory import inventory_command
-    from powerpact.bench.orders import orders_command
-    from powerpact.bench.oversized import oversized_command
-    from powerpact.bench.pages import pages_command
-    from powerpact.bench.storm import storm_command
-    from powerpact.bench.summary import all_command
-
     group.add_command(import_command)
     group.add_command(intake_command)
     group.add_command(inventory_command)

@@ -30,6 +30,7 @@ from powerpact.catalog.imports import create_import_job, run_import_job
 from powerpact.catalog.pricing import MarkupRule
 from powerpact.extensions import db
 from powerpact.models import PartnerStore, RunStatus, WebhookDelivery
+from powerpact.queue import huey
 from powerpact.sandbox import place_order
 from powerpact.sandbox.store import Shop, Subscription
 
@@ -41,8 +42,6 @@ SIZES = ("250g", "500g", "1kg")
 @contextlib.contextmanager
 def tasks_run_inline() -> Iterator[None]:
     """Huey's immediate mode for the block: each stored delivery is processed at once."""
-    from powerpact.queue import huey
-
     previous = huey.immediate
     huey.immediate = True
     try:

@@ -40,9 +40,10 @@ from powerpact.models import (
     RunStatus,
 )
 from powerpact.money import to_decimal
-from powerpact.orders.capture import imported_sku, partner_handle
+from powerpact.shopify.client import ShopifyClient
 from powerpact.shopify.clients import client_for
 from powerpact.shopify.errors import ShopifyError, UserErrors
+from powerpact.skus import imported_sku, partner_handle
 
 log = logging.getLogger(__name__)
 METAFIELD_NAMESPACE = "powerpact"
@@ -59,6 +60,26 @@ def numeric_id(gid: str) -> str:
 
 def custom_id(partner_domain: str, partner_product_id: str) -> str:
     return f"{partner_domain}:{numeric_id(partner_product_id)}"
+
+
+def ensure_import_key(client: ShopifyClient) -> None:
+    """The unique product metafield ``productSet`` finds imported products by (customId)."""
+    payload = client.execute(
+        "MetafieldDefinitionCreate",
+        {
+            "definition": {
+                "name": "PowerPact partner product",
+                "namespace": METAFIELD_NAMESPACE,
+                "key": METAFIELD_KEY,
+                "type": "single_line_text_field",
+                "ownerType": "PRODUCT",
+                "capabilities": {"uniqueValues": {"enabled": True}},
+            }
+        },
+    )["metafieldDefinitionCreate"]
+    errors = [e for e in payload.get("userErrors") or [] if e.get("code") != "TAKEN"]
+    if errors:
+        raise UserErrors(errors)
 
 
 def variant_sku(partner_domain: str, variant: dict[str, Any]) -> str:

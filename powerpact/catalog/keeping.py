@@ -29,7 +29,6 @@ from powerpact.extensions import db
 from powerpact.models import PartnerStore, ProductMap, RetailStore, WebhookDelivery
 from powerpact.shopify.clients import client_for
 from powerpact.shopify.errors import UserErrors
-from powerpact.shopify.topics import handles
 
 
 def product_gid(payload: dict[str, Any]) -> str:
@@ -81,7 +80,6 @@ def stores(partner_domain: str) -> tuple[PartnerStore, RetailStore]:
     return partner, retail
 
 
-@handles("products/update")
 def on_product_update(delivery: WebhookDelivery, payload: dict[str, Any]) -> dict[str, Any]:
     product_id = product_gid(payload)
     maps = maps_of(delivery.shop_domain, product_id, lock=True)
@@ -110,7 +108,6 @@ def on_product_update(delivery: WebhookDelivery, payload: dict[str, Any]) -> dic
     return {"outcome": "updated", "variants_added": len(after - before)}
 
 
-@handles("products/delete")
 def on_product_delete(delivery: WebhookDelivery, payload: dict[str, Any]) -> dict[str, Any]:
     maps = maps_of(delivery.shop_domain, product_gid(payload))
     if not maps:

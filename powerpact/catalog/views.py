@@ -11,13 +11,23 @@ from werkzeug.datastructures import MultiDict
 
 from powerpact.auth import embedded
 from powerpact.catalog import browse, imports
+from powerpact.catalog import settings as partner_settings_service
 from powerpact.catalog.pricing import InvalidRule, MarkupRule, saved_rule
 from powerpact.catalog.tasks import run_import_job_task
 from powerpact.db_types import utcnow
 from powerpact.extensions import db
 from powerpact.htmx import htmx_redirect, render_page_or_fragment
 from powerpact.inventory.locations import Location, active_locations
-from powerpact.models import ImportJob, OrderStatus, OrderSync, PartnerStore, ProductMap, SyncRun
+from powerpact.models import (
+    ImportJob,
+    OrderStatus,
+    OrderSync,
+    PartnerSettingsChange,
+    PartnerStore,
+    ProductMap,
+    SyncRun,
+)
+from powerpact.orders.batches import send_now
 from powerpact.shopify.errors import ShopifyError
 
 bp = Blueprint("catalog", __name__, url_prefix="/admin")
@@ -198,9 +208,6 @@ def import_job(job_id: int):  # type: ignore[no-untyped-def]
 @bp.route("/partners/<int:partner_id>/settings", methods=["GET", "POST"])
 @embedded("admin")
 def partner_settings(partner_id: int):  # type: ignore[no-untyped-def]
-    from powerpact.catalog import settings as partner_settings_service
-    from powerpact.models import PartnerSettingsChange
-
     partner = partner_or_404(partner_id)
     saved = None
     stock_locations, locations_error = partner_stock_locations(partner)
@@ -252,8 +259,6 @@ def partner_stock_locations(partner: PartnerStore) -> tuple[list[Location] | Non
 @bp.post("/partners/<int:partner_id>/send-batch")
 @embedded("admin")
 def send_batch_now(partner_id: int):  # type: ignore[no-untyped-def]
-    from powerpact.orders.batches import send_now
-
     partner = partner_or_404(partner_id)
     sent = send_now(partner.shop_domain)
     message = (

@@ -7,12 +7,12 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
-from powerpact.extensions import after_commit, db, insert_or_ignore
+from powerpact.extensions import db, insert_or_ignore
 from powerpact.inventory.sync import SyncAlreadyRunning, sync_maps, sync_partner_inventory
-from powerpact.models import InventoryChange, PartnerStore, ProductMap, StoreStatus, WebhookDelivery
-from powerpact.shopify.topics import handles
+from powerpact.models import InventoryChange, PartnerStore, ProductMap, StoreStatus
 
 COALESCE_DELAY = timedelta(seconds=2)
+QUEUED = "queued"
 
 
 def sync_partner(partner_domain: str) -> str:
@@ -50,38 +50,29 @@ def counts_location(partner_domain: str, location_id: Any) -> bool:
     return chosen.rsplit("/", 1)[-1] == str(location_id)
 
 
-@handles("inventory_levels/update")
-def on_inventory_level_update(delivery: WebhookDelivery, payload: dict[str, Any]) -> dict[str, Any]:
-    """Note the changed item; the first note of a burst schedules one coalesced write."""
+def note_level_change(partner_domain: str, payload: dict[str, Any]) -> str:
+    """Note the changed item of an ``inventory_levels/update``; ``QUEUED`` for the first
+    note of a burst, after which one coalesced write is due (``apply_reported_changes``)."""
     item_id = payload.get("inventory_item_id")
     if not str(item_id or "").isdigit():
         raise ValueError("inventory_levels/update payload has no inventory_item_id")
     item_gid = f"gid://shopify/InventoryItem/{item_id}"
-    if not counts_location(delivery.shop_domain, payload.get("location_id")):
-        return {"outcome": "a location not counted"}
+    if not counts_location(partner_domain, payload.get("location_id")):
+        return "a location not counted"
     mapped = db.session.scalar(
         select(ProductMap.id).where(
-            ProductMap.partner_shop_domain == delivery.shop_domain,
+            ProductMap.partner_shop_domain == partner_domain,
             ProductMap.partner_inventory_item_id == item_gid,
         )
     )
     if mapped is None:
-        return {"outcome": "not an imported item"}
+        return "not an imported item"
     first = insert_or_ignore(
         InventoryChange,
-        {"partner_shop_domain": delivery.shop_domain, "partner_inventory_item_id": item_gid},
+        {"partner_shop_domain": partner_domain, "partner_inventory_item_id": item_gid},
         ["partner_shop_domain", "partner_inventory_item_id"],
     )
-    if first is not None:
-        from powerpact.inventory.tasks import apply_inventory_changes_task
-
-        domain = delivery.shop_domain
-        after_commit(
-            lambda: apply_inventory_changes_task.schedule(
-                args=(domain,), delay=COALESCE_DELAY.total_seconds()
-            )
-        )
-    return {"outcome": "queued" if first else "coalesced"}
+    return QUEUED if first is not None else "coalesced"
 
 
 def take_reported_items(partner_domain: str) -> list[str]:

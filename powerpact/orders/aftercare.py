@@ -29,7 +29,6 @@ from powerpact.orders.capture import add_event
 from powerpact.orders.push import ORDER_SYNC_IDENTIFIER
 from powerpact.shopify.clients import client_for
 from powerpact.shopify.errors import ShopifyError, UserErrors
-from powerpact.shopify.topics import handles
 
 log = logging.getLogger(__name__)
 
@@ -333,7 +332,6 @@ def created_by_powerpact(partner_domain: str, partner_order_id: str) -> bool:
     )
 
 
-@handles("fulfillments/create", "fulfillments/update")
 def on_partner_fulfilment(delivery: WebhookDelivery, payload: dict[str, Any]) -> dict[str, Any]:
     """Copy a partner's fulfilment and tracking onto the retail order's matching lines."""
     return apply_partner_fulfilment(
@@ -588,11 +586,6 @@ def fulfillment_order_ids_in(payload: dict[str, Any]) -> set[str]:
     }
 
 
-@handles(
-    "fulfillment_orders/hold_released",
-    "fulfillment_orders/scheduled_fulfillment_order_ready",
-    "fulfillment_orders/moved",
-)
 def on_fulfillment_order_ready(
     delivery: WebhookDelivery, payload: dict[str, Any]
 ) -> dict[str, Any]:

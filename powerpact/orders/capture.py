@@ -38,18 +38,9 @@ from powerpact.orders.split import (
     RetailOrder,
     split_order,
 )
+from powerpact.skus import SKU_PREFIX, partner_handle
 
-SKU_PREFIX = "PARTNER-"
 UNSENT = (OrderStatus.PENDING, OrderStatus.READY_FOR_SYNC)
-
-
-def partner_handle(shop_domain: str) -> str:
-    """The short name used in imported SKUs: ``alice-roasters`` for alice-roasters.myshopify.com."""
-    return shop_domain.removesuffix(".myshopify.com")
-
-
-def imported_sku(shop_domain: str, partner_sku: str) -> str:
-    return f"{SKU_PREFIX}{partner_handle(shop_domain)}-{partner_sku}"
 
 
 @dataclass(frozen=True)

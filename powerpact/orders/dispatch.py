@@ -1,38 +1,48 @@
-"""What the order tasks and webhooks call: capture, send due orders, find what is due."""
+"""What the order tasks and webhooks call: capture, send due orders, find what is due.
+
+A capture returns what it made due (``Captured``); the task or handler that called it
+schedules that once its transaction commits (``orders.tasks``).
+"""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 
 from powerpact.db_types import utcnow
-from powerpact.extensions import after_commit, db
+from powerpact.extensions import db
 from powerpact.models import (
     Cadence,
     OrderStatus,
     OrderSync,
     PartnerStore,
     RetailStore,
-    WebhookDelivery,
 )
 from powerpact.orders import aftercare, batches, push
 from powerpact.orders.capture import mark_seen, parse_order, record_order
 from powerpact.orders.reconcile import reconcile_partner_fulfilments, reconcile_retail_orders
 from powerpact.shopify.clients import client_for
 from powerpact.shopify.errors import ReauthorizationRequired, ShopifyError
-from powerpact.shopify.topics import handles
-from powerpact.shops import is_retail_shop
 
 RISK_HOLD_GRACE = timedelta(seconds=2)
-ORDER_TOPICS = (
-    "orders/create",
-    "orders/paid",
-    "orders/updated",
-    "orders/cancelled",
-    "orders/risk_assessment_changed",
-)
+# The capture the passes below run (``orders.tasks.capture_order``): it captures one order
+# and schedules what became due once the transaction commits.
+Capture = Callable[[str], str]
+
+
+@dataclass(frozen=True)
+class Captured:
+    """What a capture recorded, and what is due once it commits: partner orders to cancel
+    (by OrderSync id), a second look when the risk hold ends, partners to send to now."""
+
+    outcome: str
+    to_cancel: tuple[int, ...] = ()
+    look_again_at: datetime | None = None
+    to_send: tuple[str, ...] = ()
 
 
 def retail_store() -> RetailStore:
@@ -42,13 +52,13 @@ def retail_store() -> RetailStore:
     return store
 
 
-def capture_order(order_gid: str) -> str:
-    """Pull the retail order and record its OrderSyncs; sends start once the caller commits."""
+def capture_order(order_gid: str) -> Captured:
+    """Pull the retail order and record its OrderSyncs; say what is due once that commits."""
     store = retail_store()
     client = client_for(store)
     node = client.execute("OrderForSync", {"id": order_gid}).get("order")
     if node is None:
-        return "order not found"
+        return Captured("order not found")
     captured = parse_order(node, more_lines=remaining_line_items(client, node))
     seen_at = captured.updated_at or captured.state.placed_at
     if seen_at is not None:
@@ -61,28 +71,24 @@ def capture_order(order_gid: str) -> str:
     ready_partners = sorted(
         {o.partner_shop_domain for o in touched if o.status == OrderStatus.READY_FOR_SYNC}
     )
-    from powerpact.orders.tasks import (
-        cancel_partner_order_task,
-        capture_order_task,
-        push_partner_task,
+    to_cancel = tuple(
+        order.id
+        for order in touched
+        if order.needs_attention and order.events and order.events[-1].kind == "cancel_requested"
     )
-
-    for order in touched:
-        if order.needs_attention and order.events and order.events[-1].kind == "cancel_requested":
-            after_commit(lambda order_id=order.id: cancel_partner_order_task(order_id))
     hold_ends = [o.risk_hold_until for o in touched if o.risk_hold_until is not None]
-    if hold_ends:
-        eta = min(hold_ends) + RISK_HOLD_GRACE
-        after_commit(lambda: capture_order_task.schedule(args=(order_gid,), eta=eta))
     immediate = db.session.scalars(
         select(PartnerStore.shop_domain).where(
             PartnerStore.shop_domain.in_(ready_partners),
             PartnerStore.cadence == Cadence.IMMEDIATE,
         )
     )
-    for domain in immediate:
-        after_commit(lambda domain=domain: push_partner_task(domain))
-    return f"recorded {len(touched)} partner orders"
+    return Captured(
+        f"recorded {len(touched)} partner orders",
+        to_cancel=to_cancel,
+        look_again_at=min(hold_ends) + RISK_HOLD_GRACE if hold_ends else None,
+        to_send=tuple(immediate),
+    )
 
 
 def remaining_line_items(client: Any, order: Any) -> list[Any]:
@@ -124,17 +130,7 @@ def order_gid_of(payload: dict[str, Any], keys: tuple[str, str] = ORDER_KEYS) ->
     raise ValueError(f"the order webhook names no order (no {id_key} or {gid_key})")
 
 
-@handles(*ORDER_TOPICS)
-def on_order_event(delivery: WebhookDelivery, payload: dict[str, Any]) -> dict[str, Any]:
-    """Pull the order and record it; the payload only says which order (for risk, too:
-    the order's risk summary is read over GraphQL, never from the webhook)."""
-    if not is_retail_shop(delivery.shop_domain):
-        return {"outcome": "ignored: not the retail store"}
-    keys = RISK_ORDER_KEYS if delivery.topic == "orders/risk_assessment_changed" else ORDER_KEYS
-    return {"outcome": capture_order(order_gid_of(payload, keys))}
-
-
-def capture_again(order_gid: str) -> str:
+def capture_again(order_gid: str, capture: Capture) -> str:
     """A held order's second look once its risk hold ends (a scheduled task, or the sweep).
 
     Each capture of a held order schedules one, so several may come due at once: only
@@ -153,13 +149,13 @@ def capture_again(order_gid: str) -> str:
     if due is None:
         db.session.rollback()
         return "no risk hold ended"
-    return recapture_order(order_gid)
+    return recapture_order(order_gid, capture)
 
 
-def recapture_order(order_gid: str) -> str:
+def recapture_order(order_gid: str, capture: Capture) -> str:
     """Pull the order again outside any webhook (after a hold or a release) and commit."""
     try:
-        outcome = capture_order(order_gid)
+        outcome = capture(order_gid)
     except BaseException:
         db.session.rollback()
         raise
@@ -219,13 +215,13 @@ def partners_with_due_orders() -> dict[str, list[str]]:
     return {"immediate": immediate, "batched": batched}
 
 
-def reconcile() -> dict[str, Any]:
+def reconcile(capture: Capture) -> dict[str, Any]:
     """Capture the retail orders and copy the partner fulfilments whose webhooks never
     arrived (``reconcile``). A partner Shopify refuses is skipped until the next run."""
     store = db.session.scalar(select(RetailStore))
     if store is None or not store.is_active:
         return {"outcome": "the retail store has not installed PowerPact"}
-    result: dict[str, Any] = {"retail": reconcile_retail_orders(client_for(store), capture_order)}
+    result: dict[str, Any] = {"retail": reconcile_retail_orders(client_for(store), capture)}
     partners = db.session.scalars(select(PartnerStore).order_by(PartnerStore.shop_domain)).all()
     for partner in [p for p in partners if p.is_active]:
         try:

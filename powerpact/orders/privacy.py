@@ -33,7 +33,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from powerpact.extensions import after_commit, db
+from powerpact.extensions import db
 from powerpact.models import OrderSync, PartnerStore, WaitingTracking
 from powerpact.orders.capture import add_event
 from powerpact.shopify.clients import client_for
@@ -145,14 +145,10 @@ def carries_the_customer(order: OrderSync) -> bool:
     return order.partner_order_id is not None and order.batch_id is None
 
 
-def queue_partner_redactions(orders: Sequence[OrderSync]) -> int:
-    """Once the redaction commits, erase the customer from each partner order made for her."""
-    from powerpact.orders.tasks import redact_partner_order_task
-
-    due = [order.id for order in orders if carries_the_customer(order)]
-    for order_id in due:
-        after_commit(lambda order_id=order_id: redact_partner_order_task(order_id))
-    return len(due)
+def partner_redactions_due(orders: Sequence[OrderSync]) -> list[int]:
+    """The orders whose partner order carries the customer, to erase her from once the
+    redaction commits (``redact_partner_order``)."""
+    return [order.id for order in orders if carries_the_customer(order)]
 
 
 def redact_partner_order(order_sync_id: int, *, last_attempt: bool = True) -> str:

@@ -1,4 +1,5 @@
-"""Huey tasks of the orders capability: thin wrappers over the domain functions."""
+"""Huey tasks and the order webhooks' handler: thin wrappers over the domain functions,
+scheduling what those say became due once their transaction commits."""
 
 from __future__ import annotations
 
@@ -7,8 +8,13 @@ from typing import Any
 
 from huey import crontab
 
+from powerpact.extensions import after_commit
+from powerpact.models import WebhookDelivery
 from powerpact.orders import dispatch
+from powerpact.orders.aftercare import cancel_partner_order, retry_due_waiting_tracking
+from powerpact.orders.privacy import redact_partner_order
 from powerpact.queue import periodic_task, task
+from powerpact.shops import is_retail_shop
 
 # Read when the worker starts (a crontab is fixed then): minutes between reconciliations.
 RECONCILE_EVERY_MINUTES = min(max(int(os.environ.get("RECONCILE_EVERY_MINUTES") or 10), 1), 59)
@@ -26,16 +32,41 @@ def send_batches_task(partner_domain: str) -> int:
 
 @task(retries=5, retry_delay=30, retry_backoff=2)
 def cancel_partner_order_task(order_sync_id: int) -> str:
-    from powerpact.orders.aftercare import cancel_partner_order
-
     return cancel_partner_order(order_sync_id)
+
+
+def capture_order(order_gid: str) -> str:
+    """Capture the order; once that commits, cancel, look again after the risk hold, and
+    send to the partners that take orders at once, as the capture says is due."""
+    captured = dispatch.capture_order(order_gid)
+    for order_id in captured.to_cancel:
+        after_commit(lambda order_id=order_id: cancel_partner_order_task(order_id))
+    eta = captured.look_again_at
+    if eta is not None:
+        after_commit(lambda: capture_order_task.schedule(args=(order_gid,), eta=eta))
+    for domain in captured.to_send:
+        after_commit(lambda domain=domain: push_partner_task(domain))
+    return captured.outcome
+
+
+def on_order_event(delivery: WebhookDelivery, payload: dict[str, Any]) -> dict[str, Any]:
+    """Pull the order and record it; the payload only says which order (for risk, too:
+    the order's risk summary is read over GraphQL, never from the webhook)."""
+    if not is_retail_shop(delivery.shop_domain):
+        return {"outcome": "ignored: not the retail store"}
+    keys = (
+        dispatch.RISK_ORDER_KEYS
+        if delivery.topic == "orders/risk_assessment_changed"
+        else dispatch.ORDER_KEYS
+    )
+    return {"outcome": capture_order(dispatch.order_gid_of(payload, keys))}
 
 
 @task(retries=5, retry_delay=30, retry_backoff=2)
 def capture_order_task(order_gid: str, *, only_if_hold_ended: bool = True) -> str:
     if only_if_hold_ended:
-        return dispatch.capture_again(order_gid)
-    return dispatch.recapture_order(order_gid)
+        return dispatch.capture_again(order_gid, capture_order)
+    return dispatch.recapture_order(order_gid, capture_order)
 
 
 @periodic_task(crontab(minute="*"))
@@ -55,27 +86,23 @@ def dispatch_due_orders() -> dict[str, int]:
 
 @task(retries=3, retry_delay=60, retry_backoff=2)
 def reconcile_task() -> dict[str, object]:
-    return dispatch.reconcile()
+    return dispatch.reconcile(capture_order)
 
 
 @periodic_task(crontab(minute=f"*/{RECONCILE_EVERY_MINUTES}"))
 def reconcile_orders() -> dict[str, object]:
     """Every ``RECONCILE_EVERY_MINUTES``: capture the retail orders no webhook brought."""
-    return dispatch.reconcile()
+    return dispatch.reconcile(capture_order)
 
 
 @periodic_task(crontab(minute="*/10"))
 def retry_waiting_tracking() -> dict[str, int]:
     """Every ten minutes: tracking held back by a retail fulfillment order is tried again,
     in case the webhook that should have released it never came."""
-    from powerpact.orders.aftercare import retry_due_waiting_tracking
-
     return retry_due_waiting_tracking()
 
 
 @task(retries=5, retry_delay=60, retry_backoff=2, context=True)
 def redact_partner_order_task(order_sync_id: int, task: Any = None) -> str:
     """Erase a redacted customer from the partner order made for her (``orders.privacy``)."""
-    from powerpact.orders.privacy import redact_partner_order
-
     return redact_partner_order(order_sync_id, last_attempt=task is None or not task.retries)

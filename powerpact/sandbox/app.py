@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import time
 
-from flask import Flask, Response, abort, g, jsonify, redirect, render_template, request
+from flask import Flask, Response, g, jsonify, redirect, render_template, request
 from markupsafe import escape
 
 from powerpact.sandbox.config import SandboxConfig
+from powerpact.sandbox.console import register_console
+from powerpact.sandbox.control import register_control, shop_or_404
 from powerpact.sandbox.core import Sandbox
 from powerpact.sandbox.errors import SandboxError
 from powerpact.sandbox.graphql_api import run_graphql
 from powerpact.sandbox.oauth import approval_redirect, grant
-from powerpact.sandbox.store import Shop
 from powerpact.shopify.schema import admin_schema
 
 INVALID_TOKEN = "[API] Invalid API key or access token (unrecognized login or wrong password)"  # noqa: S105
@@ -38,9 +39,6 @@ def create_sandbox_app(
     register_admin_api(app, sandbox)
     register_oauth(app, sandbox)
     register_images(app)
-    from powerpact.sandbox.console import register_console
-    from powerpact.sandbox.control import register_control
-
     register_control(app, sandbox)
     register_console(app, sandbox)
     return app
@@ -59,13 +57,6 @@ def register_actions(app: Flask, sandbox: Sandbox) -> None:
         action = g.pop("sandbox_action", None)
         if action is not None:
             action.__exit__(None, None, None)
-
-
-def shop_or_404(sandbox: Sandbox, domain: str) -> Shop:
-    try:
-        return sandbox.shop(domain)
-    except KeyError:
-        abort(404)
 
 
 def register_admin_api(app: Flask, sandbox: Sandbox) -> None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from flask import Flask, abort, redirect, render_template, request, url_for
 
-from powerpact.sandbox.app import shop_or_404
+from powerpact.sandbox.control import shop_or_404
 from powerpact.sandbox.core import Sandbox
 from powerpact.sandbox.errors import SandboxError
 from powerpact.sandbox.fixtures import RETAIL

@@ -57,7 +57,6 @@ from typing import Any
 from flask import Flask, Response, abort, jsonify, request
 
 from powerpact.sandbox import fixtures, payloads
-from powerpact.sandbox.app import shop_or_404
 from powerpact.sandbox.core import FAULT_KINDS, Sandbox
 from powerpact.sandbox.errors import SandboxError
 from powerpact.sandbox.oauth import token_response
@@ -70,6 +69,13 @@ COMPLIANCE_TOPICS = ("customers/data_request", "customers/redact", "shop/redact"
 def body() -> dict[str, Any]:
     data = request.get_json(silent=True)
     return data if isinstance(data, dict) else {}
+
+
+def shop_or_404(sandbox: Sandbox, domain: str) -> Shop:
+    try:
+        return sandbox.shop(domain)
+    except KeyError:
+        abort(404)
 
 
 def order_or_404(shop: Shop, order_id: str) -> Order:

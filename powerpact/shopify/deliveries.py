@@ -13,9 +13,8 @@ from powerpact.db_types import utcnow
 from powerpact.extensions import db
 from powerpact.models import DeliveryStatus, RetailStore, WebhookDelivery
 from powerpact.shopify.oauth import refresh_due_tokens
-from powerpact.shopify.payload_shapes import shape_problem
 from powerpact.shopify.signatures import canonical_shop_domain
-from powerpact.shopify.topics import DeliveryRefused, handler_for
+from powerpact.shopify.topics import DeliveryRefused, handler_for, shape_problem
 from powerpact.shops import find_shop
 
 log = logging.getLogger(__name__)

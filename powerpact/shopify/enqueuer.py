@@ -32,6 +32,9 @@ import threading
 import time
 from collections.abc import Callable
 
+from powerpact.queue import enqueue_many, huey
+from powerpact.shopify import tasks
+
 log = logging.getLogger(__name__)
 EnqueueBatch = Callable[[list[int]], None]
 
@@ -136,15 +139,10 @@ class DeliveryEnqueuer:
 
 def enqueue_processing(delivery_ids: list[int]) -> None:
     """One ``process_delivery`` task per id (looked up at call time, so tests can swap it)."""
-    from powerpact.queue import enqueue_many
-    from powerpact.shopify import tasks
-
     enqueue_many(tasks.process_delivery_task, [(delivery_id,) for delivery_id in delivery_ids])
 
 
 def huey_runs_inline() -> bool:
-    from powerpact.queue import huey
-
     return bool(huey.immediate)
 
 

@@ -1,4 +1,5 @@
-"""What follows an install: learn the shop, subscribe to its webhooks, maybe import.
+"""What follows an install: learn the shop, subscribe to its webhooks, then what other
+capabilities registered (``AFTER_INSTALL``: the catalog's import key, or an import).
 
 Idempotent: subscriptions that exist are kept, the metafield definition is
 created once, so a retried task or a reinstall changes nothing twice.
@@ -7,6 +8,7 @@ created once, so a retried task or a reinstall changes nothing twice.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from flask import current_app
@@ -149,29 +151,15 @@ def check_subscriptions() -> dict[str, dict[str, list[str]]]:
     return report
 
 
-def ensure_import_key(client: ShopifyClient) -> None:
-    """The unique product metafield ``productSet`` finds imported products by (customId)."""
-    from powerpact.catalog.imports import METAFIELD_KEY, METAFIELD_NAMESPACE
-
-    payload = client.execute(
-        "MetafieldDefinitionCreate",
-        {
-            "definition": {
-                "name": "PowerPact partner product",
-                "namespace": METAFIELD_NAMESPACE,
-                "key": METAFIELD_KEY,
-                "type": "single_line_text_field",
-                "ownerType": "PRODUCT",
-                "capabilities": {"uniqueValues": {"enabled": True}},
-            }
-        },
-    )["metafieldDefinitionCreate"]
-    errors = [e for e in payload.get("userErrors") or [] if e.get("code") != "TAKEN"]
-    if errors:
-        raise UserErrors(errors)
+# What other capabilities do once a shop is ready, in the order they registered: each gets
+# the shop's client and the shop, and returns what to add to the install's result. The
+# catalog registers its own (``catalog.tasks``), so this edge module imports no capability.
+AfterInstall = Callable[[ShopifyClient, RetailStore | PartnerStore], dict[str, Any]]
+AFTER_INSTALL: list[AfterInstall] = []
 
 
 def after_install(shop_domain: str) -> dict[str, Any]:
+    """Learn the shop, subscribe it to its role's topics, then run the ``AFTER_INSTALL`` hooks."""
     shop = find_shop(shop_domain)
     if shop is None or not shop.is_active:
         return {"outcome": "not installed"}
@@ -181,11 +169,6 @@ def after_install(shop_domain: str) -> dict[str, Any]:
     is_retail = isinstance(shop, RetailStore)
     created = subscribe_webhooks(client, webhook_topics(is_retail), webhook_callback_url())
     result: dict[str, Any] = {"outcome": "ready", "webhooks_created": created}
-    if is_retail:
-        ensure_import_key(client)
-    elif shop.auto_import_on_install:
-        from powerpact.catalog.tasks import import_whole_catalog_task
-
-        import_whole_catalog_task(shop.shop_domain)
-        result["auto_import"] = "started"
+    for hook in AFTER_INSTALL:
+        result.update(hook(client, shop))
     return result

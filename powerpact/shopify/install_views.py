@@ -9,6 +9,7 @@ from flask import Blueprint, current_app, make_response, redirect, render_templa
 from powerpact.shopify import oauth
 from powerpact.shopify.admin_urls import admin_url, is_sandbox
 from powerpact.shopify.signatures import canonical_shop_domain, verify_oauth_query
+from powerpact.shopify.tasks import after_install_task
 
 log = logging.getLogger(__name__)
 bp = Blueprint("auth", __name__, url_prefix="/auth")
@@ -69,9 +70,6 @@ def callback():  # type: ignore[no-untyped-def]
     except oauth.OAuthError as exc:
         return refuse(502, f"Shopify did not give PowerPact access: {exc}.")
     oauth.store_grant(shop, grant)
-
-    from powerpact.shopify.tasks import after_install_task
-
     after_install_task(shop)
     if is_sandbox():
         destination = url_for("devlogin.login_as", shop=shop)

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Text, cast, delete, false, func, or_, select, update
 
 from powerpact.db_types import utcnow
-from powerpact.extensions import db
+from powerpact.extensions import after_commit, db
 from powerpact.models import (
     FailureReason,
     OrderStatus,
@@ -19,10 +19,11 @@ from powerpact.models import (
     StoreStatus,
     WebhookDelivery,
 )
-from powerpact.orders.privacy import queue_partner_redactions, scrub_order
+from powerpact.orders.privacy import partner_redactions_due, scrub_order
+from powerpact.orders.tasks import redact_partner_order_task
 from powerpact.shopify.clients import client_for
 from powerpact.shopify.errors import ReauthorizationRequired, ShopGone
-from powerpact.shopify.topics import DeliveryRefused, handles
+from powerpact.shopify.topics import DeliveryRefused
 from powerpact.shops import InstalledShop, find_shop, is_retail_shop, missing_scopes
 
 UNSENT = (OrderStatus.PENDING, OrderStatus.READY_FOR_SYNC)
@@ -81,7 +82,6 @@ def confirm_uninstalled(shop: InstalledShop, action: str) -> None:
         raise DeliveryRefused(f"token still valid: {action} not confirmed")
 
 
-@handles("app/uninstalled")
 def app_uninstalled(delivery: WebhookDelivery, payload: dict[str, Any]) -> dict[str, Any]:
     """Disable the shop and drop its token, once Shopify confirms the uninstall.
 
@@ -132,7 +132,6 @@ def relabel_refused_orders(partner_shop_domain: str) -> int:
     return result.rowcount
 
 
-@handles("app/scopes_update")
 def app_scopes_update(delivery: WebhookDelivery, payload: dict[str, Any]) -> dict[str, Any]:
     shop = find_shop(delivery.shop_domain)
     if shop is None:
@@ -173,7 +172,6 @@ def _customer_orders(payload: dict[str, Any], ids_key: str) -> list[OrderSync]:
     return list(db.session.scalars(select(OrderSync).where(or_(*conditions))))
 
 
-@handles("customers/data_request")
 def customers_data_request(delivery: WebhookDelivery, payload: dict[str, Any]) -> dict[str, Any]:
     """Gather what PowerPact holds about the customer, for the merchant to pass on."""
     orders = _customer_orders(payload, "orders_requested")
@@ -277,20 +275,19 @@ def _customer_needles(payload: dict[str, Any]) -> list[str]:
     return [v.strip().lower() for v in values if isinstance(v, str) and len(v.strip()) >= 5]
 
 
-@handles("customers/redact")
 def customers_redact(delivery: WebhookDelivery, payload: dict[str, Any]) -> dict[str, Any]:
     """Erase the customer from every order row and every stored webhook, this one included,
     and from the partner orders PowerPact created for her (``orders.privacy``)."""
     orders = _customer_orders(payload, "orders_to_redact")
     for order in orders:
         scrub_order(order, _customer_needles(payload))
-    queue_partner_redactions(orders)
+    for order_id in partner_redactions_due(orders):
+        after_commit(lambda order_id=order_id: redact_partner_order_task(order_id))
     payloads = scrub_deliveries_for(orders, _customer_needles(payload), besides=delivery.id)
     delivery.payload = REDACTED_PAYLOAD
     return {"orders_redacted": len(orders), "payloads_redacted": payloads}
 
 
-@handles("shop/redact")
 def shop_redact(delivery: WebhookDelivery, payload: dict[str, Any]) -> dict[str, Any]:
     """Erase a shop's data 48 h after uninstall, keeping only anonymous counts.
 

@@ -16,6 +16,8 @@ the handler never reads proves nothing. Resource bodies are told apart by their
 the body's own. Bodies of one resource (the four order topics; fulfillments create
 and update) cannot be told apart, and need not be: their handlers read the id and
 pull the rest from Shopify, so one replayed as another is a repeat.
+
+The topic registry (``topics.TOPICS``) names each topic's shape.
 """
 
 from __future__ import annotations
@@ -108,72 +110,50 @@ FULFILLMENT_ORDER_EVENT = Shape(
 # body is the one that carries nothing about a customer.
 CUSTOMER_KEYS = frozenset({"customer", "orders_to_redact", "orders_requested", "data_request"})
 
-SHAPES: dict[str, Shape] = {
-    "orders/create": ORDER,
-    "orders/paid": ORDER,
-    "orders/updated": ORDER,
-    "orders/cancelled": ORDER,
-    "orders/risk_assessment_changed": Shape(
-        fields=(Field("risk_level", is_text, "a risk level"),),
-        one_of=(
-            Field("order_id", is_numeric_id, "a numeric id"),
-            Field("admin_graphql_api_order_id", is_gid_of("Order"), "an Order gid"),
-        ),
+RISK_ASSESSMENT = Shape(
+    fields=(Field("risk_level", is_text, "a risk level"),),
+    one_of=(
+        Field("order_id", is_numeric_id, "a numeric id"),
+        Field("admin_graphql_api_order_id", is_gid_of("Order"), "an Order gid"),
     ),
-    "fulfillment_orders/hold_released": FULFILLMENT_ORDER_EVENT,
-    "fulfillment_orders/scheduled_fulfillment_order_ready": FULFILLMENT_ORDER_EVENT,
-    "fulfillment_orders/moved": Shape(
-        fields=(
-            Field("original_fulfillment_order", is_object_with_id, "an object with an id"),
-            Field("moved_fulfillment_order", is_object_with_id, "an object with an id"),
-        )
-    ),
-    "products/update": Shape(fields=(ID,), resource="Product"),
-    # "products/delete": the id of the product, nothing else.
-    "products/delete": Shape(fields=(ID,), only=frozenset({"id"})),
-    "inventory_levels/update": Shape(
-        fields=(
-            Field("inventory_item_id", is_numeric_id, "a numeric id"),
-            Field("location_id", is_numeric_id, "a numeric id"),
-        )
-    ),
-    "fulfillments/create": FULFILLMENT,
-    "fulfillments/update": FULFILLMENT,
-    # The shop itself (https://shopify.dev/docs/api/admin-rest/latest/resources/shop).
-    "app/uninstalled": Shape(
-        fields=(ID, Field("myshopify_domain", is_text, "a myshopify.com domain"))
-    ),
-    "app/scopes_update": Shape(
-        fields=(
-            Field("previous", is_list, "a list of scopes"),
-            Field("current", is_list, "a list of scopes"),
-        )
-    ),
-    "customers/data_request": Shape(
-        fields=(
-            SHOP_ID,
-            SHOP_DOMAIN,
-            CUSTOMER,
-            Field("orders_requested", is_list, "a list of order ids"),
-        )
-    ),
-    "customers/redact": Shape(
-        fields=(
-            SHOP_ID,
-            SHOP_DOMAIN,
-            CUSTOMER,
-            Field("orders_to_redact", is_list, "a list of order ids"),
-        )
-    ),
-    "shop/redact": Shape(fields=(SHOP_ID, SHOP_DOMAIN), never=CUSTOMER_KEYS),
-}
-
-
-def shape_problem(topic: str, payload: dict[str, Any]) -> str | None:
-    """Why ``payload`` is not a ``topic`` payload, or None (a topic without a shape has no
-    handler either: it is ignored, not processed)."""
-    shape = SHAPES.get(topic)
-    if shape is None:
-        return None
-    problem = shape.problem(payload)
-    return None if problem is None else f"not a payload of {topic}: {problem}"
+)
+FULFILLMENT_ORDER_MOVED = Shape(
+    fields=(
+        Field("original_fulfillment_order", is_object_with_id, "an object with an id"),
+        Field("moved_fulfillment_order", is_object_with_id, "an object with an id"),
+    )
+)
+PRODUCT = Shape(fields=(ID,), resource="Product")
+# "products/delete": the id of the product, nothing else.
+PRODUCT_DELETED = Shape(fields=(ID,), only=frozenset({"id"}))
+INVENTORY_LEVEL = Shape(
+    fields=(
+        Field("inventory_item_id", is_numeric_id, "a numeric id"),
+        Field("location_id", is_numeric_id, "a numeric id"),
+    )
+)
+# The shop itself (https://shopify.dev/docs/api/admin-rest/latest/resources/shop).
+SHOP = Shape(fields=(ID, Field("myshopify_domain", is_text, "a myshopify.com domain")))
+SCOPES_UPDATE = Shape(
+    fields=(
+        Field("previous", is_list, "a list of scopes"),
+        Field("current", is_list, "a list of scopes"),
+    )
+)
+CUSTOMER_DATA_REQUEST = Shape(
+    fields=(
+        SHOP_ID,
+        SHOP_DOMAIN,
+        CUSTOMER,
+        Field("orders_requested", is_list, "a list of order ids"),
+    )
+)
+CUSTOMER_REDACT = Shape(
+    fields=(
+        SHOP_ID,
+        SHOP_DOMAIN,
+        CUSTOMER,
+        Field("orders_to_redact", is_list, "a list of order ids"),
+    )
+)
+SHOP_REDACT = Shape(fields=(SHOP_ID, SHOP_DOMAIN), never=CUSTOMER_KEYS)

@@ -1,4 +1,4 @@
-"""Huey tasks of the Shopify edge: thin wrappers over ``deliveries``."""
+"""Huey tasks of the Shopify edge: thin wrappers over ``deliveries``, ``oauth``, ``install``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from flask import current_app
 from huey import crontab
 
 from powerpact.queue import periodic_task, task
-from powerpact.shopify import deliveries
+from powerpact.shopify import deliveries, install, oauth
 
 
 @task(retries=8, retry_delay=15, retry_backoff=2)
@@ -38,36 +38,26 @@ def sweep_unprocessed_deliveries() -> int:
 @periodic_task(crontab(minute="*"))
 def refresh_expiring_tokens() -> dict[str, int]:
     """Every minute, refresh the tokens that expire soon, before any work needs them."""
-    from powerpact.shopify import oauth
-
     return oauth.refresh_expiring_tokens()
 
 
 @periodic_task(crontab(minute="*/10"))
 def purge_oauth_states() -> int:
     """Every ten minutes, delete the OAuth states no callback can use any more."""
-    from powerpact.shopify import oauth
-
     return oauth.purge_states()
 
 
 @task(retries=5, retry_delay=30, retry_backoff=2)
 def after_install_task(shop_domain: str) -> dict[str, object]:
-    from powerpact.shopify import install
-
     return install.after_install(shop_domain)
 
 
 @task(retries=3, retry_delay=60, retry_backoff=2)
 def check_subscriptions_task() -> dict[str, dict[str, list[str]]]:
-    from powerpact.shopify import install
-
     return install.check_subscriptions()
 
 
 @periodic_task(crontab(minute="17"))
 def check_subscriptions_hourly() -> dict[str, dict[str, list[str]]]:
     """Every hour: recreate the webhook subscriptions Shopify removed or an old URL left."""
-    from powerpact.shopify import install
-
     return install.check_subscriptions()

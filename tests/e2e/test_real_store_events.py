@@ -19,8 +19,7 @@ from powerpact.models import (
     RetailStore,
     WebhookDelivery,
 )
-from powerpact.orders.dispatch import reconcile
-from powerpact.orders.tasks import dispatch_due_orders
+from powerpact.orders.tasks import dispatch_due_orders, reconcile_task
 from powerpact.sandbox.webhooks import wait_for
 from powerpact.shopify.install import check_subscriptions
 from powerpact.shopify.session_tokens import mint_session_token
@@ -239,13 +238,14 @@ def test_orders_whose_webhooks_were_lost_for_good_reach_their_partners(harness, 
     repaired = check_subscriptions()
     assert "ORDERS_CREATE" in repaired[RETAIL]["created"]
     assert "ORDERS_CREATE" in subscribed_topics(harness, RETAIL)
-    result = reconcile()["retail"]
+    result = reconcile_task.call_local()["retail"]
     assert result["captured"] == 3 and result["errors"] == []
     harness.settle()
     assert {order_sync(o["id"]).status for o in placed} == {OrderStatus.SYNCED}
     sources = [o["source_identifier"] for o in harness.shop(NORTH)["orders"]]
     assert len(sources) == 3 == len(set(sources)), "each order once"
-    reconcile()  # orders changed seconds ago are confirmed once more: no new partner order
+    # Orders changed seconds ago are confirmed once more: no new partner order.
+    reconcile_task.call_local()
     harness.settle()
     assert len(harness.shop(NORTH)["orders"]) == 3
 
@@ -261,7 +261,7 @@ def test_the_reconciliation_captures_a_change_whose_webhook_was_lost(harness, sh
     harness.settle()
     assert order_sync(order["id"]).status == OrderStatus.PENDING, "the cancellation was lost"
     past_the_search_lag(harness)
-    assert reconcile()["retail"]["captured"] == 1
+    assert reconcile_task.call_local()["retail"]["captured"] == 1
     assert order_sync(order["id"]).status == OrderStatus.CANCELLED
 
 
@@ -296,10 +296,10 @@ def test_a_partner_shipment_whose_webhook_was_lost_reaches_the_retail_order(
     assert order_sync(order["id"]).status == OrderStatus.SYNCED, "the fulfilment was lost"
 
     past_the_search_lag(harness)
-    result = reconcile()
+    result = reconcile_task.call_local()
     assert result[NORTH]["applied"] == 1 and result[NORTH]["errors"] == []
     sent = order_sync(order["id"])
     assert sent.status == OrderStatus.FULFILLED
     retail_order = next(o for o in harness.shop(RETAIL)["orders"] if o["id"] == order["id"])
     assert retail_order["fulfillments"][0]["tracking"]["number"] == "1ZLOST"
-    assert reconcile()[NORTH]["applied"] == 0, "copied once"
+    assert reconcile_task.call_local()[NORTH]["applied"] == 0, "copied once"

@@ -8,7 +8,6 @@ from sqlalchemy import func, select
 from powerpact.db_types import utcnow
 from powerpact.models import OrderStatus, OrderSync
 from powerpact.orders.capture import (
-    imported_sku,
     line_owners,
     parse_order,
     record_order,
@@ -16,6 +15,7 @@ from powerpact.orders.capture import (
 )
 from powerpact.orders.listing import order_split
 from powerpact.orders.split import RETAIL_PARTY, InvalidOrder, split_order
+from powerpact.skus import imported_sku
 from tests.factories import PartnerStoreFactory, ProductMapFactory
 
 D = Decimal

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from powerpact.models import OrderSync
 from powerpact.orders.aftercare import copyable_tracking
-from powerpact.orders.dispatch import reconcile
+from powerpact.orders.tasks import reconcile_task
 from tests.orders.test_flow import ALICE, RETAIL, RetailFulfilment, world  # noqa: F401
 from tests.webhook_bodies import order_body
 
@@ -115,7 +115,7 @@ def test_the_reconciliation_drops_a_hostile_link_too(sent, shopify, db_session):
         "PartnerOrderFulfillments",
         lambda v: {"order": {"id": v["id"], "fulfillments": [shipped]}},
     )
-    assert reconcile()[ALICE]["applied"] == 1
+    assert reconcile_task.call_local()[ALICE]["applied"] == 1
     assert retail.created[0]["trackingInfo"] == {"company": "UPS", "number": "1Z7"}
     assert "tracking_link_dropped" in [kind for kind, _, _ in timeline(db_session, order)]
 

@@ -9,8 +9,14 @@ import json
 import pytest
 
 from powerpact.sandbox.fixtures import RETAIL
-from powerpact.shopify.payload_shapes import SHAPES, shape_problem
-from powerpact.shopify.topics import COMPLIANCE_TOPICS, shop_topics, subscription_topic
+from powerpact.shopify.topics import (
+    TOPICS,
+    Audience,
+    shape_problem,
+    shop_topics,
+    subscription_topic,
+    topics_for,
+)
 from tests.sandbox.helpers import SHOP, subscribe, topics
 
 # Topics whose bodies are one resource: each may pass for the others.
@@ -68,7 +74,7 @@ def bodies(sandbox_app, sandbox, data, token, retail_token, sent):
     post(sandbox_app, f"/shops/{SHOP}/stock", {"sku": sku, "available": 3})
     post(sandbox_app, f"/shops/{SHOP}/products/{product}", method="delete")
     post(sandbox_app, f"/shops/{SHOP}/scopes", {"scopes": ["read_products"]})
-    for topic in COMPLIANCE_TOPICS:
+    for topic in topics_for(Audience.COMPLIANCE):
         extra = {
             "customers/data_request": {
                 "customer": {"id": 1, "email": "ada@example.com", "phone": None},
@@ -89,17 +95,8 @@ def bodies(sandbox_app, sandbox, data, token, retail_token, sent):
     return collected
 
 
-def test_every_topic_powerpact_handles_has_a_shape():
-    import powerpact.tasks  # noqa: F401  (registers every handler)
-    from powerpact.shopify.topics import registered_topics
-
-    subscribed = {*shop_topics(is_retail=True), *shop_topics(is_retail=False), *COMPLIANCE_TOPICS}
-    assert set(registered_topics()) == subscribed
-    assert set(SHAPES) == subscribed
-
-
 def test_each_genuine_body_has_its_topics_shape_and_no_other(bodies):
-    subscribed = {*shop_topics(is_retail=True), *shop_topics(is_retail=False), *COMPLIANCE_TOPICS}
+    subscribed = set(TOPICS)
     assert set(bodies) >= subscribed, f"no body for {subscribed - set(bodies)}"
     for topic in sorted(subscribed):
         assert shape_problem(topic, bodies[topic]) is None, topic

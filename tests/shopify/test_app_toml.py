@@ -18,23 +18,17 @@ import pytest
 import yaml
 from flask import url_for
 
-import powerpact.tasks  # noqa: F401 (registers every webhook handler)
 from powerpact.config import DEFAULT_SCOPES, PROJECT_ROOT, Settings
 from powerpact.sandbox.config import DEFAULT_SCOPES as SANDBOX_GRANTED_SCOPES
 from powerpact.shopify import oauth
 from powerpact.shopify.install import webhook_callback_url, webhook_topics
 from powerpact.shopify.schema import API_VERSION, admin_schema
-from powerpact.shopify.topics import (
-    COMPLIANCE_TOPICS,
-    EVERY_SHOP_TOPICS,
-    PARTNER_TOPICS,
-    RETAIL_TOPICS,
-    registered_topics,
-    subscription_topic,
-)
+from powerpact.shopify.topics import TOPICS, Audience, subscription_topic, topics_for
 
 TOML_PATH = PROJECT_ROOT / "shopify.app.toml"
 REFERENCE_LINE = re.compile(r"^#\s+(retail store|partner stores|every store):\s*(.+)$")
+SHOP_SPECIFIC = (Audience.RETAIL, Audience.PARTNER, Audience.EVERY_SHOP)
+COMPLIANCE_TOPICS = topics_for(Audience.COMPLIANCE)
 
 
 @pytest.fixture(scope="module")
@@ -136,10 +130,10 @@ def test_every_handled_topic_arrives_by_exactly_one_path(toml):
     """A topic declared app-wide reaches every store and doubles a shop-specific one."""
     app_wide = {t for s in declared_subscriptions(toml) for t in s.get("topics", [])}
     compliance = {t for s in declared_subscriptions(toml) for t in s.get("compliance_topics", [])}
-    shop_specific = set(RETAIL_TOPICS) | set(PARTNER_TOPICS) | set(EVERY_SHOP_TOPICS)
+    shop_specific = {t for audience in SHOP_SPECIFIC for t in topics_for(audience)}
     assert app_wide.isdisjoint(shop_specific)
     assert compliance.isdisjoint(shop_specific | app_wide)
-    assert set(registered_topics()) == app_wide | compliance | shop_specific
+    assert set(TOPICS) == app_wide | compliance | shop_specific
 
 
 def test_shop_specific_topics_are_valid_admin_api_topics():
@@ -150,7 +144,5 @@ def test_shop_specific_topics_are_valid_admin_api_topics():
 
 def test_the_files_list_of_shop_specific_topics_is_the_codes():
     assert reference_topics(TOML_PATH) == {
-        "retail store": RETAIL_TOPICS,
-        "partner stores": PARTNER_TOPICS,
-        "every store": EVERY_SHOP_TOPICS,
+        audience.value: topics_for(audience) for audience in SHOP_SPECIFIC
     }
