@@ -76,7 +76,7 @@ class SecurityHeaders:
             headers.extend(self.always)
             return start_response(status, headers, exc_info)
 
-        return self.wsgi_app(environ, start)  # type: ignore[no-any-return]
+        return self.wsgi_app(environ, start)
 
 
 def init_app(app: Flask) -> None:

@@ -8,6 +8,7 @@ from datetime import timedelta
 from flask import Blueprint, abort, current_app, g, render_template, request, url_for
 from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
+from werkzeug.wrappers import Response as BaseResponse
 
 from powerpact.auth import embedded
 from powerpact.catalog import browse, imports
@@ -39,7 +40,7 @@ PRODUCT_GID = re.compile(r"gid://shopify/Product/[0-9]{1,20}")
 
 @bp.get("/partners")
 @embedded("admin")
-def partners():  # type: ignore[no-untyped-def]
+def partners() -> str:
     """Every partner with what it imported, its last sync and its recent failures: one query."""
     imported = (
         select(func.count(func.distinct(ProductMap.partner_product_id)))
@@ -110,7 +111,7 @@ def rule_from(values: dict[str, str], partner: PartnerStore) -> MarkupRule:
 
 @bp.get("/partners/<int:partner_id>/catalog")
 @embedded("admin")
-def catalog(partner_id: int):  # type: ignore[no-untyped-def]
+def catalog(partner_id: int) -> str:
     partner = partner_or_404(partner_id)
     args = request.args
     error = None
@@ -146,7 +147,7 @@ def catalog(partner_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/partners/<int:partner_id>/imports")
 @embedded("admin")
-def start_import(partner_id: int):  # type: ignore[no-untyped-def]
+def start_import(partner_id: int) -> tuple[str, int] | BaseResponse:
     partner = partner_or_404(partner_id)
     form = request.form
     try:
@@ -181,7 +182,7 @@ def start_import(partner_id: int):  # type: ignore[no-untyped-def]
 
 @bp.get("/imports/<int:job_id>")
 @embedded("admin")
-def import_job(job_id: int):  # type: ignore[no-untyped-def]
+def import_job(job_id: int) -> str:
     job = db.session.get(ImportJob, job_id)
     if job is None:
         abort(404)
@@ -197,7 +198,7 @@ def import_job(job_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/partners/<int:partner_id>/settings", methods=["GET", "POST"])
 @embedded("admin")
-def partner_settings(partner_id: int):  # type: ignore[no-untyped-def]
+def partner_settings(partner_id: int) -> tuple[str, int]:
     from powerpact.catalog import settings as partner_settings_service
     from powerpact.models import PartnerSettingsChange
 
@@ -251,7 +252,7 @@ def partner_stock_locations(partner: PartnerStore) -> tuple[list[Location] | Non
 
 @bp.post("/partners/<int:partner_id>/send-batch")
 @embedded("admin")
-def send_batch_now(partner_id: int):  # type: ignore[no-untyped-def]
+def send_batch_now(partner_id: int) -> str:
     from powerpact.orders.batches import send_now
 
     partner = partner_or_404(partner_id)

@@ -12,14 +12,29 @@ from __future__ import annotations
 
 import random
 from decimal import Decimal
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 from powerpact.sandbox.catalog import handleize
 from powerpact.sandbox.core import Sandbox
 from powerpact.sandbox.errors import SandboxError
 
 RETAIL = "bubbly-retail.myshopify.com"
-ROASTERS = [
+
+
+class Roaster(TypedDict):
+    """A partner store of the fixture: its shop, and what its catalog is made of."""
+
+    domain: str
+    name: str
+    code: str
+    timezone: str
+    products: int
+    origins: list[str]
+    styles: list[str]
+    locations: NotRequired[list[str]]
+
+
+ROASTERS: list[Roaster] = [
     {
         "domain": "north-star-roasters.myshopify.com",
         "name": "North Star Roasters",

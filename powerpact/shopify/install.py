@@ -181,7 +181,7 @@ def after_install(shop_domain: str) -> dict[str, Any]:
     is_retail = isinstance(shop, RetailStore)
     created = subscribe_webhooks(client, webhook_topics(is_retail), webhook_callback_url())
     result: dict[str, Any] = {"outcome": "ready", "webhooks_created": created}
-    if is_retail:
+    if isinstance(shop, RetailStore):
         ensure_import_key(client)
     elif shop.auto_import_on_install:
         from powerpact.catalog.tasks import import_whole_catalog_task
