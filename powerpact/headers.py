@@ -81,7 +81,7 @@ class SecurityHeaders:
 
 def init_app(app: Flask) -> None:
     settings = app.config["POWERPACT"]
-    app.wsgi_app = SecurityHeaders(  # type: ignore[method-assign]
+    app.wsgi_app = SecurityHeaders(  # type: ignore[method-assign]  # Flask's way to wrap its WSGI app
         app.wsgi_app,
         static_prefix=f"{app.static_url_path}/",
         admin_origin=settings.shopify_admin_origin,

@@ -42,8 +42,8 @@ def reconciliation(name: str) -> Reconciliation:
     row = db.session.get(Reconciliation, name)
     if row is None:
         insert_or_ignore_key(Reconciliation, {"name": name})
-        row = db.session.get(Reconciliation, name)
-    return row  # type: ignore[return-value]
+        row = db.session.get_one(Reconciliation, name)
+    return row
 
 
 def search_since(moment: datetime) -> str:
