@@ -20,7 +20,7 @@ help:
 	@echo "make test   - install test dependencies and run the whole suite (PostgreSQL + Redis)"
 	@echo "make test T=tests/orders - only those tests"
 	@echo "make check  - lint and the unit tests, for the inner loop (about a minute)"
-	@echo "make lint   - ruff check and format check"
+	@echo "make lint   - ruff check and format check, then mypy (strict for the core packages)"
 	@echo "make bench  - every benchmark (import, inventory, orders, pages, intake, storm) in one table"
 	@echo "make reliability - the reliability suite at full size (real PostgreSQL, Redis, gunicorn, Huey)"
 
@@ -62,6 +62,7 @@ wrk:
 lint: $(BIN)/activate
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 format: $(BIN)/activate
 	$(BIN)/ruff check --fix .
@@ -102,4 +103,4 @@ bench: $(BIN)/activate check-services wrk
 	$(BIN)/flask --app wsgi bench all
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .coverage htmlcov
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .coverage htmlcov

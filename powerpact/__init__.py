@@ -53,7 +53,9 @@ def trust_proxies(app: Flask) -> None:
     """
     hops = app.config["POWERPACT"].proxy_hops
     if hops:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]  # Flask's way to wrap its WSGI app
+            app.wsgi_app, x_for=hops, x_proto=hops
+        )
 
 
 def register_blueprints(app: Flask) -> None:

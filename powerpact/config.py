@@ -34,6 +34,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import AnyStr
 
 from cryptography.fernet import Fernet
 
@@ -224,7 +225,7 @@ def fernet_key_weakness(key: str) -> str | None:
     return f"a weak key: {weakness} (use Fernet.generate_key())" if weakness else None
 
 
-def variety_weakness(value: str | bytes, minimum: int, unit: str) -> str | None:
+def variety_weakness(value: AnyStr, minimum: int, unit: str) -> str | None:
     """1. fewer than ``minimum`` different characters (or bytes); 2. one piece repeated."""
     if len(set(value)) < minimum:
         return f"fewer than {minimum} different {unit}"

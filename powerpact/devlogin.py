@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, abort, current_app, redirect, render_template, session, url_for
 from sqlalchemy import select
+from werkzeug.wrappers import Response as BaseResponse
 
 from powerpact.extensions import db
 from powerpact.models import PartnerStore, RetailStore, StoreStatus
@@ -32,7 +33,7 @@ def home_of(shop: str) -> str:
 
 
 @bp.get("/login")
-def login():  # type: ignore[no-untyped-def]
+def login() -> str:
     retail = db.session.scalars(select(RetailStore)).all()
     partners = db.session.scalars(
         select(PartnerStore)
@@ -43,7 +44,7 @@ def login():  # type: ignore[no-untyped-def]
 
 
 @bp.get("/login/<shop>")
-def login_as(shop: str):  # type: ignore[no-untyped-def]
+def login_as(shop: str) -> BaseResponse:
     if not is_shop_domain(shop):
         abort(404)
     session["dev_shop"] = shop
@@ -52,7 +53,7 @@ def login_as(shop: str):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/session-token")
-def session_token():  # type: ignore[no-untyped-def]
+def session_token() -> tuple[dict[str, str], int] | tuple[str, int, dict[str, str]]:
     shop = session.get("dev_shop")
     if not shop:
         return {"error": "sign in at /dev/login first"}, 401

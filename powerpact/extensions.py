@@ -1,11 +1,11 @@
 """Extensions created unbound; ``create_app`` binds them to an app."""
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, cast
 
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import MetaData
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy import CursorResult, MetaData, Result, Table
+from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -19,12 +19,34 @@ NAMING_CONVENTION = {
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
+    if TYPE_CHECKING:
+        # Every model maps one table (none maps a join or a select), so Core statements
+        # can take ``Model.__table__`` where SQLAlchemy declares a general FromClause.
+        __table__: ClassVar[Table]
+
 
 db = SQLAlchemy(model_class=Base)
+
+# The models' base class. At run time it is ``db.Model``, the subclass of ``Base`` that
+# Flask-SQLAlchemy builds; a type checker cannot take an instance's attribute as a base class
+# (mypy issue 8603), so to it a model is a ``Base``.
+if TYPE_CHECKING:
+    Model = Base
+else:
+    Model = db.Model
+
 migrate = Migrate(compare_type=True, render_as_batch=True)
 
 
-def insert_or_ignore(model: type[Base], values: dict[str, Any], conflict: list[str]) -> Any:
+class HasIntegerId(Protocol):
+    """A model class whose primary key is an integer ``id``."""
+
+    id: ClassVar[InstrumentedAttribute[int]]
+
+
+def insert_or_ignore(
+    model: type[HasIntegerId], values: dict[str, Any], conflict: list[str]
+) -> int | None:
     """INSERT ... ON CONFLICT DO NOTHING RETURNING id: the new row's id, or None if it existed.
 
     Concurrent callers are safe: exactly one of them creates the row.
@@ -37,7 +59,7 @@ def insert_or_ignore(model: type[Base], values: dict[str, Any], conflict: list[s
         insert(model)
         .values(**values)
         .on_conflict_do_nothing(index_elements=conflict)
-        .returning(model.id)  # type: ignore[attr-defined]
+        .returning(model.id)
     )
     return db.session.execute(statement).scalar_one_or_none()
 
@@ -49,6 +71,16 @@ def insert_or_ignore_key(model: type[Base], values: dict[str, Any]) -> None:
 
     insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
     db.session.execute(insert(model).values(**values).on_conflict_do_nothing())
+
+
+def rows_matched(result: Result[Any]) -> int:
+    """How many rows the UPDATE or DELETE that gave ``result`` matched.
+
+    ``Session.execute`` returns a ``CursorResult`` for an UPDATE or DELETE without
+    RETURNING but is typed as returning a plain ``Result`` (SQLAlchemy 2.0.44's changelog
+    says to cast it), so the cast lives here once.
+    """
+    return cast(CursorResult[Any], result).rowcount
 
 
 def after_commit(callback: Any) -> None:

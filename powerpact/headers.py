@@ -76,12 +76,12 @@ class SecurityHeaders:
             headers.extend(self.always)
             return start_response(status, headers, exc_info)
 
-        return self.wsgi_app(environ, start)  # type: ignore[no-any-return]
+        return self.wsgi_app(environ, start)
 
 
 def init_app(app: Flask) -> None:
     settings = app.config["POWERPACT"]
-    app.wsgi_app = SecurityHeaders(  # type: ignore[method-assign]
+    app.wsgi_app = SecurityHeaders(  # type: ignore[method-assign]  # Flask's way to wrap its WSGI app
         app.wsgi_app,
         static_prefix=f"{app.static_url_path}/",
         admin_origin=settings.shopify_admin_origin,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, Response, jsonify
 from sqlalchemy import text
 
 from powerpact.extensions import db
@@ -15,7 +15,7 @@ bp = Blueprint("health", __name__)
 
 
 @bp.get("/healthz")
-def healthz():  # type: ignore[no-untyped-def]
+def healthz() -> Response:
     return jsonify(status="ok")
 
 
@@ -29,7 +29,7 @@ def database_is_reachable() -> tuple[bool, str]:
 
 
 @bp.get("/readyz")
-def readyz():  # type: ignore[no-untyped-def]
+def readyz() -> tuple[Response, int]:
     """200 when the database and the queue answer, 503 when one does not.
 
     Anyone may ask, so the answer names no backend and no error (a driver's message

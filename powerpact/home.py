@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, current_app, redirect, request, url_for
+from werkzeug.wrappers import Response as BaseResponse
 
 from powerpact.auth import unauthorized
 from powerpact.shopify.admin_urls import is_sandbox
@@ -16,7 +19,7 @@ LAUNCH_PARAMETERS = ("id_token", "shop", "host", "embedded", "locale")
 
 
 @bp.get("/")
-def index():  # type: ignore[no-untyped-def]
+def index() -> BaseResponse:
     settings = current_app.config["POWERPACT"]
     token = request.args.get("id_token")
     if not token:
@@ -30,5 +33,5 @@ def index():  # type: ignore[no-untyped-def]
     except InvalidSessionToken as exc:
         return unauthorized(str(exc), had_token_in_url=True)
     endpoint = "admin.home" if is_retail_shop(session.shop) else "partner.orders"
-    passed_on = {k: request.args[k] for k in LAUNCH_PARAMETERS if k in request.args}
+    passed_on: dict[str, Any] = {k: request.args[k] for k in LAUNCH_PARAMETERS if k in request.args}
     return redirect(url_for(endpoint, **passed_on))

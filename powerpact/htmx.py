@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, redirect, render_template, request
+from werkzeug.wrappers import Response as BaseResponse
 
 
 def is_fragment_request() -> bool:
@@ -18,7 +19,7 @@ def render_page_or_fragment(page_template: str, fragment_template: str, /, **con
     return render_template(template, **context)
 
 
-def htmx_redirect(url: str) -> Response:
+def htmx_redirect(url: str) -> BaseResponse:
     """Send the browser to ``url``: ``HX-Redirect`` for htmx, a 303 otherwise."""
     if request.headers.get("HX-Request") == "true":
         response = Response(status=204)

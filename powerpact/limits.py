@@ -34,7 +34,7 @@ def body_limit(max_bytes: int) -> Callable[[F], F]:
     """Give one view its own body limit (put it under the route decorator)."""
 
     def decorate(view: F) -> F:
-        view.max_body_bytes = max_bytes  # type: ignore[attr-defined]
+        view.max_body_bytes = max_bytes  # type: ignore[attr-defined]  # read back by bounded_body
         return view
 
     return decorate
@@ -66,4 +66,4 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def bounded_body() -> None:
-        read_bounded_body(app, request._get_current_object())  # type: ignore[attr-defined]
+        read_bounded_body(app, request._get_current_object())  # type: ignore[attr-defined]  # a LocalProxy

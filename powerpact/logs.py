@@ -100,7 +100,7 @@ def install_log_handler(settings: Settings) -> None:
     for handler in [h for h in root.handlers if getattr(h, "_powerpact", False)]:
         root.removeHandler(handler)
     handler = logging.StreamHandler(sys.stderr)
-    handler._powerpact = True  # type: ignore[attr-defined]
+    handler._powerpact = True  # type: ignore[attr-defined]  # marks the handler as ours
     handler.setFormatter(
         JsonFormatter() if settings.is_production else logging.Formatter(READABLE_FORMAT)
     )

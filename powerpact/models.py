@@ -26,7 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from powerpact.db_types import EncryptedText, JSONDocument, Money, UTCDateTime, utcnow
-from powerpact.extensions import db
+from powerpact.extensions import Model
 
 SHOP = String(255)
 GID = String(255)
@@ -140,7 +140,7 @@ class InstalledShopMixin(TimestampMixin):
 DEFAULT_RISK_HOLD_SECONDS = 120  # Shopify Collective's fraud hold
 
 
-class RetailStore(InstalledShopMixin, db.Model):
+class RetailStore(InstalledShopMixin, Model):
     """The retail store's own installation (the one shop named by ``RETAIL_SHOP``)."""
 
     __tablename__ = "retail_stores"
@@ -155,7 +155,7 @@ class RetailStore(InstalledShopMixin, db.Model):
     )
 
 
-class PartnerStore(InstalledShopMixin, db.Model):
+class PartnerStore(InstalledShopMixin, Model):
     """A partner shop (a roaster, a maker) and its settings."""
 
     __tablename__ = "partner_stores"
@@ -177,7 +177,7 @@ class PartnerStore(InstalledShopMixin, db.Model):
     )
 
 
-class ProductMap(TimestampMixin, db.Model):
+class ProductMap(TimestampMixin, Model):
     """One imported variant: where it lives on the partner and on the retail store."""
 
     __tablename__ = "product_maps"
@@ -205,7 +205,7 @@ class ProductMap(TimestampMixin, db.Model):
     partner: Mapped[PartnerStore] = relationship(back_populates="product_maps")
 
 
-class PartnerBatch(TimestampMixin, db.Model):
+class PartnerBatch(TimestampMixin, Model):
     """A daily or weekly window of one partner's orders and the partner order it fills."""
 
     __tablename__ = "partner_batches"
@@ -225,7 +225,7 @@ class PartnerBatch(TimestampMixin, db.Model):
     partner: Mapped[PartnerStore] = relationship()
 
 
-class OrderSync(TimestampMixin, db.Model):
+class OrderSync(TimestampMixin, Model):
     """One retail order's share for one partner, and how far it got."""
 
     __tablename__ = "order_syncs"
@@ -291,7 +291,7 @@ class OrderSync(TimestampMixin, db.Model):
     partner: Mapped[PartnerStore] = relationship()
 
 
-class OrderSyncLine(db.Model):
+class OrderSyncLine(Model):
     """A retail order line that belongs to the partner, at the partner's price."""
 
     __tablename__ = "order_sync_lines"
@@ -313,7 +313,7 @@ class OrderSyncLine(db.Model):
     order_sync: Mapped[OrderSync] = relationship(back_populates="lines")
 
 
-class OrderSyncEvent(db.Model):
+class OrderSyncEvent(Model):
     """The timeline of an OrderSync: captured, ready, each attempt, sent, fulfilled..."""
 
     __tablename__ = "order_sync_events"
@@ -330,7 +330,7 @@ class OrderSyncEvent(db.Model):
     order_sync: Mapped[OrderSync] = relationship(back_populates="events")
 
 
-class WaitingTracking(db.Model):
+class WaitingTracking(Model):
     """A partner's shipment whose copy to the retail order waits for a fulfillment order.
 
     The retail fulfillment order holding its lines cannot be fulfilled yet (ON_HOLD,
@@ -357,7 +357,7 @@ class WaitingTracking(db.Model):
     order_sync: Mapped[OrderSync] = relationship()
 
 
-class WebhookDelivery(db.Model):
+class WebhookDelivery(Model):
     """A webhook as Shopify sent it, stored before it is acknowledged.
 
     ``webhook_id`` (``X-Shopify-Webhook-Id``) is unique: a repeated delivery is
@@ -386,7 +386,7 @@ class WebhookDelivery(db.Model):
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
-class SyncRun(db.Model):
+class SyncRun(Model):
     """One run of a sync (inventory, import, order push) with what it did and cost.
 
     At most one run of a kind is ``running`` per partner (a partial unique index),
@@ -428,7 +428,7 @@ class SyncRun(db.Model):
         return (self.finished_at - self.started_at).total_seconds()
 
 
-class ImportJob(TimestampMixin, db.Model):
+class ImportJob(TimestampMixin, Model):
     """An admin's import of picked partner products; its items carry the progress."""
 
     __tablename__ = "import_jobs"
@@ -452,7 +452,7 @@ class ImportJob(TimestampMixin, db.Model):
     )
 
 
-class ImportJobItem(db.Model):
+class ImportJobItem(Model):
     __tablename__ = "import_job_items"
     __table_args__ = (UniqueConstraint("job_id", "partner_product_id"),)
 
@@ -467,7 +467,7 @@ class ImportJobItem(db.Model):
     job: Mapped[ImportJob] = relationship(back_populates="items")
 
 
-class OAuthState(db.Model):
+class OAuthState(Model):
     """A single-use OAuth ``state``: only its hash is stored, bound to one shop.
 
     ``requested_by`` is a keyed hash of the address that started the install (never the
@@ -487,7 +487,7 @@ class OAuthState(db.Model):
     requested_by: Mapped[str | None] = mapped_column(String(64))
 
 
-class InventoryChange(db.Model):
+class InventoryChange(Model):
     """A partner inventory item reported changed by webhook, waiting for the coalesced write."""
 
     __tablename__ = "inventory_changes"
@@ -499,7 +499,7 @@ class InventoryChange(db.Model):
     reported_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-class PartnerSettingsChange(db.Model):
+class PartnerSettingsChange(Model):
     """Who changed a partner's settings, when, and from what to what."""
 
     __tablename__ = "partner_settings_changes"
@@ -514,7 +514,7 @@ class PartnerSettingsChange(db.Model):
     changes: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
 
 
-class RetailOrderSeen(db.Model):
+class RetailOrderSeen(Model):
     """The newest state of a retail order PowerPact has captured: Shopify's ``updatedAt``.
 
     The reconciliation compares the orders Shopify lists as updated with this, and
@@ -528,7 +528,7 @@ class RetailOrderSeen(db.Model):
     captured_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-class Reconciliation(db.Model):
+class Reconciliation(Model):
     """A reconciliation's watermark (how far it has looked) and what its last run did."""
 
     __tablename__ = "reconciliations"
@@ -539,7 +539,7 @@ class Reconciliation(db.Model):
     last_result: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
 
 
-class SendAttempt(db.Model):
+class SendAttempt(Model):
     """A partner order's send began: ``orderCreate`` may have reached Shopify since.
 
     Committed on a connection of its own before the send goes on (``orders/push.py``),

@@ -18,8 +18,9 @@ import logging
 import os
 import time
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, Protocol, TypeVar
 
 from flask import Flask, has_app_context
 from huey import Huey, RedisHuey, SqliteHuey
@@ -30,7 +31,32 @@ from powerpact.logs import current_job_id
 from powerpact.worker import create_worker_app
 
 log = logging.getLogger("powerpact.tasks")
-F = TypeVar("F", bound=Callable[..., Any])
+P = ParamSpec("P")
+R = TypeVar("R")
+R_co = TypeVar("R_co", covariant=True)
+
+
+class QueuedTask(Protocol[P, R_co]):
+    """What ``task`` and ``periodic_task`` make of a function: Huey's ``TaskWrapper``
+    (Huey ships no types), which keeps the function's parameters.
+
+    Calling it enqueues a run and returns Huey's ``Result``; ``call_local`` runs the
+    function here and returns what it returns.
+    """
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> Any: ...
+
+    def call_local(self, *args: P.args, **kwargs: P.kwargs) -> R_co: ...
+
+    def s(self, *args: P.args, **kwargs: P.kwargs) -> Any: ...
+
+    def schedule(
+        self,
+        args: tuple[Any, ...] | None = None,
+        kwargs: dict[str, Any] | None = None,
+        eta: datetime | None = None,
+        delay: float | timedelta | None = None,
+    ) -> Any: ...
 
 
 def make_huey(redis_url: str | None, *, name: str = "powerpact", sqlite_path: Path) -> Huey:
@@ -58,18 +84,18 @@ def worker_app() -> Flask:
     return _worker_app
 
 
-def run_in_app_context(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+def run_in_app_context(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
     if has_app_context():
         return fn(*args, **kwargs)
     with worker_app().app_context():
         return fn(*args, **kwargs)
 
 
-def logged(fn: F) -> F:
+def logged(fn: Callable[P, R]) -> Callable[P, R]:
     """Log a task's start and end (with its id-only arguments) and re-raise its errors."""
 
     @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         name = fn.__qualname__
         token = current_job_id.set(f"task:{name}")
         started = time.perf_counter()
@@ -85,14 +111,15 @@ def logged(fn: F) -> F:
         finally:
             current_job_id.reset(token)
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper
 
 
-def task(queue: Huey | None = None, **options: Any) -> Callable[[F], Any]:
+def task(queue: Huey | None = None, **options: Any) -> Callable[[Callable[P, R]], QueuedTask[P, R]]:
     """Declare a Huey task on PowerPact's queue (or ``queue``) that runs in an app context."""
 
-    def decorate(fn: F) -> Any:
-        return (queue or huey).task(**options)(logged(fn))
+    def decorate(fn: Callable[P, R]) -> QueuedTask[P, R]:
+        wrapped: QueuedTask[P, R] = (queue or huey).task(**options)(logged(fn))
+        return wrapped
 
     return decorate
 
@@ -122,9 +149,12 @@ def enqueue_many(task: Any, calls: list[tuple[Any, ...]]) -> None:
     storage.conn.lpush(storage.queue_key, *[queue.serialize_task(t) for t in tasks])
 
 
-def periodic_task(validate_datetime: Callable[..., bool], **options: Any) -> Callable[[F], Any]:
-    def decorate(fn: F) -> Any:
-        return huey.periodic_task(validate_datetime, **options)(logged(fn))
+def periodic_task(
+    validate_datetime: Callable[..., bool], **options: Any
+) -> Callable[[Callable[P, R]], QueuedTask[P, R]]:
+    def decorate(fn: Callable[P, R]) -> QueuedTask[P, R]:
+        wrapped: QueuedTask[P, R] = huey.periodic_task(validate_datetime, **options)(logged(fn))
+        return wrapped
 
     return decorate
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from flask import current_app
 from sqlalchemy import select
 
@@ -9,6 +11,9 @@ from powerpact.extensions import db
 from powerpact.models import PartnerStore, RetailStore
 
 InstalledShop = RetailStore | PartnerStore
+# Either kind, kept as the kind it is: ``select()`` of the union of the two classes would
+# be typed as their common base, which has neither's columns.
+Shop = TypeVar("Shop", bound=InstalledShop)
 
 
 def is_retail_shop(shop_domain: str) -> bool:
@@ -16,7 +21,11 @@ def is_retail_shop(shop_domain: str) -> bool:
 
 
 def find_shop(shop_domain: str) -> InstalledShop | None:
-    model = RetailStore if is_retail_shop(shop_domain) else PartnerStore
+    model: type[InstalledShop] = RetailStore if is_retail_shop(shop_domain) else PartnerStore
+    return shop_of_kind(model, shop_domain)
+
+
+def shop_of_kind(model: type[Shop], shop_domain: str) -> Shop | None:
     return db.session.scalar(select(model).where(model.shop_domain == shop_domain))
 
 

@@ -34,14 +34,14 @@ def desk_context(filters: Filters, notice: str | None = None) -> dict[str, objec
 
 @bp.get("/orders")
 @embedded("admin")
-def orders():  # type: ignore[no-untyped-def]
+def orders() -> str:
     filters = Filters.from_args(request.args)
     return render_page_or_fragment("admin/orders.html", "admin/_desk.html", **desk_context(filters))
 
 
 @bp.post("/orders/retry")
 @embedded("admin")
-def bulk_retry():  # type: ignore[no-untyped-def]
+def bulk_retry() -> str:
     given = request.form.getlist("order_id")
     ids = [number for number in map(whole_number, given) if number is not None]
     if len(ids) != len(given):
@@ -53,7 +53,7 @@ def bulk_retry():  # type: ignore[no-untyped-def]
 
 @bp.post("/orders/<int:order_id>/release")
 @embedded("admin")
-def release(order_id: int):  # type: ignore[no-untyped-def]
+def release(order_id: int) -> str:
     outcome = release_risk_hold(order_id, actor=staff_member())
     if outcome.order_gid is not None:
         gid = outcome.order_gid
@@ -72,7 +72,7 @@ def staff_member() -> str:
 
 @bp.get("/orders/<int:order_id>")
 @embedded("admin")
-def order_detail(order_id: int):  # type: ignore[no-untyped-def]
+def order_detail(order_id: int) -> str:
     order = db.session.get(OrderSync, order_id)
     if order is None:
         abort(404)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, render_template, request
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, ScalarSelect, func, select
 
 from powerpact.auth import embedded
 from powerpact.db_types import utcnow
-from powerpact.extensions import db
+from powerpact.extensions import Base, db
 from powerpact.models import OrderStatus, OrderSync, PartnerStore, RetailStore, StoreStatus, SyncRun
 from powerpact.orders import store_settings as settings_service
 
@@ -18,7 +18,7 @@ def home_figures() -> dict[str, int]:
     """Every number on the home page in one query."""
     today = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
 
-    def count(model, *conditions):  # type: ignore[no-untyped-def]
+    def count(model: type[Base], *conditions: ColumnElement[bool]) -> ScalarSelect[int]:
         return select(func.count()).select_from(model).where(*conditions).scalar_subquery()
 
     row = db.session.execute(
@@ -39,7 +39,7 @@ def home_figures() -> dict[str, int]:
 
 @bp.get("/")
 @embedded("admin")
-def home():  # type: ignore[no-untyped-def]
+def home() -> str:
     settings = current_app.config["POWERPACT"]
     retail = db.session.scalar(
         select(RetailStore).where(RetailStore.shop_domain == settings.retail_shop)
@@ -61,9 +61,9 @@ def home():  # type: ignore[no-untyped-def]
 
 @bp.route("/settings", methods=["GET", "POST"])
 @embedded("admin")
-def store_settings():  # type: ignore[no-untyped-def]
+def store_settings() -> tuple[str, int]:
     """The retail store's order settings (a document form: it posts and renders the page)."""
-    store = db.session.scalar(select(RetailStore))
+    store: RetailStore | None = db.session.scalar(select(RetailStore))
     if store is None:
         abort(404)
     saved = None

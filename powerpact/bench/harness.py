@@ -113,7 +113,7 @@ class World:
             os.waitpid(child, 0)
 
 
-class KeepAliveServer(BaseApplication):  # type: ignore[misc]
+class KeepAliveServer(BaseApplication):
     """gunicorn in this process: one threaded worker, so the sandbox's state stays in one place."""
 
     def __init__(self, wsgi: Any, host: str, port: int) -> None:

@@ -7,6 +7,7 @@ import random
 import time
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
+from typing import Any
 
 import click
 from flask.cli import with_appcontext
@@ -42,7 +43,7 @@ def build_partner(world, index: int, variants: int, rng: random.Random) -> list[
     maps = []
     for start in range(0, variants, VARIANTS_PER_PRODUCT):
         count = min(VARIANTS_PER_PRODUCT, variants - start)
-        spec = {
+        spec: dict[str, Any] = {
             "title": f"Roast {index}-{start}",
             "options": ["Size"],
             "variants": [

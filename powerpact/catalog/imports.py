@@ -233,8 +233,10 @@ def known_variants(partner_domain: str, partner_product_id: str) -> dict[str, st
     return {partner_id: retail_id for partner_id, retail_id in rows}
 
 
-def fetch_partner_product(partner_client: Any, partner_product_id: str) -> dict[str, Any]:
-    product = partner_client.execute("ProductForImport", {"id": partner_product_id})["product"]
+def fetch_partner_product(partner_client: ShopifyClient, partner_product_id: str) -> dict[str, Any]:
+    product: dict[str, Any] | None = partner_client.execute(
+        "ProductForImport", {"id": partner_product_id}
+    )["product"]
     if product is None:
         raise ImportFailed("the partner no longer has this product")
     return product
@@ -266,7 +268,7 @@ def write_retail_product(
     *,
     status: str = "ACTIVE",
     vendor: str | None = None,
-    retail_client: Any = None,
+    retail_client: ShopifyClient | None = None,
 ) -> str:
     """One ``productSet`` of a fetched partner product, then its maps; the retail product id."""
     retail_client = retail_client or client_for(retail)
@@ -297,7 +299,8 @@ def write_retail_product(
     payload = data["productSet"]
     UserErrors.raise_for(payload)
     record_maps(partner, product, payload["product"], rule, retail.currency_code)
-    return payload["product"]["id"]
+    retail_product_id: str = payload["product"]["id"]
+    return retail_product_id
 
 
 def create_import_job(
@@ -360,7 +363,7 @@ def run_import_job(job_id: int) -> ImportJob:
     partner = db.session.scalar(
         select(PartnerStore).where(PartnerStore.shop_domain == job.partner_shop_domain)
     )
-    retail = db.session.scalar(select(RetailStore))
+    retail: RetailStore | None = db.session.scalar(select(RetailStore))
     try:
         if partner is None or retail is None:
             raise ImportFailed("both the partner and the retail store must be installed")

@@ -74,7 +74,7 @@ def stores(partner_domain: str) -> tuple[PartnerStore, RetailStore]:
     partner = db.session.scalar(
         select(PartnerStore).where(PartnerStore.shop_domain == partner_domain)
     )
-    retail = db.session.scalar(select(RetailStore))
+    retail: RetailStore | None = db.session.scalar(select(RetailStore))
     if partner is None or retail is None or not partner.is_active or not retail.is_active:
         raise ImportFailed("both the partner and the retail store must be installed")
     return partner, retail

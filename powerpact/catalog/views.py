@@ -8,6 +8,7 @@ from datetime import timedelta
 from flask import Blueprint, abort, current_app, g, render_template, request, url_for
 from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
+from werkzeug.wrappers import Response as BaseResponse
 
 from powerpact.auth import embedded
 from powerpact.catalog import browse, imports
@@ -49,7 +50,7 @@ PRODUCT_GID = re.compile(r"gid://shopify/Product/[0-9]{1,20}")
 
 @bp.get("/partners")
 @embedded("admin")
-def partners():  # type: ignore[no-untyped-def]
+def partners() -> str:
     """Every partner with what it imported, its last sync and its recent failures: one query."""
     imported = (
         select(func.count(func.distinct(ProductMap.partner_product_id)))
@@ -120,7 +121,7 @@ def rule_from(values: dict[str, str], partner: PartnerStore) -> MarkupRule:
 
 @bp.get("/partners/<int:partner_id>/catalog")
 @embedded("admin")
-def catalog(partner_id: int):  # type: ignore[no-untyped-def]
+def catalog(partner_id: int) -> str:
     partner = partner_or_404(partner_id)
     args = request.args
     error = None
@@ -156,7 +157,7 @@ def catalog(partner_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/partners/<int:partner_id>/imports")
 @embedded("admin")
-def start_import(partner_id: int):  # type: ignore[no-untyped-def]
+def start_import(partner_id: int) -> tuple[str, int] | BaseResponse:
     partner = partner_or_404(partner_id)
     form = request.form
     try:
@@ -191,7 +192,7 @@ def start_import(partner_id: int):  # type: ignore[no-untyped-def]
 
 @bp.get("/imports/<int:job_id>")
 @embedded("admin")
-def import_job(job_id: int):  # type: ignore[no-untyped-def]
+def import_job(job_id: int) -> str:
     job = db.session.get(ImportJob, job_id)
     if job is None:
         abort(404)
@@ -207,7 +208,7 @@ def import_job(job_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/partners/<int:partner_id>/settings", methods=["GET", "POST"])
 @embedded("admin")
-def partner_settings(partner_id: int):  # type: ignore[no-untyped-def]
+def partner_settings(partner_id: int) -> tuple[str, int]:
     partner = partner_or_404(partner_id)
     saved = None
     stock_locations, locations_error = partner_stock_locations(partner)
@@ -258,7 +259,7 @@ def partner_stock_locations(partner: PartnerStore) -> tuple[list[Location] | Non
 
 @bp.post("/partners/<int:partner_id>/send-batch")
 @embedded("admin")
-def send_batch_now(partner_id: int):  # type: ignore[no-untyped-def]
+def send_batch_now(partner_id: int) -> str:
     partner = partner_or_404(partner_id)
     sent = send_now(partner.shop_domain)
     message = (

@@ -39,7 +39,7 @@ def active_locations(shop: RetailStore | PartnerStore) -> list[Location]:
 
 
 def installed_retail() -> RetailStore:
-    retail = db.session.scalar(select(RetailStore))
+    retail: RetailStore | None = db.session.scalar(select(RetailStore))
     if retail is None or not retail.is_active:
         raise LocationRefused("The retail store is not connected.")
     return retail

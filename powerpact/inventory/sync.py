@@ -33,6 +33,7 @@ from sqlalchemy.exc import IntegrityError
 from powerpact.db_types import utcnow
 from powerpact.extensions import db
 from powerpact.models import PartnerStore, ProductMap, RetailStore, RunStatus, SyncRun
+from powerpact.shopify.client import ShopifyClient
 from powerpact.shopify.clients import client_for
 from powerpact.shopify.errors import ShopifyError, UserErrors
 
@@ -115,7 +116,7 @@ def finish_run(
     return run
 
 
-def read_quantities(client: Any, variant_ids: Sequence[str]) -> dict[str, int | None]:
+def read_quantities(client: ShopifyClient, variant_ids: Sequence[str]) -> dict[str, int | None]:
     """Sellable quantity per variant id, over all locations (None: the variant is gone).
 
     ``ProductVariant.inventoryQuantity`` is "the total sellable quantity of the variant"
@@ -133,7 +134,9 @@ def available_of(level: dict[str, Any]) -> int:
     return sum(int(q["quantity"] or 0) for q in level["quantities"] if q["name"] == "available")
 
 
-def read_levels(client: Any, item_ids: Sequence[str], location_id: str) -> dict[str, Level | None]:
+def read_levels(
+    client: ShopifyClient, item_ids: Sequence[str], location_id: str
+) -> dict[str, Level | None]:
     """Each inventory item's ``available`` at one location (None: the item is gone).
 
     ``InventoryItem.inventoryLevel(locationId:)`` is "the inventory item's quantities at the
@@ -162,7 +165,7 @@ def read_levels(client: Any, item_ids: Sequence[str], location_id: str) -> dict[
 
 
 def read_partner_stock(
-    client: Any, partner: PartnerStore, maps: Sequence[ProductMap]
+    client: ShopifyClient, partner: PartnerStore, maps: Sequence[ProductMap]
 ) -> dict[str, int | None]:
     """The partner's sellable stock per partner variant id (None: the variant is gone).
 
@@ -224,7 +227,7 @@ def set_quantities_input(
     }
 
 
-def activate(client: Any, item_id: str, location_id: str, key: str) -> Level:
+def activate(client: ShopifyClient, item_id: str, location_id: str, key: str) -> Level:
     """Stock an item at the location (``inventoryActivate``); its level as activated.
 
     The schema: ``inventoryActivate`` "Activates an inventory item at a Location by creating an
@@ -241,7 +244,7 @@ def activate(client: Any, item_id: str, location_id: str, key: str) -> Level:
 
 
 def activate_unstocked(
-    client: Any,
+    client: ShopifyClient,
     changes: Sequence[LevelChange],
     *,
     location_id: str,
@@ -274,7 +277,7 @@ def numeric_id(gid: str) -> str:
 
 
 def write_changes(
-    client: Any,
+    client: ShopifyClient,
     changes: Sequence[LevelChange],
     *,
     location_id: str,
@@ -319,7 +322,7 @@ def write_changes(
 
 
 def reread(
-    client: Any, batch: Sequence[LevelChange], location_id: str, report: SyncReport
+    client: ShopifyClient, batch: Sequence[LevelChange], location_id: str, report: SyncReport
 ) -> list[LevelChange]:
     """The batch's changes at their current levels; those already at target are unchanged."""
     items = [c.product_map.bubbly_inventory_item_id or "" for c in batch]
@@ -342,7 +345,7 @@ def reread(
 
 
 def _set(
-    client: Any, batch: Sequence[LevelChange], location_id: str, reference: str, key: str
+    client: ShopifyClient, batch: Sequence[LevelChange], location_id: str, reference: str, key: str
 ) -> None:
     data = client.execute(
         "InventorySetQuantities",
@@ -362,7 +365,7 @@ def sync_maps(partner_domain: str, select_maps: Any, *, kind: str) -> SyncRun:
         partner = db.session.scalar(
             select(PartnerStore).where(PartnerStore.shop_domain == partner_domain)
         )
-        retail = db.session.scalar(select(RetailStore))
+        retail: RetailStore | None = db.session.scalar(select(RetailStore))
         if partner is None or not partner.is_active:
             raise ShopifyError("the partner is not installed", reason="partner_uninstalled")
         if retail is None or not retail.is_active or not retail.location_id:

@@ -38,7 +38,7 @@ def parse_since(value: str | None) -> datetime:
 
 @bp.post("/inventory/sync")
 @embedded("admin")
-def sync_now():  # type: ignore[no-untyped-def]
+def sync_now() -> str:
     """Queue a sync of one partner (``partner`` field) or of every active partner."""
     since = utcnow()
     requested = request.form.get("partner")
@@ -64,7 +64,7 @@ def sync_now():  # type: ignore[no-untyped-def]
 
 @bp.get("/inventory/sync")
 @embedded("admin")
-def sync_status():  # type: ignore[no-untyped-def]
+def sync_status() -> str:
     since = parse_since(request.args.get("since"))
     partner = request.args.get("partner") or ""
     expected = request.args.get("expected", type=int) or 0
@@ -79,14 +79,14 @@ def sync_status():  # type: ignore[no-untyped-def]
 
 @bp.get("/inventory/location")
 @embedded("admin")
-def retail_location():  # type: ignore[no-untyped-def]
+def retail_location() -> tuple[str, int]:
     """The "Retail stock location" form, loaded into the Settings page."""
     return location_form()
 
 
 @bp.post("/inventory/location")
 @embedded("admin")
-def choose_retail_location():  # type: ignore[no-untyped-def]
+def choose_retail_location() -> tuple[str, int]:
     try:
         chosen = locations.choose_retail_location(request.form.get("location_id", ""))
     except locations.LocationRefused as exc:
@@ -94,7 +94,9 @@ def choose_retail_location():  # type: ignore[no-untyped-def]
     return location_form(saved=chosen.name)
 
 
-def location_form(*, error: str | None = None, saved: str | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+def location_form(
+    *, error: str | None = None, saved: str | None = None, status: int = 200
+) -> tuple[str, int]:
     try:
         retail, choices = locations.retail_location_choices()
     except locations.LocationRefused as exc:
@@ -117,7 +119,7 @@ bp.add_app_template_global(is_finished, "sync_finished")
 
 @bp.get("/sync-runs")
 @embedded("admin")
-def sync_runs():  # type: ignore[no-untyped-def]
+def sync_runs() -> str:
     """Sync history, newest first, filterable by partner and outcome (50 a page)."""
     partner = request.args.get("partner") or None
     outcome = request.args.get("outcome") or None

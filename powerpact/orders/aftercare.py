@@ -27,6 +27,7 @@ from powerpact.models import (
 from powerpact.orders.batches import BATCH_IDENTIFIER
 from powerpact.orders.capture import add_event
 from powerpact.orders.push import ORDER_SYNC_IDENTIFIER
+from powerpact.shopify.client import ShopifyClient
 from powerpact.shopify.clients import client_for
 from powerpact.shopify.errors import ShopifyError, UserErrors
 
@@ -191,7 +192,8 @@ def plan_parts(nodes: list[dict[str, Any]], quantities: dict[str, int]) -> list[
     for node in nodes:
         if node["status"] in FINISHED:
             continue
-        items, taken = [], {}
+        items: list[dict[str, Any]] = []
+        taken: dict[str, int] = {}
         for item in node["lineItems"]["nodes"]:
             line_id = item["lineItem"]["id"]
             take = min(left.get(line_id, 0), int(item["remainingQuantity"]))
@@ -214,13 +216,16 @@ def plan_parts(nodes: list[dict[str, Any]], quantities: dict[str, int]) -> list[
     return parts
 
 
-def fulfillment_orders_of(retail_client: Any, order: OrderSync) -> list[dict[str, Any]]:
+def fulfillment_orders_of(retail_client: ShopifyClient, order: OrderSync) -> list[dict[str, Any]]:
     data = retail_client.execute("FulfillmentOrdersForOrder", {"id": order.bubbly_order_id})
-    return (data["order"] or {}).get("fulfillmentOrders", {}).get("nodes", [])
+    nodes: list[dict[str, Any]] = (
+        (data["order"] or {}).get("fulfillmentOrders", {}).get("nodes", [])
+    )
+    return nodes
 
 
 def create_fulfillment(
-    retail_client: Any, parts: list[Part], tracking: dict[str, Any], notify: bool
+    retail_client: ShopifyClient, parts: list[Part], tracking: dict[str, Any], notify: bool
 ) -> str:
     payload = retail_client.execute(
         "FulfillmentCreate",
@@ -239,11 +244,12 @@ def create_fulfillment(
         },
     )["fulfillmentCreate"]
     UserErrors.raise_for(payload)
-    return payload["fulfillment"]["id"]
+    fulfillment_id: str = payload["fulfillment"]["id"]
+    return fulfillment_id
 
 
 def fulfil_on_retail(
-    retail_client: Any,
+    retail_client: ShopifyClient,
     order: OrderSync,
     quantities: dict[str, int],
     tracking: dict[str, Any],
@@ -323,8 +329,12 @@ def created_by_powerpact(partner_domain: str, partner_order_id: str) -> bool:
     match = IDENTIFIER.fullmatch((order or {}).get("sourceIdentifier") or "")
     if match is None:
         return False
-    model = OrderSync if match["prefix"] == ORDER_SYNC_IDENTIFIER else PartnerBatch
-    row = db.session.get(model, int(match["id"]))
+    row_id = int(match["id"])
+    row: OrderSync | PartnerBatch | None = (
+        db.session.get(OrderSync, row_id)
+        if match["prefix"] == ORDER_SYNC_IDENTIFIER
+        else db.session.get(PartnerBatch, row_id)
+    )
     return (
         row is not None
         and row.partner_shop_domain == partner_domain
@@ -406,7 +416,7 @@ def apply_partner_fulfilment(
 
 
 def installed_retail() -> RetailStore:
-    retail = db.session.scalar(select(RetailStore))
+    retail: RetailStore | None = db.session.scalar(select(RetailStore))
     if retail is None:
         raise ValueError("the retail store is not installed")
     return retail
@@ -489,7 +499,7 @@ def current_tracking(order: OrderSync, retail_fulfillment_id: str) -> dict[str, 
 
 
 def update_tracking(
-    client: Any,
+    client: ShopifyClient,
     orders: list[OrderSync],
     partner_fulfillment_id: str,
     tracking: dict[str, Any],
@@ -534,7 +544,7 @@ def update_tracking(
     return {"outcome": "tracking updated" if updated else "already applied", "order_syncs": updated}
 
 
-def retry_waiting(client: Any, waiting: WaitingTracking, retail: RetailStore) -> str:
+def retry_waiting(client: ShopifyClient, waiting: WaitingTracking, retail: RetailStore) -> str:
     """Copy what waits again; it stays stored while a fulfillment order still refuses it.
 
     The link is checked again: tracking stored before links were checked may hold any.
@@ -606,7 +616,7 @@ def retry_due_waiting_tracking(older_than: timedelta = timedelta(minutes=10)) ->
     """The safety net: retry tracking that waited longer than ``older_than`` since its last
     check, each in its own transaction (a webhook may be lost: Shopify tells apps not to rely
     on webhooks alone, https://shopify.dev/docs/apps/build/webhooks/best-practices)."""
-    retail = db.session.scalar(select(RetailStore))
+    retail: RetailStore | None = db.session.scalar(select(RetailStore))
     ids = list(
         db.session.scalars(
             select(WaitingTracking.id).where(WaitingTracking.checked_at < utcnow() - older_than)

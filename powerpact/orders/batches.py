@@ -22,7 +22,6 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import func, select
 
@@ -39,6 +38,7 @@ from powerpact.models import (
 )
 from powerpact.orders import push
 from powerpact.orders.cadence import Window, window_for
+from powerpact.shopify.client import ShopifyClient
 from powerpact.shopify.clients import client_for
 from powerpact.shopify.errors import ShopifyError, UserErrors
 
@@ -113,6 +113,11 @@ def batch_for(partner: PartnerStore, window: Window) -> PartnerBatch:
     ).one()
 
 
+def ready_time(order: OrderSync) -> datetime:
+    assert order.ready_at is not None  # set on every order ``ready_unbatched`` returns
+    return order.ready_at
+
+
 def ready_unbatched(partner: PartnerStore, before: datetime) -> list[OrderSync]:
     """The partner's ready orders not yet in a batch, locked until the commit.
 
@@ -156,7 +161,7 @@ def send_daily(partner_domain: str, now: datetime | None = None) -> int:
     sent = 0
     closed = window_of(partner, now).start
     due = ready_unbatched(partner, before=closed)
-    windows = {window_of(partner, order.ready_at) for order in due}
+    windows = {window_of(partner, ready_time(order)) for order in due}
     batch_windows = {window: early_window(partner, window, now) for window in windows}
     partner = committed_batches(partner, batch_windows.values(), Cadence.DAILY)
     if partner is None:
@@ -164,7 +169,7 @@ def send_daily(partner_domain: str, now: datetime | None = None) -> int:
     due = ready_unbatched(partner, before=closed)
     by_window: dict[Window, list[OrderSync]] = {}
     for order in due:
-        window = window_of(partner, order.ready_at)
+        window = window_of(partner, ready_time(order))
         batch_window = batch_windows.get(window) or early_window(partner, window, now)
         by_window.setdefault(batch_window, []).append(order)
     for batch_window in sorted(by_window, key=lambda w: w.end):
@@ -184,7 +189,7 @@ def send_daily(partner_domain: str, now: datetime | None = None) -> int:
     return sent
 
 
-def _held_quantities(client: Any, order_id: str) -> Counter[str]:
+def _held_quantities(client: ShopifyClient, order_id: str) -> Counter[str]:
     data = client.execute("PartnerOrderLines", {"id": order_id})
     held: Counter[str] = Counter()
     for item in data["order"]["lineItems"]["nodes"]:
@@ -203,7 +208,7 @@ def _wanted_quantities(members: Sequence[OrderSync]) -> Counter[str]:
     return wanted
 
 
-def append_to_master(client: Any, master_order_id: str, to_add: Counter[str]) -> None:
+def append_to_master(client: ShopifyClient, master_order_id: str, to_add: Counter[str]) -> None:
     """Add quantities to the partner's master order in one order edit."""
     begin = client.execute("OrderEditBegin", {"id": master_order_id})["orderEditBegin"]
     UserErrors.raise_for(begin)
@@ -312,12 +317,13 @@ def early_window(partner: PartnerStore, current: Window, now: datetime) -> Windo
     after ``orderCreate``) is taken again, so the retry looks for that order under the
     same identifier.
     """
-    batches_now = select(PartnerBatch).where(
+    in_window = (
         PartnerBatch.partner_shop_domain == partner.shop_domain,
         PartnerBatch.cadence == partner.cadence,
         PartnerBatch.window_start >= current.start,
         PartnerBatch.window_end <= current.end,
     )
+    batches_now = select(PartnerBatch).where(*in_window)
     unsent = db.session.scalars(
         batches_now.where(PartnerBatch.partner_order_id.is_(None))
         .order_by(PartnerBatch.window_end)
@@ -329,8 +335,8 @@ def early_window(partner: PartnerStore, current: Window, now: datetime) -> Windo
         return current
     if now < current.end:
         return Window(now, now + timedelta(microseconds=1))
-    earliest = db.session.scalar(
-        select(func.min(PartnerBatch.window_end)).where(batches_now.whereclause)
+    earliest: datetime | None = db.session.scalar(
+        select(func.min(PartnerBatch.window_end)).where(*in_window)
     )
     end = (earliest or current.end) - timedelta(microseconds=1)
     return Window(current.start, end)

@@ -46,7 +46,7 @@ class Captured:
 
 
 def retail_store() -> RetailStore:
-    store = db.session.scalar(select(RetailStore))
+    store: RetailStore | None = db.session.scalar(select(RetailStore))
     if store is None or not store.is_active:
         raise ReauthorizationRequired("the retail store has not installed PowerPact")
     return store
@@ -218,7 +218,7 @@ def partners_with_due_orders() -> dict[str, list[str]]:
 def reconcile(capture: Capture) -> dict[str, Any]:
     """Capture the retail orders and copy the partner fulfilments whose webhooks never
     arrived (``reconcile``). A partner Shopify refuses is skipped until the next run."""
-    store = db.session.scalar(select(RetailStore))
+    store: RetailStore | None = db.session.scalar(select(RetailStore))
     if store is None or not store.is_active:
         return {"outcome": "the retail store has not installed PowerPact"}
     result: dict[str, Any] = {"retail": reconcile_retail_orders(client_for(store), capture)}

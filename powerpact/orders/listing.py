@@ -14,7 +14,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import selectinload
 
 from powerpact.db_types import utcnow
@@ -27,7 +27,10 @@ from powerpact.timezones import shop_zone
 PAGE_SIZE = 25
 COUNT_CAP = 10_000
 WINDOW = timedelta(days=30)
-SORTS = {"date": OrderSync.created_at.desc(), "status": OrderSync.status.asc()}
+SORTS: dict[str, ColumnElement[Any]] = {
+    "date": OrderSync.created_at.desc(),
+    "status": OrderSync.status.asc(),
+}
 
 REASON_TEXT = {
     FailureReason.REAUTHORIZATION_REQUIRED: (

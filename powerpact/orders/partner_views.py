@@ -21,7 +21,7 @@ def failure_text(order: OrderSync, audience: str = "partner") -> str:
 
 @bp.get("/orders")
 @embedded("partner")
-def orders():  # type: ignore[no-untyped-def]
+def orders() -> str:
     filters = Filters.from_args(request.args)
     counts = status_counts(g.shop.shop_domain)
     page = order_page(filters, partner_domain=g.shop.shop_domain, counts=counts)
@@ -37,7 +37,7 @@ def orders():  # type: ignore[no-untyped-def]
 
 @bp.get("/orders.csv")
 @embedded("partner")
-def orders_csv():  # type: ignore[no-untyped-def]
+def orders_csv() -> Response:
     filters = Filters.from_args(request.args)
     rows = order_page(
         Filters(filters.status, filters.q, filters.sort, 1), partner_domain=g.shop.shop_domain
@@ -51,7 +51,7 @@ def orders_csv():  # type: ignore[no-untyped-def]
 
 @bp.post("/orders/<int:order_id>/retry")
 @embedded("partner")
-def retry(order_id: int):  # type: ignore[no-untyped-def]
+def retry(order_id: int) -> str:
     outcome = retry_order_syncs(
         [order_id], actor=g.shop.shop_domain, partner_shop_domain=g.shop.shop_domain
     )

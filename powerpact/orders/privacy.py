@@ -98,7 +98,7 @@ def customer_values(
     values = {v for v in (order.shipping_address or {}).values() if isinstance(v, str)}
     values.update(needles)
     values.add(order.customer_email or "")
-    trackings = [row.tracking for row in waiting]
+    trackings: list[object] = [row.tracking for row in waiting]
     trackings += [(e.details or {}).get("tracking") for e in order.events]
     for tracking in trackings:
         if isinstance(tracking, dict):

@@ -79,6 +79,7 @@ from powerpact.models import (
 )
 from powerpact.money import round_money
 from powerpact.orders import send_attempts
+from powerpact.shopify.client import ShopifyClient
 from powerpact.shopify.clients import client_for
 from powerpact.shopify.errors import ShopifyError, UserErrors
 from powerpact.shopify.oauth import refresh_due_tokens
@@ -127,7 +128,7 @@ def lock_partner(shop_domain: str) -> PartnerStore | None:
 
 
 def locked_with_fresh_token(
-    statement: Select[tuple[PartnerStore]], params: dict[str, Any]
+    statement: Select[PartnerStore], params: dict[str, Any]
 ) -> PartnerStore | None:
     """Lock the partner's row with ``statement``, its access token refreshed first if due.
 
@@ -136,7 +137,7 @@ def locked_with_fresh_token(
     and the row is locked again after it. A refresh in the middle of a send would
     commit half of it and let another worker send the same order.
     """
-    partner = db.session.scalar(statement, params)
+    partner: PartnerStore | None = db.session.scalar(statement, params)
     if not refresh_due_tokens(partner):
         return partner
     return db.session.scalar(statement, params)
@@ -158,13 +159,13 @@ def check_partner(partner: PartnerStore | None) -> PartnerStore:
 
 def backoff(attempt: int) -> timedelta:
     """Exponential backoff with full jitter on the upper half, capped."""
-    delay = min(BACKOFF_BASE * (2 ** max(attempt - 1, 0)), BACKOFF_CAP)
+    delay: timedelta = min(BACKOFF_BASE * (2 ** max(attempt - 1, 0)), BACKOFF_CAP)
     return delay / 2 + delay / 2 * random.random()  # noqa: S311 (jitter, not security)
 
 
 def ship_to_address(partner: PartnerStore, order: OrderSync | None) -> dict[str, Any] | None:
     if partner.ship_to == ShipTo.FULFILMENT_CENTRE or order is None:
-        retail = db.session.scalar(select(RetailStore))
+        retail: RetailStore | None = db.session.scalar(select(RetailStore))
         return retail.fulfilment_centre_address if retail else None
     return order.shipping_address
 
@@ -283,7 +284,7 @@ def check_currency(partner: PartnerStore, members: Sequence[OrderSync], live: st
         )
 
 
-def find_partner_order(client: Any, identifier: str) -> PartnerLookup:
+def find_partner_order(client: ShopifyClient, identifier: str) -> PartnerLookup:
     """The partner order carrying ``identifier`` as the search sees it (it lags)."""
     data = client.execute("OrdersBySourceIdentifier", {"query": search_query(identifier)})
     return PartnerLookup(matching(data["orders"]["nodes"], identifier), store_currency(data))
@@ -295,7 +296,7 @@ def search_lag() -> timedelta:
 
 
 def find_after_uncertain_send(
-    client: Any, identifier: str, earlier: send_attempts.EarlierAttempt
+    client: ShopifyClient, identifier: str, earlier: send_attempts.EarlierAttempt
 ) -> PartnerLookup:
     """The partner order carrying ``identifier`` after earlier sends whose outcome was
     not recorded. The module docstring says why it is done this way."""
@@ -315,7 +316,7 @@ def find_after_uncertain_send(
     return find_partner_order(client, identifier)
 
 
-def look_up(client: Any, identifier: str) -> tuple[PartnerLookup, list[dict[str, Any]]]:
+def look_up(client: ShopifyClient, identifier: str) -> tuple[PartnerLookup, list[dict[str, Any]]]:
     """The search's and the newest orders' answer in one request, and those newest orders."""
     data = client.execute("PartnerOrderLookup", {"query": search_query(identifier)})
     newest = data["newest"]["nodes"]
@@ -332,7 +333,7 @@ def wait_until(moment: datetime, why: str) -> None:
 
 
 def create_partner_order(
-    client: Any, partner: PartnerStore, order_input: dict[str, Any]
+    client: ShopifyClient, partner: PartnerStore, order_input: dict[str, Any]
 ) -> PartnerOrderRef:
     variables = {
         "order": order_input,

@@ -25,6 +25,7 @@ from powerpact.extensions import db, insert_or_ignore_key
 from powerpact.models import Reconciliation, RetailOrderSeen
 from powerpact.orders import order_fields as fields
 from powerpact.orders.split import InvalidOrder
+from powerpact.shopify.client import ShopifyClient
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +42,8 @@ def reconciliation(name: str) -> Reconciliation:
     row = db.session.get(Reconciliation, name)
     if row is None:
         insert_or_ignore_key(Reconciliation, {"name": name})
-        row = db.session.get(Reconciliation, name)
-    return row  # type: ignore[return-value]
+        row = db.session.get_one(Reconciliation, name)
+    return row
 
 
 def search_since(moment: datetime) -> str:
@@ -58,7 +59,7 @@ def needs_capture(order_gid: str, updated_at: datetime) -> bool:
     return seen.updated_at == updated_at and seen.captured_at < updated_at + SAME_SECOND_MARGIN
 
 
-def reconcile_retail_orders(client: Any, capture: Callable[[str], Any]) -> dict[str, Any]:
+def reconcile_retail_orders(client: ShopifyClient, capture: Callable[[str], Any]) -> dict[str, Any]:
     """Capture the retail orders updated since the watermark whose state was not captured.
 
     ``client`` is the retail store's; ``capture`` captures one order as its webhook would.
@@ -77,7 +78,7 @@ def reconcile_retail_orders(client: Any, capture: Callable[[str], Any]) -> dict[
 
 def run_reconciliation(
     name: str,
-    client: Any,
+    client: ShopifyClient,
     operation: str,
     query_prefix: str,
     act: Callable[[str, datetime, dict[str, Any]], int],
@@ -158,7 +159,7 @@ def fulfilment_of(node: dict[str, Any], where: str) -> tuple[str, dict[str, int]
 
 def reconcile_partner_fulfilments(
     partner_domain: str,
-    client: Any,
+    client: ShopifyClient,
     apply: Callable[[str, str, str, dict[str, int], dict[str, Any]], Any],
 ) -> dict[str, Any]:
     """Apply the fulfilments of the partner's PowerPact orders updated since the watermark

@@ -474,6 +474,11 @@ def services(env: dict[str, str], logs: Path, ports: dict[str, int], workers: in
     return {"sandbox": sandbox, "web": web, "workers": consumers}
 
 
+def stop_each(services: list[Service]) -> None:
+    for service in services:
+        service.stop()
+
+
 @contextlib.contextmanager
 def reliability_world(workers: int = 2, keep_logs: Path | None = None) -> Iterator[World]:
     """Start everything, install the four stores, import products; stop it all afterwards."""
@@ -491,7 +496,7 @@ def reliability_world(workers: int = 2, keep_logs: Path | None = None) -> Iterat
         app = create_app(settings=Settings.from_env(env))
         stack.callback(lambda: _dispose(app))
         world = World(env, app, logs, procs["sandbox"], redis, procs["web"], procs["workers"])
-        stack.callback(lambda: [w.stop() for w in world.workers])
+        stack.callback(stop_each, world.workers)
         stack.callback(world.close)
         for shop in (RETAIL, *PARTNERS):
             world.install(shop)

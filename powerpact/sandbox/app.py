@@ -6,6 +6,7 @@ import time
 
 from flask import Flask, Response, g, jsonify, redirect, render_template, request
 from markupsafe import escape
+from werkzeug.wrappers import Response as BaseResponse
 
 from powerpact.sandbox.config import SandboxConfig
 from powerpact.sandbox.console import register_console
@@ -33,7 +34,8 @@ def create_sandbox_app(
     sandbox = sandbox or Sandbox(config)
     admin_schema()  # built now, so the first request answers as fast as the hundredth
     app = Flask(__name__)
-    app.json.sort_keys = False  # type: ignore[attr-defined]  # Shopify answers in selection order
+    # Shopify answers in selection order.
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # DefaultJSONProvider's, not the base's
     app.extensions["sandbox"] = sandbox
     register_actions(app, sandbox)
     register_admin_api(app, sandbox)
@@ -85,7 +87,7 @@ def register_admin_api(app: Flask, sandbox: Sandbox) -> None:
 
 def register_oauth(app: Flask, sandbox: Sandbox) -> None:
     @app.route("/shops/<shop>/admin/oauth/authorize", methods=["GET", "POST"])
-    def authorize(shop: str) -> Response | str | tuple[Response, int]:
+    def authorize(shop: str) -> BaseResponse | str | tuple[Response, int]:
         target = shop_or_404(sandbox, shop)
         if request.method == "GET" and not sandbox.config.auto_approve:
             return render_template(

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 import click
 from flask import current_app, has_app_context
 from flask.cli import NoAppException, ScriptInfo
 from werkzeug.serving import run_simple
+
+if TYPE_CHECKING:
+    from wsgiref.types import WSGIApplication
 
 from powerpact.config import Settings
 from powerpact.sandbox.app import create_sandbox_app
@@ -101,5 +105,5 @@ def sandbox_command(
     serve(app, host, port)
 
 
-def serve(app: object, host: str, port: int) -> None:
-    run_simple(host, port, app, threaded=True, use_reloader=False)  # type: ignore[arg-type]
+def serve(app: WSGIApplication, host: str, port: int) -> None:
+    run_simple(host, port, app, threaded=True, use_reloader=False)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import Flask, abort, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response as BaseResponse
 
 from powerpact.sandbox.control import shop_or_404
 from powerpact.sandbox.core import Sandbox
@@ -92,7 +93,7 @@ def in_stock(sandbox: Sandbox, retail_skus: list[str], quantity: int) -> str:
 
 def register_console(app: Flask, sandbox: Sandbox) -> None:
     @app.get("/_sandbox/")
-    def console():  # type: ignore[no-untyped-def]
+    def console() -> str:
         retail = sandbox.store.shops.get(RETAIL)
         partners = [s for s in sandbox.store.shops.values() if s.domain != RETAIL]
         return render_template(
@@ -105,7 +106,7 @@ def register_console(app: Flask, sandbox: Sandbox) -> None:
         )
 
     @app.get("/shops/<shop>/admin/orders/<int:number>")
-    def admin_order(shop: str, number: int):  # type: ignore[no-untyped-def]
+    def admin_order(shop: str, number: int) -> str:
         """The order's page in the shop's admin, where PowerPact's order links point."""
         target = shop_or_404(sandbox, shop)
         order = target.orders.get(f"gid://shopify/Order/{number}")
@@ -114,7 +115,7 @@ def register_console(app: Flask, sandbox: Sandbox) -> None:
         return render_template("admin_order.html", shop=target, order=order)
 
     @app.post("/_sandbox/console/<action>")
-    def console_action(action: str):  # type: ignore[no-untyped-def]
+    def console_action(action: str) -> BaseResponse:
         retail = sandbox.shop(RETAIL)
         skus = [s for group in imported_skus(sandbox, retail).values() for s in group]
         try:

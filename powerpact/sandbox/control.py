@@ -348,11 +348,11 @@ def act_on_order(
             sandbox.fulfil_remaining(shop, order, tracking_from(data))
     elif action == "tracking":
         wanted = data.get("fulfillment_id")
-        found = [f for f in order.fulfillments if wanted in (None, f.id)]
-        if not found:
+        fulfillments = [f for f in order.fulfillments if wanted in (None, f.id)]
+        if not fulfillments:
             raise SandboxError(f"{order.name} has no such fulfillment")
         tracking = {k: v for k, v in tracking_from(data).items() if v is not None}
-        sandbox.update_tracking(shop, order, found[-1], tracking)
+        sandbox.update_tracking(shop, order, fulfillments[-1], tracking)
     else:
         abort(404)
 

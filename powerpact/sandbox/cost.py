@@ -19,6 +19,7 @@ from typing import Any
 from graphql import (
     FieldNode,
     FragmentDefinitionNode,
+    FragmentSpreadNode,
     GraphQLInterfaceType,
     GraphQLObjectType,
     GraphQLSchema,
@@ -64,7 +65,9 @@ def product_set_cost(product: dict[str, Any] | None) -> int:
         "product_metafields": len(product.get("metafields") or []),
         "product_files": len(product.get("files") or []),
     }
-    points = MUTATION_COST + sum(PRODUCT_SET_WEIGHTS[k] * n for k, n in counts.items())
+    points = MUTATION_COST + sum(
+        (PRODUCT_SET_WEIGHTS[k] * n for k, n in counts.items()), start=Decimal(0)
+    )
     return int(points.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
@@ -111,6 +114,7 @@ class CostCalculator:
                 )
                 found.extend(self._fields(selection.selection_set, typed))
             else:
+                assert isinstance(selection, FragmentSpreadNode)  # the third kind of selection
                 fragment = self.fragments[selection.name.value]
                 typed = self.schema.get_type(fragment.type_condition.name.value)
                 found.extend(self._fields(fragment.selection_set, typed))

@@ -11,15 +11,31 @@ first location or a list with one per location (``null``: not stocked there).
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 from powerpact.sandbox.catalog import handleize
 from powerpact.sandbox.core import Sandbox
 from powerpact.sandbox.errors import SandboxError
 
 RETAIL = "bubbly-retail.myshopify.com"
-ROASTERS = [
+
+
+class Roaster(TypedDict):
+    """A partner store of the fixture: its shop, and what its catalog is made of."""
+
+    domain: str
+    name: str
+    code: str
+    timezone: str
+    products: int
+    origins: list[str]
+    styles: list[str]
+    locations: NotRequired[list[str]]
+
+
+ROASTERS: list[Roaster] = [
     {
         "domain": "north-star-roasters.myshopify.com",
         "name": "North Star Roasters",
@@ -97,7 +113,7 @@ def variant_sku(code: str, index: int, size: str, grind: str) -> str:
     return f"{code}-{index + 1:03d}-{size.upper()}-{grind[:2].upper()}"
 
 
-def second_location_stock(roaster: dict[str, Any]) -> Any:
+def second_location_stock(roaster: Roaster) -> Callable[[int], int | list[int | None]]:
     """Stock at a roaster's second location, if it has one: most variants, not all.
 
     Its own generator, so a second location leaves the rest of the demo's data as it was.
@@ -108,9 +124,7 @@ def second_location_stock(roaster: dict[str, Any]) -> Any:
     return lambda first: [first, None if rng.random() < 0.25 else rng.randint(0, 20)]
 
 
-def roaster_products(
-    roaster: dict[str, Any], base_url: str, rng: random.Random
-) -> list[dict[str, Any]]:
+def roaster_products(roaster: Roaster, base_url: str, rng: random.Random) -> list[dict[str, Any]]:
     products = []
     with_second = second_location_stock(roaster)
     combos = [(o, s) for s in roaster["styles"] for o in roaster["origins"]]

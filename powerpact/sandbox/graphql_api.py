@@ -118,9 +118,9 @@ def idempotency_key(info: GraphQLResolveInfo) -> str | None:
     for directive in info.field_nodes[0].directives or ():
         if directive.name.value != "idempotent":
             continue
-        for argument in directive.arguments:
+        for argument in directive.arguments or ():
             if argument.name.value == "key":
-                values = getattr(info.variable_values, "coerced", info.variable_values)
+                values = info.variable_values.coerced
                 return str(value_from_ast_untyped(argument.value, values))
     return None
 

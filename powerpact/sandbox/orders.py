@@ -86,7 +86,7 @@ class OrderActions:
     order_create_limit: int | None
     search_lag_seconds: float
     _order_create_times: dict[str, list[float]]
-    emit: Callable[[Shop, str, dict[str, Any]], None]
+    emit: Callable[[Shop, str, dict[str, Any] | Callable[[], dict[str, Any]]], None]
     find_variant: Callable[..., Variant]
     adjust_stock: Callable[..., None]
 
@@ -262,7 +262,7 @@ class OrderActions:
         level = risk.RECOMMENDATION_LEVELS[recommendation]
         facts = [{"description": f"Reviewed: {recommendation.lower()}", "sentiment": "NEUTRAL"}]
         risk.add_assessment(
-            self,  # type: ignore[arg-type]
+            self,  # type: ignore[arg-type]  # this mixin is only ever part of a Sandbox
             shop,
             order,
             level,
@@ -498,9 +498,9 @@ class OrderActions:
             line = by_calculated[calculated]
             returned = line.current - quantity
             line.current_quantity = quantity
-            variant = shop.variants().get(line.variant_id or "")
-            if variant is not None and (returned < 0 or restock):
-                self.adjust_stock(shop, variant, returned, self.location_of(order, line))
+            stocked = shop.variants().get(line.variant_id or "")
+            if stocked is not None and (returned < 0 or restock):
+                self.adjust_stock(shop, stocked, returned, self.location_of(order, line))
         del shop.edits[session.id]
         self.order_changed(shop, order, "orders/edited")
         return order

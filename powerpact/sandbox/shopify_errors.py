@@ -99,7 +99,7 @@ REWRITES: list[tuple[re.Pattern[str], Rewrite]] = [
 
 def shopify_error(error: GraphQLError, operation_name: str = "anonymous query") -> dict[str, Any]:
     """One validation error in Shopify's shape."""
-    body = error.formatted
+    body: dict[str, Any] = {**error.formatted}
     for pattern, rewrite in REWRITES:
         match = pattern.search(error.message)
         if match:
@@ -112,7 +112,7 @@ def shopify_error(error: GraphQLError, operation_name: str = "anonymous query") 
 
 def syntax_error(error: GraphQLError) -> dict[str, Any]:
     """A document that does not parse, as Shopify reports it."""
-    location = (error.locations or [None])[0]
+    location = error.locations[0] if error.locations else None
     where = f" at [{location.line}, {location.column}]" if location else ""
     detail = error.message.removeprefix("Syntax Error: ")
     return {

@@ -12,13 +12,22 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypedDict
+
 
 # GraphQL Admin API restore rates by plan: 100, 200, 1,000 and 2,000 points a second
 # for Standard, Advanced, Plus and Shopify for enterprise (Commerce Components)
 # (https://shopify.dev/docs/apps/build/apis/graphql-admin/rate-limits); the bucket
 # holds twenty seconds of restore. An enterprise shop has a Plus subscription.
-PLANS = {
+class Plan(TypedDict):
+    """A Shopify plan's GraphQL rate limit (its bucket's size and refill per second)."""
+
+    maximum: float
+    restore_rate: float
+    display: str
+
+
+PLANS: dict[str, Plan] = {
     "standard": {"maximum": 2000.0, "restore_rate": 100.0, "display": "Basic"},
     "advanced": {"maximum": 4000.0, "restore_rate": 200.0, "display": "Advanced"},
     "plus": {"maximum": 20000.0, "restore_rate": 1000.0, "display": "Shopify Plus"},

@@ -286,7 +286,7 @@ class ShopifyClient:
         return expected
 
     def _backoff(self, attempt: int) -> float:
-        delay = min(self.backoff_cap, self.backoff_base * 2**attempt)
+        delay: float = min(self.backoff_cap, self.backoff_base * 2**attempt)
         return delay / 2 + random.random() * delay / 2  # noqa: S311 (jitter)
 
     def _attempt(self, name: str, body: dict[str, Any], retry_unsafe: bool) -> dict[str, Any]:
@@ -346,10 +346,11 @@ class ShopifyClient:
             raise _Retry(error)
         if errors:
             raise GraphQLErrors(errors)
-        return payload.get("data") or {}
+        data: dict[str, Any] = payload.get("data") or {}
+        return data
 
     def _observe_cost(self, name: str, payload: dict[str, Any]) -> dict[str, Any]:
-        cost = (payload.get("extensions") or {}).get("cost")
+        cost: dict[str, Any] | None = (payload.get("extensions") or {}).get("cost")
         if not cost:
             return {}
         requested = int(cost.get("requestedQueryCost") or 0)

@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 SHOP_KEYS = ("myshopify_domain", "shop_domain", "domain")
 
 
-def names_another_shop(key: str, named: Any, shop: str) -> bool:
+def names_another_shop(key: str, named: object, shop: str) -> bool:
     """Does the payload's ``key`` name a shop other than ``shop``?
 
     The shop object's ``domain`` (app/uninstalled) is its primary domain, often the
@@ -86,7 +86,9 @@ def _received_delivery(delivery_id: int) -> WebhookDelivery | None:
 def _refresh_due_tokens(delivery: WebhookDelivery) -> bool:
     """Refresh the tokens of the delivery's shop and the retail store if due; True if any was."""
     shop = find_shop(delivery.shop_domain)
-    retail = shop if isinstance(shop, RetailStore) else db.session.scalar(select(RetailStore))
+    retail: RetailStore | None = (
+        shop if isinstance(shop, RetailStore) else db.session.scalar(select(RetailStore))
+    )
     return refresh_due_tokens(shop, retail)
 
 

@@ -98,7 +98,7 @@ def raise_for_user_errors(
     are kept as they came. Returns the payload so the caller can read on.
     """
     keys = path.split(".") if isinstance(path, str) and path else path
-    payload: Any = data or {}
+    payload: dict[str, Any] = data or {}
     for key in keys:
         payload = payload.get(key) or {}
     UserErrors.raise_for(payload)

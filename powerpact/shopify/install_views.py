@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, current_app, make_response, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from werkzeug.wrappers import Response as BaseResponse
 
 from powerpact.shopify import oauth
 from powerpact.shopify.admin_urls import admin_url, is_sandbox
@@ -16,20 +26,22 @@ bp = Blueprint("auth", __name__, url_prefix="/auth")
 STATE_COOKIE = "pp_oauth_state"
 
 
-def refuse(status: int, message: str):  # type: ignore[no-untyped-def]
+def refuse(status: int, message: str) -> Response:
     log.warning("install refused (%s): %s", status, message)
     return make_response(render_template("auth/install_error.html", message=message), status)
 
 
 @bp.get("/install")
-def install():  # type: ignore[no-untyped-def]
+def install() -> BaseResponse:
     shop = canonical_shop_domain(request.args.get("shop"))
     if shop is None:
         return refuse(400, "That is not a Shopify store address (it should end in .myshopify.com).")
     requester = oauth.requester_key(request.remote_addr)
     wait = oauth.install_wait(requester)
     if wait:
-        response = refuse(429, f"Too many installs from your address: try again in {wait} s.")
+        response: BaseResponse = refuse(
+            429, f"Too many installs from your address: try again in {wait} s."
+        )
         response.headers["Retry-After"] = str(wait)
         return response
     state = oauth.create_state(shop, requester)
@@ -47,7 +59,7 @@ def install():  # type: ignore[no-untyped-def]
 
 
 @bp.get("/callback")
-def callback():  # type: ignore[no-untyped-def]
+def callback() -> BaseResponse:
     settings = current_app.config["POWERPACT"]
     params = request.args.to_dict()
     problem = verify_oauth_query(settings.shopify_api_secret, params)

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Text, cast, delete, false, func, or_, select, update
 
 from powerpact.db_types import utcnow
-from powerpact.extensions import after_commit, db
+from powerpact.extensions import after_commit, db, rows_matched
 from powerpact.models import (
     FailureReason,
     OrderStatus,
@@ -45,7 +45,7 @@ def fail_unsent_orders(partner_shop_domain: str, reason: FailureReason, message:
             updated_at=utcnow(),
         )
     )
-    return result.rowcount
+    return rows_matched(result)
 
 
 def token_still_works(shop: InstalledShop) -> bool:
@@ -129,7 +129,7 @@ def relabel_refused_orders(partner_shop_domain: str) -> int:
             updated_at=utcnow(),
         )
     )
-    return result.rowcount
+    return rows_matched(result)
 
 
 def app_scopes_update(delivery: WebhookDelivery, payload: dict[str, Any]) -> dict[str, Any]:
@@ -161,7 +161,7 @@ def _order_gids(ids: Any) -> list[str]:
 def _customer_orders(payload: dict[str, Any], ids_key: str) -> list[OrderSync]:
     customer = payload.get("customer") or {}
     email = customer.get("email") if isinstance(customer, dict) else None
-    conditions = []
+    conditions: list[ColumnElement[bool]] = []
     gids = _order_gids(payload.get(ids_key))
     if gids:
         conditions.append(OrderSync.bubbly_order_id.in_(gids))

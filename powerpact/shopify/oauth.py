@@ -24,11 +24,11 @@ from flask import current_app
 from sqlalchemy import delete, func, or_, select, update
 
 from powerpact.db_types import utcnow
-from powerpact.extensions import db
+from powerpact.extensions import db, rows_matched
 from powerpact.models import OAuthState, PartnerStore, RetailStore, StoreStatus
 from powerpact.shopify.admin_urls import admin_url
 from powerpact.shopify.errors import ReauthorizationRequired, ShopifyError, TransportError
-from powerpact.shops import InstalledShop, is_retail_shop, missing_scopes
+from powerpact.shops import InstalledShop, Shop, is_retail_shop, missing_scopes
 
 STATE_LIFETIME = timedelta(minutes=10)
 INSTALLS_PER_MINUTE = 10
@@ -152,7 +152,7 @@ def consume_state(nonce: str, shop: str) -> StateRefusal | None:
         .values(used_at=utcnow())
     )
     db.session.commit()
-    if result.rowcount == 1:
+    if rows_matched(result) == 1:
         return None
     expired = db.session.scalar(
         select(OAuthState.id).where(
@@ -172,7 +172,7 @@ def purge_states() -> int:
         )
     )
     db.session.commit()
-    return result.rowcount
+    return rows_matched(result)
 
 
 def authorize_url(shop: str, state: str) -> str:
@@ -238,8 +238,8 @@ def store_grant(shop: str, grant: TokenGrant) -> tuple[InstalledShop, bool]:
 
     A partner that uninstalled and comes back keeps its settings and product maps.
     """
-    model = RetailStore if is_retail_shop(shop) else PartnerStore
-    record = db.session.scalar(select(model).where(model.shop_domain == shop).with_for_update())
+    model: type[InstalledShop] = RetailStore if is_retail_shop(shop) else PartnerStore
+    record = _locked_shop(model, shop)
     created = record is None
     if record is None:
         record = model(shop_domain=shop)
@@ -251,6 +251,10 @@ def store_grant(shop: str, grant: TokenGrant) -> tuple[InstalledShop, bool]:
     record.reauthorization_required = bool(missing_scopes(grant.scope))
     db.session.commit()
     return record, created
+
+
+def _locked_shop(model: type[Shop], shop: str) -> Shop | None:
+    return db.session.scalar(select(model).where(model.shop_domain == shop).with_for_update())
 
 
 def _apply_grant(record: InstalledShop, grant: TokenGrant) -> None:
@@ -274,7 +278,7 @@ def refresh_failure(exc: OAuthError) -> ShopifyError:
     return TransportError(str(exc))
 
 
-def refresh_if_due(record: InstalledShop, margin: timedelta = REFRESH_MARGIN) -> str | None:
+def refresh_if_due(record: Shop, margin: timedelta = REFRESH_MARGIN) -> str | None:
     """Refresh the shop's access token if it expires within ``margin``; return the token.
 
     The one place a token is refreshed, and an explicit step: it commits. Shopify has
@@ -340,36 +344,40 @@ def refresh_expiring_tokens(within: timedelta = AHEAD_OF_NEED) -> dict[str, int]
     alone until it approves PowerPact again; any other failure is tried next time.
     """
     counts = {"refreshed": 0, "refused": 0, "failed": 0}
-    for model in (RetailStore, PartnerStore):
-        due = db.session.scalars(
-            select(model.id).where(
-                model.status == StoreStatus.ACTIVE,
-                model.access_token.is_not(None),
-                model.refresh_token.is_not(None),
-                model.reauthorization_required.is_(False),
-                model.access_token_expires_at < utcnow() + within,
-            )
-        ).all()
-        for shop_id in due:
-            record = db.session.get(model, shop_id)
-            if record is None:
-                continue
-            try:
-                refresh_if_due(record, margin=within)
-                counts["refreshed"] += 1
-            except ReauthorizationRequired as exc:
-                db.session.rollback()
-                _mark_reauthorization_required(model, shop_id)
-                log.warning("token refresh refused: %s", exc)
-                counts["refused"] += 1
-            except TransportError as exc:
-                db.session.rollback()
-                log.warning("token refresh failed, trying again next run: %s", exc)
-                counts["failed"] += 1
+    _refresh_expiring_of_kind(RetailStore, within, counts)
+    _refresh_expiring_of_kind(PartnerStore, within, counts)
     return counts
 
 
-def _mark_reauthorization_required(model: type[RetailStore | PartnerStore], shop_id: int) -> None:
+def _refresh_expiring_of_kind(model: type[Shop], within: timedelta, counts: dict[str, int]) -> None:
+    due = db.session.scalars(
+        select(model.id).where(
+            model.status == StoreStatus.ACTIVE,
+            model.access_token.is_not(None),
+            model.refresh_token.is_not(None),
+            model.reauthorization_required.is_(False),
+            model.access_token_expires_at < utcnow() + within,
+        )
+    ).all()
+    for shop_id in due:
+        record = db.session.get(model, shop_id)
+        if record is None:
+            continue
+        try:
+            refresh_if_due(record, margin=within)
+            counts["refreshed"] += 1
+        except ReauthorizationRequired as exc:
+            db.session.rollback()
+            _mark_reauthorization_required(model, shop_id)
+            log.warning("token refresh refused: %s", exc)
+            counts["refused"] += 1
+        except TransportError as exc:
+            db.session.rollback()
+            log.warning("token refresh failed, trying again next run: %s", exc)
+            counts["failed"] += 1
+
+
+def _mark_reauthorization_required(model: type[Shop], shop_id: int) -> None:
     db.session.execute(
         update(model).where(model.id == shop_id).values(reauthorization_required=True)
     )

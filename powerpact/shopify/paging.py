@@ -45,4 +45,5 @@ def connection_at(data: dict[str, Any], path: Sequence[str]) -> dict[str, Any] |
         if node is None:
             return None
         node = node[key]
-    return node
+    connection: dict[str, Any] | None = node
+    return connection

@@ -74,7 +74,11 @@ def execute(
         if prepared_as not in prepared:
             _checked(pgconn, pgconn.prepare(prepared_as, statement.encode(encoding)))
             prepared.add(prepared_as)
-        return _checked(pgconn, pgconn.exec_prepared(prepared_as, values))
+        executed = pgconn.exec_prepared(
+            prepared_as,
+            values,  # type: ignore[arg-type]  # a None is sent as NULL; psycopg's type omits it
+        )
+        return _checked(pgconn, executed)
 
 
 def _checked(pgconn: pq.abc.PGconn, result: pq.abc.PGresult) -> pq.abc.PGresult:

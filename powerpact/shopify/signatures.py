@@ -25,9 +25,10 @@ def is_shop_domain(value: str | None) -> bool:
     ``<name>`` is one DNS label, so 63 characters at most (which also keeps the whole
     domain within DNS's 255 and the ``shop_domain`` columns' ``varchar(255)``).
     """
+    if not value:
+        return False
     return (
-        bool(value)
-        and value.isascii()
+        value.isascii()
         and len(value.partition(".")[0]) <= DNS_LABEL_MAX
         and bool(SHOP_DOMAIN_RE.match(value))
     )

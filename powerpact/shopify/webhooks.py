@@ -105,7 +105,8 @@ def delivery_row(webhook_id: str, headers: Headers, body: bytes) -> DeliveryRow:
 
 
 def delivery_store() -> DeliveryStore:
-    return current_app.extensions[STORE_KEY]
+    store: DeliveryStore = current_app.extensions[STORE_KEY]
+    return store
 
 
 @bp.post("/webhooks")
