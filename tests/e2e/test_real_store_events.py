@@ -1,6 +1,7 @@
 """Against the sandbox: what real stores do beyond Shopify's protocol (issue: real stores)."""
 
 import time
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -8,6 +9,7 @@ from sqlalchemy import select
 
 from powerpact.catalog.imports import create_import_job, run_import_job
 from powerpact.catalog.pricing import MarkupRule
+from powerpact.db_types import utcnow
 from powerpact.extensions import db
 from powerpact.inventory import service as inventory
 from powerpact.models import (
@@ -180,13 +182,16 @@ def test_without_any_assessment_the_order_goes_once_the_hold_window_has_passed(h
     sku = set_up_orders(harness)
     harness.sandbox.config.risk_assessment_delays = ()  # this store's analysis never reports
     retail = db.session.scalars(select(RetailStore)).one()
-    retail.risk_hold_seconds = 1
+    retail.risk_hold_seconds = 600  # long enough that a slow machine still sees the hold
     db.session.commit()
     order = place(harness, sku)
     harness.settle()
     held = order_sync(order["id"])
     assert held.status == OrderStatus.PENDING and held.risk_hold_until is not None
 
+    retail.risk_hold_seconds = 1  # the window has now passed: the minute task ends the hold
+    held.risk_hold_until = utcnow() - timedelta(seconds=1)
+    db.session.commit()
     assert wait_for(lambda: dispatch_due_orders.call_local()["risk_hold_ended"] == 1, 6.0)
     harness.settle()
     sent = order_sync(order["id"])
