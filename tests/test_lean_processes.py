@@ -16,16 +16,15 @@ print(json.dumps(sorted(m for m in sys.modules if m.startswith("powerpact"))))
 """
 
 
+def output_of(command: list[str]) -> str:
+    """What ``command`` prints, run from the project's root in a fresh process."""
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True, timeout=60)
+    return done.stdout
+
+
 def modules_after(build: str) -> list[str]:
     """The ``powerpact`` modules a fresh interpreter holds after ``build`` ran."""
-    out = subprocess.run(
-        [sys.executable, "-c", PROBE.format(build=build)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    ).stdout
+    out = output_of([sys.executable, "-c", PROBE.format(build=build)])
     return json.loads(out.splitlines()[-1])
 
 
@@ -55,13 +54,6 @@ def test_the_worker_app_has_no_blueprints(migrated_app):
 
 
 def test_the_flask_command_line_still_offers_the_proving_tools():
-    out = subprocess.run(
-        [str(Path(sys.executable).parent / "flask"), "--app", "wsgi", "--help"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    ).stdout
+    out = output_of([str(Path(sys.executable).parent / "flask"), "--app", "wsgi", "--help"])
     for command in ("sandbox", "demo", "bench", "reliability", "rotate-token-keys", "db"):
         assert f"  {command} " in out
