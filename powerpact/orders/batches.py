@@ -380,3 +380,19 @@ def send_now(partner_domain: str) -> int:
             order.batch_id = None
     db.session.commit()
     return sent
+
+
+def send_batches(partner_domain: str) -> int:
+    """Send what the partner's cadence says is due: the daily batch, or the week's appends
+    (closing the master orders of weeks past first)."""
+    partner = db.session.scalar(
+        select(PartnerStore).where(PartnerStore.shop_domain == partner_domain)
+    )
+    if partner is None:
+        return 0
+    if partner.cadence == Cadence.DAILY:
+        return send_daily(partner_domain)
+    if partner.cadence == Cadence.WEEKLY:
+        close_past_weekly_batches()
+        return send_weekly(partner_domain)
+    return 0

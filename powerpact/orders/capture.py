@@ -1,14 +1,17 @@
 """Capturing a retail order: which lines belong to which partner, and one OrderSync each.
 
-The webhook only names the order; the order itself is pulled over GraphQL and
-parsed here into a ``CapturedOrder``. Recording it is idempotent: one OrderSync
-per (order, partner), created ``pending`` and updated by every later event
-until it is sent, whatever order the events arrive in.
+The webhook only names the order; the order itself is pulled over GraphQL
+(``capture_order``) and parsed here into a ``CapturedOrder``. Recording it is
+idempotent: one OrderSync per (order, partner), created ``pending`` and updated by
+every later event until it is sent, whatever order the events arrive in.
+
+A capture returns what it made due (``Captured``); the task or handler that called it
+schedules that once its transaction commits (``orders.tasks``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
@@ -19,6 +22,7 @@ from sqlalchemy import select, update
 from powerpact.db_types import utcnow
 from powerpact.extensions import db, insert_or_ignore, insert_or_ignore_key
 from powerpact.models import (
+    Cadence,
     OrderStatus,
     OrderSync,
     OrderSyncEvent,
@@ -26,6 +30,7 @@ from powerpact.models import (
     PartnerStore,
     ProductMap,
     RetailOrderSeen,
+    RetailStore,
 )
 from powerpact.money import ZERO, quantum
 from powerpact.orders import order_fields as fields
@@ -38,9 +43,16 @@ from powerpact.orders.split import (
     RetailOrder,
     split_order,
 )
+from powerpact.shopify.client import ShopifyClient
+from powerpact.shopify.clients import client_for
+from powerpact.shopify.errors import ReauthorizationRequired
 from powerpact.skus import SKU_PREFIX, partner_handle
 
 UNSENT = (OrderStatus.PENDING, OrderStatus.READY_FOR_SYNC)
+RISK_HOLD_GRACE = timedelta(seconds=2)
+# The capture a second look runs (``orders.tasks.capture_order``): it captures one order
+# and schedules what became due once the transaction commits.
+Capture = Callable[[str], str]
 
 
 @dataclass(frozen=True)
@@ -394,3 +406,112 @@ def mark_seen(order_gid: str, updated_at: datetime) -> None:
         .where(RetailOrderSeen.order_gid == order_gid, RetailOrderSeen.updated_at <= updated_at)
         .values(updated_at=updated_at, captured_at=utcnow())
     )
+
+
+@dataclass(frozen=True)
+class Captured:
+    """What a capture recorded, and what is due once it commits: partner orders to cancel
+    (by OrderSync id), a second look when the risk hold ends, partners to send to now."""
+
+    outcome: str
+    to_cancel: tuple[int, ...] = ()
+    look_again_at: datetime | None = None
+    to_send: tuple[str, ...] = ()
+
+
+def retail_store() -> RetailStore:
+    store: RetailStore | None = db.session.scalar(select(RetailStore))
+    if store is None or not store.is_active:
+        raise ReauthorizationRequired("the retail store has not installed PowerPact")
+    return store
+
+
+def capture_order(order_gid: str) -> Captured:
+    """Pull the retail order and record its OrderSyncs; say what is due once that commits."""
+    store = retail_store()
+    client = client_for(store)
+    node = client.execute("OrderForSync", {"id": order_gid}).get("order")
+    if node is None:
+        return Captured("order not found")
+    captured = parse_order(node, more_lines=remaining_line_items(client, node))
+    seen_at = captured.updated_at or captured.state.placed_at
+    if seen_at is not None:
+        mark_seen(captured.order_id, seen_at)
+    touched = record_order(
+        captured,
+        accept_authorized=store.accept_authorized_payments,
+        risk_hold=timedelta(seconds=max(store.risk_hold_seconds, 0)),
+    )
+    ready_partners = sorted(
+        {o.partner_shop_domain for o in touched if o.status == OrderStatus.READY_FOR_SYNC}
+    )
+    to_cancel = tuple(
+        order.id
+        for order in touched
+        if order.needs_attention and order.events and order.events[-1].kind == "cancel_requested"
+    )
+    hold_ends = [o.risk_hold_until for o in touched if o.risk_hold_until is not None]
+    immediate = db.session.scalars(
+        select(PartnerStore.shop_domain).where(
+            PartnerStore.shop_domain.in_(ready_partners),
+            PartnerStore.cadence == Cadence.IMMEDIATE,
+        )
+    )
+    return Captured(
+        f"recorded {len(touched)} partner orders",
+        to_cancel=to_cancel,
+        look_again_at=min(hold_ends) + RISK_HOLD_GRACE if hold_ends else None,
+        to_send=tuple(immediate),
+    )
+
+
+def remaining_line_items(client: ShopifyClient, order: Any) -> list[Any]:
+    """Lines past the first page of ``OrderForSync`` (an order may have hundreds).
+
+    A malformed answer has no next page here; ``parse_order`` says what is wrong with it.
+    """
+    connection = order.get("lineItems") if isinstance(order, dict) else None
+    page = connection.get("pageInfo") if isinstance(connection, dict) else None
+    if not isinstance(page, dict) or page.get("hasNextPage") is not True:
+        return []
+    cursor, order_id = page.get("endCursor"), order.get("id")
+    if not isinstance(cursor, str) or not isinstance(order_id, str):
+        return []
+    return list(
+        client.paginate(
+            "OrderLineItemsPage", {"id": order_id, "after": cursor}, ("order", "lineItems")
+        )
+    )
+
+
+def capture_again(order_gid: str, capture: Capture) -> str:
+    """A held order's second look once its risk hold ends (a scheduled task, or the sweep).
+
+    Each capture of a held order schedules one, so several may come due at once: only
+    the first that finds the hold over (and nothing else since) pulls the order again.
+    """
+    due = db.session.scalar(
+        select(OrderSync.id)
+        .where(
+            OrderSync.bubbly_order_id == order_gid,
+            OrderSync.status == OrderStatus.PENDING,
+            OrderSync.risk_hold_until.is_not(None),
+            OrderSync.risk_hold_until <= utcnow(),
+        )
+        .limit(1)
+    )
+    if due is None:
+        db.session.rollback()
+        return "no risk hold ended"
+    return recapture_order(order_gid, capture)
+
+
+def recapture_order(order_gid: str, capture: Capture) -> str:
+    """Pull the order again outside any webhook (after a hold or a release) and commit."""
+    try:
+        outcome = capture(order_gid)
+    except BaseException:
+        db.session.rollback()
+        raise
+    db.session.commit()
+    return outcome

@@ -20,12 +20,17 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select
+
 from powerpact.db_types import utcnow
 from powerpact.extensions import db, insert_or_ignore_key
-from powerpact.models import Reconciliation, RetailOrderSeen
+from powerpact.models import PartnerStore, Reconciliation, RetailOrderSeen, RetailStore
 from powerpact.orders import order_fields as fields
+from powerpact.orders.aftercare import apply_partner_fulfilment
 from powerpact.orders.split import InvalidOrder
 from powerpact.shopify.client import ShopifyClient
+from powerpact.shopify.clients import client_for
+from powerpact.shopify.errors import ShopifyError
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +41,28 @@ FIRST_LOOK_BACK = timedelta(days=1)
 # A capture this close after the order's updatedAt (by our clock) is confirmed once more.
 SAME_SECOND_MARGIN = timedelta(seconds=5)
 MAX_ERRORS_KEPT = 20
+
+
+def reconcile_stores(capture: Callable[[str], Any]) -> dict[str, Any]:
+    """Capture the retail orders and copy the partner fulfilments whose webhooks never
+    arrived. A partner Shopify refuses is skipped until the next run.
+
+    ``capture`` captures one order as its webhook would (``orders.tasks.capture_order``).
+    """
+    store: RetailStore | None = db.session.scalar(select(RetailStore))
+    if store is None or not store.is_active:
+        return {"outcome": "the retail store has not installed PowerPact"}
+    result: dict[str, Any] = {"retail": reconcile_retail_orders(client_for(store), capture)}
+    partners = db.session.scalars(select(PartnerStore).order_by(PartnerStore.shop_domain)).all()
+    for partner in [p for p in partners if p.is_active]:
+        try:
+            result[partner.shop_domain] = reconcile_partner_fulfilments(
+                partner.shop_domain, client_for(partner), apply_partner_fulfilment
+            )
+        except ShopifyError as exc:
+            db.session.rollback()
+            result[partner.shop_domain] = {"error": str(exc)}
+    return result
 
 
 def reconciliation(name: str) -> Reconciliation:

@@ -10,24 +10,29 @@ from huey import crontab
 
 from powerpact.extensions import after_commit
 from powerpact.models import WebhookDelivery
-from powerpact.orders import dispatch
+from powerpact.orders import batches, capture, dispatch, push
 from powerpact.orders.aftercare import cancel_partner_order, retry_due_waiting_tracking
 from powerpact.orders.privacy import redact_partner_order
+from powerpact.orders.reconcile import reconcile_stores
 from powerpact.queue import periodic_task, task
 from powerpact.shops import is_retail_shop
 
 # Read when the worker starts (a crontab is fixed then): minutes between reconciliations.
 RECONCILE_EVERY_MINUTES = min(max(int(os.environ.get("RECONCILE_EVERY_MINUTES") or 10), 1), 59)
+ORDER_KEYS = ("admin_graphql_api_id", "id")
+# orders/risk_assessment_changed names the order, not itself: "Includes the risk level,
+# risk facts, the provider and the order ID" (the schema's WebhookSubscriptionTopic).
+RISK_ORDER_KEYS = ("admin_graphql_api_order_id", "order_id")
 
 
 @task(retries=3, retry_delay=20, retry_backoff=2)
 def push_partner_task(partner_domain: str) -> dict[str, int]:
-    return dispatch.push_partner(partner_domain)
+    return push.push_partner(partner_domain)
 
 
 @task(retries=3, retry_delay=20, retry_backoff=2)
 def send_batches_task(partner_domain: str) -> int:
-    return dispatch.send_batches(partner_domain)
+    return batches.send_batches(partner_domain)
 
 
 @task(retries=5, retry_delay=30, retry_backoff=2)
@@ -38,7 +43,7 @@ def cancel_partner_order_task(order_sync_id: int) -> str:
 def capture_order(order_gid: str) -> str:
     """Capture the order; once that commits, cancel, look again after the risk hold, and
     send to the partners that take orders at once, as the capture says is due."""
-    captured = dispatch.capture_order(order_gid)
+    captured = capture.capture_order(order_gid)
     for order_id in captured.to_cancel:
         after_commit(lambda order_id=order_id: cancel_partner_order_task(order_id))
     eta = captured.look_again_at
@@ -54,19 +59,29 @@ def on_order_event(delivery: WebhookDelivery, payload: dict[str, Any]) -> dict[s
     the order's risk summary is read over GraphQL, never from the webhook)."""
     if not is_retail_shop(delivery.shop_domain):
         return {"outcome": "ignored: not the retail store"}
-    keys = (
-        dispatch.RISK_ORDER_KEYS
-        if delivery.topic == "orders/risk_assessment_changed"
-        else dispatch.ORDER_KEYS
-    )
-    return {"outcome": capture_order(dispatch.order_gid_of(payload, keys))}
+    keys = RISK_ORDER_KEYS if delivery.topic == "orders/risk_assessment_changed" else ORDER_KEYS
+    return {"outcome": capture_order(order_gid_of(payload, keys))}
+
+
+def order_gid_of(payload: dict[str, Any], keys: tuple[str, str] = ORDER_KEYS) -> str:
+    """The order a webhook names, from its GraphQL id key or else its numeric id key."""
+    gid_key, id_key = keys
+    gid = payload.get(gid_key)
+    if isinstance(gid, str) and gid.startswith("gid://shopify/Order/"):
+        return gid
+    order_id = payload.get(id_key)
+    if isinstance(order_id, bool):
+        order_id = None
+    if isinstance(order_id, int) or (isinstance(order_id, str) and order_id.isdigit()):
+        return f"gid://shopify/Order/{order_id}"
+    raise ValueError(f"the order webhook names no order (no {id_key} or {gid_key})")
 
 
 @task(retries=5, retry_delay=30, retry_backoff=2)
 def capture_order_task(order_gid: str, *, only_if_hold_ended: bool = True) -> str:
     if only_if_hold_ended:
-        return dispatch.capture_again(order_gid, capture_order)
-    return dispatch.recapture_order(order_gid, capture_order)
+        return capture.capture_again(order_gid, capture_order)
+    return capture.recapture_order(order_gid, capture_order)
 
 
 @periodic_task(crontab(minute="*"))
@@ -86,13 +101,13 @@ def dispatch_due_orders() -> dict[str, int]:
 
 @task(retries=3, retry_delay=60, retry_backoff=2)
 def reconcile_task() -> dict[str, object]:
-    return dispatch.reconcile(capture_order)
+    return reconcile_stores(capture_order)
 
 
 @periodic_task(crontab(minute=f"*/{RECONCILE_EVERY_MINUTES}"))
 def reconcile_orders() -> dict[str, object]:
     """Every ``RECONCILE_EVERY_MINUTES``: capture the retail orders no webhook brought."""
-    return dispatch.reconcile(capture_order)
+    return reconcile_stores(capture_order)
 
 
 @periodic_task(crontab(minute="*/10"))
