@@ -60,7 +60,7 @@ def trust_proxies(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     # The views are imported here, not above: a worker imports this package and serves no page.
-    from powerpact import auth, devlogin, health, home, templating
+    from powerpact import devlogin, health, home, templating
     from powerpact.admin import orders_views
     from powerpact.admin import views as admin_views
     from powerpact.catalog import views as catalog_views
@@ -83,5 +83,4 @@ def register_blueprints(app: Flask) -> None:
     settings = app.config["POWERPACT"]
     if not settings.is_production and is_sandbox(settings.shopify_admin_origin):
         app.register_blueprint(devlogin.bp)
-    app.context_processor(auth.app_bridge_context)
     templating.init_app(app)

@@ -1,7 +1,7 @@
 """The security headers of every response: pages, fragments, exports, errors, webhooks.
 
 - ``Content-Security-Policy: frame-ancestors``: the signed-in shop's admin and
-  ``https://admin.shopify.com`` (``auth.authenticate`` names the shop with
+  ``https://admin.shopify.com`` (``embedded.authenticate`` names the shop with
   ``frame_for``, so a 403, 404 or 500 of a signed-in request has it too); with no
   signed-in shop (a 401, an anonymous 404, a webhook), the Shopify admin alone, never
   a wildcard (https://shopify.dev/docs/apps/build/security/set-up-iframe-protection).

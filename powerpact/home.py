@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, current_app, redirect, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
-from powerpact.auth import unauthorized
+from powerpact.embedded import unauthorized
 from powerpact.shopify.admin_urls import is_sandbox
 from powerpact.shopify.session_tokens import InvalidSessionToken, decode_session_token
 from powerpact.shops import is_retail_shop

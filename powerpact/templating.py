@@ -1,13 +1,18 @@
-"""Template filters and globals shared by the pages."""
+"""What every template sees beyond its view's context: filters, globals, App Bridge's keys.
+
+This is the one place that registers them (``tests/test_views_layout.py`` checks it).
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from flask import Flask
+from flask import Flask, current_app
 
-from powerpact.models import OrderSync
-from powerpact.shopify.admin_urls import admin_url
+from powerpact.models import OrderSync, RunStatus, SyncRun
+from powerpact.orders.listing import reason_text
+from powerpact.shopify.admin_urls import admin_url, is_sandbox
 from powerpact.timezones import shop_zone
 
 
@@ -33,10 +38,25 @@ def partner_order_url(order: OrderSync) -> str:
 
 
 def retail_order_url(order: OrderSync) -> str:
-    from flask import current_app
-
     numeric = order.bubbly_order_id.rsplit("/", 1)[-1]
     return admin_url(current_app.config["POWERPACT"].retail_shop, f"orders/{numeric}")
+
+
+def failure_text(order: OrderSync, audience: str = "partner") -> str:
+    """Why an order failed, worded for the partner or (``"admin"``) the retail admins."""
+    return reason_text(order.last_order_failure_reason, for_admin=audience == "admin")
+
+
+def sync_finished(runs: list[SyncRun], expected: int) -> bool:
+    """Have the ``expected`` runs of a "Sync now" all started and stopped running?"""
+    return len(runs) >= expected and all(r.status != RunStatus.RUNNING for r in runs)
+
+
+def app_bridge_context() -> dict[str, Any]:
+    """For the App Bridge script: the app's key, and whether the sandbox stands in for
+    Shopify's CDN."""
+    settings = current_app.config["POWERPACT"]
+    return {"shopify_api_key": settings.shopify_api_key, "app_bridge_sandbox": is_sandbox()}
 
 
 def init_app(app: Flask) -> None:
@@ -44,3 +64,6 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(duration, "duration")
     app.add_template_global(partner_order_url, "partner_order_url")
     app.add_template_global(retail_order_url, "retail_order_url")
+    app.add_template_global(failure_text, "failure_text")
+    app.add_template_global(sync_finished, "sync_finished")
+    app.context_processor(app_bridge_context)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, g, render_template, request
 from sqlalchemy import select
 
-from powerpact.auth import embedded
+from powerpact.embedded import embedded
 from powerpact.extensions import after_commit, db
 from powerpact.htmx import render_page_or_fragment
 from powerpact.inputs import whole_number

@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, render_template, request
 from sqlalchemy import ColumnElement, ScalarSelect, func, select
 
-from powerpact.auth import embedded
 from powerpact.db_types import utcnow
+from powerpact.embedded import embedded
 from powerpact.extensions import Base, db
 from powerpact.models import OrderStatus, OrderSync, PartnerStore, RetailStore, StoreStatus, SyncRun
 from powerpact.orders import store_settings as settings_service

@@ -10,12 +10,12 @@ from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response as BaseResponse
 
-from powerpact.auth import embedded
 from powerpact.catalog import browse, imports
 from powerpact.catalog import settings as partner_settings_service
 from powerpact.catalog.pricing import InvalidRule, MarkupRule, saved_rule
 from powerpact.catalog.tasks import run_import_job_task
 from powerpact.db_types import utcnow
+from powerpact.embedded import embedded
 from powerpact.extensions import db
 from powerpact.htmx import htmx_redirect, render_page_or_fragment
 from powerpact.inventory.locations import Location, active_locations

@@ -7,8 +7,8 @@ from datetime import datetime
 from flask import Blueprint, abort, render_template, request
 from sqlalchemy import select
 
-from powerpact.auth import embedded
 from powerpact.db_types import utcnow
+from powerpact.embedded import embedded
 from powerpact.extensions import db
 from powerpact.htmx import render_page_or_fragment
 from powerpact.inventory import locations
@@ -108,13 +108,6 @@ def location_form(
         error=error,
         saved=saved,
     ), status
-
-
-def is_finished(runs: list[SyncRun], expected: int) -> bool:
-    return len(runs) >= expected and all(r.status != RunStatus.RUNNING for r in runs)
-
-
-bp.add_app_template_global(is_finished, "sync_finished")
 
 
 @bp.get("/sync-runs")

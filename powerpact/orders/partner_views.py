@@ -4,19 +4,14 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, g, render_template, request
 
-from powerpact.auth import embedded
+from powerpact.embedded import embedded
 from powerpact.extensions import db
 from powerpact.htmx import render_page_or_fragment
 from powerpact.models import OrderSync
-from powerpact.orders.listing import Filters, as_csv, order_page, reason_text, status_counts
+from powerpact.orders.listing import Filters, as_csv, order_page, status_counts
 from powerpact.orders.retry import retry_order_syncs
 
 bp = Blueprint("partner", __name__, url_prefix="/partner")
-
-
-@bp.app_template_global()
-def failure_text(order: OrderSync, audience: str = "partner") -> str:
-    return reason_text(order.last_order_failure_reason, for_admin=audience == "admin")
 
 
 @bp.get("/orders")

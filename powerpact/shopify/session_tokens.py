@@ -10,7 +10,7 @@ seconds off does not sign them out), ``iss`` and ``dest`` name the same
 (https://shopify.dev/docs/apps/build/authentication-authorization/session-tokens);
 five minutes leaves room for nothing but a token that was not Shopify's. ``iat``
 also tells the app whether a token was minted before the shop uninstalled PowerPact
-(``powerpact.auth``).
+(``powerpact.embedded``).
 """
 
 from __future__ import annotations

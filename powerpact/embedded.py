@@ -22,7 +22,6 @@ from flask import Response, current_app, g, make_response, render_template, requ
 from powerpact.headers import frame_for
 from powerpact.models import PartnerStore, RetailStore
 from powerpact.shopify import oauth
-from powerpact.shopify.admin_urls import is_sandbox
 from powerpact.shopify.session_tokens import (
     InvalidSessionToken,
     SessionToken,
@@ -56,7 +55,7 @@ def unauthorized(reason: str, *, had_token_in_url: bool = False) -> Response:
     """
     log.info("embedded request refused: %s", reason)
     if is_document_request():
-        body = render_template("auth/bounce.html", failed=had_token_in_url)
+        body = render_template("embedded/bounce.html", failed=had_token_in_url)
         return make_response(body, 401)
     response = make_response({"error": "not signed in"}, 401)
     response.headers[RETRY_HEADER] = "1"
@@ -65,13 +64,7 @@ def unauthorized(reason: str, *, had_token_in_url: bool = False) -> Response:
 
 def forbidden(reason: str) -> Response:
     log.info("embedded request forbidden: %s", reason)
-    return make_response(render_template("auth/forbidden.html", reason=reason), 403)
-
-
-def app_bridge_context() -> dict[str, Any]:
-    """Template globals for the App Bridge script (Shopify's CDN, or the sandbox stand-in)."""
-    settings = current_app.config["POWERPACT"]
-    return {"shopify_api_key": settings.shopify_api_key, "app_bridge_sandbox": is_sandbox()}
+    return make_response(render_template("embedded/forbidden.html", reason=reason), 403)
 
 
 def minted_before_uninstall(session: SessionToken, shop: InstalledShop) -> bool:

@@ -5,7 +5,7 @@ import time
 import jwt
 import pytest
 
-from powerpact.auth import RETRY_HEADER
+from powerpact.embedded import RETRY_HEADER
 from powerpact.shopify.session_tokens import (
     InvalidSessionToken,
     decode_session_token,
