@@ -18,7 +18,7 @@ from powerpact.shopify.session_tokens import mint_session_token
 from powerpact.shopify.signatures import is_shop_domain
 from powerpact.shops import is_retail_shop
 
-bp = Blueprint("devlogin", __name__, url_prefix="/dev")
+bp = Blueprint("devlogin", __name__)
 
 
 def token_for(shop: str) -> str:
@@ -32,7 +32,7 @@ def home_of(shop: str) -> str:
     return url_for("admin.home") if is_retail_shop(shop) else url_for("partner.orders")
 
 
-@bp.get("/login")
+@bp.get("/dev/login")
 def login() -> str:
     retail = db.session.scalars(select(RetailStore)).all()
     partners = db.session.scalars(
@@ -40,10 +40,10 @@ def login() -> str:
         .where(PartnerStore.status == StoreStatus.ACTIVE)
         .order_by(PartnerStore.name)
     ).all()
-    return render_template("auth/dev_login.html", retail=retail, partners=partners)
+    return render_template("devlogin/login.html", retail=retail, partners=partners)
 
 
-@bp.get("/login/<shop>")
+@bp.get("/dev/login/<shop>")
 def login_as(shop: str) -> BaseResponse:
     if not is_shop_domain(shop):
         abort(404)
@@ -52,7 +52,7 @@ def login_as(shop: str) -> BaseResponse:
     return redirect(f"{home_of(shop)}?{query}")
 
 
-@bp.get("/session-token")
+@bp.get("/dev/session-token")
 def session_token() -> tuple[dict[str, str], int] | tuple[str, int, dict[str, str]]:
     shop = session.get("dev_shop")
     if not shop:

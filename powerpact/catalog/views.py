@@ -90,7 +90,7 @@ def partners() -> str:
     return render_template(
         "catalog/partners.html",
         rows=rows,
-        install_link=f"{settings.app_url}{url_for('auth.install')}?shop=",
+        install_link=f"{settings.app_url}{url_for('install.install')}?shop=",
     )
 
 

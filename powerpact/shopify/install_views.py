@@ -22,16 +22,16 @@ from powerpact.shopify.signatures import canonical_shop_domain, verify_oauth_que
 from powerpact.shopify.tasks import after_install_task
 
 log = logging.getLogger(__name__)
-bp = Blueprint("auth", __name__, url_prefix="/auth")
+bp = Blueprint("install", __name__)
 STATE_COOKIE = "pp_oauth_state"
 
 
 def refuse(status: int, message: str) -> Response:
     log.warning("install refused (%s): %s", status, message)
-    return make_response(render_template("auth/install_error.html", message=message), status)
+    return make_response(render_template("shopify/install_error.html", message=message), status)
 
 
-@bp.get("/install")
+@bp.get("/auth/install")
 def install() -> BaseResponse:
     shop = canonical_shop_domain(request.args.get("shop"))
     if shop is None:
@@ -53,12 +53,12 @@ def install() -> BaseResponse:
         httponly=True,
         secure=current_app.config["POWERPACT"].is_production,
         samesite="Lax",
-        path=url_for("auth.callback"),
+        path=url_for("install.callback"),
     )
     return response
 
 
-@bp.get("/callback")
+@bp.get("/auth/callback")
 def callback() -> BaseResponse:
     settings = current_app.config["POWERPACT"]
     params = request.args.to_dict()
@@ -88,5 +88,5 @@ def callback() -> BaseResponse:
     else:
         destination = admin_url(shop, f"apps/{settings.shopify_api_key}")
     response = redirect(destination)
-    response.delete_cookie(STATE_COOKIE, path=url_for("auth.callback"))
+    response.delete_cookie(STATE_COOKIE, path=url_for("install.callback"))
     return response

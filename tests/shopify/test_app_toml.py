@@ -104,7 +104,7 @@ def served_from_toml(app, toml, monkeypatch):
 def test_the_redirect_url_is_the_one_the_install_sends(served_from_toml, toml):
     sent = parse_qs(urlsplit(oauth.authorize_url("x.myshopify.com", "state")).query)
     assert toml["auth"]["redirect_urls"] == sent["redirect_uri"]
-    assert urlsplit(sent["redirect_uri"][0]).path == url_for("auth.callback")
+    assert urlsplit(sent["redirect_uri"][0]).path == url_for("install.callback")
 
 
 def test_the_app_opens_where_shopify_sends_the_merchant(served_from_toml, toml):
