@@ -61,11 +61,11 @@ def trust_proxies(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     # The views are imported here, not above: a worker imports this package and serves no page.
     from powerpact import devlogin, health, home, templating
-    from powerpact.admin import orders_views
     from powerpact.admin import views as admin_views
     from powerpact.catalog import views as catalog_views
     from powerpact.inventory import views as inventory_views
     from powerpact.orders import partner_views
+    from powerpact.orders import views as orders_views
     from powerpact.shopify import install_views, webhooks
 
     for blueprint in (
