@@ -64,7 +64,6 @@ def register_blueprints(app: Flask) -> None:
     from powerpact.admin import views as admin_views
     from powerpact.catalog import views as catalog_views
     from powerpact.inventory import views as inventory_views
-    from powerpact.orders import partner_views
     from powerpact.orders import views as orders_views
     from powerpact.shopify import install_views, webhooks
 
@@ -77,7 +76,6 @@ def register_blueprints(app: Flask) -> None:
         orders_views.bp,
         catalog_views.bp,
         inventory_views.bp,
-        partner_views.bp,
     ):
         app.register_blueprint(blueprint)
     settings = app.config["POWERPACT"]

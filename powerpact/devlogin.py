@@ -29,7 +29,7 @@ def token_for(shop: str) -> str:
 
 
 def home_of(shop: str) -> str:
-    return url_for("admin.home") if is_retail_shop(shop) else url_for("partner.orders")
+    return url_for("admin.home") if is_retail_shop(shop) else url_for("orders.partner_orders")
 
 
 @bp.get("/dev/login")

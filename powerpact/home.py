@@ -32,6 +32,6 @@ def index() -> BaseResponse:
         )
     except InvalidSessionToken as exc:
         return unauthorized(str(exc), had_token_in_url=True)
-    endpoint = "admin.home" if is_retail_shop(session.shop) else "partner.orders"
+    endpoint = "admin.home" if is_retail_shop(session.shop) else "orders.partner_orders"
     passed_on: dict[str, Any] = {k: request.args[k] for k in LAUNCH_PARAMETERS if k in request.args}
     return redirect(url_for(endpoint, **passed_on))

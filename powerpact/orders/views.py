@@ -1,8 +1,10 @@
-"""The admin's order desk: every partner's orders, counts, bulk retry, each order's timeline."""
+"""The orders' pages: the retail admin's order desk (every partner's orders, counts, bulk
+retry, release of a risk hold, each order's timeline) and a partner's own orders (its table,
+the CSV export, retry)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, g, render_template, request
+from flask import Blueprint, Response, abort, g, render_template, request
 from sqlalchemy import select
 
 from powerpact.embedded import embedded
@@ -10,12 +12,12 @@ from powerpact.extensions import after_commit, db
 from powerpact.htmx import render_page_or_fragment
 from powerpact.inputs import whole_number
 from powerpact.models import OrderSync, PartnerStore
-from powerpact.orders.listing import Filters, order_page, order_split, status_counts
+from powerpact.orders.listing import Filters, as_csv, order_page, order_split, status_counts
 from powerpact.orders.retry import retry_order_syncs
 from powerpact.orders.risk import is_releasable, release_risk_hold
 from powerpact.orders.tasks import capture_order_task
 
-bp = Blueprint("desk", __name__, url_prefix="/admin")
+bp = Blueprint("orders", __name__)
 
 
 def desk_context(filters: Filters, notice: str | None = None) -> dict[str, object]:
@@ -32,14 +34,16 @@ def desk_context(filters: Filters, notice: str | None = None) -> dict[str, objec
     }
 
 
-@bp.get("/orders")
+@bp.get("/admin/orders")
 @embedded("admin")
-def orders() -> str:
+def desk() -> str:
     filters = Filters.from_args(request.args)
-    return render_page_or_fragment("admin/orders.html", "admin/_desk.html", **desk_context(filters))
+    return render_page_or_fragment(
+        "orders/desk.html", "orders/_desk_table.html", **desk_context(filters)
+    )
 
 
-@bp.post("/orders/retry")
+@bp.post("/admin/orders/retry")
 @embedded("admin")
 def bulk_retry() -> str:
     given = request.form.getlist("order_id")
@@ -48,10 +52,10 @@ def bulk_retry() -> str:
         abort(400, "An order_id of the form is not an order's number.")
     outcome = retry_order_syncs(ids, actor=f"admin of {g.shop.shop_domain}")
     filters = Filters.from_args(request.form)
-    return render_template("admin/_desk.html", **desk_context(filters, outcome.message))
+    return render_template("orders/_desk_table.html", **desk_context(filters, outcome.message))
 
 
-@bp.post("/orders/<int:order_id>/release")
+@bp.post("/admin/orders/<int:order_id>/release")
 @embedded("admin")
 def release(order_id: int) -> str:
     outcome = release_risk_hold(order_id, actor=staff_member())
@@ -60,7 +64,7 @@ def release(order_id: int) -> str:
         after_commit(lambda: capture_order_task(gid, only_if_hold_ended=False))
         db.session.commit()
     filters = Filters.from_args(request.form)
-    return render_template("admin/_desk.html", **desk_context(filters, outcome.message))
+    return render_template("orders/_desk_table.html", **desk_context(filters, outcome.message))
 
 
 def staff_member() -> str:
@@ -70,11 +74,55 @@ def staff_member() -> str:
     return f"staff member {user} of {shop}" if user else f"an admin of {shop}"
 
 
-@bp.get("/orders/<int:order_id>")
+@bp.get("/admin/orders/<int:order_id>")
 @embedded("admin")
 def order_detail(order_id: int) -> str:
     order = db.session.get(OrderSync, order_id)
     if order is None:
         abort(404)
     split = order_split(order, g.shop.name or g.shop.shop_domain)
-    return render_template("admin/_order_detail.html", order=order, split=split)
+    return render_template("orders/_order_detail.html", order=order, split=split)
+
+
+@bp.get("/partner/orders")
+@embedded("partner")
+def partner_orders() -> str:
+    filters = Filters.from_args(request.args)
+    counts = status_counts(g.shop.shop_domain)
+    page = order_page(filters, partner_domain=g.shop.shop_domain, counts=counts)
+    return render_page_or_fragment(
+        "orders/partner_orders.html",
+        "orders/_partner_orders_table.html",
+        partner=g.shop,
+        page=page,
+        filters=filters,
+        counts=counts,
+    )
+
+
+@bp.get("/partner/orders.csv")
+@embedded("partner")
+def partner_orders_csv() -> Response:
+    filters = Filters.from_args(request.args)
+    rows = order_page(
+        Filters(filters.status, filters.q, filters.sort, 1), partner_domain=g.shop.shop_domain
+    ).rows
+    return Response(
+        as_csv(rows, g.shop.timezone),
+        mimetype="text/csv",
+        headers={"Content-Disposition": "attachment; filename=powerpact-orders.csv"},
+    )
+
+
+@bp.post("/partner/orders/<int:order_id>/retry")
+@embedded("partner")
+def partner_retry(order_id: int) -> str:
+    outcome = retry_order_syncs(
+        [order_id], actor=g.shop.shop_domain, partner_shop_domain=g.shop.shop_domain
+    )
+    order = db.session.get(OrderSync, order_id)
+    if order is None or order.partner_shop_domain != g.shop.shop_domain:
+        abort(404)
+    return render_template(
+        "orders/_partner_order_row.html", order=order, partner=g.shop, notice=outcome.message
+    )

@@ -115,7 +115,7 @@ def test_a_500_of_a_signed_in_shop(app, client, personas, session_token, monkeyp
         raise RuntimeError("internal detail that must stay inside")
 
     monkeypatch.setitem(app.config, "PROPAGATE_EXCEPTIONS", False)
-    monkeypatch.setattr("powerpact.orders.partner_views.status_counts", broken)
+    monkeypatch.setattr("powerpact.orders.views.status_counts", broken)
     response = client.get("/partner/orders", headers=bearer(session_token, personas.alice))
     assert response.status_code == 500
     assert_not_stored(response, shop_framing(personas.alice))

@@ -489,19 +489,19 @@ def test_the_fuzz_finds_the_fields_the_views_read(app: Flask):
         request_inputs()
     )
     views = app.view_functions
-    assert {"q", "page", "status", "sort"} <= inputs_read_by(views["partner.orders"])
+    assert {"q", "page", "status", "sort"} <= inputs_read_by(views["orders.partner_orders"])
     assert {"q", "kind", "value", "min_margin_percent"} <= inputs_read_by(views["catalog.catalog"])
     assert {"cadence", "markup_value", "cutoff_timezone"} <= inputs_read_by(
         views["catalog.partner_settings"]
     )
-    assert {"order_id", "page"} <= inputs_read_by(views["desk.bulk_retry"])
+    assert {"order_id", "page"} <= inputs_read_by(views["orders.bulk_retry"])
 
 
 def test_the_leak_check_sees_bobs_rows_where_they_are_shown(
     app, client, personas, session_token, world, shopify_answers
 ):
     """The retail admin does see Bob's orders: called as one who must not, it is reported."""
-    rule = next(r for r in app.url_map.iter_rules() if r.endpoint == "desk.orders")
+    rule = next(r for r in app.url_map.iter_rules() if r.endpoint == "orders.desk")
     admin = Caller("the retail admin", session_token(personas.retail))
     fuzz = Fuzz(client, rule, "GET", admin, world)
     fuzz.send("/admin/orders", {}, "no input")
