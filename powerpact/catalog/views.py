@@ -11,7 +11,6 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response as BaseResponse
 
 from powerpact.catalog import browse, imports
-from powerpact.catalog import settings as partner_settings_service
 from powerpact.catalog.pricing import InvalidRule, MarkupRule, saved_rule
 from powerpact.catalog.tasks import run_import_job_task
 from powerpact.db_types import utcnow
@@ -29,6 +28,7 @@ from powerpact.models import (
     SyncRun,
 )
 from powerpact.orders.batches import send_now
+from powerpact.partners import settings as partner_settings_service
 from powerpact.shopify.errors import ShopifyError
 
 bp = Blueprint("catalog", __name__, url_prefix="/admin")

@@ -5,7 +5,7 @@ from html import unescape
 import pytest
 
 from powerpact.models import PartnerSettingsChange
-from tests.catalog.test_settings import GOOD
+from tests.partners.test_settings import GOOD
 from tests.shopify_double import Answer
 
 RETAIL = "bubbly-retail.myshopify.com"
