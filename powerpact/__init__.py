@@ -65,6 +65,7 @@ def register_blueprints(app: Flask) -> None:
     from powerpact.catalog import views as catalog_views
     from powerpact.inventory import views as inventory_views
     from powerpact.orders import views as orders_views
+    from powerpact.partners import views as partners_views
     from powerpact.shopify import install_views, webhooks
 
     for blueprint in (
@@ -74,6 +75,7 @@ def register_blueprints(app: Flask) -> None:
         install_views.bp,
         admin_views.bp,
         orders_views.bp,
+        partners_views.bp,
         catalog_views.bp,
         inventory_views.bp,
     ):

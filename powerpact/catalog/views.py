@@ -1,38 +1,24 @@
-"""Admin pages of the catalog: partners, a partner's live catalog, import progress."""
+"""The catalog's pages, for the retail admins: a partner's live catalog, importing from it,
+an import's progress."""
 
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
-from flask import Blueprint, abort, current_app, g, render_template, request, url_for
-from sqlalchemy import func, select
+from flask import Blueprint, abort, g, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response as BaseResponse
 
 from powerpact.catalog import browse, imports
 from powerpact.catalog.pricing import InvalidRule, MarkupRule, saved_rule
 from powerpact.catalog.tasks import run_import_job_task
-from powerpact.db_types import utcnow
 from powerpact.embedded import embedded
 from powerpact.extensions import db
 from powerpact.htmx import htmx_redirect, render_page_or_fragment
-from powerpact.inventory.locations import Location, active_locations
-from powerpact.models import (
-    ImportJob,
-    OrderStatus,
-    OrderSync,
-    PartnerSettingsChange,
-    PartnerStore,
-    ProductMap,
-    SyncRun,
-)
-from powerpact.orders.batches import send_now
-from powerpact.partners import settings as partner_settings_service
+from powerpact.models import ImportJob, PartnerStore
 from powerpact.shopify.errors import ShopifyError
 
-bp = Blueprint("catalog", __name__, url_prefix="/admin")
-RECENT = timedelta(days=30)
+bp = Blueprint("catalog", __name__)
 # The catalog page's own fields, which its pager carries from page to page (the whole query,
 # spread into ``url_for``, could hold ``partner_id`` or ``url_for``'s own ``endpoint``).
 CATALOG_FIELDS = (
@@ -46,59 +32,6 @@ CATALOG_FIELDS = (
     "min_margin_percent",
 )
 PRODUCT_GID = re.compile(r"gid://shopify/Product/[0-9]{1,20}")
-
-
-@bp.get("/partners")
-@embedded("admin")
-def partners() -> str:
-    """Every partner with what it imported, its last sync and its recent failures: one query."""
-    imported = (
-        select(func.count(func.distinct(ProductMap.partner_product_id)))
-        .where(ProductMap.partner_shop_domain == PartnerStore.shop_domain)
-        .scalar_subquery()
-    )
-    missing = (
-        select(func.count())
-        .select_from(ProductMap)
-        .where(
-            ProductMap.partner_shop_domain == PartnerStore.shop_domain,
-            ProductMap.partner_variant_missing.is_(True),
-        )
-        .scalar_subquery()
-    )
-    failed = (
-        select(func.count())
-        .select_from(OrderSync)
-        .where(
-            OrderSync.partner_shop_domain == PartnerStore.shop_domain,
-            OrderSync.status == OrderStatus.FAILED,
-            OrderSync.created_at >= utcnow() - RECENT,
-        )
-        .scalar_subquery()
-    )
-    last_sync = (
-        select(func.max(SyncRun.finished_at))
-        .where(SyncRun.partner_shop_domain == PartnerStore.shop_domain, SyncRun.kind == "inventory")
-        .scalar_subquery()
-    )
-    rows = db.session.execute(
-        select(PartnerStore, imported, missing, failed, last_sync).order_by(
-            PartnerStore.name, PartnerStore.shop_domain
-        )
-    ).all()
-    settings = current_app.config["POWERPACT"]
-    return render_template(
-        "catalog/partners.html",
-        rows=rows,
-        install_link=f"{settings.app_url}{url_for('install.install')}?shop=",
-    )
-
-
-def partner_or_404(partner_id: int) -> PartnerStore:
-    partner = db.session.get(PartnerStore, partner_id)
-    if partner is None:
-        abort(404)
-    return partner
 
 
 def rule_from(values: dict[str, str], partner: PartnerStore) -> MarkupRule:
@@ -119,10 +52,10 @@ def rule_from(values: dict[str, str], partner: PartnerStore) -> MarkupRule:
     return MarkupRule.from_dict({**base, **typed})
 
 
-@bp.get("/partners/<int:partner_id>/catalog")
+@bp.get("/admin/partners/<int:partner_id>/catalog")
 @embedded("admin")
 def catalog(partner_id: int) -> str:
-    partner = partner_or_404(partner_id)
+    partner = db.get_or_404(PartnerStore, partner_id)
     args = request.args
     error = None
     try:
@@ -155,10 +88,10 @@ def catalog(partner_id: int) -> str:
     )
 
 
-@bp.post("/partners/<int:partner_id>/imports")
+@bp.post("/admin/partners/<int:partner_id>/imports")
 @embedded("admin")
 def start_import(partner_id: int) -> tuple[str, int] | BaseResponse:
-    partner = partner_or_404(partner_id)
+    partner = db.get_or_404(PartnerStore, partner_id)
     form = request.form
     try:
         rule = rule_from(form.to_dict(), partner)
@@ -190,7 +123,7 @@ def start_import(partner_id: int) -> tuple[str, int] | BaseResponse:
     return htmx_redirect(url_for("catalog.import_job", job_id=job.id))
 
 
-@bp.get("/imports/<int:job_id>")
+@bp.get("/admin/imports/<int:job_id>")
 @embedded("admin")
 def import_job(job_id: int) -> str:
     job = db.session.get(ImportJob, job_id)
@@ -204,67 +137,3 @@ def import_job(job_id: int) -> str:
         rule=rule,
         rule_problem=rule_problem,
     )
-
-
-@bp.route("/partners/<int:partner_id>/settings", methods=["GET", "POST"])
-@embedded("admin")
-def partner_settings(partner_id: int) -> tuple[str, int]:
-    partner = partner_or_404(partner_id)
-    saved = None
-    stock_locations, locations_error = partner_stock_locations(partner)
-    if request.method == "POST":
-        form = partner_settings_service.parse(
-            request.form.to_dict(),
-            None if stock_locations is None else [loc.id for loc in stock_locations],
-            partner.location_id or "",
-        )
-        if not form.errors:
-            saved = partner_settings_service.apply(
-                partner,
-                form.values,
-                f"admin {g.session_token.user_id or ''} of {g.shop.shop_domain}",
-            )
-        values, errors = form.values, form.errors
-    else:
-        values = partner_settings_service.current_values(partner)
-        errors = partner_settings_service.saved_problems(partner)
-    history = db.session.scalars(
-        select(PartnerSettingsChange)
-        .where(PartnerSettingsChange.partner_shop_domain == partner.shop_domain)
-        .order_by(PartnerSettingsChange.changed_at.desc())
-        .limit(10)
-    ).all()
-    status = 422 if errors and request.method == "POST" else 200
-    return render_template(
-        "catalog/settings.html",
-        partner=partner,
-        values={**partner_settings_service.current_values(partner), **values},
-        errors=errors,
-        saved=saved,
-        history=history,
-        stock_locations=stock_locations or [],
-        locations_error=locations_error,
-    ), status
-
-
-def partner_stock_locations(partner: PartnerStore) -> tuple[list[Location] | None, str | None]:
-    """The partner's active locations to count stock from, or None and why not."""
-    if not partner.is_active:
-        return None, "The partner is not connected, so its locations cannot be read."
-    try:
-        return active_locations(partner), None
-    except ShopifyError as exc:
-        return None, f"The partner's locations could not be read: {exc}"
-
-
-@bp.post("/partners/<int:partner_id>/send-batch")
-@embedded("admin")
-def send_batch_now(partner_id: int) -> str:
-    partner = partner_or_404(partner_id)
-    sent = send_now(partner.shop_domain)
-    message = (
-        f"Sent {sent} order(s) to {partner.name or partner.shop_domain}."
-        if sent
-        else "Nothing was waiting to be sent."
-    )
-    return render_template("catalog/_notice.html", message=message)

@@ -1,6 +1,4 @@
-"""The partners page, a partner's catalog (htmx fragments, one GraphQL call), imports, Sync now."""
-
-from urllib.parse import quote
+"""A partner's catalog (htmx fragments, one GraphQL call), imports and their progress."""
 
 import pytest
 from sqlalchemy import select
@@ -8,17 +6,14 @@ from sqlalchemy import select
 from powerpact.models import ImportJob, RunStatus
 from tests.catalog.test_imports import (
     PARTNER,
-    RETAIL,
     RetailProducts,
     partner_product,
     serve_products,
 )
 from tests.factories import (
-    OrderSyncFactory,
     PartnerStoreFactory,
     ProductMapFactory,
     RetailStoreFactory,
-    SyncRunFactory,
 )
 
 
@@ -70,27 +65,6 @@ def catalog_answer(products, has_next=False):
             },
         }
     }
-
-
-def test_partners_page_lists_partners_with_their_numbers(as_shop, stores, db_session):
-    partner, _ = stores
-    ProductMapFactory(partner=partner)
-    ProductMapFactory(partner=partner, partner_variant_missing=True)
-    OrderSyncFactory(partner=partner, failed=True)
-    SyncRunFactory(partner_shop_domain=PARTNER, finished_at=partner.installed_at)
-    PartnerStoreFactory(uninstalled=True, name="Gone Roasters")
-    page = as_shop("/admin/partners", stores[1]).get_data(as_text=True)
-    assert "Alice Roasters" in page and "Gone Roasters" in page
-    assert "1 missing" in page
-    assert "Uninstalled" in page
-    assert 'hx-post="/admin/inventory/sync"' in page
-
-
-def test_partners_page_empty_state_gives_the_install_link(as_shop, db_session):
-    retail = RetailStoreFactory()
-    page = as_shop("/admin/partners", retail).get_data(as_text=True)
-    assert "No partner has connected yet" in page
-    assert "/auth/install?shop=" in page
 
 
 def test_catalog_page_shows_live_products_with_retail_prices(as_shop, stores, shopify):
@@ -226,87 +200,6 @@ def test_select_all_matching_imports_every_product_of_the_search(
     assert len(retail_products.products) == 3
 
 
-def test_sync_now_runs_and_reports_what_it_did(
-    client, session_token, as_shop, stores, shopify, db_session
-):
-    partner, retail = stores
-    pm = ProductMapFactory(partner=partner)
-    db_session.commit()
-    from tests.inventory.test_sync import Levels
-
-    Levels(shopify, PARTNER, {pm.partner_variant_id: 3})
-    retail_levels = Levels(shopify, RETAIL, {pm.bubbly_variant_id: 5})
-    retail_levels.by_item = {pm.bubbly_inventory_item_id: pm.bubbly_variant_id}
-    fragment = post_as(
-        client, session_token, retail, "/admin/inventory/sync", {"partner": PARTNER}
-    ).get_data(as_text=True)
-    assert "Stock synced" in fragment
-    assert retail_levels.quantities[pm.bubbly_variant_id] == 3
-    assert "every 1s" not in fragment
-    everyone = post_as(client, session_token, retail, "/admin/inventory/sync", {}).get_data(
-        as_text=True
-    )
-    assert "Stock synced" in everyone
-    assert (
-        post_as(
-            client,
-            session_token,
-            retail,
-            "/admin/inventory/sync",
-            {"partner": "nobody.myshopify.com"},
-        ).status_code
-        == 404
-    )
-
-
-def test_sync_status_polls_while_runs_are_missing(as_shop, stores):
-    _, retail = stores
-    from powerpact.db_types import utcnow
-
-    since = quote(utcnow().isoformat())
-    fragment = as_shop(f"/admin/inventory/sync?since={since}&expected=2", retail).get_data(
-        as_text=True
-    )
-    assert "Syncing" in fragment and "every 1s" in fragment
-    assert as_shop("/admin/inventory/sync?since=yesterday", retail).status_code == 400
-
-
-def test_partners_need_the_retail_role(as_shop, stores):
-    partner, _ = stores
-    assert as_shop("/admin/partners", partner).status_code == 403
-    assert as_shop(f"/admin/partners/{partner.id}/catalog", partner).status_code == 403
-
-
-def test_sync_history_lists_runs_newest_first_and_filters(as_shop, stores):
-    _, retail = stores
-    SyncRunFactory(
-        partner_shop_domain=PARTNER,
-        status="failed",
-        errors=[{"reason": "throttled"}],
-        error_count=1,
-    )
-    SyncRunFactory(partner_shop_domain="other.myshopify.com", status="succeeded")
-    page = as_shop("/admin/sync-runs", retail, htmx=False).get_data(as_text=True)
-    assert "throttled" in page and "other.myshopify.com" in page
-    fragment = as_shop(f"/admin/sync-runs?partner={PARTNER}&outcome=failed", retail).get_data(
-        as_text=True
-    )
-    assert "<html" not in fragment and "other.myshopify.com" not in fragment
-    assert "No syncs yet" in as_shop("/admin/sync-runs?outcome=running", retail).get_data(
-        as_text=True
-    )
-
-
-def test_send_batch_now_button_reports_what_it_sent(client, session_token, stores, db_session):
-    partner, retail = stores
-    partner.cadence = "daily"
-    db_session.commit()
-    response = post_as(
-        client, session_token, retail, f"/admin/partners/{partner.id}/send-batch", {}
-    )
-    assert "Nothing was waiting to be sent." in response.get_data(as_text=True)
-
-
 def test_an_absurd_fixed_markup_in_the_catalog_says_its_limit(as_shop, stores, shopify):
     partner, retail = stores
     shopify.on(PARTNER, "CatalogProducts", lambda v: catalog_answer([partner_product(1)]))
@@ -342,3 +235,8 @@ def test_an_import_of_something_that_is_no_product_id_is_refused(
     response = post_as(client, session_token, retail, url, {"product_id": product_id})
     assert response.status_code == 422
     assert "not a product of the catalog" in response.get_data(as_text=True)
+
+
+def test_the_catalog_needs_the_retail_role(as_shop, stores):
+    partner, _ = stores
+    assert as_shop(f"/admin/partners/{partner.id}/catalog", partner).status_code == 403

@@ -492,7 +492,7 @@ def test_the_fuzz_finds_the_fields_the_views_read(app: Flask):
     assert {"q", "page", "status", "sort"} <= inputs_read_by(views["orders.partner_orders"])
     assert {"q", "kind", "value", "min_margin_percent"} <= inputs_read_by(views["catalog.catalog"])
     assert {"cadence", "markup_value", "cutoff_timezone"} <= inputs_read_by(
-        views["catalog.partner_settings"]
+        views["partners.settings"]
     )
     assert {"order_id", "page"} <= inputs_read_by(views["orders.bulk_retry"])
 
