@@ -11,7 +11,7 @@ from powerpact.extensions import Base, db
 from powerpact.models import OrderStatus, OrderSync, PartnerStore, RetailStore, StoreStatus, SyncRun
 from powerpact.orders import store_settings as settings_service
 
-bp = Blueprint("admin", __name__, url_prefix="/admin")
+bp = Blueprint("admin", __name__)
 
 
 def home_figures() -> dict[str, int]:
@@ -37,7 +37,7 @@ def home_figures() -> dict[str, int]:
     return dict(row._mapping)
 
 
-@bp.get("/")
+@bp.get("/admin/")
 @embedded("admin")
 def home() -> str:
     settings = current_app.config["POWERPACT"]
@@ -59,7 +59,7 @@ def home() -> str:
     )
 
 
-@bp.route("/settings", methods=["GET", "POST"])
+@bp.route("/admin/settings", methods=["GET", "POST"])
 @embedded("admin")
 def store_settings() -> tuple[str, int]:
     """The retail store's order settings (a document form: it posts and renders the page)."""

@@ -16,7 +16,7 @@ from powerpact.inventory.service import partners_to_sync
 from powerpact.inventory.tasks import sync_partner_task
 from powerpact.models import PartnerStore, RunStatus, SyncRun
 
-bp = Blueprint("inventory", __name__, url_prefix="/admin")
+bp = Blueprint("inventory", __name__)
 
 
 def runs_since(since: datetime, partner_domain: str | None = None) -> list[SyncRun]:
@@ -36,7 +36,7 @@ def parse_since(value: str | None) -> datetime:
     return moment
 
 
-@bp.post("/inventory/sync")
+@bp.post("/admin/inventory/sync")
 @embedded("admin")
 def sync_now() -> str:
     """Queue a sync of one partner (``partner`` field) or of every active partner."""
@@ -62,7 +62,7 @@ def sync_now() -> str:
     )
 
 
-@bp.get("/inventory/sync")
+@bp.get("/admin/inventory/sync")
 @embedded("admin")
 def sync_status() -> str:
     since = parse_since(request.args.get("since"))
@@ -77,14 +77,14 @@ def sync_status() -> str:
     )
 
 
-@bp.get("/inventory/location")
+@bp.get("/admin/inventory/location")
 @embedded("admin")
 def retail_location() -> tuple[str, int]:
     """The "Retail stock location" form, loaded into the Settings page."""
     return location_form()
 
 
-@bp.post("/inventory/location")
+@bp.post("/admin/inventory/location")
 @embedded("admin")
 def choose_retail_location() -> tuple[str, int]:
     try:
@@ -110,7 +110,7 @@ def location_form(
     ), status
 
 
-@bp.get("/sync-runs")
+@bp.get("/admin/sync-runs")
 @embedded("admin")
 def sync_runs() -> str:
     """Sync history, newest first, filterable by partner and outcome (50 a page)."""
