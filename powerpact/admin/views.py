@@ -1,4 +1,6 @@
-"""The retail store's admin home: what needs attention today, each card linking to the list."""
+"""The retail store's own pages, which gather several capabilities: the home (what needs
+attention today, each card linking to its list) and the store settings (the orders' settings,
+with the inventory's retail location form loaded in)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-""" "Sync now": one partner or all, with the run's progress and result shown by htmx."""
+"""The inventory's pages, for the retail admins: "Sync now" (one partner or all, with the
+run's progress and result shown by htmx), the retail stock location form, the sync history."""
 
 from __future__ import annotations
 
