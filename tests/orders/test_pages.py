@@ -295,3 +295,19 @@ def test_the_csv_export_falls_back_to_utc_for_a_shop_time_zone_that_is_not_iana(
     assert response.status_code == 200
     row = response.get_data(as_text=True).strip().splitlines()[1]
     assert row.startswith('"#300",') and "+00:00" in row
+
+
+def test_after_a_bulk_retry_the_desks_pager_still_leads_to_the_desk(
+    client, session_token, personas
+):
+    """The pager once built its links from the current endpoint: after a retry (a POST)
+    Next led to ``/admin/orders/retry?page=2``, which answers only POST."""
+    failed = orders_for(personas.alice, 30, failed=True)
+    headers = {"Authorization": f"Bearer {session_token(personas.retail)}", "HX-Request": "true"}
+    answer = client.post(
+        "/admin/orders/retry", data={"order_id": [str(failed[0].id)]}, headers=headers
+    )
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 200 and "Next" in page
+    assert 'href="/admin/orders?sort=date&amp;page=2"' in page
+    assert "/admin/orders/retry?" not in page

@@ -12,7 +12,7 @@
   header: ``test_hostile_shops``.
 - Session tokens (``alg: none``, another secret or algorithm, expired, not yet valid, wrong
   or missing ``aud``, ``dest`` of another shop, an uninstalled shop): ``test_forgeries``,
-  ``tests/test_auth.py``.
+  ``tests/test_embedded.py``.
 - Every /admin and /partner route, enumerated from ``app.url_map``, called as another
   partner, with no token and as an uninstalled partner, with another partner's ids:
   nothing leaks, no table changes: ``test_route_access``.
