@@ -9,9 +9,17 @@ from werkzeug.wrappers import Response as BaseResponse
 
 
 def is_fragment_request() -> bool:
-    """An htmx request that wants a fragment (a boosted navigation wants the whole page)."""
+    """An htmx request that wants a fragment.
+
+    A boosted navigation wants the whole page, and so does htmx's history restore (Back
+    onto a page it has not cached), which swaps the answer in for the whole body.
+    """
     headers = request.headers
-    return headers.get("HX-Request") == "true" and headers.get("HX-Boosted") != "true"
+    return (
+        headers.get("HX-Request") == "true"
+        and headers.get("HX-Boosted") != "true"
+        and headers.get("HX-History-Restore-Request") != "true"
+    )
 
 
 def render_page_or_fragment(page_template: str, fragment_template: str, /, **context: Any) -> str:

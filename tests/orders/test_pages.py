@@ -311,3 +311,17 @@ def test_after_a_bulk_retry_the_desks_pager_still_leads_to_the_desk(
     assert answer.status_code == 200 and "Next" in page
     assert 'href="/admin/orders?sort=date&amp;page=2"' in page
     assert "/admin/orders/retry?" not in page
+
+
+def test_back_onto_an_uncached_page_gets_the_whole_page(client, session_token, personas):
+    """htmx's history restore sends HX-Request too, and swaps the answer in for the body."""
+    orders_for(personas.alice, 1, failed=True, bubbly_order_name="#7777")
+    headers = {
+        "Authorization": f"Bearer {session_token(personas.alice)}",
+        "HX-Request": "true",
+        "HX-History-Restore-Request": "true",
+    }
+    restored = client.get("/partner/orders?status=failed", headers=headers)
+    assert restored.status_code == 200
+    body = restored.get_data(as_text=True)
+    assert "<html" in body and 'id="order-filters"' in body and "#7777" in body
