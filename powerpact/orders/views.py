@@ -12,7 +12,14 @@ from powerpact.extensions import after_commit, db
 from powerpact.htmx import render_page_or_fragment
 from powerpact.inputs import whole_number
 from powerpact.models import OrderSync, PartnerStore
-from powerpact.orders.listing import Filters, as_csv, order_page, order_split, status_counts
+from powerpact.orders.listing import (
+    Filters,
+    as_csv,
+    export_rows,
+    order_page,
+    order_split,
+    status_counts,
+)
 from powerpact.orders.retry import retry_order_syncs
 from powerpact.orders.risk import is_releasable, release_risk_hold
 from powerpact.orders.tasks import capture_order_task
@@ -103,10 +110,7 @@ def partner_orders() -> str:
 @bp.get("/partner/orders.csv")
 @embedded("partner")
 def partner_orders_csv() -> Response:
-    filters = Filters.from_args(request.args)
-    rows = order_page(
-        Filters(filters.status, filters.q, filters.sort, 1), partner_domain=g.shop.shop_domain
-    ).rows
+    rows = export_rows(Filters.from_args(request.args), partner_domain=g.shop.shop_domain)
     return Response(
         as_csv(rows, g.shop.timezone),
         mimetype="text/csv",

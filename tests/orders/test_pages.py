@@ -325,3 +325,12 @@ def test_back_onto_an_uncached_page_gets_the_whole_page(client, session_token, p
     assert restored.status_code == 200
     body = restored.get_data(as_text=True)
     assert "<html" in body and 'id="order-filters"' in body and "#7777" in body
+
+
+def test_the_csv_export_holds_every_page_of_the_filtered_table(as_shop, personas):
+    """It once held the table's first page only (25 rows)."""
+    orders_for(personas.alice, 30, failed=True)
+    orders_for(personas.alice, 2)
+    response = as_shop("/partner/orders.csv?status=failed", personas.alice)
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    assert len(rows) == 1 + 30
