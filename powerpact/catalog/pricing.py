@@ -15,6 +15,7 @@ A rule saved before these limits is read with ``saved_rule``.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal
 from enum import StrEnum
@@ -26,6 +27,7 @@ HUNDRED = Decimal(100)
 MAX_PERCENTAGE_MARKUP = Decimal(1000)
 MAX_FIXED_MARKUP = Decimal(1_000_000_000)
 MAX_MIN_MARGIN = Decimal("99.99")
+PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 
 
 class MarkupKind(StrEnum):
@@ -84,10 +86,10 @@ class MarkupRule:
     def to_dict(self) -> dict[str, Any]:
         return {
             "kind": self.kind.value,
-            "value": str(self.value),
+            "value": f"{self.value:f}",
             "rounding": self.rounding.value,
             "keep_compare_at": self.keep_compare_at,
-            "min_margin_percent": str(self.min_margin_percent),
+            "min_margin_percent": f"{self.min_margin_percent:f}",
         }
 
     def describe(self) -> str:
@@ -117,15 +119,18 @@ def saved_rule(data: dict[str, Any] | None) -> tuple[MarkupRule, str | None]:
 
 
 def _decimal(value: Any, name: str) -> Decimal:
+    """A number as a person writes it: digits, at most one point, an optional sign and
+    ``%``. ``Decimal`` alone would also read ``1e3`` (1000), ``nan``, ``inf`` and ``1_000``."""
     if isinstance(value, float):
         raise InvalidRule(f"The {name} must be given as text or a Decimal, not a float.")
-    try:
-        result = Decimal(str(value).strip().rstrip("%"))
-    except ArithmeticError:
-        raise InvalidRule(f"The {name} must be a number (got {value!r}).") from None
-    if not result.is_finite():
-        raise InvalidRule(f"The {name} must be a number (got {value!r}).")
-    return result
+    if isinstance(value, Decimal) and value.is_finite():
+        return value
+    text = str(value).strip().removesuffix("%").strip()
+    if not PLAIN_NUMBER.fullmatch(text):
+        raise InvalidRule(
+            f"The {name} must be a number, written plainly like 30 or 12.5 (got {value!r})."
+        )
+    return Decimal(text)
 
 
 def _flag(value: Any) -> bool:

@@ -1,0 +1,38 @@
+"""In Chromium: the catalog's markup preview and its table, and the partner settings form."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from powerpact.extensions import db
+from powerpact.models import PartnerStore
+
+pytestmark = pytest.mark.browser
+RETAIL = "bubbly-retail.myshopify.com"
+NORTH = "north-star-roasters.myshopify.com"
+
+
+def open_catalog(live, page) -> None:  # type: ignore[no-untyped-def]
+    harness, base = live
+    for shop in (RETAIL, NORTH):
+        harness.install(shop)
+    partner = db.session.scalars(
+        select(PartnerStore).where(PartnerStore.shop_domain == NORTH)
+    ).one()
+    page.goto(f"{base}/dev/login/{RETAIL}")
+    page.wait_for_load_state("networkidle")
+    page.goto(f"{base}/admin/partners/{partner.id}/catalog")
+    page.locator("table.catalog").wait_for()
+
+
+def test_retail_prices_follow_the_markup_as_it_is_typed(live, page):
+    open_catalog(live, page)
+    markup = page.get_by_label("Markup", exact=True)
+    markup.fill("")
+    markup.press_sequentially("100")
+    page.locator(".toolbar", has_text="Retail prices use: 100%").wait_for(timeout=5000)
+    assert markup.evaluate("el => el === document.activeElement")
+    partner_price = page.locator("table.catalog tbody tr").first.locator("td").nth(4)
+    retail = page.locator("table.catalog tbody tr").first.locator("td").nth(5)
+    assert float(retail.inner_text().split()[0]) == 2 * float(partner_price.inner_text().split()[0])
