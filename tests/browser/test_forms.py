@@ -36,3 +36,20 @@ def test_retail_prices_follow_the_markup_as_it_is_typed(live, page):
     partner_price = page.locator("table.catalog tbody tr").first.locator("td").nth(4)
     retail = page.locator("table.catalog tbody tr").first.locator("td").nth(5)
     assert float(retail.inner_text().split()[0]) == 2 * float(partner_price.inner_text().split()[0])
+
+
+def test_every_variant_row_lines_up_under_the_catalogs_headings(live, page):
+    open_catalog(live, page)
+    headers = page.locator("table.catalog thead th")
+    price_header = headers.nth(4).bounding_box()
+    stock_header = headers.nth(3).bounding_box()
+    rows = page.locator("table.catalog tbody tr")
+    later_variants = [
+        i for i in range(rows.count()) if rows.nth(i).locator("td[rowspan]").count() == 0
+    ]
+    assert later_variants, "the sandbox catalog has a product with several variants"
+    for i in range(rows.count()):
+        cells = rows.nth(i).locator("td")
+        price, stock = cells.nth(cells.count() - 2), cells.nth(cells.count() - 3)
+        assert price.bounding_box()["x"] == price_header["x"], f"row {i}"
+        assert stock.bounding_box()["x"] == stock_header["x"], f"row {i}"
