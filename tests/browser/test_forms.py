@@ -53,3 +53,40 @@ def test_every_variant_row_lines_up_under_the_catalogs_headings(live, page):
         price, stock = cells.nth(cells.count() - 2), cells.nth(cells.count() - 3)
         assert price.bounding_box()["x"] == price_header["x"], f"row {i}"
         assert stock.bounding_box()["x"] == stock_header["x"], f"row {i}"
+
+
+def test_the_settings_show_only_the_fields_the_cadence_uses_and_keep_what_was_typed(live, page):
+    harness, base = live
+    for shop in (RETAIL, NORTH):
+        harness.install(shop)
+    partner = db.session.scalars(
+        select(PartnerStore).where(PartnerStore.shop_domain == NORTH)
+    ).one()
+    page.goto(f"{base}/dev/login/{RETAIL}")
+    page.wait_for_load_state("networkidle")
+    page.goto(f"{base}/admin/partners/{partner.id}/settings")
+    cadence = page.locator("select[name=cadence]")
+    weekday = page.locator("select[name=cutoff_weekday]")
+    cutoff = page.locator("input[name=cutoff_time]")
+    zone = page.locator("input[name=cutoff_timezone]")
+    shown = {
+        "immediate": (False, False, False),
+        "daily": (False, True, True),
+        "weekly": (True, True, True),
+    }
+    for choice, visible in shown.items():
+        cadence.select_option(choice)
+        assert (weekday.is_visible(), cutoff.is_visible(), zone.is_visible()) == visible, choice
+
+    page.locator("select[name=ship_to]").select_option("fulfilment_centre")
+    cutoff.fill("25:99")
+    page.locator("input[name=markup_value]").fill("42")
+    page.get_by_role("button", name="Save settings").click()
+    page.locator(".field-error").first.wait_for()
+    assert cadence.input_value() == "weekly"
+    assert cutoff.input_value() == "25:99"
+    assert page.locator("input[name=markup_value]").input_value() == "42"
+    error = page.locator("#cutoff_time-error").bounding_box()
+    field = cutoff.bounding_box()
+    assert error["y"] >= field["y"] + field["height"] - 1
+    assert abs(error["x"] - field["x"]) < 2, "the error sits under its field"
