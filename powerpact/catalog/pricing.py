@@ -28,6 +28,7 @@ MAX_PERCENTAGE_MARKUP = Decimal(1000)
 MAX_FIXED_MARKUP = Decimal(1_000_000_000)
 MAX_MIN_MARGIN = Decimal("99.99")
 PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+SAVED_NUMBER = re.compile(r"[+-]?[0-9]+(?:\.[0-9]*)?(?:E[+-]?[0-9]+)?")
 
 
 class MarkupKind(StrEnum):
@@ -67,16 +68,20 @@ class MarkupRule:
             )
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any] | None) -> MarkupRule:
-        """Build a rule from stored JSON or a submitted form; refuse what cannot be read."""
+    def from_dict(cls, data: dict[str, Any] | None, *, saved: bool = False) -> MarkupRule:
+        """Build a rule from a submitted form (or, with ``saved``, from stored JSON); refuse
+        what cannot be read. Rules stored before typed numbers had to be plain may hold
+        ``str(Decimal)``'s exponent notation (``1E-7``), so stored JSON may use it."""
         data = data or {}
         try:
             return cls(
                 kind=MarkupKind(data.get("kind", MarkupKind.PERCENTAGE)),
-                value=_decimal(data.get("value", "30"), "markup"),
+                value=_decimal(data.get("value", "30"), "markup", saved),
                 rounding=Rounding(str(data.get("rounding", Rounding.NONE))),
                 keep_compare_at=_flag(data.get("keep_compare_at", True)),
-                min_margin_percent=_decimal(data.get("min_margin_percent", "0"), "minimum margin"),
+                min_margin_percent=_decimal(
+                    data.get("min_margin_percent", "0"), "minimum margin", saved
+                ),
             )
         except ValueError as exc:
             if isinstance(exc, InvalidRule):
@@ -113,12 +118,12 @@ def saved_rule(data: dict[str, Any] | None) -> tuple[MarkupRule, str | None]:
     cannot be used (saved before today's limits, or by hand): a page shows the reason
     instead of failing."""
     try:
-        return MarkupRule.from_dict(data), None
+        return MarkupRule.from_dict(data, saved=True), None
     except InvalidRule as exc:
         return MarkupRule(), f"The saved markup cannot be used: {exc}"
 
 
-def _decimal(value: Any, name: str) -> Decimal:
+def _decimal(value: Any, name: str, saved: bool = False) -> Decimal:
     """A number as a person writes it: digits, at most one point, an optional sign and
     ``%``. ``Decimal`` alone would also read ``1e3`` (1000), ``nan``, ``inf`` and ``1_000``."""
     if isinstance(value, float):
@@ -126,6 +131,8 @@ def _decimal(value: Any, name: str) -> Decimal:
     if isinstance(value, Decimal) and value.is_finite():
         return value
     text = str(value).strip().removesuffix("%").strip()
+    if saved and SAVED_NUMBER.fullmatch(text):
+        return Decimal(text)
     if not PLAIN_NUMBER.fullmatch(text):
         raise InvalidRule(
             f"The {name} must be a number, written plainly like 30 or 12.5 (got {value!r})."

@@ -172,3 +172,16 @@ def test_only_plain_decimal_numbers_are_read_as_a_markup(typed):
 def test_plain_decimal_numbers_are_read_and_survive_a_round_trip(typed):
     rule = MarkupRule.from_dict({"value": typed, "min_margin_percent": typed})
     assert MarkupRule.from_dict(rule.to_dict()) == rule
+
+
+def test_a_rule_saved_in_exponent_notation_still_reads_but_cannot_be_typed():
+    """``str(Decimal)`` wrote ``1E-7`` for a typed 0.0000001 before typed numbers were plain."""
+    stored = {"kind": "percentage", "value": "3E+1", "min_margin_percent": "1E-7"}
+    assert MarkupRule.from_dict(stored, saved=True) == MarkupRule(
+        value=D(30), min_margin_percent=D("0.0000001")
+    )
+    assert saved_rule(stored)[1] is None
+    with pytest.raises(InvalidRule, match="written plainly"):
+        MarkupRule.from_dict(stored)
+    with pytest.raises(InvalidRule, match="1,000,000,000"):
+        MarkupRule.from_dict({"kind": "fixed", "value": "1E+309"}, saved=True)
