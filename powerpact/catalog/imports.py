@@ -347,7 +347,7 @@ def import_whole_catalog(
     return create_import_job(
         partner,
         [p["id"] for p in products],
-        MarkupRule.from_dict(partner.default_markup_rule),
+        MarkupRule.from_dict(partner.default_markup_rule, saved=True),
         requested_by=requested_by,
         titles={p["id"]: p["title"] for p in products},
     )
@@ -367,7 +367,7 @@ def run_import_job(job_id: int) -> ImportJob:
     try:
         if partner is None or retail is None:
             raise ImportFailed("both the partner and the retail store must be installed")
-        rule = MarkupRule.from_dict(job.markup_rule)
+        rule = MarkupRule.from_dict(job.markup_rule, saved=True)
         clients = (client_for(partner), client_for(retail))
     except (ImportFailed, InvalidRule, ShopifyError) as exc:
         for item in job.items:

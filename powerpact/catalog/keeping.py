@@ -102,7 +102,7 @@ def on_product_update(delivery: WebhookDelivery, payload: dict[str, Any]) -> dic
     if last is not None and product_digest(product) == last:
         return {"outcome": "unchanged"}
     before = {m.partner_variant_id for m in maps}
-    rule = MarkupRule.from_dict(maps[0].markup_rule)
+    rule = MarkupRule.from_dict(maps[0].markup_rule, saved=True)
     write_retail_product(partner, retail, product, rule)
     after = {m.partner_variant_id for m in maps_of(delivery.shop_domain, product_id)}
     return {"outcome": "updated", "variants_added": len(after - before)}

@@ -15,6 +15,7 @@ A rule saved before these limits is read with ``saved_rule``.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal
 from enum import StrEnum
@@ -26,6 +27,8 @@ HUNDRED = Decimal(100)
 MAX_PERCENTAGE_MARKUP = Decimal(1000)
 MAX_FIXED_MARKUP = Decimal(1_000_000_000)
 MAX_MIN_MARGIN = Decimal("99.99")
+PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+SAVED_NUMBER = re.compile(r"[+-]?[0-9]+(?:\.[0-9]*)?(?:E[+-]?[0-9]+)?")
 
 
 class MarkupKind(StrEnum):
@@ -65,16 +68,20 @@ class MarkupRule:
             )
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any] | None) -> MarkupRule:
-        """Build a rule from stored JSON or a submitted form; refuse what cannot be read."""
+    def from_dict(cls, data: dict[str, Any] | None, *, saved: bool = False) -> MarkupRule:
+        """Build a rule from a submitted form (or, with ``saved``, from stored JSON); refuse
+        what cannot be read. Rules stored before typed numbers had to be plain may hold
+        ``str(Decimal)``'s exponent notation (``1E-7``), so stored JSON may use it."""
         data = data or {}
         try:
             return cls(
                 kind=MarkupKind(data.get("kind", MarkupKind.PERCENTAGE)),
-                value=_decimal(data.get("value", "30"), "markup"),
+                value=_decimal(data.get("value", "30"), "markup", saved),
                 rounding=Rounding(str(data.get("rounding", Rounding.NONE))),
                 keep_compare_at=_flag(data.get("keep_compare_at", True)),
-                min_margin_percent=_decimal(data.get("min_margin_percent", "0"), "minimum margin"),
+                min_margin_percent=_decimal(
+                    data.get("min_margin_percent", "0"), "minimum margin", saved
+                ),
             )
         except ValueError as exc:
             if isinstance(exc, InvalidRule):
@@ -84,10 +91,10 @@ class MarkupRule:
     def to_dict(self) -> dict[str, Any]:
         return {
             "kind": self.kind.value,
-            "value": str(self.value),
+            "value": f"{self.value:f}",
             "rounding": self.rounding.value,
             "keep_compare_at": self.keep_compare_at,
-            "min_margin_percent": str(self.min_margin_percent),
+            "min_margin_percent": f"{self.min_margin_percent:f}",
         }
 
     def describe(self) -> str:
@@ -111,21 +118,26 @@ def saved_rule(data: dict[str, Any] | None) -> tuple[MarkupRule, str | None]:
     cannot be used (saved before today's limits, or by hand): a page shows the reason
     instead of failing."""
     try:
-        return MarkupRule.from_dict(data), None
+        return MarkupRule.from_dict(data, saved=True), None
     except InvalidRule as exc:
         return MarkupRule(), f"The saved markup cannot be used: {exc}"
 
 
-def _decimal(value: Any, name: str) -> Decimal:
+def _decimal(value: Any, name: str, saved: bool = False) -> Decimal:
+    """A number as a person writes it: digits, at most one point, an optional sign and
+    ``%``. ``Decimal`` alone would also read ``1e3`` (1000), ``nan``, ``inf`` and ``1_000``."""
     if isinstance(value, float):
         raise InvalidRule(f"The {name} must be given as text or a Decimal, not a float.")
-    try:
-        result = Decimal(str(value).strip().rstrip("%"))
-    except ArithmeticError:
-        raise InvalidRule(f"The {name} must be a number (got {value!r}).") from None
-    if not result.is_finite():
-        raise InvalidRule(f"The {name} must be a number (got {value!r}).")
-    return result
+    if isinstance(value, Decimal) and value.is_finite():
+        return value
+    text = str(value).strip().removesuffix("%").strip()
+    if saved and SAVED_NUMBER.fullmatch(text):
+        return Decimal(text)
+    if not PLAIN_NUMBER.fullmatch(text):
+        raise InvalidRule(
+            f"The {name} must be a number, written plainly like 30 or 12.5 (got {value!r})."
+        )
+    return Decimal(text)
 
 
 def _flag(value: Any) -> bool:

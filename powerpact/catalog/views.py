@@ -37,8 +37,12 @@ PRODUCT_GID = re.compile(r"gid://shopify/Product/[0-9]{1,20}")
 def rule_from(values: dict[str, str], partner: PartnerStore) -> MarkupRule:
     """The rule typed on the page, falling back to the partner's default for blank fields.
 
-    If the saved default cannot be used, the page must give the kind and the value itself.
+    A markup field left empty is an error, not the default: a cleared field must not
+    silently price at 30%. If the saved default cannot be used, the page must give the
+    kind and the value itself.
     """
+    if "value" in values and not str(values["value"]).strip():
+        raise InvalidRule("Enter a markup: a percentage like 30 or an amount like 2.50.")
     saved, problem = saved_rule(partner.default_markup_rule)
     base = saved.to_dict()
     typed = {k: v for k, v in values.items() if k in base and v not in ("", None)}

@@ -14,8 +14,20 @@ from powerpact.orders.cadence import InvalidCutoff, zone
 
 @dataclass
 class SettingsForm:
+    """``values`` are the settings read from the form; ``typed`` is the form as it was typed,
+    shown again when the save is refused so nothing has to be typed twice."""
+
     values: dict[str, Any]
     errors: dict[str, str] = field(default_factory=dict)
+    typed: dict[str, Any] = field(default_factory=dict)
+
+
+#: The cutoff fields each cadence uses; the page shows only these.
+CUTOFF_FIELDS = {
+    Cadence.IMMEDIATE.value: (),
+    Cadence.DAILY.value: ("cutoff_time", "cutoff_timezone"),
+    Cadence.WEEKLY.value: ("cutoff_weekday", "cutoff_time", "cutoff_timezone"),
+}
 
 
 def current_values(partner: PartnerStore) -> dict[str, Any]:
@@ -43,7 +55,9 @@ def parse(
     """Read the submitted form; every problem gets a message next to its field.
 
     ``locations`` are the partner's active location ids (None when they could not be read:
-    then only the current choice, or all locations, can be kept).
+    then only the current choice, or all locations, can be kept). A cutoff field the chosen
+    cadence does not use is hidden on the page, so a bad value there is left out (the saved
+    one stays) rather than refusing the save over a field nobody can see.
     """
     errors: dict[str, str] = {}
     values: dict[str, Any] = {}
@@ -56,6 +70,53 @@ def parse(
         values["cadence"] = Cadence(form.get("cadence", "")).value
     except ValueError:
         errors["cadence"] = "Choose immediate, daily or weekly."
+    cutoff, cutoff_errors = parse_cutoff(form)
+    used = CUTOFF_FIELDS.get(values.get("cadence", ""), CUTOFF_FIELDS[Cadence.WEEKLY.value])
+    values.update(cutoff)
+    errors.update({name: error for name, error in cutoff_errors.items() if name in used})
+    try:
+        values["ship_to"] = ShipTo(form.get("ship_to", "")).value
+    except ValueError:
+        errors["ship_to"] = "Choose the customer or the fulfilment centre."
+    typed_markup = {
+        "kind": form.get("markup_kind", "percentage"),
+        "value": form.get("markup_value", ""),
+        "rounding": form.get("markup_rounding", "none"),
+        "keep_compare_at": form.get("markup_keep_compare_at") == "on",
+        "min_margin_percent": form.get("markup_min_margin", "").strip() or "0",
+    }
+    try:
+        values["markup"] = MarkupRule.from_dict(typed_markup).to_dict()
+    except InvalidRule as exc:
+        errors.update(markup_errors(typed_markup, exc))
+    values["auto_import_on_install"] = form.get("auto_import_on_install") == "on"
+    if values.get("cadence") in ("daily", "weekly") and values.get("ship_to") == "customer":
+        errors["ship_to"] = (
+            "Daily and weekly orders combine several customers' orders, so they ship to the "
+            "fulfilment centre."
+        )
+    typed = {
+        **{name: form.get(name, "") for name in TYPED_FIELDS},
+        "markup": typed_markup,
+        "auto_import_on_install": values["auto_import_on_install"],
+    }
+    return SettingsForm(values, errors, typed)
+
+
+TYPED_FIELDS = (
+    "cadence",
+    "cutoff_weekday",
+    "cutoff_time",
+    "cutoff_timezone",
+    "ship_to",
+    "stock_location",
+)
+
+
+def parse_cutoff(form: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+    """The cutoff day, time and time zone that could be read, and what is wrong with the rest."""
+    values: dict[str, Any] = {}
+    errors: dict[str, str] = {}
     try:
         weekday = int(form.get("cutoff_weekday", "0"))
         if not 0 <= weekday <= 6:
@@ -72,29 +133,24 @@ def parse(
         values["cutoff_timezone"] = form["cutoff_timezone"]
     except (InvalidCutoff, KeyError):
         errors["cutoff_timezone"] = "Give a time zone such as America/New_York."
+    return values, errors
+
+
+def markup_errors(typed: dict[str, Any], refused: InvalidRule) -> dict[str, str]:
+    """Each markup problem under its own field: the markup, the minimum margin, or both."""
+    errors: dict[str, str] = {}
+    if not str(typed["value"]).strip():
+        errors["markup"] = "Enter a markup: a percentage like 30 or an amount like 2.50."
+    else:
+        try:
+            MarkupRule.from_dict({"kind": typed["kind"], "value": typed["value"]})
+        except InvalidRule as exc:
+            errors["markup"] = str(exc)
     try:
-        values["ship_to"] = ShipTo(form.get("ship_to", "")).value
-    except ValueError:
-        errors["ship_to"] = "Choose the customer or the fulfilment centre."
-    try:
-        values["markup"] = MarkupRule.from_dict(
-            {
-                "kind": form.get("markup_kind", "percentage"),
-                "value": form.get("markup_value", "30"),
-                "rounding": form.get("markup_rounding", "none"),
-                "keep_compare_at": form.get("markup_keep_compare_at", "off"),
-                "min_margin_percent": form.get("markup_min_margin", "0") or "0",
-            }
-        ).to_dict()
+        MarkupRule.from_dict({"min_margin_percent": typed["min_margin_percent"]})
     except InvalidRule as exc:
-        errors["markup"] = str(exc)
-    values["auto_import_on_install"] = form.get("auto_import_on_install") == "on"
-    if values.get("cadence") in ("daily", "weekly") and values.get("ship_to") == "customer":
-        errors["ship_to"] = (
-            "Daily and weekly orders combine several customers' orders, so they ship to the "
-            "fulfilment centre."
-        )
-    return SettingsForm(values, errors)
+        errors["markup_min_margin"] = str(exc)
+    return errors or {"markup": str(refused)}
 
 
 def apply(partner: PartnerStore, values: dict[str, Any], changed_by: str) -> dict[str, Any]:

@@ -90,10 +90,10 @@ def settings(partner_id: int) -> tuple[str, int]:
         if not form.errors:
             saved = settings_service.apply(
                 partner,
-                form.values,
+                {**settings_service.current_values(partner), **form.values},
                 f"admin {g.session_token.user_id or ''} of {g.shop.shop_domain}",
             )
-        values, errors = form.values, form.errors
+        values, errors = (form.typed if form.errors else form.values), form.errors
     else:
         values = settings_service.current_values(partner)
         errors = settings_service.saved_problems(partner)

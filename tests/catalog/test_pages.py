@@ -203,7 +203,7 @@ def test_select_all_matching_imports_every_product_of_the_search(
 def test_an_absurd_fixed_markup_in_the_catalog_says_its_limit(as_shop, stores, shopify):
     partner, retail = stores
     shopify.on(PARTNER, "CatalogProducts", lambda v: catalog_answer([partner_product(1)]))
-    page = as_shop(f"/admin/partners/{partner.id}/catalog?kind=fixed&value=1e309", retail)
+    page = as_shop(f"/admin/partners/{partner.id}/catalog?kind=fixed&value=10000000000", retail)
     assert page.status_code == 200
     assert "above 1,000,000,000" in page.get_data(as_text=True)
 
@@ -240,3 +240,23 @@ def test_an_import_of_something_that_is_no_product_id_is_refused(
 def test_the_catalog_needs_the_retail_role(as_shop, stores):
     partner, _ = stores
     assert as_shop(f"/admin/partners/{partner.id}/catalog", partner).status_code == 403
+
+
+def test_an_empty_markup_is_an_error_not_the_default(as_shop, stores, shopify):
+    partner, retail = stores
+    shopify.on(PARTNER, "CatalogProducts", lambda v: catalog_answer([partner_product(1)]))
+    page = as_shop(f"/admin/partners/{partner.id}/catalog?kind=percentage&value=", retail)
+    assert page.status_code == 200
+    assert "Enter a markup" in page.get_data(as_text=True)
+
+
+def test_an_empty_markup_does_not_import_at_the_default(client, session_token, stores):
+    partner, retail = stores
+    response = post_as(
+        client,
+        session_token,
+        retail,
+        f"/admin/partners/{partner.id}/imports",
+        {"product_id": "gid://shopify/Product/1", "kind": "percentage", "value": " "},
+    )
+    assert "Enter a markup" in response.get_data(as_text=True)

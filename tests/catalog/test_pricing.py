@@ -104,11 +104,11 @@ def test_rules_round_trip_through_json_and_describe_themselves():
         ({"value": 1.5}, "not a float"),
         ({"min_margin_percent": "100"}, "below 100%"),
         ({"min_margin_percent": "99.99999999999999999999999999"}, "below 100%"),
-        ({"kind": "fixed", "value": "1e309"}, "1,000,000,000"),
+        ({"kind": "fixed", "value": "1e309"}, "written plainly"),
         ({"kind": "fixed", "value": "9" * 10_240}, "1,000,000,000"),
-        ({"kind": "fixed", "value": "1E+999999999"}, "1,000,000,000"),
+        ({"kind": "fixed", "value": "1E+999999999"}, "written plainly"),
         ({"value": "nan"}, "must be a number"),
-        ({"value": "1e999999999999999999"}, "typo"),
+        ({"value": "1e999999999999999999"}, "written plainly"),
         ({"kind": "double"}, "Unknown choice"),
         ({"rounding": "nearest"}, "Unknown choice"),
     ],
@@ -155,6 +155,33 @@ def test_a_saved_rule_that_breaks_the_limits_reads_as_the_default_with_the_reaso
         MarkupRule(kind=MarkupKind.FIXED, value=D(5)),
         None,
     )
-    rule, problem = saved_rule({"kind": "fixed", "value": "1e309"})
+    rule, problem = saved_rule({"kind": "fixed", "value": "10000000000"})
     assert rule == MarkupRule()
     assert "1,000,000,000" in problem and "saved markup" in problem
+
+
+@pytest.mark.parametrize("typed", ["1e3", "1E2", "nan", "inf", "-inf", "0x10", "1_000", "٣"])
+def test_only_plain_decimal_numbers_are_read_as_a_markup(typed):
+    with pytest.raises(InvalidRule, match="written plainly"):
+        MarkupRule.from_dict({"value": typed})
+    with pytest.raises(InvalidRule, match="written plainly"):
+        MarkupRule.from_dict({"value": "10", "min_margin_percent": typed})
+
+
+@pytest.mark.parametrize("typed", ["30", " 12.5 ", "12.5%", "0.0000001", ".5", "7."])
+def test_plain_decimal_numbers_are_read_and_survive_a_round_trip(typed):
+    rule = MarkupRule.from_dict({"value": typed, "min_margin_percent": typed})
+    assert MarkupRule.from_dict(rule.to_dict()) == rule
+
+
+def test_a_rule_saved_in_exponent_notation_still_reads_but_cannot_be_typed():
+    """``str(Decimal)`` wrote ``1E-7`` for a typed 0.0000001 before typed numbers were plain."""
+    stored = {"kind": "percentage", "value": "3E+1", "min_margin_percent": "1E-7"}
+    assert MarkupRule.from_dict(stored, saved=True) == MarkupRule(
+        value=D(30), min_margin_percent=D("0.0000001")
+    )
+    assert saved_rule(stored)[1] is None
+    with pytest.raises(InvalidRule, match="written plainly"):
+        MarkupRule.from_dict(stored)
+    with pytest.raises(InvalidRule, match="1,000,000,000"):
+        MarkupRule.from_dict({"kind": "fixed", "value": "1E+309"}, saved=True)

@@ -85,7 +85,7 @@ def test_partners_cannot_edit_settings(as_shop, personas):
 
 
 def test_an_absurd_fixed_markup_is_refused_with_its_limit(client, session_token, personas):
-    bad = {**GOOD, "markup_kind": "fixed", "markup_value": "1e309"}
+    bad = {**GOOD, "markup_kind": "fixed", "markup_value": "10000000000"}
     response = post(client, session_token, personas, personas.alice, bad)
     assert response.status_code == 422
     assert "above 1,000,000,000" in response.get_data(as_text=True)
@@ -114,3 +114,64 @@ def test_a_saved_markup_that_breaks_the_limits_shows_its_error_instead_of_failin
     assert "The saved markup cannot be used" in catalog.get_data(as_text=True)
     assert post(client, session_token, personas, alice, GOOD).status_code == 200
     assert alice.default_markup_rule["value"] == "35"
+
+
+def field_html(page: str, name: str) -> str:
+    """The label that holds the field called ``name`` (each field sits in its own label)."""
+    start = page.rindex("<label", 0, page.index(f'name="{name}"'))
+    return page[start : page.index("</label>", start)]
+
+
+def test_a_refused_save_keeps_every_typed_value(client, session_token, personas):
+    typed = {
+        **GOOD,
+        "cadence": "weekly",
+        "cutoff_weekday": "2",
+        "cutoff_time": "25:99",
+        "cutoff_timezone": "Europe/Zurich",
+        "markup_kind": "fixed",
+        "markup_value": "2.50",
+        "markup_rounding": "95",
+        "markup_min_margin": "12",
+    }
+    typed.pop("auto_import_on_install")
+    response = post(client, session_token, personas, personas.alice, typed)
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert 'value="25:99"' in field_html(page, "cutoff_time")
+    assert 'value="2.50"' in field_html(page, "markup_value")
+    assert 'value="12"' in field_html(page, "markup_min_margin")
+    assert '<option value="fixed" selected>' in field_html(page, "markup_kind")
+    assert '<option value="95" selected>' in field_html(page, "markup_rounding")
+    assert '<option value="weekly" selected>' in field_html(page, "cadence")
+    assert '<option value="2" selected>' in field_html(page, "cutoff_weekday")
+    assert "checked" not in field_html(page, "markup_keep_compare_at")
+    assert personas.alice.cutoff_time == time(17, 0)
+
+
+def test_a_refused_markup_keeps_what_was_typed_and_says_so_under_its_field(
+    client, session_token, personas
+):
+    bad = {**GOOD, "markup_value": "1e3", "markup_min_margin": "150"}
+    page = post(client, session_token, personas, personas.alice, bad).get_data(as_text=True)
+    markup = field_html(page, "markup_value")
+    assert 'value="1e3"' in markup and "written plainly" in markup
+    margin = field_html(page, "markup_min_margin")
+    assert 'value="150"' in margin and "below 100%" in margin
+    assert 'aria-describedby="markup_min_margin-error"' in margin
+
+
+def test_an_empty_markup_in_the_settings_is_an_error_not_the_default(
+    client, session_token, personas
+):
+    response = post(client, session_token, personas, personas.alice, {**GOOD, "markup_value": ""})
+    assert response.status_code == 422
+    assert "Enter a markup" in field_html(response.get_data(as_text=True), "markup_value")
+
+
+def test_a_field_the_cadence_does_not_use_cannot_block_a_save(client, session_token, personas):
+    """Immediate sending hides the cutoff fields, so a bad one there must not refuse the save."""
+    unused = {**GOOD, "cadence": "immediate", "ship_to": "customer", "cutoff_time": "nope"}
+    response = post(client, session_token, personas, personas.alice, unused)
+    assert response.status_code == 200
+    assert personas.alice.cutoff_time == time(17, 0)
