@@ -200,6 +200,17 @@ def personas(db_session):
 
 
 @pytest.fixture
+def stores(db_session):
+    """The retail store and one partner, Alice, committed (a module may define its own)."""
+    from tests.factories import PartnerStoreFactory, RetailStoreFactory
+
+    retail = RetailStoreFactory()
+    partner = PartnerStoreFactory(shop_domain="alice-roasters.myshopify.com", name="Alice Roasters")
+    db_session.commit()
+    return partner, retail
+
+
+@pytest.fixture
 def session_token(app):
     """Mint an App Bridge session token for a shop (our secret unless told otherwise)."""
     from powerpact.shopify.session_tokens import mint_session_token

@@ -13,7 +13,8 @@ RETAIL = "bubbly-retail.myshopify.com"
 NORTH = "north-star-roasters.myshopify.com"
 
 
-def open_catalog(live, page) -> None:  # type: ignore[no-untyped-def]
+def open_north_page(live, page, name: str) -> None:  # type: ignore[no-untyped-def]
+    """Install the retail store and North, sign in as the retail admin, open North's ``name``."""
     harness, base = live
     for shop in (RETAIL, NORTH):
         harness.install(shop)
@@ -22,7 +23,11 @@ def open_catalog(live, page) -> None:  # type: ignore[no-untyped-def]
     ).one()
     page.goto(f"{base}/dev/login/{RETAIL}")
     page.wait_for_load_state("networkidle")
-    page.goto(f"{base}/admin/partners/{partner.id}/catalog")
+    page.goto(f"{base}/admin/partners/{partner.id}/{name}")
+
+
+def open_catalog(live, page) -> None:  # type: ignore[no-untyped-def]
+    open_north_page(live, page, "catalog")
     page.locator("table.catalog").wait_for()
 
 
@@ -56,15 +61,7 @@ def test_every_variant_row_lines_up_under_the_catalogs_headings(live, page):
 
 
 def test_the_settings_show_only_the_fields_the_cadence_uses_and_keep_what_was_typed(live, page):
-    harness, base = live
-    for shop in (RETAIL, NORTH):
-        harness.install(shop)
-    partner = db.session.scalars(
-        select(PartnerStore).where(PartnerStore.shop_domain == NORTH)
-    ).one()
-    page.goto(f"{base}/dev/login/{RETAIL}")
-    page.wait_for_load_state("networkidle")
-    page.goto(f"{base}/admin/partners/{partner.id}/settings")
+    open_north_page(live, page, "settings")
     cadence = page.locator("select[name=cadence]")
     weekday = page.locator("select[name=cutoff_weekday]")
     cutoff = page.locator("input[name=cutoff_time]")

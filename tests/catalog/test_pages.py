@@ -10,6 +10,7 @@ from tests.catalog.test_imports import (
     partner_product,
     serve_products,
 )
+from tests.embedded_requests import post_as
 from tests.factories import (
     PartnerStoreFactory,
     ProductMapFactory,
@@ -113,14 +114,6 @@ def test_catalog_page_reports_a_bad_rule_and_an_unreachable_partner(as_shop, sto
     page = as_shop(f"/admin/partners/{partner.id}/catalog", retail).get_data(as_text=True)
     assert "could not be read" in page
     assert as_shop("/admin/partners/999/catalog", retail).status_code == 404
-
-
-def post_as(client, session_token, shop, url, data):
-    return client.post(
-        url,
-        data=data,
-        headers={"Authorization": f"Bearer {session_token(shop)}", "HX-Request": "true"},
-    )
 
 
 def test_importing_picked_products_redirects_to_a_progress_page_that_stops_polling(

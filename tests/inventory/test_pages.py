@@ -2,32 +2,13 @@
 
 from urllib.parse import quote
 
-import pytest
-
 from powerpact.db_types import utcnow
+from tests.embedded_requests import post_as
 from tests.factories import (
-    PartnerStoreFactory,
     ProductMapFactory,
-    RetailStoreFactory,
     SyncRunFactory,
 )
 from tests.inventory.test_sync import PARTNER, RETAIL, Levels
-
-
-@pytest.fixture
-def stores(db_session):
-    retail = RetailStoreFactory()
-    partner = PartnerStoreFactory(shop_domain=PARTNER, name="Alice Roasters")
-    db_session.commit()
-    return partner, retail
-
-
-def post_as(client, session_token, shop, url, data):
-    return client.post(
-        url,
-        data=data,
-        headers={"Authorization": f"Bearer {session_token(shop)}", "HX-Request": "true"},
-    )
 
 
 def test_sync_now_runs_and_reports_what_it_did(

@@ -1,8 +1,7 @@
 """The partners page (each partner's connection and numbers, the install link) and
 "Send batch now"."""
 
-import pytest
-
+from tests.embedded_requests import post_as
 from tests.factories import (
     OrderSyncFactory,
     PartnerStoreFactory,
@@ -12,22 +11,6 @@ from tests.factories import (
 )
 
 PARTNER = "alice-roasters.myshopify.com"
-
-
-@pytest.fixture
-def stores(db_session):
-    retail = RetailStoreFactory()
-    partner = PartnerStoreFactory(shop_domain=PARTNER, name="Alice Roasters")
-    db_session.commit()
-    return partner, retail
-
-
-def post_as(client, session_token, shop, url, data):
-    return client.post(
-        url,
-        data=data,
-        headers={"Authorization": f"Bearer {session_token(shop)}", "HX-Request": "true"},
-    )
 
 
 def test_partners_page_lists_partners_with_their_numbers(as_shop, stores, db_session):
