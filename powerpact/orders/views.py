@@ -5,11 +5,12 @@ the CSV export, retry)."""
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, g, render_template, request
+from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from powerpact.embedded import embedded
 from powerpact.extensions import after_commit, db
-from powerpact.htmx import render_page_or_fragment
+from powerpact.htmx import render_page_or_fragment, with_toast
 from powerpact.inputs import whole_number
 from powerpact.models import OrderSync, PartnerStore
 from powerpact.orders.listing import (
@@ -27,7 +28,7 @@ from powerpact.orders.tasks import capture_order_task
 bp = Blueprint("orders", __name__)
 
 
-def desk_context(filters: Filters, notice: str | None = None) -> dict[str, object]:
+def desk_context(filters: Filters) -> dict[str, object]:
     counts = status_counts(filters.partner)
     return {
         "page": order_page(filters, counts=counts),
@@ -36,7 +37,6 @@ def desk_context(filters: Filters, notice: str | None = None) -> dict[str, objec
         "partners": db.session.execute(
             select(PartnerStore.shop_domain, PartnerStore.name).order_by(PartnerStore.name)
         ).all(),
-        "notice": notice,
         "releasable": is_releasable,
     }
 
@@ -52,26 +52,28 @@ def desk() -> str:
 
 @bp.post("/admin/orders/retry")
 @embedded("admin")
-def bulk_retry() -> str:
+def bulk_retry() -> ResponseReturnValue:
     given = request.form.getlist("order_id")
     ids = [number for number in map(whole_number, given) if number is not None]
     if len(ids) != len(given):
         abort(400, "An order_id of the form is not an order's number.")
     outcome = retry_order_syncs(ids, actor=f"admin of {g.shop.shop_domain}")
     filters = Filters.from_args(request.form)
-    return render_template("orders/_desk_table.html", **desk_context(filters, outcome.message))
+    table = render_template("orders/_desk_table.html", **desk_context(filters))
+    return with_toast(table, outcome.message, error=not outcome.retried)
 
 
 @bp.post("/admin/orders/<int:order_id>/release")
 @embedded("admin")
-def release(order_id: int) -> str:
+def release(order_id: int) -> ResponseReturnValue:
     outcome = release_risk_hold(order_id, actor=staff_member())
     if outcome.order_gid is not None:
         gid = outcome.order_gid
         after_commit(lambda: capture_order_task(gid, only_if_hold_ended=False))
         db.session.commit()
     filters = Filters.from_args(request.form)
-    return render_template("orders/_desk_table.html", **desk_context(filters, outcome.message))
+    table = render_template("orders/_desk_table.html", **desk_context(filters))
+    return with_toast(table, outcome.message, error=outcome.refused is not None)
 
 
 def staff_member() -> str:
@@ -120,13 +122,12 @@ def partner_orders_csv() -> Response:
 
 @bp.post("/partner/orders/<int:order_id>/retry")
 @embedded("partner")
-def partner_retry(order_id: int) -> str:
+def partner_retry(order_id: int) -> ResponseReturnValue:
     outcome = retry_order_syncs(
         [order_id], actor=g.shop.shop_domain, partner_shop_domain=g.shop.shop_domain
     )
     order = db.session.get(OrderSync, order_id)
     if order is None or order.partner_shop_domain != g.shop.shop_domain:
         abort(404)
-    return render_template(
-        "orders/_partner_order_row.html", order=order, partner=g.shop, notice=outcome.message
-    )
+    row = render_template("orders/_partner_order_row.html", order=order, partner=g.shop)
+    return with_toast(row, outcome.message, error=not outcome.retried)

@@ -10,6 +10,7 @@ from sqlalchemy import event
 
 from powerpact.extensions import db
 from powerpact.models import FailureReason, OrderStatus
+from tests.embedded_requests import toast_of
 from tests.factories import OrderSyncFactory, OrderSyncLineFactory
 
 
@@ -101,7 +102,7 @@ def test_retry_of_a_partner_needing_reauthorization_says_so(
         f"/partner/orders/{order.id}/retry",
         headers={"Authorization": f"Bearer {session_token(personas.alice)}", "HX-Request": "true"},
     )
-    assert "re-authorize PowerPact first" in as_json.get_data(as_text=True)
+    assert "re-authorize PowerPact first" in toast_of(as_json)
     assert response.status_code == 200
     assert order.status == OrderStatus.FAILED
 
@@ -131,7 +132,7 @@ def test_admin_desk_filters_by_partner_counts_and_bulk_retries(
     result = client.post(
         "/admin/orders/retry", data={"order_id": [str(o.id) for o in alice_failed]}, headers=headers
     )
-    assert "2 order(s) will be sent again shortly." in result.get_data(as_text=True)
+    assert "2 order(s) will be sent again shortly." in toast_of(result)
     assert all(o.status == OrderStatus.READY_FOR_SYNC for o in alice_failed)
 
 
@@ -236,7 +237,7 @@ def test_the_admin_releases_an_order_held_for_investigation_and_the_timeline_say
     token = session_token(personas.retail, user_id="8001")
     headers = {"Authorization": f"Bearer {token}", "HX-Request": "true"}
     answer = client.post(f"/admin/orders/{held[0].id}/release", headers=headers)
-    assert "Released 2 partner order(s)" in answer.get_data(as_text=True)
+    assert "Released 2 partner order(s)" in toast_of(answer)
 
     db_session.expire_all()
     orders = db_session.scalars(select(OrderSync).order_by(OrderSync.id)).all()
@@ -248,7 +249,7 @@ def test_the_admin_releases_an_order_held_for_investigation_and_the_timeline_say
     ).all()
     assert len(released) == 2 and all(who in e.message for e in released)
     again = client.post(f"/admin/orders/{held[0].id}/release", headers=headers)
-    assert "Only an order held for its fraud risk" in again.get_data(as_text=True)
+    assert "Only an order held for its fraud risk" in toast_of(again)
     page = as_shop("/admin/orders", personas.retail).get_data(as_text=True)
     assert ">Release</button>" not in page
 
@@ -259,7 +260,7 @@ def test_an_order_that_is_not_held_for_risk_cannot_be_released(client, session_t
     )[0]
     headers = {"Authorization": f"Bearer {session_token(personas.retail)}", "HX-Request": "true"}
     answer = client.post(f"/admin/orders/{order.id}/release", headers=headers)
-    assert "Only an order held for its fraud risk" in answer.get_data(as_text=True)
+    assert "Only an order held for its fraud risk" in toast_of(answer)
     assert order.risk_released_at is None
 
 
