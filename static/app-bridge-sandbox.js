@@ -18,7 +18,8 @@
     if (!node) {
       node = document.createElement("div");
       node.className = className;
-      if (label) { node.setAttribute("aria-label", label); }
+      // Named and a region, so a landmark: screen readers' landmark navigation reaches it.
+      if (label) { node.setAttribute("role", "region"); node.setAttribute("aria-label", label); }
       if (first) { document.body.prepend(node); } else { document.body.appendChild(node); }
     }
     return node;

@@ -369,7 +369,7 @@ def test_the_order_desk_its_timeline_release_question_and_toasts(filled: Site) -
 
     page.get_by_label("Select #1107").check()
     page.get_by_role("button", name="Retry selected").click()
-    page.locator(".sandbox-toasts [role=status]").wait_for()
+    page.get_by_role("region", name="Notifications").get_by_role("status").wait_for()
     assert_accessible(page, "order desk, toast")
 
     page = filled.open(RETAIL, "/admin/orders?q=nothing-like-this")
