@@ -275,6 +275,12 @@ def test_the_check_lists_each_serious_or_critical_violation_at_each_width(page) 
     page.evaluate("document.querySelector('.pale').className = ''")
     assert_accessible(page, "probe, moderate only")
 
+    page.evaluate("document.getElementById('nameless').setAttribute('aria-describedby', 'gone')")
+    with pytest.raises(AssertionError) as undecided:
+        assert_accessible(page, "probe, a description that is not there")
+    assert "- aria-valid-attr-value (critical, undecided by axe)" in str(undecided.value)
+    assert 'ID does not exist on the page: aria-describedby="gone"' in str(undecided.value)
+
 
 # The pages before anything happened.
 
