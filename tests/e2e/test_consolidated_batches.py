@@ -122,3 +122,31 @@ def test_the_partner_and_the_desk_still_list_each_retail_order(harness):
         for order in syncs:
             assert order.bubbly_order_name in shown, (shop, order.bubbly_order_name)
         assert shown.count(partner_order["name"]) >= 1
+
+
+def test_the_weekly_master_raises_the_line_of_a_bag_it_holds_and_tracking_reaches_both(harness):
+    maps = set_up(harness)
+    db.session.execute(
+        update(PartnerStore)
+        .where(PartnerStore.shop_domain == NORTH)
+        .values(cadence=Cadence.WEEKLY, ship_to=ShipTo.FULFILMENT_CENTRE)
+    )
+    db.session.commit()
+    for quantity in (1, 2):
+        harness.control(
+            "POST",
+            f"/shops/{RETAIL}/orders",
+            {"lines": [{"sku": maps[NORTH].bubbly_sku, "quantity": quantity}], "shipping": "4"},
+        )
+        harness.settle()
+        assert batches.send_weekly(NORTH) == 1
+    (master,) = harness.shop(NORTH)["orders"]
+    (line,) = master["line_items"]
+    assert line["quantity"] == 3
+
+    fulfil(harness, master, "1ZWEEK")
+    db.session.expire_all()
+    syncs = list(db.session.scalars(select(OrderSync).order_by(OrderSync.id)))
+    by_id = retail_orders(harness)
+    assert [by_id[o.bubbly_order_id]["fulfillment_status"] for o in syncs] == ["FULFILLED"] * 2
+    assert {o.status for o in syncs} == {OrderStatus.FULFILLED}
