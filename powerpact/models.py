@@ -313,6 +313,37 @@ class OrderSyncLine(Model):
     order_sync: Mapped[OrderSync] = relationship(back_populates="lines")
 
 
+class PartnerLineShare(Model):
+    """Units one retail line put into one line of a partner order (``orders/partner_lines.py``).
+
+    A partner order holds one line per (partner variant, unit price), filled by the
+    retail lines of every OrderSync it carries: a shipment of that line is spread back
+    over these rows, oldest retail order first, up to ``quantity`` each
+    (``fulfilled_quantity`` counts what was shipped so far). A partner line is known by
+    its variant and unit price, which a shipment of it names too.
+    """
+
+    __tablename__ = "partner_line_shares"
+    __table_args__ = (
+        UniqueConstraint("partner_order_id", "order_sync_id", "bubbly_line_item_id", "unit_price"),
+        Index("ix_partner_line_shares_partner_order", "partner_shop_domain", "partner_order_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_shop_domain: Mapped[str] = mapped_column(
+        ForeignKey("partner_stores.shop_domain", ondelete="CASCADE", onupdate="CASCADE")
+    )
+    partner_order_id: Mapped[str] = mapped_column(GID)
+    partner_variant_id: Mapped[str] = mapped_column(GID)
+    unit_price: Mapped[Decimal] = mapped_column(Money())
+    order_sync_id: Mapped[int] = mapped_column(
+        ForeignKey("order_syncs.id", ondelete="CASCADE"), index=True
+    )
+    bubbly_line_item_id: Mapped[str] = mapped_column(GID)
+    quantity: Mapped[int] = mapped_column(Integer)
+    fulfilled_quantity: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class OrderSyncEvent(Model):
     """The timeline of an OrderSync: captured, ready, each attempt, sent, fulfilled..."""
 
