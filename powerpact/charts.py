@@ -222,8 +222,12 @@ def finish(
         for child in list(parent):
             tag = child.tag.rpartition("}")[2]
             classes = (child.get("class") or "").split()
-            if tag == "script" or {"axis", "y2"} <= set(classes) or classes == ["line"]:
-                parent.remove(child)  # pygal's settings, the second axis, the frame's sides
+            if (
+                tag == "script"
+                or {"axis", "y2"} <= set(classes)
+                or classes in (["line"], ["tooltip"])
+            ):  # pygal's settings, the second axis, the frame's sides, its script's tooltip
+                parent.remove(child)
     heading = root.find(f"{{{SVG}}}title")
     if heading is None:
         heading = ElementTree.SubElement(root, f"{{{SVG}}}title")
@@ -344,7 +348,14 @@ def partner_orders_chart(rows: Sequence[PartnerOrdersOnDay]) -> Chart:
     if chart.empty:
         return chart
     svg = draw(
-        pygal.Bar, chart.key, chart.title, summary, labels, [orders], major=every_week(labels)
+        pygal.Bar,
+        chart.key,
+        chart.title,
+        summary,
+        labels,
+        [orders],
+        major=every_week(labels),
+        height=220,
     )
     return replace(chart, svgs=(svg,))
 
@@ -380,7 +391,7 @@ def failures_chart(rows: Sequence[FailuresForReason], days: int = 30) -> Chart:
         summary,
         labels[::-1],
         [drawn],
-        height=max(120, 40 + 36 * len(labels)),
+        height=56 + 32 * len(labels),
     )
     return replace(chart, svgs=(svg,))
 
@@ -426,8 +437,8 @@ def sync_health_chart(hours: Sequence[SyncHour], zone: ZoneInfo) -> Chart:
             major=midnights,
             tooltips=labels,
             label_width=widest,
-            height=170,
+            height=height,
         )
-        for column in (changed, errors)
+        for column, height in ((changed, 170), (errors, 120))
     )
     return replace(chart, svgs=panels)
