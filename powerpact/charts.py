@@ -10,9 +10,9 @@ browser shows as its own tooltip.
 
 Every chart is an ``<svg role="img">`` named by its ``<title>`` and described by its
 ``<desc>``, one sentence with the totals; the figures themselves are in the table of
-``partials/chart.html``, under "Show data". Colours are Polaris' (the palette's 12th and
-13th shades, as ``static/app.css``'s tokens), each at least 3:1 against the card's white
-(WCAG 1.4.11). Days and hours are the viewing shop's.
+``partials/chart.html``, under "Show data". Colours are from Polaris' colour scale, the one
+``static/app.css``'s tokens come from (its 12th and 13th shades), each at least 3:1 against
+the card's white (WCAG 1.4.11). Days and hours are the viewing shop's.
 """
 
 from __future__ import annotations
@@ -46,6 +46,9 @@ sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, pygal.PluginIm
 
 SVG = "http://www.w3.org/2000/svg"
 FIGURE_SPACE = "\u2007"  # as wide as a digit
+# SVG written as the page's own markup: <svg xmlns="..."> and <g>, not <ns0:svg>. (The
+# ``default_namespace`` of ``tostring`` would do it for one call, but it refuses attributes
+# without a namespace, and all of pygal's are.)
 ElementTree.register_namespace("", SVG)
 
 FONT = '-apple-system, BlinkMacSystemFont, "San Francisco", "Segoe UI", Roboto, sans-serif'
