@@ -2,8 +2,8 @@
 runs (``sync_runs``) of both kinds, the hourly sync and the coalesced webhook writes.
 
 Hours are the viewing shop's: the window starts at the top of a local hour, and each run
-falls in the hour its start is in, counted from there by PostgreSQL. Across a change of
-clocks the repeated hour shows twice, each with its own runs.
+falls in the hour its start is in (``db_types.time_slot``). Across a change of clocks the
+repeated hour shows twice, each with its own runs.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, case, func, select
 
-from powerpact.db_types import utcnow
+from powerpact.db_types import time_slot, utcnow
 from powerpact.extensions import db
 from powerpact.models import RunStatus, SyncRun
 
@@ -52,9 +52,7 @@ def sync_health_per_hour(
     """Stock syncs per hour over the last ``hours`` hours in ``zone``, zeros included."""
     starts = hours_window(hours, zone, now or utcnow())
     first, end = starts[0], starts[-1] + HOUR
-    index = func.floor(
-        (func.extract("epoch", SyncRun.started_at) - first.timestamp()) / HOUR.total_seconds()
-    ).label("hour")
+    index = time_slot(SyncRun.started_at, [*starts, end]).label("hour")
     errors = case(
         (and_(SyncRun.status == RunStatus.FAILED, SyncRun.error_count == 0), 1),
         else_=SyncRun.error_count,

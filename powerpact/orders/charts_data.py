@@ -2,10 +2,10 @@
 day, failed orders by reason.
 
 Each reads ``order_syncs`` over a bounded window, one query each. A day is a calendar day
-in the viewing shop's time zone (``powerpact.timezones``): PostgreSQL buckets each
-``created_at`` by ``timezone(zone, created_at)``, and the window starts at the first day's
-local midnight. Days without orders are filled in with zeros, so a chart's bars line up
-with its days. The signatures take the shop (or none), the number of days and the zone,
+in the viewing shop's time zone (``powerpact.timezones``): from one local midnight to the
+next, as instants, and the database puts each ``created_at`` between them
+(``db_types.time_slot``). Days without orders are filled in with zeros, so a chart's bars
+line up with its days. The signatures take the shop (or none), the number of days and the zone,
 and return rows: an hourly rollup of the counts can stand in for the queries behind them.
 """
 
@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Date, SQLColumnExpression, func, select
+from sqlalchemy import func, select
 
-from powerpact.db_types import utcnow
+from powerpact.db_types import time_slot, utcnow
 from powerpact.extensions import db
 from powerpact.models import FailureReason, OrderStatus, OrderSync, PartnerStore
 from powerpact.timezones import local_days, start_of_day
@@ -51,17 +51,11 @@ class FailuresForReason:
     orders: int
 
 
-def window(
-    days: int, zone: ZoneInfo, now: datetime | None
-) -> tuple[list[date], datetime, datetime]:
-    """The window's days in ``zone``, and its first and end instants (UTC)."""
+def window(days: int, zone: ZoneInfo, now: datetime | None) -> tuple[list[date], list[datetime]]:
+    """The window's days in ``zone``, and their local midnights (UTC) with the next day's."""
     dates = local_days(zone, days, now or utcnow())
-    return dates, start_of_day(dates[0], zone), start_of_day(dates[-1] + timedelta(days=1), zone)
-
-
-def local_day(column: SQLColumnExpression[datetime], zone: ZoneInfo) -> ColumnElement[date]:
-    """The calendar day in ``zone`` of a stored UTC time, worked out by PostgreSQL."""
-    return func.date(func.timezone(zone.key, column), type_=Date)
+    edges = [start_of_day(day, zone) for day in dates]
+    return dates, [*edges, start_of_day(dates[-1] + timedelta(days=1), zone)]
 
 
 def partner_orders_per_day(
@@ -70,20 +64,20 @@ def partner_orders_per_day(
     """Partner orders per day and partner over the last ``days`` days in ``zone``, zeros
     included: every partner with an order in the window, or ``shop`` alone (with its zeros
     even if it had none). Ordered by partner name, then day."""
-    dates, start, end = window(days, zone, now)
-    day = local_day(OrderSync.created_at, zone).label("day")
+    dates, edges = window(days, zone, now)
+    day = time_slot(OrderSync.created_at, edges).label("day")
     statement = (
         select(day, PartnerStore.shop_domain, PartnerStore.name, func.count())
         .join(PartnerStore, PartnerStore.shop_domain == OrderSync.partner_shop_domain)
-        .where(OrderSync.created_at >= start, OrderSync.created_at < end)
+        .where(OrderSync.created_at >= edges[0], OrderSync.created_at < edges[-1])
         .group_by(day, PartnerStore.shop_domain, PartnerStore.name)
     )
     if shop is not None:
         statement = statement.where(OrderSync.partner_shop_domain == shop)
     counts: dict[tuple[date, str], int] = {}
     names: dict[str, str] = {}
-    for row_day, domain, name, count in db.session.execute(statement):
-        counts[row_day, domain] = count
+    for slot, domain, name, count in db.session.execute(statement):
+        counts[dates[slot], domain] = count
         names[domain] = name or domain
     if shop is not None and shop not in names:
         names[shop] = (
@@ -107,7 +101,8 @@ def retail_orders_per_day(
     gained a partner later (an edit) is not counted again on that later day, and one first
     seen before the window is not counted in it.
     """
-    dates, start, end = window(days, zone, now)
+    dates, edges = window(days, zone, now)
+    start, end = edges[0], edges[-1]
     recent = select(OrderSync.bubbly_order_id).where(
         OrderSync.created_at >= start, OrderSync.created_at < end
     )
@@ -117,13 +112,13 @@ def retail_orders_per_day(
         .group_by(OrderSync.bubbly_order_id)
         .subquery()
     )
-    day = local_day(first_seen.c.first_seen, zone).label("day")
+    day = time_slot(first_seen.c.first_seen, edges).label("day")
     statement = (
         select(day, func.count())
         .where(first_seen.c.first_seen >= start, first_seen.c.first_seen < end)
         .group_by(day)
     )
-    counts = {row_day: count for row_day, count in db.session.execute(statement)}
+    counts = {dates[slot]: count for slot, count in db.session.execute(statement)}
     return [RetailOrdersOnDay(day, counts.get(day, 0)) for day in dates]
 
 

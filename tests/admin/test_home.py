@@ -2,7 +2,12 @@ import re
 from datetime import UTC, datetime
 
 import time_machine
+from sqlalchemy import select
 
+from powerpact.extensions import db
+from powerpact.models import PartnerStore, RetailStore
+from powerpact.shopify.session_tokens import mint_session_token
+from tests.e2e.conftest import sqlite_harness  # noqa: F401  (the fixture, reused)
 from tests.factories import OrderSyncFactory, PartnerStoreFactory, SyncRunFactory
 
 NOW = datetime(2026, 7, 15, 16, 0, tzinfo=UTC)  # noon in New York
@@ -103,3 +108,32 @@ def test_only_the_retail_admins_see_the_home_charts(client, as_shop, personas):
     assert "Bob" in chart_section(
         as_shop("/admin/", personas.retail).get_data(as_text=True), "chart-orders"
     )
+
+
+def test_the_demos_sqlite_draws_the_same_charts(sqlite_harness):  # noqa: F811
+    """``make demo`` runs on SQLite: the charts' queries are plain SQL that it runs too."""
+    harness = sqlite_harness
+    for shop in ("bubbly-retail.myshopify.com", "north-star-roasters.myshopify.com"):
+        harness.install(shop)
+    retail = db.session.scalars(select(RetailStore)).one()
+    retail.timezone = "America/New_York"
+    partner = db.session.scalars(select(PartnerStore)).one()
+    OrderSyncFactory(partner=partner, created_at=NY_LATE_13TH)
+    OrderSyncFactory(partner=partner, failed=True, created_at=NY_LATE_13TH)
+    SyncRunFactory(started_at=NY_LATE_13TH, changed=12, error_count=2, status="partial")
+    db.session.commit()
+    settings = harness.app.config["POWERPACT"]
+    with time_machine.travel(NOW, tick=False):
+        token = mint_session_token(
+            retail.shop_domain,
+            api_key=settings.shopify_api_key,
+            secret=settings.shopify_api_secret,
+        )
+        page = harness.client.get(
+            "/admin/", headers={"Authorization": f"Bearer {token}", "HX-Request": "true"}
+        ).get_data(as_text=True)
+
+    assert table_cells(chart_section(page, "chart-orders"))[-3] == ["Jul 13", "2", "2"]
+    assert table_cells(chart_section(page, "chart-failures")) == [["Shopify error", "1"]]
+    sync = chart_section(page, "chart-sync")
+    assert ["Mon Jul 13, 23:00 EDT", "1", "12", "2"] in table_cells(sync)
