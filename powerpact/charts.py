@@ -127,6 +127,11 @@ def number(value: int) -> str:
     return f"{value:,}"
 
 
+def counted(value: int, noun: str) -> str:
+    """``1 order``, ``2 orders``: a figure and what it counts."""
+    return f"{number(value)} {noun}{'' if value == 1 else 's'}"
+
+
 def ticks(top: int) -> list[int]:
     """Whole-number steps of 1, 2 or 5 times a power of ten, up to at least ``top``."""
     if top <= 0:
@@ -292,12 +297,12 @@ def orders_chart(
     labels = tuple(day_label(day) for day in days)
     busiest = max(range(len(days)), key=lambda i: retail_series.values[i], default=0)
     summary = (
-        f"In the last {len(days)} days, {number(retail_series.total)} retail orders became "
-        f"{number(total.total)} partner orders"
+        f"In the last {len(days)} days, {counted(retail_series.total, 'retail order')} became "
+        f"{counted(total.total, 'partner order')}"
         + (": " + ", ".join(f"{s.name} {number(s.total)}" for s in stacks) if stacks else "")
         + (
             f". The busiest day was {labels[busiest]}, with "
-            f"{number(retail_series.values[busiest])} retail orders."
+            f"{counted(retail_series.values[busiest], 'retail order')}."
             if retail_series.total
             else "."
         )
@@ -333,7 +338,7 @@ def partner_orders_chart(rows: Sequence[PartnerOrdersOnDay]) -> Chart:
     labels = tuple(day_label(day) for day in days)
     orders = Series("Orders", tuple(row.orders for row in rows), PALETTE[0])
     busiest = max(range(len(days)), key=lambda i: orders.values[i], default=0)
-    summary = f"In the last {len(days)} days you received {number(orders.total)} orders" + (
+    summary = f"In the last {len(days)} days you received {counted(orders.total, 'order')}" + (
         f"; the busiest day was {labels[busiest]}, with {number(orders.values[busiest])}."
         if orders.total
         else "."
@@ -370,7 +375,7 @@ def failures_chart(rows: Sequence[FailuresForReason], days: int = 30) -> Chart:
     reasons = ", ".join(
         f"{label} {number(value)}" for label, value in zip(labels, failed.values, strict=True)
     )
-    summary = f"{number(failed.total)} orders of the last {days} days are failed" + (
+    summary = f"{counted(failed.total, 'order')} of the last {days} days failed" + (
         f": {reasons}." if failed.total else "."
     )
     chart = Chart(
@@ -412,8 +417,8 @@ def sync_health_chart(hours: Sequence[SyncHour], zone: ZoneInfo) -> Chart:
     runs = Series("Syncs", tuple(h.runs for h in hours), drawn=False)
     days = round(len(hours) / 24)
     summary = (
-        f"In the last {days} days, {number(runs.total)} stock syncs applied "
-        f"{number(changed.total)} changes and met {number(errors.total)} errors"
+        f"In the last {days} days, {counted(runs.total, 'stock sync')} applied "
+        f"{counted(changed.total, 'change')} and met {counted(errors.total, 'error')}"
         f" ({sum(1 for e in errors.values if e)} hours with errors)."
     )
     chart = Chart(
@@ -434,7 +439,7 @@ def sync_health_chart(hours: Sequence[SyncHour], zone: ZoneInfo) -> Chart:
             pygal.Bar,
             f"{chart.key}-{column.name.split()[0].lower()}",
             f"{column.name} per hour",
-            f"{number(column.total)} {column.name.lower()} in the last {days} days.",
+            f"{column.name}: {number(column.total)} in the last {days} days.",
             axis,
             [column],
             major=midnights,

@@ -129,8 +129,7 @@ def test_the_failures_chart_lists_reasons_most_frequent_first():
     ]
     assert bar_figures(chart.svgs[0]) == table_figures(chart)
     assert chart.summary == (
-        "12 orders of the last 30 days are failed: Product not imported 8, Out of stock 3, "
-        "Unknown 1."
+        "12 orders of the last 30 days failed: Product not imported 8, Out of stock 3, Unknown 1."
     )
     assert charts.failures_chart([]).empty
 
@@ -152,7 +151,7 @@ def test_the_sync_chart_names_hours_in_the_shops_zone():
     assert drawn == table_figures(chart)
     assert drawn[chart.labels[30], "Changes applied"] == 1000
     assert [column.name for column in chart.series] == ["Syncs", "Changes applied", "Errors"]
-    assert "48 stock syncs applied 1,094 changes and met 1 errors" in chart.summary
+    assert "48 stock syncs applied 1,094 changes and met 1 error " in chart.summary
 
 
 def test_the_partners_chart_is_one_series_without_a_legend():
