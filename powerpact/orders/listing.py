@@ -76,6 +76,24 @@ ADMIN_REASON_TEXT = {
 }
 
 
+# The same reasons in a few words, where a chart or a table heading names them.
+REASON_LABEL = {
+    FailureReason.REAUTHORIZATION_REQUIRED: "Access lost",
+    FailureReason.PARTNER_UNINSTALLED: "Partner uninstalled",
+    FailureReason.VARIANT_NOT_MAPPED: "Product not imported",
+    FailureReason.INSUFFICIENT_INVENTORY: "Out of stock",
+    FailureReason.THROTTLED: "Throttled",
+    FailureReason.SHOPIFY_ERROR: "Shopify error",
+    FailureReason.INVALID_ORDER: "Order refused",
+    FailureReason.CURRENCY_MISMATCH: "Other currency",
+}
+
+
+def reason_label(reason: FailureReason | None) -> str:
+    """A failure reason in a few words; a failure recorded without one is "Unknown"."""
+    return REASON_LABEL.get(reason, "Unknown") if reason else "Unknown"
+
+
 def reason_text(reason: FailureReason | None, *, for_admin: bool = False) -> str:
     """A failure reason in plain words, for the partner (the default) or the retail admins."""
     if not reason:

@@ -8,11 +8,13 @@ from flask import Blueprint, Response, abort, g, render_template, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
+from powerpact.charts import partner_orders_chart
 from powerpact.embedded import embedded
 from powerpact.extensions import after_commit, db
-from powerpact.htmx import render_page_or_fragment, with_toast
+from powerpact.htmx import is_fragment_request, render_page_or_fragment, with_toast
 from powerpact.inputs import whole_number
 from powerpact.models import OrderSync, PartnerStore
+from powerpact.orders.charts_data import DAYS, partner_orders_per_day
 from powerpact.orders.listing import (
     Filters,
     as_csv,
@@ -24,6 +26,7 @@ from powerpact.orders.listing import (
 from powerpact.orders.retry import retry_order_syncs
 from powerpact.orders.risk import is_releasable, release_risk_hold
 from powerpact.orders.tasks import capture_order_task
+from powerpact.timezones import shop_zone
 
 bp = Blueprint("orders", __name__)
 
@@ -99,6 +102,11 @@ def partner_orders() -> str:
     filters = Filters.from_args(request.args)
     counts = status_counts(g.shop.shop_domain)
     page = order_page(filters, partner_domain=g.shop.shop_domain, counts=counts)
+    # The chart is the page's, above the table: a filtered table (the fragment) leaves it be.
+    chart = None
+    if not is_fragment_request():
+        zone = shop_zone(g.shop.timezone)
+        chart = partner_orders_chart(partner_orders_per_day(g.shop.shop_domain, DAYS, zone))
     return render_page_or_fragment(
         "orders/partner_orders.html",
         "orders/_partner_orders_table.html",
@@ -106,6 +114,7 @@ def partner_orders() -> str:
         page=page,
         filters=filters,
         counts=counts,
+        chart=chart,
     )
 
 

@@ -3,9 +3,11 @@
 import contextlib
 import csv
 import io
-from datetime import timedelta
+import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from sqlalchemy import event
 
 from powerpact.extensions import db
@@ -335,3 +337,36 @@ def test_the_csv_export_holds_every_page_of_the_filtered_table(as_shop, personas
     response = as_shop("/partner/orders.csv?status=failed", personas.alice)
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
     assert len(rows) == 1 + 30
+
+
+def test_the_partner_page_charts_its_own_orders_per_day_in_its_zone(as_shop, personas):
+    personas.alice.timezone = "Asia/Tokyo"
+    now = datetime(2026, 7, 15, 3, 0, tzinfo=UTC)  # noon in Tokyo
+    late = datetime(2026, 7, 14, 15, 30, tzinfo=UTC)  # 00:30 on July 15 in Tokyo
+    OrderSyncFactory.create_batch(2, partner=personas.alice, created_at=late)
+    OrderSyncFactory.create_batch(5, partner=personas.bob, created_at=late)
+    with time_machine.travel(now, tick=False):
+        page = as_shop("/partner/orders", personas.alice, htmx=False).get_data(as_text=True)
+        fragment = as_shop("/partner/orders?status=failed", personas.alice).get_data(as_text=True)
+
+    start = page.index('id="chart-partner-orders"')
+    card = page[start : page.index("</section>", start)]
+    assert 'role="img"' in card and "<summary>Show data</summary>" in card
+    assert "In the last 30 days you received 2 orders" in card
+    cells = re.findall(r'<th scope="row">([^<]*)</th><td class="numeric">(\d+)</td>', card)
+    assert len(cells) == 30 and cells[-1] == ("Jul 15", "2")
+    assert sum(int(count) for _, count in cells) == 2  # Bob's five are not Alice's
+    assert "chart-partner-orders" not in fragment  # a filtered table leaves the chart be
+
+
+def test_a_partner_without_orders_sees_the_charts_empty_state(as_shop, personas):
+    page = as_shop("/partner/orders", personas.alice, htmx=False).get_data(as_text=True)
+    assert "No orders in the last 30 days." in page and "<svg xmlns" not in page
+
+
+def test_only_a_partner_sees_its_orders_chart(client, as_shop, personas):
+    OrderSyncFactory(partner=personas.alice)
+    assert client.get("/partner/orders").status_code == 401
+    refused = as_shop("/partner/orders", personas.retail, htmx=False)
+    assert refused.status_code == 403
+    assert "chart-partner-orders" not in refused.get_data(as_text=True)
