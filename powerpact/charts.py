@@ -22,6 +22,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
+from functools import lru_cache
 from typing import Any
 from xml.etree import ElementTree
 from zoneinfo import ZoneInfo
@@ -180,7 +181,39 @@ def draw(
     in each slot (pygal's secondary series), on the same scale. ``major`` are the labels
     the axis shows (all if None); ``tooltips`` name each slot in its bars' tooltips
     (``labels`` if None). ``label_width`` pads the axis' figures to that many digits, so
-    that charts drawn one above the other start their plots at the same place."""
+    that charts drawn one above the other start their plots at the same place.
+
+    Drawing costs pygal tens of milliseconds a chart, and a page is mostly reloaded with
+    the same figures: the SVG of the last figures drawn is kept (``drawn_svg``)."""
+    return drawn_svg(
+        chart_class,
+        key,
+        title,
+        summary,
+        tuple(labels),
+        tuple(series),
+        tuple(beside),
+        tuple(major) if major is not None else None,
+        tuple(tooltips) if tooltips is not None else None,
+        label_width,
+        height,
+    )
+
+
+@lru_cache(maxsize=64)
+def drawn_svg(
+    chart_class: Any,
+    key: str,
+    title: str,
+    summary: str,
+    labels: tuple[str, ...],
+    series: tuple[Series, ...],
+    beside: tuple[Series, ...],
+    major: tuple[str, ...] | None,
+    tooltips: tuple[str, ...] | None,
+    label_width: int,
+    height: int,
+) -> Markup:
     top = max(
         [sum(values) for values in zip(*(s.values for s in series), strict=True)]
         + [sum(values) for values in zip(*(s.values for s in beside), strict=True)]

@@ -188,3 +188,17 @@ def test_the_axis_counts_in_whole_steps(top, expected):
         assert steps == expected
     assert steps[0] == 0 and steps[-1] >= top and len(steps) <= 6
     assert len({b - a for a, b in itertools.pairwise(steps)}) == 1
+
+
+def test_the_same_figures_are_drawn_once_and_new_figures_again():
+    import pygal
+
+    from powerpact.charts import Series, draw
+
+    labels = [f"Day {i}" for i in range(30)]
+    figures = [Series("North", tuple(range(30)), "#303030")]
+    first = draw(pygal.StackedBar, "memo", "Orders", "Orders per day.", labels, figures)
+    assert draw(pygal.StackedBar, "memo", "Orders", "Orders per day.", labels, figures) is first
+    changed = [Series("North", (*range(29), 99), "#303030")]
+    redrawn = draw(pygal.StackedBar, "memo", "Orders", "Orders per day.", labels, changed)
+    assert redrawn is not first and "99" in redrawn
