@@ -53,6 +53,12 @@ def test_a_re_import_at_another_markup_asks_before_it_reprices_live_products(liv
     box = page.get_by_role("checkbox", name=f"Select {title}")
     bulk = page.get_by_role("group", name="Import the selected products")
     assert not bulk.is_visible()
+    select_all = page.get_by_role("checkbox", name="Select every product on this page")
+    select_all.check()
+    products = page.locator("input[name=product_id]").count()
+    bulk.get_by_text(f"{products} selected").wait_for(timeout=5000)
+    select_all.uncheck()
+    bulk.wait_for(state="hidden", timeout=5000)
 
     # 1. Import it at 30% ending .99.
     box.check()
