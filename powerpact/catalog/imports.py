@@ -479,6 +479,22 @@ def imported_maps(partner_domain: str, product_ids: Sequence[str]) -> Iterator[P
         )
 
 
+def changes_to_confirm(
+    partner: PartnerStore,
+    retail: RetailStore,
+    product_ids: Sequence[str],
+    rule: MarkupRule,
+    *,
+    confirmed: str | None = None,
+) -> list[PriceChange]:
+    """The live price changes an import must still ask about: none when it changes no live
+    price, or when ``confirmed`` is the digest of exactly the changes it would make now."""
+    changes = price_changes(partner, retail, product_ids, rule)
+    if confirmed is not None and confirmed == changes_digest(changes):
+        return []
+    return changes
+
+
 def changes_digest(changes: Sequence[PriceChange]) -> str:
     """A fingerprint of the changes an admin was shown: a confirmation carries it, and an
     import goes ahead only while the changes it would make are still these."""

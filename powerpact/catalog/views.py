@@ -142,14 +142,19 @@ def start_import(partner_id: int) -> tuple[str, int] | str | BaseResponse:
         ), 422
     if reprice != "keep":
         try:
-            changes = imports.price_changes(partner, g.shop, list(titles), rule)
+            changes = imports.changes_to_confirm(
+                partner,
+                g.shop,
+                list(titles),
+                rule,
+                confirmed=form.get("confirmed", "") if reprice == "yes" else None,
+            )
         except ShopifyError as exc:
             message = f"The live prices could not be checked, so nothing was imported: {exc}"
             return with_toast(
                 render_template("catalog/_import_error.html", message=message), message, error=True
             )
-        confirmed = reprice == "yes" and form.get("confirmed") == imports.changes_digest(changes)
-        if changes and not confirmed:
+        if changes:
             return render_template(
                 "catalog/_import_price_changes.html",
                 partner=partner,

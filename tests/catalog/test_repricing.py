@@ -9,6 +9,7 @@ from sqlalchemy import select
 from powerpact.catalog import browse
 from powerpact.catalog.imports import (
     changes_digest,
+    changes_to_confirm,
     create_import_job,
     job_summary,
     price_changes,
@@ -147,6 +148,18 @@ def test_the_digest_names_the_changes_shown(stores, imported):
     assert shown == changes_digest(list(reversed(price_changes(partner, retail, [ONE], TO_95))))
     imported.set_price(SKU_250G, "15.97")
     assert changes_digest(price_changes(partner, retail, [ONE], TO_95)) != shown
+
+
+def test_a_confirmation_holds_only_for_the_changes_it_was_shown(stores, imported):
+    partner, retail = stores
+    changes = changes_to_confirm(partner, retail, [ONE], TO_95)
+    assert len(changes) == 2
+    digest = changes_digest(changes)
+    assert changes_to_confirm(partner, retail, [ONE], TO_95, confirmed=digest) == []
+    assert changes_to_confirm(partner, retail, [ONE], TO_95, confirmed="") == changes
+    imported.set_price(SKU_500G, "16.98")
+    [*now] = changes_to_confirm(partner, retail, [ONE], TO_95, confirmed=digest)
+    assert [c.live for c in now] == [Decimal("15.99"), Decimal("16.98")]
 
 
 # -- what an import does with live prices ---------------------------------------------------
