@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     Time,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -474,6 +475,9 @@ class ImportJob(TimestampMixin, Model):
     product_status: Mapped[str] = mapped_column(String(16), default="ACTIVE")
     vendor_override: Mapped[str | None] = mapped_column(String(255))
     requested_by: Mapped[str | None] = mapped_column(String(255))
+    # Products already on the retail store keep the prices it charges now (the admin chose
+    # "Import without repricing"); new products and new variants are priced as usual.
+    keep_live_prices: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
@@ -494,6 +498,8 @@ class ImportJobItem(Model):
     status: Mapped[RunStatus] = mapped_column(str_enum(RunStatus), default=RunStatus.QUEUED)
     error_message: Mapped[str | None] = mapped_column(Text)
     bubbly_product_id: Mapped[str | None] = mapped_column(GID)
+    # Variants whose live retail price this import changed (0 for a product new to the store).
+    repriced_variants: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     job: Mapped[ImportJob] = relationship(back_populates="items")
 

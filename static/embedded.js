@@ -144,6 +144,46 @@
     });
   });
 
+  /* A modal's own Cancel (a title-bar button with data-modal-hide) closes it and sends nothing. */
+  document.addEventListener("click", function (evt) {
+    var button = evt.target && evt.target.closest && evt.target.closest("ui-modal [data-modal-hide]");
+    if (!button) { return; }
+    var modal = button.closest("ui-modal");
+    if (typeof modal.hide === "function") { modal.hide(); } else if (window.shopify && window.shopify.modal) { window.shopify.modal.hide(modal.id); }
+  });
+
+  /* Bulk selection as the admin's index tables do it: inside [data-bulk], a [data-select-all]
+     checkbox ticks every [data-bulk-item]; [data-bulk-bar] shows only while one is ticked, and
+     [data-bulk-count] says how many ("2 selected"). */
+  function refreshBulk(scope) {
+    var items = Array.prototype.slice.call(scope.querySelectorAll("[data-bulk-item]"));
+    var ticked = items.filter(function (box) { return box.checked; }).length;
+    scope.querySelectorAll("[data-bulk-bar]").forEach(function (bar) { bar.hidden = ticked === 0; });
+    scope.querySelectorAll("[data-bulk-count]").forEach(function (node) { node.textContent = ticked + " selected"; });
+    scope.querySelectorAll("[data-select-all]").forEach(function (box) {
+      box.checked = items.length > 0 && ticked === items.length;
+      box.indeterminate = ticked > 0 && ticked < items.length;
+    });
+  }
+
+  function refreshAllBulk(root) {
+    var scope = root && root.querySelectorAll ? root : document;
+    if (scope.matches && scope.matches("[data-bulk]")) { refreshBulk(scope); }
+    scope.querySelectorAll("[data-bulk]").forEach(refreshBulk);
+  }
+
+  document.addEventListener("change", function (evt) {
+    var target = evt.target;
+    var scope = target && target.closest && target.closest("[data-bulk]");
+    if (!scope || !target.matches("[data-select-all], [data-bulk-item]")) { return; }
+    if (target.matches("[data-select-all]")) {
+      scope.querySelectorAll("[data-bulk-item]").forEach(function (box) { box.checked = target.checked; });
+    }
+    refreshBulk(scope);
+  });
+  document.addEventListener("DOMContentLoaded", function () { refreshAllBulk(document); });
+  document.addEventListener("htmx:afterSettle", function (evt) { refreshAllBulk(evt.target); });
+
   document.addEventListener("htmx:configRequest", function (evt) {
     if (latestToken) { evt.detail.headers["Authorization"] = "Bearer " + latestToken; }
   });

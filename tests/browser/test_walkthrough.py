@@ -102,8 +102,10 @@ def import_two_from_the_catalog(page, partner: str) -> None:  # type: ignore[no-
     boxes = page.locator("input[name=product_id]")
     boxes.nth(0).check()
     boxes.nth(1).check()
+    page.get_by_text("2 selected").wait_for()
+    page.evaluate("window.scrollTo(0, 0)")  # ticking the second product scrolled it into view
     snap(page, 2, "catalog")
-    page.get_by_role("button", name="Import selected").click()
+    page.get_by_role("button", name="Import", exact=True).click()
     page.get_by_text("All imported").wait_for(timeout=30000)
 
 
