@@ -179,9 +179,10 @@ def test_the_readme_demo_from_sign_in_to_a_tracked_partner_order(live, pages):
     desk = admin.locator("table.orders").inner_text()
     assert "recommends investigating" in desk and "refused the order for lack of stock" in desk
     snap(admin, 6, "desk")
-    admin.once("dialog", lambda dialog: dialog.accept())  # "Send ... whatever Shopify's ...?"
     admin.locator("tr", has_text=risky).get_by_role("button", name="Release").click()
-    admin.get_by_text("Released 1 partner order(s)").wait_for()
+    question = admin.get_by_role("dialog", name=f"Release {risky}?")
+    question.get_by_role("button", name="Release").click()
+    admin.get_by_role("status").filter(has_text="Released 1 partner order(s)").wait_for()
     harness.settle()
     assert {o.status for o in syncs(risky).values()} == {OrderStatus.SYNCED}
     timeline = [e.message for o in syncs(risky).values() for e in o.events]
