@@ -144,6 +144,56 @@
     });
   });
 
+  /* Index tables (form[data-index-table]): a header checkbox (data-select-all) selects every
+     selectable row (input[data-select-row]) and shows "indeterminate" for some; the bulk bar
+     (data-bulk-bar) shows only while something is selected, with its count. */
+  function syncIndexTable(table) {
+    var rows = Array.prototype.slice.call(table.querySelectorAll("input[data-select-row]"));
+    var chosen = rows.filter(function (row) { return row.checked; }).length;
+    var all = table.querySelector("input[data-select-all]");
+    if (all) {
+      all.checked = rows.length > 0 && chosen === rows.length;
+      all.indeterminate = chosen > 0 && chosen < rows.length;
+    }
+    var bar = table.querySelector("[data-bulk-bar]");
+    if (bar) { bar.hidden = chosen === 0; }
+    var count = table.querySelector("[data-selected-count]");
+    if (count) { count.textContent = chosen + " selected"; }
+  }
+
+  function syncIndexTables() {
+    document.querySelectorAll("[data-index-table]").forEach(syncIndexTable);
+  }
+
+  document.addEventListener("change", function (evt) {
+    var box = evt.target;
+    var table = box && box.closest && box.closest("[data-index-table]");
+    if (!table) { return; }
+    if (box.matches("input[data-select-all]")) {
+      table.querySelectorAll("input[data-select-row]").forEach(function (row) { row.checked = box.checked; });
+    }
+    syncIndexTable(table);
+  });
+  document.addEventListener("DOMContentLoaded", syncIndexTables);
+  document.addEventListener("htmx:afterSettle", syncIndexTables);
+  document.addEventListener("htmx:historyRestore", syncIndexTables);
+
+  /* While a request runs, its button (or a form's submit buttons) says so: aria-busy, which
+     the stylesheet draws as a spinner; hx-disabled-elt disables it meanwhile. */
+  function busyButtons(elt) {
+    if (!elt || !elt.tagName) { return []; }
+    if (elt.tagName === "BUTTON") { return [elt]; }
+    if (elt.tagName === "FORM") { return Array.prototype.slice.call(elt.querySelectorAll("button[type=submit]")); }
+    return [];
+  }
+
+  document.addEventListener("htmx:beforeRequest", function (evt) {
+    busyButtons(evt.detail.elt).forEach(function (button) { button.setAttribute("aria-busy", "true"); });
+  });
+  document.addEventListener("htmx:afterRequest", function (evt) {
+    busyButtons(evt.detail.elt).forEach(function (button) { button.removeAttribute("aria-busy"); });
+  });
+
   document.addEventListener("htmx:configRequest", function (evt) {
     if (latestToken) { evt.detail.headers["Authorization"] = "Bearer " + latestToken; }
   });

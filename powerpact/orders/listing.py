@@ -17,10 +17,12 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import selectinload
 
+from powerpact.config import SHOP_DOMAIN_RE
 from powerpact.db_types import utcnow
 from powerpact.extensions import db
 from powerpact.inputs import whole_number
-from powerpact.models import FailureReason, OrderStatus, OrderSync, PartnerStore
+from powerpact.models import FailureReason, OrderStatus, OrderSync, PartnerStore, ShipTo
+from powerpact.shops import display_name
 from powerpact.spreadsheets import csv_writer
 from powerpact.timezones import shop_zone
 
@@ -85,6 +87,13 @@ def reason_text(reason: FailureReason | None, *, for_admin: bool = False) -> str
 
 @dataclass(frozen=True)
 class Filters:
+    """A table's filters as its query string gives them; anything else is dropped.
+
+    They travel with an order's page as its back link to the desk, so each is read by its
+    own rule: a known status and sort, a page number, a ``*.myshopify.com`` partner, a
+    search of at most 64 characters. The back link is built from these alone.
+    """
+
     status: str | None = None
     q: str = ""
     sort: str = "date"
@@ -98,9 +107,15 @@ class Filters:
             status = None
         sort = args.get("sort") if args.get("sort") in SORTS else "date"
         page = whole_number(args.get("page")) or 1
-        return cls(
-            status, (args.get("q") or "").strip()[:64], sort, page, args.get("partner") or None
-        )
+        partner = args.get("partner") or None
+        if partner is not None and not SHOP_DOMAIN_RE.match(partner):
+            partner = None
+        return cls(status, (args.get("q") or "").strip()[:64], sort, page, partner)
+
+    @property
+    def narrowed(self) -> bool:
+        """Do the filters leave out any order (a search, a status or a partner)?"""
+        return bool(self.q or self.status or self.partner)
 
     def query_args(self, **changes: Any) -> dict[str, Any]:
         values = {
@@ -224,6 +239,17 @@ def as_csv(rows: Iterable[OrderSync], tz_name: str = "UTC") -> str:
     return out.getvalue()
 
 
+def ships_to_fulfilment_centre(order: OrderSync, partner: PartnerStore) -> bool:
+    """Does ``order``'s partner order ship to the retail store's fulfilment centre?
+
+    A batch does (it holds several customers' orders), and so does every order of a partner
+    set to ship there (``push.ship_to_address``). An order sent on its own is not recorded
+    with its address, so one sent before its partner's ship-to changed shows the setting of
+    now.
+    """
+    return order.batch_id is not None or partner.ship_to == ShipTo.FULFILMENT_CENTRE
+
+
 @dataclass(frozen=True)
 class SplitPart:
     party: str
@@ -259,7 +285,7 @@ def order_split(order: OrderSync, retail_name: str) -> OrderSplit | None:
     ).all()
     partners = [
         SplitPart(
-            party=name or row.partner_shop_domain,
+            party=display_name(name, row.partner_shop_domain),
             shipping=row.shipping_share,
             tax=row.tax_share,
             partner_order_name=row.partner_order_name,
