@@ -4,6 +4,7 @@ orders with its navigation, its retailer and where each order ships."""
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -11,8 +12,9 @@ from playwright.sync_api import Route, expect
 from sqlalchemy import select
 
 from powerpact.extensions import db
-from powerpact.models import OrderSync, PartnerStore, RetailStore, ShipTo
+from powerpact.models import OrderSync, OrderSyncEvent, PartnerStore, RetailStore, ShipTo
 from powerpact.shops import display_name
+from tests.browser.conftest import screenshot
 from tests.browser.test_pages_in_chromium import HARBOR, NORTH, RETAIL, add_orders, sign_in
 
 pytestmark = pytest.mark.browser
@@ -45,8 +47,10 @@ def test_an_order_opens_on_its_own_page_and_back_returns_to_the_filtered_desk(li
         link = table.get_by_role("link", name="#6100", exact=True)
         link.scroll_into_view_if_needed()
         assert page.evaluate("window.scrollY") > 0, "the oldest order is below the fold"
+        page.evaluate("window.stillThisDocument = true")
         link.click()
         page.wait_for_url(DETAIL)
+        assert page.evaluate("window.stillThisDocument"), "htmx boosts the link: no reload"
         heading = page.get_by_role("heading", level=1, name="#6100")
         expect(heading).to_be_in_viewport()
         expect(heading).to_be_focused()
@@ -203,3 +207,39 @@ def test_a_partner_sees_its_nav_its_retailer_and_where_each_order_ships(live, pa
     expect(page.locator("#orders-table tr", has_text="#6701").locator(".badge")).to_have_text(
         "Ready for sync"
     )
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_order_pages_fit_the_screen_and_leave_screenshots(live, browser, width):
+    """The desk, an order and a partner's orders, wide and narrow, in artifacts/screenshots/:
+    nothing wider than the screen."""
+    harness, base = live
+    for shop in (RETAIL, NORTH, HARBOR):
+        harness.install(shop)
+    add_orders(NORTH, ["#6801", "#6802"])
+    add_orders(HARBOR, ["#6803"], failed=True)
+    add_orders(NORTH, ["#6804"], failed=True)
+    order = db.session.scalars(
+        select(OrderSync).where(OrderSync.bubbly_order_name == "#6802")
+    ).one()
+    order.order_shipping, order.order_tax = Decimal("7.50"), Decimal("7.16")
+    order.shipping_share, order.tax_share = Decimal("2.74"), Decimal("2.62")
+    order.events.append(OrderSyncEvent(kind="sent", message="Created partner order #1042."))
+    db.session.commit()
+    detail = order.id
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    page = context.new_page()
+    try:
+        open_desk(page, base)
+        page.locator("input[name=order_id]").first.check()
+        for name, url in (("desk", None), ("order", f"/admin/orders/{detail}")):
+            if url:
+                page.goto(f"{base}{url}")
+                page.wait_for_load_state("networkidle")
+            assert page.evaluate("document.documentElement.scrollWidth") <= width, name
+            screenshot(page, f"orders-{name}-{width}")
+        sign_in(page, base, NORTH)
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        screenshot(page, f"orders-partner-{width}")
+    finally:
+        context.close()
