@@ -13,7 +13,7 @@ from flask import Flask, current_app, g, has_app_context
 
 from powerpact.models import OrderSync, RunStatus, SyncRun
 from powerpact.money import round_money
-from powerpact.orders.listing import reason_text, ships_to_fulfilment_centre
+from powerpact.orders.listing import reason_text
 from powerpact.shopify.admin_urls import admin_url, is_sandbox
 from powerpact.timezones import shop_zone
 
@@ -78,5 +78,4 @@ def init_app(app: Flask) -> None:
     app.add_template_global(retail_order_url, "retail_order_url")
     app.add_template_global(failure_text, "failure_text")
     app.add_template_global(sync_finished, "sync_finished")
-    app.add_template_global(ships_to_fulfilment_centre, "ships_to_fulfilment_centre")
     app.context_processor(app_bridge_context)

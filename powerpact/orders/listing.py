@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -21,7 +21,14 @@ from powerpact.config import SHOP_DOMAIN_RE
 from powerpact.db_types import utcnow
 from powerpact.extensions import db
 from powerpact.inputs import whole_number
-from powerpact.models import FailureReason, OrderStatus, OrderSync, PartnerStore, ShipTo
+from powerpact.models import (
+    FailureReason,
+    OrderStatus,
+    OrderSync,
+    PartnerSettingsChange,
+    PartnerStore,
+    ShipTo,
+)
 from powerpact.shops import display_name
 from powerpact.spreadsheets import csv_writer
 from powerpact.timezones import shop_zone
@@ -239,15 +246,47 @@ def as_csv(rows: Iterable[OrderSync], tz_name: str = "UTC") -> str:
     return out.getvalue()
 
 
-def ships_to_fulfilment_centre(order: OrderSync, partner: PartnerStore) -> bool:
-    """Does ``order``'s partner order ship to the retail store's fulfilment centre?
+class ShipToHistory:
+    """Where a partner's orders ship: the retail store's fulfilment centre or the customer.
 
-    A batch does (it holds several customers' orders), and so does every order of a partner
-    set to ship there (``push.ship_to_address``). An order sent on its own is not recorded
-    with its address, so one sent before its partner's ship-to changed shows the setting of
-    now.
+    A batch ships to the centre (it holds several customers' orders), an order not sent yet
+    goes where the partner's setting says now, and one sent on its own went where it said
+    when the order was sent (``push.ship_to_address``): the settings history tells, read
+    once, when such an order first asks.
     """
-    return order.batch_id is not None or partner.ship_to == ShipTo.FULFILMENT_CENTRE
+
+    def __init__(self, partner: PartnerStore) -> None:
+        self.partner = partner
+        self._changes: list[tuple[datetime, str]] | None = None
+
+    def to_fulfilment_centre(self, order: OrderSync) -> bool:
+        if order.batch_id is not None:
+            return True
+        sent_at = order.last_attempted_at if order.partner_order_id else None
+        return self.setting_at(sent_at) == ShipTo.FULFILMENT_CENTRE
+
+    def setting_at(self, moment: datetime | None) -> str:
+        """The partner's ship-to at ``moment`` (None: now)."""
+        if moment is not None:
+            for changed_at, before in self.changes():
+                if moment < changed_at:
+                    return before
+        return self.partner.ship_to.value
+
+    def changes(self) -> list[tuple[datetime, str]]:
+        """Each change of the ship-to, oldest first: when, and what it was before."""
+        if self._changes is None:
+            rows = db.session.scalars(
+                select(PartnerSettingsChange)
+                .where(PartnerSettingsChange.partner_shop_domain == self.partner.shop_domain)
+                .order_by(PartnerSettingsChange.changed_at, PartnerSettingsChange.id)
+            )
+            self._changes = [
+                (row.changed_at, row.changes["ship_to"]["from"])
+                for row in rows
+                if "ship_to" in row.changes
+            ]
+        return self._changes
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from powerpact.inputs import whole_number
 from powerpact.models import OrderSync, PartnerStore
 from powerpact.orders.listing import (
     Filters,
+    ShipToHistory,
     as_csv,
     export_rows,
     order_page,
@@ -102,6 +103,7 @@ def order_detail(order_id: int) -> str:
         "orders/order.html",
         order=order,
         partner_name=display_name(order.partner.name, order.partner_shop_domain),
+        ship_to=ShipToHistory(order.partner),
         split=order_split(order, display_name(g.shop.name, g.shop.shop_domain)),
         back_url=url_for("orders.desk", **filters.query_args()),
     )
@@ -116,7 +118,7 @@ def partner_orders() -> str:
     return render_page_or_fragment(
         "orders/partner_orders.html",
         "orders/_partner_orders_table.html",
-        partner=g.shop,
+        ship_to=ShipToHistory(g.shop),
         retailer=retail_store_name(),
         page=page,
         filters=filters,
@@ -144,5 +146,7 @@ def partner_retry(order_id: int) -> ResponseReturnValue:
     order = db.session.get(OrderSync, order_id)
     if order is None or order.partner_shop_domain != g.shop.shop_domain:
         abort(404)
-    row = render_template("orders/_partner_order_row.html", order=order, partner=g.shop)
+    row = render_template(
+        "orders/_partner_order_row.html", order=order, ship_to=ShipToHistory(g.shop)
+    )
     return with_toast(row, outcome.message, error=not outcome.retried)

@@ -268,6 +268,8 @@ def test_the_readme_demo_from_sign_in_to_a_tracked_partner_order(live, pages):
     ).click()
     admin.wait_for_url("**/admin/orders/*")
     admin.locator("#order-detail").get_by_text(f"tracking {tracking_number}").wait_for()
+    # sent to its customer before North Star switched to the fulfilment centre in step 5
+    assert "Fulfilment centre" not in admin.locator("#order-detail").inner_text()
     snap(admin, 11, "tracking", full=True)
 
     # 8. The order page's "Retail order" button opens the order in the retail store's admin.

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from powerpact.models import ShipTo
+from powerpact.models import PartnerSettingsChange, ShipTo
 from tests.factories import (
     OrderSyncEventFactory,
     OrderSyncFactory,
@@ -19,6 +19,7 @@ from tests.factories import (
     PartnerBatchFactory,
     PartnerStoreFactory,
 )
+from tests.orders.test_pages import count_queries
 
 BACK_LINK = re.compile(r'<a class="breadcrumb" href="([^"]*)" aria-label="Back to Orders">')
 
@@ -186,3 +187,37 @@ def test_the_partner_page_has_its_nav_names_its_retailer_and_says_where_orders_s
     db_session.flush()
     again = as_shop("/partner/orders", alice).get_data(as_text=True)
     assert "Portland" not in again and again.count("Fulfilment centre") == 2
+
+
+def test_an_order_sent_on_its_own_shows_where_it_went_when_it_was_sent(
+    as_shop, personas, db_session
+):
+    """The ship-to setting of the moment it was sent, from the settings history: an order
+    sent to its customer before the partner switched to the fulfilment centre still says
+    the customer's city."""
+    alice = personas.alice
+    switched = datetime.now(UTC) - timedelta(hours=1)
+    before, after = switched - timedelta(hours=1), switched + timedelta(minutes=5)
+    sent = {"partner": alice, "synced": True}
+    OrderSyncFactory(
+        **sent, bubbly_order_name="#BEFORE", last_attempted_at=before, ship_to_city="Salem"
+    )
+    OrderSyncFactory(
+        **sent, bubbly_order_name="#AFTER", last_attempted_at=after, ship_to_city="Bend"
+    )
+    OrderSyncFactory(partner=alice, bubbly_order_name="#NOT-SENT", ship_to_city="Eugene")
+    alice.ship_to = ShipTo.FULFILMENT_CENTRE
+    db_session.add(
+        PartnerSettingsChange(
+            partner_shop_domain=alice.shop_domain,
+            changed_by="an admin",
+            changed_at=switched,
+            changes={"ship_to": {"from": "customer", "to": "fulfilment_centre"}},
+        )
+    )
+    db_session.flush()
+    with count_queries() as statements:
+        page = as_shop("/partner/orders", alice).get_data(as_text=True)
+    assert "Salem, US" in page and "Bend" not in page and "Eugene" not in page
+    assert page.count("Fulfilment centre") == 2
+    assert sum("partner_settings_changes" in s for s in statements) == 1
