@@ -28,6 +28,16 @@ def open_desk(page, base: str, query: str = "") -> None:  # type: ignore[no-unty
     page.wait_for_load_state("networkidle")
 
 
+def let_through(page, held: list[Route]) -> None:  # type: ignore[no-untyped-def]
+    """Answer the one request held by ``page.route`` once it has arrived."""
+    for _ in range(100):
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert len(held) == 1, held
+    held[0].continue_()
+
+
 def query_of(url: str) -> dict[str, list[str]]:
     return parse_qs(urlsplit(url).query)
 
@@ -121,8 +131,7 @@ def test_select_all_selects_the_failed_orders_and_the_bulk_bar_retries_them(live
     retry.click()
     expect(retry).to_have_attribute("aria-busy", "true")
     expect(retry).to_be_disabled()
-    assert len(held) == 1
-    held[0].continue_()
+    let_through(page, held)
     toast = page.locator(".sandbox-toasts [role=status]")
     expect(toast).to_contain_text("2 order(s) will be sent again shortly.")
     expect(table.locator(".badge", has_text="Ready for sync")).to_have_count(2)
@@ -136,8 +145,13 @@ def test_a_filtered_empty_desk_clears_its_filters(live, page):
         harness.install(shop)
     add_orders(NORTH, ["#6501"])
     open_desk(page, base)
+    held: list[Route] = []
+    page.route("**/admin/orders?*status=failed*", lambda route: held.append(route))
     page.locator("#desk-filters select[name=status]").select_option("failed")
+    expect(page.locator("#desk-filters").get_by_role("status")).to_be_visible()  # loading
+    let_through(page, held)
     page.wait_for_url("**status=failed**")
+    expect(page.locator("#desk-filters").get_by_role("status")).to_be_hidden()
     empty = page.locator("#desk-table .empty-state")
     expect(empty).to_contain_text("No orders match these filters")
     empty.get_by_role("link", name="Clear filters").click()
