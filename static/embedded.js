@@ -152,37 +152,55 @@
     if (typeof modal.hide === "function") { modal.hide(); } else if (window.shopify && window.shopify.modal) { window.shopify.modal.hide(modal.id); }
   });
 
-  /* Bulk selection as the admin's index tables do it: inside [data-bulk], a [data-select-all]
-     checkbox ticks every [data-bulk-item]; [data-bulk-bar] shows only while one is ticked, and
-     [data-bulk-count] says how many ("2 selected"). */
-  function refreshBulk(scope) {
-    var items = Array.prototype.slice.call(scope.querySelectorAll("[data-bulk-item]"));
-    var ticked = items.filter(function (box) { return box.checked; }).length;
-    scope.querySelectorAll("[data-bulk-bar]").forEach(function (bar) { bar.hidden = ticked === 0; });
-    scope.querySelectorAll("[data-bulk-count]").forEach(function (node) { node.textContent = ticked + " selected"; });
-    scope.querySelectorAll("[data-select-all]").forEach(function (box) {
-      box.checked = items.length > 0 && ticked === items.length;
-      box.indeterminate = ticked > 0 && ticked < items.length;
-    });
+  /* Index tables (form[data-index-table]): a header checkbox (data-select-all) selects every
+     selectable row (input[data-select-row]) and shows "indeterminate" for some; the bulk bar
+     (data-bulk-bar) shows only while something is selected, with its count. */
+  function syncIndexTable(table) {
+    var rows = Array.prototype.slice.call(table.querySelectorAll("input[data-select-row]"));
+    var chosen = rows.filter(function (row) { return row.checked; }).length;
+    var all = table.querySelector("input[data-select-all]");
+    if (all) {
+      all.checked = rows.length > 0 && chosen === rows.length;
+      all.indeterminate = chosen > 0 && chosen < rows.length;
+    }
+    var bar = table.querySelector("[data-bulk-bar]");
+    if (bar) { bar.hidden = chosen === 0; }
+    var count = table.querySelector("[data-selected-count]");
+    if (count) { count.textContent = chosen + " selected"; }
   }
 
-  function refreshAllBulk(root) {
-    var scope = root && root.querySelectorAll ? root : document;
-    if (scope.matches && scope.matches("[data-bulk]")) { refreshBulk(scope); }
-    scope.querySelectorAll("[data-bulk]").forEach(refreshBulk);
+  function syncIndexTables() {
+    document.querySelectorAll("[data-index-table]").forEach(syncIndexTable);
   }
 
   document.addEventListener("change", function (evt) {
-    var target = evt.target;
-    var scope = target && target.closest && target.closest("[data-bulk]");
-    if (!scope || !target.matches("[data-select-all], [data-bulk-item]")) { return; }
-    if (target.matches("[data-select-all]")) {
-      scope.querySelectorAll("[data-bulk-item]").forEach(function (box) { box.checked = target.checked; });
+    var box = evt.target;
+    var table = box && box.closest && box.closest("[data-index-table]");
+    if (!table) { return; }
+    if (box.matches("input[data-select-all]")) {
+      table.querySelectorAll("input[data-select-row]").forEach(function (row) { row.checked = box.checked; });
     }
-    refreshBulk(scope);
+    syncIndexTable(table);
   });
-  document.addEventListener("DOMContentLoaded", function () { refreshAllBulk(document); });
-  document.addEventListener("htmx:afterSettle", function (evt) { refreshAllBulk(evt.target); });
+  document.addEventListener("DOMContentLoaded", syncIndexTables);
+  document.addEventListener("htmx:afterSettle", syncIndexTables);
+  document.addEventListener("htmx:historyRestore", syncIndexTables);
+
+  /* While a request runs, its button (or a form's submit buttons) says so: aria-busy, which
+     the stylesheet draws as a spinner; hx-disabled-elt disables it meanwhile. */
+  function busyButtons(elt) {
+    if (!elt || !elt.tagName) { return []; }
+    if (elt.tagName === "BUTTON") { return [elt]; }
+    if (elt.tagName === "FORM") { return Array.prototype.slice.call(elt.querySelectorAll("button[type=submit]")); }
+    return [];
+  }
+
+  document.addEventListener("htmx:beforeRequest", function (evt) {
+    busyButtons(evt.detail.elt).forEach(function (button) { button.setAttribute("aria-busy", "true"); });
+  });
+  document.addEventListener("htmx:afterRequest", function (evt) {
+    busyButtons(evt.detail.elt).forEach(function (button) { button.removeAttribute("aria-busy"); });
+  });
 
   document.addEventListener("htmx:configRequest", function (evt) {
     if (latestToken) { evt.detail.headers["Authorization"] = "Bearer " + latestToken; }

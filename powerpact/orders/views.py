@@ -1,10 +1,10 @@
 """The orders' pages: the retail admin's order desk (every partner's orders, counts, bulk
-retry, release of a risk hold, each order's timeline) and a partner's own orders (its table,
-the CSV export, retry)."""
+retry, release of a risk hold) and each order's own page (its lines, split and timeline), and
+a partner's own orders (its table, the CSV export, retry)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, g, render_template, request
+from flask import Blueprint, Response, abort, g, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
@@ -17,6 +17,7 @@ from powerpact.models import OrderSync, PartnerStore
 from powerpact.orders.charts_data import DAYS, partner_orders_per_day
 from powerpact.orders.listing import (
     Filters,
+    ShipToHistory,
     as_csv,
     export_rows,
     order_page,
@@ -26,9 +27,17 @@ from powerpact.orders.listing import (
 from powerpact.orders.retry import retry_order_syncs
 from powerpact.orders.risk import is_releasable, release_risk_hold
 from powerpact.orders.tasks import capture_order_task
+from powerpact.shops import display_name, retail_store_name
 from powerpact.timezones import shop_zone
 
 bp = Blueprint("orders", __name__)
+
+
+def partner_names() -> dict[str, str]:
+    """Every partner's display name by its domain, in the order of those names."""
+    rows = db.session.execute(select(PartnerStore.shop_domain, PartnerStore.name)).all()
+    names = {domain: display_name(name, domain) for domain, name in rows}
+    return dict(sorted(names.items(), key=lambda item: item[1].casefold()))
 
 
 def desk_context(filters: Filters) -> dict[str, object]:
@@ -37,9 +46,7 @@ def desk_context(filters: Filters) -> dict[str, object]:
         "page": order_page(filters, counts=counts),
         "filters": filters,
         "counts": counts,
-        "partners": db.session.execute(
-            select(PartnerStore.shop_domain, PartnerStore.name).order_by(PartnerStore.name)
-        ).all(),
+        "partner_names": partner_names(),
         "releasable": is_releasable,
     }
 
@@ -89,11 +96,20 @@ def staff_member() -> str:
 @bp.get("/admin/orders/<int:order_id>")
 @embedded("admin")
 def order_detail(order_id: int) -> str:
+    """An order's own page. Its query is the desk's filters it was opened from, read by the
+    desk's own rules, for the back link: that link always leads to the desk."""
     order = db.session.get(OrderSync, order_id)
     if order is None:
         abort(404)
-    split = order_split(order, g.shop.name or g.shop.shop_domain)
-    return render_template("orders/_order_detail.html", order=order, split=split)
+    filters = Filters.from_args(request.args)
+    return render_template(
+        "orders/order.html",
+        order=order,
+        partner_name=display_name(order.partner.name, order.partner_shop_domain),
+        ship_to=ShipToHistory(order.partner),
+        split=order_split(order, display_name(g.shop.name, g.shop.shop_domain)),
+        back_url=url_for("orders.desk", **filters.query_args()),
+    )
 
 
 @bp.get("/partner/orders")
@@ -110,7 +126,8 @@ def partner_orders() -> str:
     return render_page_or_fragment(
         "orders/partner_orders.html",
         "orders/_partner_orders_table.html",
-        partner=g.shop,
+        ship_to=ShipToHistory(g.shop),
+        retailer=retail_store_name(),
         page=page,
         filters=filters,
         counts=counts,
@@ -138,5 +155,7 @@ def partner_retry(order_id: int) -> ResponseReturnValue:
     order = db.session.get(OrderSync, order_id)
     if order is None or order.partner_shop_domain != g.shop.shop_domain:
         abort(404)
-    row = render_template("orders/_partner_order_row.html", order=order, partner=g.shop)
+    row = render_template(
+        "orders/_partner_order_row.html", order=order, ship_to=ShipToHistory(g.shop)
+    )
     return with_toast(row, outcome.message, error=not outcome.retried)

@@ -33,7 +33,7 @@ def test_a_bulk_retry_reports_in_a_toast(live, page):
     page.wait_for_load_state("networkidle")
     for box in page.locator("input[name=order_id]").all():
         box.check()
-    page.get_by_role("button", name="Retry selected").click()
+    page.locator("[data-bulk-bar]").get_by_role("button", name="Retry").click()
     toast = page.locator(".sandbox-toasts [role=status]")
     toast.wait_for(timeout=10000)
     assert "2 order(s) will be sent again shortly." in toast.inner_text()

@@ -119,7 +119,7 @@ def test_an_admin_bulk_retries_failed_orders(live, page):
     for box in page.locator("input[name=order_id]").all():
         box.check()
     screenshot(page, "admin-desk")
-    page.get_by_role("button", name="Retry selected").click()
+    page.locator("[data-bulk-bar]").get_by_role("button", name="Retry").click()
     page.locator("text=3 order(s) will be sent again shortly.").wait_for(timeout=10000)
     screenshot(page, "admin-desk-retried")
     db.session.expire_all()

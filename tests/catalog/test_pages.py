@@ -277,5 +277,5 @@ def test_the_catalog_page_follows_the_admins_page_layout(as_shop, stores, shopif
     assert "<h1>Alice Roasters · Catalog</h1>" in html
     assert 'href="/admin/partners" aria-label="Back to Partners"' in html
     assert 'hx-indicator="#catalog-loading"' in html and 'id="catalog-loading"' in html
-    assert "data-select-all" in html and "data-bulk-item" in html
+    assert "data-select-all" in html and "data-select-row" in html
     assert "data-bulk-bar hidden" in html  # shown once a product is ticked
