@@ -593,3 +593,50 @@ class SendAttempt(Model):
     previous_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_started_at: Mapped[datetime] = mapped_column(UTCDateTime())
     attempts: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class CreditKind(enum.StrEnum):
+    """Why a partner owes back part of what a sent partner order charged."""
+
+    CANCELLATION = "cancellation"  # the partner order was cancelled after it was sent
+    REFUND = "refund"  # the retail order refunded (part of) the partner's lines, shipping or tax
+    EDIT = "edit"  # the retail order was edited after sending: quantities lowered or lines removed
+
+
+class PartnerCredit(Model):
+    """One fact that lowers what the retail store owes a partner for a sent partner order.
+
+    Recorded once per fact (``source_key`` is unique: a refund line, an edit, a
+    cancellation), dated when it happened at the retail store (``occurred_at``), so a
+    partner statement of a closed period never changes: a credit lands in the period it
+    occurred. Amounts are at the partner's prices, as the split shared them
+    (``orders/split.py``): ``lines`` (discount included), ``shipping``, ``tax``, and their
+    sum ``total``. ``applied_at_partner`` says whether the partner's own order was changed
+    to match (edited before it was fulfilled); when False the partner had already shipped
+    and the credit is a return to settle between the two stores.
+    """
+
+    __tablename__ = "partner_credits"
+    __table_args__ = (
+        UniqueConstraint("source_key"),
+        Index("ix_partner_credits_partner_occurred", "partner_shop_domain", "occurred_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_sync_id: Mapped[int] = mapped_column(ForeignKey("order_syncs.id", ondelete="CASCADE"))
+    partner_shop_domain: Mapped[str] = mapped_column(
+        ForeignKey("partner_stores.shop_domain", ondelete="CASCADE", onupdate="CASCADE")
+    )
+    kind: Mapped[CreditKind] = mapped_column(str_enum(CreditKind))
+    source_key: Mapped[str] = mapped_column(String(255))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    currency: Mapped[str] = mapped_column(String(3))
+    lines: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
+    shipping: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
+    tax: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
+    total: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
+    applied_at_partner: Mapped[bool] = mapped_column(Boolean, default=False)
+    note: Mapped[str | None] = mapped_column(String(500))
+
+    order_sync: Mapped[OrderSync] = relationship()
