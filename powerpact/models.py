@@ -452,6 +452,8 @@ class SyncRun(Model):
     api_calls: Mapped[int] = mapped_column(Integer, default=0)
     requested_cost: Mapped[int] = mapped_column(Integer, default=0)
     actual_cost: Mapped[int] = mapped_column(Integer, default=0)
+    # calls Shopify refused as throttled (HTTP 429 or THROTTLED), each waited out and tried again
+    throttled: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     @property
     def duration_seconds(self) -> float | None:
