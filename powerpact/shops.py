@@ -50,3 +50,21 @@ def missing_scopes(granted: str | list[str]) -> list[str]:
     have |= {"read_" + s.removeprefix("write_") for s in have if s.startswith("write_")}
     wanted = current_app.config["POWERPACT"].shopify_scopes.split(",")
     return [s.strip() for s in wanted if s.strip() and s.strip() not in have]
+
+
+def display_name(shop: InstalledShop) -> str:
+    """What the pages call a shop: its name as its owner set it in Shopify. Only a shop whose
+    name PowerPact has not read yet (it is read at install) is shown by its domain."""
+    return shop.name or shop.shop_domain
+
+
+def partner_names() -> dict[str, str]:
+    """Every partner's display name by its domain, for rows that hold only the domain."""
+    rows = db.session.execute(select(PartnerStore.shop_domain, PartnerStore.name))
+    return {domain: name or domain for domain, name in rows}
+
+
+def partners_by_domain(domains: list[str]) -> dict[str, PartnerStore]:
+    """The partners of ``domains`` (those that exist), by domain."""
+    rows = db.session.scalars(select(PartnerStore).where(PartnerStore.shop_domain.in_(domains)))
+    return {partner.shop_domain: partner for partner in rows}
