@@ -32,7 +32,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ScalarSelect, SQLColumnExpression, func, select
 
 from powerpact.db_types import utcnow
 from powerpact.extensions import db, insert_or_ignore
@@ -147,6 +147,21 @@ def ready_unbatched(partner: PartnerStore, before: datetime) -> list[OrderSync]:
             .with_for_update()
             .execution_options(populate_existing=True)
         )
+    )
+
+
+def waiting_for_batch(partner_domain: str | SQLColumnExpression[str]) -> ScalarSelect[int]:
+    """How many of a partner's orders wait for its next batch: what ``send_now`` would send
+    (less any waiting out a retry's backoff). Given a column, a count correlated with it."""
+    return (
+        select(func.count())
+        .select_from(OrderSync)
+        .where(
+            OrderSync.partner_shop_domain == partner_domain,
+            OrderSync.status == OrderStatus.READY_FOR_SYNC,
+            (OrderSync.next_attempt_at.is_(None)) | (OrderSync.next_attempt_at <= utcnow()),
+        )
+        .scalar_subquery()
     )
 
 
