@@ -22,7 +22,8 @@ from powerpact.models import (
     SyncRun,
 )
 from powerpact.templating import local_time
-from tests.browser.test_pages_in_chromium import NORTH, RETAIL, sign_in
+from tests.browser.conftest import screenshot
+from tests.browser.test_pages_in_chromium import HARBOR, NORTH, RETAIL, sign_in
 from tests.browser.test_walkthrough import import_two_directly
 
 pytestmark = pytest.mark.browser
@@ -60,9 +61,17 @@ def test_sync_now_brings_the_last_stock_sync_up_to_date_without_a_reload(live, p
     loads: list[str] = []
     page.on("load", lambda _: loads.append(page.url))
 
+    held = []
+    page.route("**/admin/inventory/sync", lambda route: held.append(route))
     row = page.locator(".table-card tbody tr", has_text="North Star Roasters")
-    row.locator("form.inline-form button", has_text="Sync now").click()
+    button = row.locator("form.inline-form button", has_text="Sync now")
+    button.click()
+    page.wait_for_function("() => document.querySelector('[aria-busy=true]') !== null")
+    assert button.get_attribute("aria-busy") == "true", "loading while its request runs"
+    assert button.locator(".spinner").is_visible() and button.is_disabled()
+    held[0].continue_()
     page.locator("#sync-status").get_by_text("Stock synced").wait_for(timeout=20000)
+    assert button.get_attribute("aria-busy") is None
 
     page.wait_for_timeout(500)  # the swap has settled
     db.session.expire_all()
@@ -208,3 +217,54 @@ def test_the_sync_history_keeps_the_api_figures_behind_a_toggle(live, page):
     figures.wait_for(state="visible", timeout=5000)
     text = figures.inner_text()
     assert "22 of 40 requested" in text and "Throttled calls" in text
+
+
+WIDTHS = {"wide": 1280, "narrow": 390}
+
+
+def test_the_merchant_pages_fit_a_phone_and_a_desktop(live, browser):
+    """Screenshots at 1280 and 390 wide (artifacts/screenshots/merchant-*.png); on a phone
+    no page scrolls sideways, and the tables' cells carry their column's label."""
+    harness, base = live
+    for shop in (RETAIL, NORTH, HARBOR):
+        harness.install(shop)
+    import_two_directly(NORTH)
+    partner = db.session.scalars(
+        select(PartnerStore).where(PartnerStore.shop_domain == NORTH)
+    ).one()
+    ready_orders(harness, partner, 1)
+    inventory.sync_partner(NORTH)
+    pages = {
+        "home": "/admin/",
+        "partners": "/admin/partners",
+        "partner-settings": f"/admin/partners/{partner.id}/settings",
+        "store-settings": "/admin/settings",
+        "sync-history": "/admin/sync-runs",
+    }
+    for size, width in WIDTHS.items():
+        context = browser.new_context(viewport={"width": width, "height": 900})
+        page = context.new_page()
+        sign_in(page, base, RETAIL)
+        for name, path in pages.items():
+            page.goto(f"{base}{path}")
+            page.wait_for_load_state("networkidle")
+            if name == "sync-history":
+                page.locator("details summary").first.click()
+            screenshot(page, f"merchant-{name}-{size}")
+            overflow = page.evaluate("document.documentElement.scrollWidth")
+            assert overflow <= width, f"{name} scrolls sideways at {width} px ({overflow})"
+        page.goto(f"{base}/admin/partners")
+        page.wait_for_load_state("networkidle")
+        page.get_by_role("button", name="Sync stock now (all partners)").click()
+        page.locator("#sync-status").get_by_text("Stock synced").wait_for(timeout=20000)
+        screenshot(page, f"merchant-partners-synced-{size}")
+        if size == "narrow":
+            label = page.evaluate(
+                "getComputedStyle(document.querySelector('td[data-label=Status]'), '::before')"
+                ".content"
+            )
+            assert label == '"Status"'
+        page.get_by_role("button", name="Send daily batch now").click()
+        page.get_by_role("dialog", name="Send daily batch now?").wait_for()
+        screenshot(page, f"merchant-send-batch-{size}")
+        context.close()
