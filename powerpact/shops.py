@@ -52,16 +52,15 @@ def missing_scopes(granted: str | list[str]) -> list[str]:
     return [s.strip() for s in wanted if s.strip() and s.strip() not in have]
 
 
-def display_name(shop: InstalledShop) -> str:
-    """What the pages call a shop: its name as its owner set it in Shopify. Only a shop whose
-    name PowerPact has not read yet (it is read at install) is shown by its domain."""
-    return shop.name or shop.shop_domain
+def shop_name(shop: InstalledShop) -> str:
+    """A shop's display name (templates: ``shop | shop_name``)."""
+    return display_name(shop.name, shop.shop_domain)
 
 
 def partner_names() -> dict[str, str]:
     """Every partner's display name by its domain, for rows that hold only the domain."""
     rows = db.session.execute(select(PartnerStore.shop_domain, PartnerStore.name))
-    return {domain: name or domain for domain, name in rows}
+    return {domain: display_name(name, domain) for domain, name in rows}
 
 
 def partners_by_domain(domains: list[str]) -> dict[str, PartnerStore]:

@@ -15,7 +15,7 @@ from powerpact.models import OrderSync, RunStatus, SyncRun
 from powerpact.money import round_money
 from powerpact.orders.listing import reason_text
 from powerpact.shopify.admin_urls import admin_url, is_sandbox
-from powerpact.shops import display_name
+from powerpact.shops import shop_name
 from powerpact.timezones import shop_zone
 
 
@@ -87,7 +87,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(local_date, "local_date")
     app.add_template_filter(duration, "duration")
     app.add_template_filter(money, "money")
-    app.add_template_filter(display_name, "display_name")
+    app.add_template_filter(shop_name, "shop_name")
     app.add_template_global(partner_order_url, "partner_order_url")
     app.add_template_global(retail_order_url, "retail_order_url")
     app.add_template_global(failure_text, "failure_text")

@@ -26,7 +26,7 @@ from powerpact.models import (
 from powerpact.orders.batches import send_now, waiting_for_batch
 from powerpact.partners import settings as settings_service
 from powerpact.shopify.errors import ShopifyError
-from powerpact.shops import display_name
+from powerpact.shops import shop_name
 
 bp = Blueprint("partners", __name__)
 RECENT = timedelta(days=30)
@@ -135,7 +135,7 @@ def send_batch_now(partner_id: int) -> BaseResponse:
     """Send what waits for a daily or weekly partner's batch now; say so in a toast, and
     answer with the button again (what waits after the send)."""
     partner = db.get_or_404(PartnerStore, partner_id)
-    domain, name = partner.shop_domain, display_name(partner)
+    domain, name = partner.shop_domain, shop_name(partner)
     waited = db.session.scalar(select(waiting_for_batch(domain))) or 0
     sent = send_now(domain)
     waiting = db.session.scalar(select(waiting_for_batch(domain))) or 0

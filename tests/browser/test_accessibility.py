@@ -319,7 +319,7 @@ def test_the_store_settings_with_an_error_the_save_bar_and_the_leave_question(si
 
     page.get_by_label("Hold orders for Shopify's fraud analysis (minutes)").fill("5")
     page.get_by_role("button", name="Save settings").click()
-    page.get_by_text("Saved: fraud hold changed.").wait_for()
+    page.locator(".sandbox-toasts [role=status]", has_text="Settings saved").wait_for()
     assert_accessible(page, "store settings, saved")
 
 
@@ -442,7 +442,7 @@ def test_a_partners_settings_with_an_error_and_the_save_bar(filled: Site) -> Non
     assert_accessible(page, "partner settings, invalid cutoff")
     page.locator("input[name=cutoff_time]").fill("16:00")
     page.get_by_role("button", name="Save settings").click()
-    page.get_by_text("Saved:").wait_for()
+    page.locator(".sandbox-toasts [role=status]", has_text="Settings saved").wait_for()
     assert_accessible(page, "partner settings, saved with its history")
 
 

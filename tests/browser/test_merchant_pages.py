@@ -68,7 +68,9 @@ def test_sync_now_brings_the_last_stock_sync_up_to_date_without_a_reload(live, p
     button.click()
     page.wait_for_function("() => document.querySelector('[aria-busy=true]') !== null")
     assert button.get_attribute("aria-busy") == "true", "loading while its request runs"
-    assert button.locator(".spinner").is_visible() and button.is_disabled()
+    assert button.is_disabled(), "and disabled meanwhile (hx-disabled-elt)"
+    spinner = button.evaluate("b => getComputedStyle(b, '::after').animationName")
+    assert spinner == "pp-spin", "drawn as Polaris' loading button: a spinner"
     held[0].continue_()
     page.locator("#sync-status").get_by_text("Stock synced").wait_for(timeout=20000)
     assert button.get_attribute("aria-busy") is None
