@@ -1,7 +1,7 @@
 """sync runs: how many of a run's calls Shopify refused as throttled
 
 Revision ID: 0020
-Revises: 0019
+Revises: 0021
 Create Date: 2026-12-20 10:00:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0020'
-down_revision = '0019'
+down_revision = '0021'
 branch_labels = None
 depends_on = None
 
