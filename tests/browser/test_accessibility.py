@@ -360,23 +360,26 @@ def test_the_order_desk_its_timeline_release_question_and_toasts(filled: Site) -
     page = filled.open(RETAIL, "/admin/orders")
     assert_accessible(page, "order desk")
 
-    page.locator("tr", has_text="#1103").get_by_role("button", name="Timeline").click()
-    page.locator("#order-detail .timeline").wait_for()
-    assert_accessible(page, "order desk, #1103's timeline")
+    page.get_by_role("link", name="#1103").click()
+    page.get_by_role("heading", level=1, name="#1103").wait_for()
+    assert_accessible(page, "#1103's order page with its timeline")
 
+    page = filled.open(RETAIL, "/admin/orders")
     page.get_by_role("button", name="Release #1104").click()
     page.get_by_role("dialog", name="Release #1104?").wait_for()
     assert_accessible(page, "order desk, release question open")
     page.get_by_role("dialog").get_by_role("button", name="Cancel").click()
 
-    page.get_by_role("button", name="Retry selected").click()
-    page.locator(".sandbox-toasts [role=alert]").wait_for()
-    assert_accessible(page, "order desk, error toast")
-
     page.get_by_label("Select #1107").check()
-    page.get_by_role("button", name="Retry selected").click()
+    page.locator("[data-bulk-bar]").get_by_text("1 selected").wait_for()
+    assert_accessible(page, "order desk, one order selected")
+    page.locator("[data-bulk-bar]").get_by_role("button", name="Retry").click()
     page.get_by_role("region", name="Notifications").get_by_role("status").wait_for()
     assert_accessible(page, "order desk, toast")
+
+    page.evaluate("window.shopify.toast.show('Nothing to retry.', {isError: true})")
+    page.locator(".sandbox-toasts [role=alert]").wait_for()
+    assert_accessible(page, "order desk, error toast")
 
     page = filled.open(RETAIL, "/admin/orders?q=nothing-like-this")
     assert_accessible(page, "order desk, no order matches")
@@ -388,10 +391,6 @@ def test_a_partners_catalog_its_errors_and_an_import(filled: Site) -> None:
     page.locator("table.catalog").wait_for()
     assert_accessible(page, "catalog")
 
-    page.get_by_role("button", name="Import selected").click()
-    page.locator("#import-error [role=alert]").wait_for()
-    assert_accessible(page, "catalog, nothing picked")
-
     page = filled.open(RETAIL, f"/admin/partners/{north}/catalog?value=")
     assert_accessible(page, "catalog, no markup")
     page = filled.open(RETAIL, f"/admin/partners/{north}/catalog?q=nothing-like-this")
@@ -401,7 +400,8 @@ def test_a_partners_catalog_its_errors_and_an_import(filled: Site) -> None:
     boxes = page.locator("input[name=product_id]")
     boxes.nth(0).check()
     boxes.nth(1).check()
-    page.get_by_role("button", name="Import selected").click()
+    assert_accessible(page, "catalog, two products selected")
+    page.locator("[data-bulk-bar]").get_by_role("button", name="Import").click()
     page.wait_for_url("**/admin/imports/**")
     page.get_by_text("All imported").wait_for()
     assert_accessible(page, "import, just finished")
