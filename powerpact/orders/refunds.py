@@ -362,12 +362,15 @@ Key = tuple[str, Decimal]  # a partner line: its variant and unit price
 
 @dataclass
 class PartnerOrder:
-    """What the partner order holds per line (variant, unit price), as the database and the
-    partner's store see it, and what this run takes off."""
+    """What the partner order holds of each variant, as its store says and as the shares
+    count it, and what this run takes off each of its lines.
 
-    live: dict[Key, int]  # units on the partner line now
-    unshipped: dict[Key, int]  # of them, not yet fulfilled
-    gone: dict[Key, int]  # units the shares count that the line no longer holds
+    Counted by variant: a weekly master order may hold a variant's units on a line whose
+    price is not the one their shares name (``batches.on_master_lines``).
+    """
+
+    unshipped: dict[str, int]  # units of the variant not yet fulfilled at the partner
+    gone: dict[str, int]  # units the shares count that the partner order no longer holds
     take: dict[Key, int] = field(default_factory=dict)  # to take off in this edit
 
 
@@ -375,23 +378,20 @@ def read_partner_order(
     client: ShopifyClient, partner_order_id: str, shares: Sequence[PartnerLineShare]
 ) -> PartnerOrder:
     data = client.execute("PartnerOrderLines", {"id": partner_order_id})["order"] or {}
-    live: dict[Key, int] = {}
-    unshipped: dict[Key, int] = {}
+    live: dict[str, int] = {}
+    unshipped: dict[str, int] = {}
     for item in (data.get("lineItems") or {}).get("nodes") or []:
         variant = (item.get("variant") or {}).get("id")
-        price = _price(item)
-        if not variant or price is None:
+        if not variant:
             continue
-        live[(variant, price)] = live.get((variant, price), 0) + int(item["currentQuantity"])
-        unshipped[(variant, price)] = unshipped.get((variant, price), 0) + int(
-            item.get("unfulfilledQuantity") or 0
-        )
-    counted: dict[Key, int] = {}
+        live[variant] = live.get(variant, 0) + int(item["currentQuantity"])
+        unshipped[variant] = unshipped.get(variant, 0) + int(item.get("unfulfilledQuantity") or 0)
+    counted: dict[str, int] = {}
     for share in shares:
-        key = (share.partner_variant_id, share.unit_price)
-        counted[key] = counted.get(key, 0) + share.quantity
-    gone = {key: max(n - live.get(key, 0), 0) for key, n in counted.items()}
-    return PartnerOrder(live, unshipped, gone)
+        variant = share.partner_variant_id
+        counted[variant] = counted.get(variant, 0) + share.quantity
+    gone = {variant: max(n - live.get(variant, 0), 0) for variant, n in counted.items()}
+    return PartnerOrder(unshipped, gone)
 
 
 def _price(item: dict[str, Any]) -> Decimal | None:
@@ -405,18 +405,24 @@ def take_off(partner_order: PartnerOrder, shares: Sequence[PartnerLineShare], un
     edit will remove. Returns how many were taken; the shares shrink by them."""
     taken = 0
     for share in sorted(shares, key=lambda s: s.unit_price, reverse=True):
-        key = (share.partner_variant_id, share.unit_price)
+        variant = share.partner_variant_id
         while taken < units and share.quantity - share.fulfilled_quantity > 0:
-            if partner_order.gone.get(key, 0) > 0:
-                partner_order.gone[key] -= 1
-            elif partner_order.unshipped.get(key, 0) > 0:
-                partner_order.unshipped[key] -= 1
+            if partner_order.gone.get(variant, 0) > 0:
+                partner_order.gone[variant] -= 1
+            elif partner_order.unshipped.get(variant, 0) > 0:
+                partner_order.unshipped[variant] -= 1
+                key = (variant, share.unit_price)
                 partner_order.take[key] = partner_order.take.get(key, 0) + 1
             else:
                 break
             share.quantity -= 1
             taken += 1
     return taken
+
+
+class PartnerOrderChanged(RuntimeError):
+    """The partner shipped units between the read and the edit: nothing was committed, and
+    the task is tried again (it reads the partner order anew)."""
 
 
 def edit_partner_order(
@@ -436,7 +442,7 @@ def edit_partner_order(
         for line in ordered:
             if left <= 0:
                 break
-            less = min(left, int(line["quantity"]))
+            less = min(left, int(line.get("editableQuantity", line["quantity"])))
             if less <= 0:
                 continue
             payload = client.execute(
@@ -450,7 +456,12 @@ def edit_partner_order(
             )["orderEditSetQuantity"]
             UserErrors.raise_for(payload)
             line["quantity"] = int(line["quantity"]) - less
+            line["editableQuantity"] = int(line.get("editableQuantity", less)) - less
             left -= less
+        if left > 0:
+            raise PartnerOrderChanged(
+                f"{partner_order_id} no longer has {units} unfulfilled of {variant}; read it again"
+            )
     committed = client.execute(
         "OrderEditCommit", {"id": calculated["id"], "notifyCustomer": False, "staffNote": note}
     )["orderEditCommit"]

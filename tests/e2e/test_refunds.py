@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from powerpact.extensions import db
 from powerpact.models import CreditKind, OrderStatus, OrderSync, PartnerCredit
+from powerpact.orders import refunds
 from tests.e2e.test_orders import HARBOR, NORTH, RETAIL, set_up
 
 
@@ -232,3 +233,27 @@ def test_refund_webhooks_repeated_and_reordered_change_nothing_twice(harness):
     assert len(credits()) == 3 and len(partner_edits(harness, NORTH)) == 1
     assert [e.kind for e in sync_of(NORTH).events].count("refund") == 2
     assert json.dumps(delivery["payload"])  # the genuine body, not one made up here
+
+
+def test_an_edit_whose_commit_here_was_lost_is_not_made_twice(harness, monkeypatch):
+    """The partner order was edited, then the transaction recording it failed: the next run
+    finds the units already gone from the partner line and takes nothing off again."""
+    maps = set_up(harness)
+    order = place(harness, maps)
+    real_record = refunds.record_fact
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("the worker died before its commit")
+
+    monkeypatch.setattr(refunds, "record_fact", crash)
+    act(harness, order, "refund", {"lines": {north_line(order, maps): 1}, "restock": True})
+    assert sum(li["quantity"] for li in partner_order(harness, NORTH)["line_items"]) == 2
+    assert credits() == [] and len(partner_edits(harness, NORTH)) == 1
+
+    monkeypatch.setattr(refunds, "record_fact", real_record)
+    refunds.apply_after_send(order["id"])
+    db.session.expire_all()
+    assert sum(li["quantity"] for li in partner_order(harness, NORTH)["line_items"]) == 2
+    assert len(partner_edits(harness, NORTH)) == 1  # no second edit
+    (credit,) = credits()
+    assert credit.applied_at_partner and sync_of(NORTH).lines[0].removed_quantity == 1
