@@ -10,8 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from powerpact.models import CreditKind
+from powerpact.models import CreditKind, OrderStatus, OrderSync, OrderSyncLine
 from powerpact.money import allocate
+from powerpact.orders.capture import unaccounted_after_send
 from powerpact.orders.refunds import (
     after_send,
     dearest_units,
@@ -224,3 +225,15 @@ def test_a_malformed_answer_names_the_field():
     }
     with pytest.raises(InvalidOrder, match=r"order.refunds\[0\].createdAt"):
         parse_changes(node)
+
+
+def test_orders_updated_is_a_change_after_sending_only_when_units_are_unaccounted_for():
+    line = OrderSyncLine(
+        bubbly_line_item_id="gid://shopify/LineItem/1", quantity=3, removed_quantity=1
+    )
+    order = OrderSync(status=OrderStatus.SYNCED, lines=[line])
+    assert unaccounted_after_send(order, {"gid://shopify/LineItem/1": 1})  # one more went
+    assert not unaccounted_after_send(order, {"gid://shopify/LineItem/1": 2})  # applied already
+    assert not unaccounted_after_send(order, {"gid://shopify/LineItem/9": 0})  # not its line
+    order.status = OrderStatus.READY_FOR_SYNC  # not sent: the split takes what remains
+    assert not unaccounted_after_send(order, {"gid://shopify/LineItem/1": 0})
