@@ -310,8 +310,18 @@ class OrderSyncLine(Model):
     partner_unit_price: Mapped[Decimal] = mapped_column(Money())
     discount: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
     tax: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
+    # After sending, ``quantity`` stays what was sent. Units refunded or edited away since
+    # (``orders/refunds.py``) are counted here: ``removed_quantity`` were taken off the
+    # partner order before the partner shipped them, ``returned_quantity`` had shipped.
+    removed_quantity: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    returned_quantity: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     order_sync: Mapped[OrderSync] = relationship(back_populates="lines")
+
+    @property
+    def accounted_after_send(self) -> int:
+        """Units of the sent quantity that refunds or edits after sending account for."""
+        return (self.removed_quantity or 0) + (self.returned_quantity or 0)  # unflushed: None
 
 
 class PartnerLineShare(Model):

@@ -233,8 +233,8 @@ def _wanted_quantities(members: Sequence[OrderSync]) -> Counter[str]:
     wanted: Counter[str] = Counter()
     for order in members:
         for line in order.lines:
-            if line.partner_variant_id:
-                wanted[line.partner_variant_id] += line.quantity
+            if line.partner_variant_id:  # less what a refund or edit took off since
+                wanted[line.partner_variant_id] += line.quantity - (line.removed_quantity or 0)
     return wanted
 
 

@@ -411,12 +411,31 @@ def mark_seen(order_gid: str, updated_at: datetime) -> None:
 @dataclass(frozen=True)
 class Captured:
     """What a capture recorded, and what is due once it commits: partner orders to cancel
-    (by OrderSync id), a second look when the risk hold ends, partners to send to now."""
+    (by OrderSync id), a second look when the risk hold ends, partners to send to now.
+    ``sent``: a partner order of the retail order went out; ``changed_after_send``: a sent
+    line holds more units than the retail line now holds, and the refunds and edits
+    applied so far do not account for them (``orders/refunds.py`` is due)."""
 
     outcome: str
     to_cancel: tuple[int, ...] = ()
     look_again_at: datetime | None = None
     to_send: tuple[str, ...] = ()
+    sent: bool = False
+    changed_after_send: bool = False
+
+
+SENT = (OrderStatus.SYNCED, OrderStatus.FULFILLED)
+
+
+def unaccounted_after_send(order: OrderSync, current: dict[str, int]) -> bool:
+    """Whether a sent OrderSync's lines hold more units than the retail lines hold now
+    (``current``, by line item gid), beyond what the refunds and edits applied so far
+    account for."""
+    return order.status in SENT and any(
+        line.quantity - line.accounted_after_send > current[line.bubbly_line_item_id]
+        for line in order.lines
+        if line.bubbly_line_item_id in current
+    )
 
 
 def retail_store() -> RetailStore:
@@ -451,6 +470,7 @@ def capture_order(order_gid: str) -> Captured:
         if order.needs_attention and order.events and order.events[-1].kind == "cancel_requested"
     )
     hold_ends = [o.risk_hold_until for o in touched if o.risk_hold_until is not None]
+    current = {line.line_id: line.quantity for line in captured.lines}
     immediate = db.session.scalars(
         select(PartnerStore.shop_domain).where(
             PartnerStore.shop_domain.in_(ready_partners),
@@ -462,6 +482,8 @@ def capture_order(order_gid: str) -> Captured:
         to_cancel=to_cancel,
         look_again_at=min(hold_ends) + RISK_HOLD_GRACE if hold_ends else None,
         to_send=tuple(immediate),
+        sent=any(o.status in SENT for o in touched),
+        changed_after_send=any(unaccounted_after_send(o, current) for o in touched),
     )
 
 
