@@ -2,7 +2,7 @@
 partner shipped them, returned after)
 
 Revision ID: 0024
-Revises: 0021
+Revises: 0020
 Create Date: 2026-12-06 09:30:00.000000
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0024'
-down_revision = '0021'
+down_revision = '0020'
 branch_labels = None
 depends_on = None
 
