@@ -246,8 +246,16 @@ class OrderSync(TimestampMixin, Model):
         Index(
             "ix_order_syncs_needs_attention",
             "id",
-            postgresql_where=text("needs_attention"),
-            sqlite_where=text("needs_attention"),
+            postgresql_where=text("needs_attention IS true"),
+            sqlite_where=text("needs_attention IS true"),
+        ),
+        # The order tables' search, a part of the order's name (ILIKE '%...%'): trigrams
+        # (PostgreSQL's pg_trgm) find the matches without reading every row's name.
+        Index(
+            "ix_order_syncs_name_trigrams",
+            "bubbly_order_name",
+            postgresql_using="gin",
+            postgresql_ops={"bubbly_order_name": "gin_trgm_ops"},
         ),
     )
 

@@ -1,5 +1,5 @@
 """order sync counts: OrderSyncs per partner, UTC hour (and day) and status, kept by triggers;
-the index of the OrderSyncs that need attention
+indexes for the OrderSyncs that need attention and for the search by order name
 
 Revision ID: 0015
 Revises: 0014
@@ -210,11 +210,20 @@ def upgrade():
     )
     op.create_index(
         'ix_order_syncs_needs_attention', 'order_syncs', ['id'], unique=False,
-        postgresql_where=sa.text('needs_attention'), sqlite_where=sa.text('needs_attention'),
+        postgresql_where=sa.text('needs_attention IS true'),
+        sqlite_where=sa.text('needs_attention IS true'),
     )
+    dialect = op.get_bind().dialect.name
+    if dialect == "postgresql":
+        # pg_trgm ships with PostgreSQL and is a trusted extension (13 and later): the
+        # database's owner may create it.
+        op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        op.create_index(
+            'ix_order_syncs_name_trigrams', 'order_syncs', ['bubbly_order_name'], unique=False,
+            postgresql_using='gin', postgresql_ops={'bubbly_order_name': 'gin_trgm_ops'},
+        )
     # The triggers first: creating one locks order_syncs against writes until this
     # migration commits, so the backfill counts every row and no change slips between.
-    dialect = op.get_bind().dialect.name
     for statement in POSTGRESQL if dialect == "postgresql" else SQLITE:
         op.execute(statement)
     for statement in BACKFILL[dialect]:
@@ -225,6 +234,8 @@ def downgrade():
     dialect = op.get_bind().dialect.name
     for statement in POSTGRESQL_DROP if dialect == "postgresql" else SQLITE_DROP:
         op.execute(statement)
+    if dialect == "postgresql":
+        op.drop_index('ix_order_syncs_name_trigrams', table_name='order_syncs')
     op.drop_index('ix_order_syncs_needs_attention', table_name='order_syncs')
     op.drop_index('ix_order_sync_day_counts_day', table_name='order_sync_day_counts')
     op.drop_table('order_sync_day_counts')
