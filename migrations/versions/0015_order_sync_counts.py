@@ -34,10 +34,12 @@ STATUS = sa.Enum(
 POSTGRESQL = [
     # Adds each (partner, created_at, status, delta) to its hour's and its day's row: the
     # keys summed first, then upserted in key order, so two changes lock them in one order.
+    # PL/pgSQL keeps its statements' plans for the session (an SQL function plans each call).
     """
     CREATE FUNCTION order_sync_counts_add(
         partners text[], created timestamptz[], statuses text[], deltas integer[]
-    ) RETURNS void LANGUAGE sql AS $$
+    ) RETURNS void LANGUAGE plpgsql AS $$
+    BEGIN
         INSERT INTO order_sync_hour_counts AS c (partner_shop_domain, hour, status, orders)
         SELECT p, date_trunc('hour', t, 'UTC'), s, sum(d)
         FROM unnest(partners, created, statuses, deltas) AS u(p, t, s, d)
@@ -50,7 +52,7 @@ POSTGRESQL = [
         GROUP BY 1, 2, 3 HAVING sum(d) <> 0 ORDER BY 1, 2, 3
         ON CONFLICT (partner_shop_domain, day, status)
         DO UPDATE SET orders = c.orders + excluded.orders;
-    $$
+    END $$
     """,
     """
     CREATE FUNCTION order_syncs_counted_rows() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -114,15 +114,24 @@ class StatementClock:
         self.seconds, self.statements = 0.0, 0
 
 
-def measure(request: Callable[[], None], clock: StatementClock, repeat: int) -> dict[str, Any]:
-    """Each request's whole time and its statements' time: their medians, p95s and ratio."""
+def measure(
+    prepare: Callable[[], str],
+    request: Callable[[str], None],
+    clock: StatementClock,
+    repeat: int,
+) -> dict[str, Any]:
+    """Each request's whole time and its statements' time: their medians, p95s and ratio.
+
+    ``prepare`` (untimed) makes what the browser brings, the session token App Bridge mints.
+    """
     for _ in range(WARM_UP):
-        request()
+        request(prepare())
     pages, sql, statements = [], [], []
     for _ in range(repeat):
+        token = prepare()
         clock.reset()
         started = time.perf_counter()
-        request()
+        request(token)
         pages.append((time.perf_counter() - started) * 1000)
         sql.append(clock.seconds * 1000)
         statements.append(clock.statements)
@@ -227,11 +236,13 @@ def pages_command(sizes: str, partners: int, repeat: int) -> None:
         settings = current_app.config["POWERPACT"]
         client = world.app.test_client()
 
-        def page(url: str, shop: str) -> Callable[[], None]:
-            def request() -> None:
-                token = mint_session_token(
-                    shop, api_key=settings.shopify_api_key, secret=settings.shopify_api_secret
-                )
+        def token_of(shop: str) -> Callable[[], str]:
+            return lambda: mint_session_token(
+                shop, api_key=settings.shopify_api_key, secret=settings.shopify_api_secret
+            )
+
+        def page(url: str) -> Callable[[str], None]:
+            def request(token: str) -> None:
                 response = client.get(url, headers={"Authorization": f"Bearer {token}"})
                 # The request ran in this command's app context, whose session a request
                 # of its own would end with its context: end it here, timed with it.
@@ -248,7 +259,7 @@ def pages_command(sizes: str, partners: int, repeat: int) -> None:
             db.session.remove()
             with StatementClock(db.engine) as clock:
                 figures = {
-                    name: measure(page(url, shop), clock, repeat)
+                    name: measure(token_of(shop), page(url), clock, repeat)
                     for name, (url, shop) in PAGES.items()
                 }
             runs.append({"orders": size, **timings, "pages": figures})
