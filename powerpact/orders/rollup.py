@@ -47,6 +47,7 @@ from sqlalchemy import (
     ColumnElement,
     Date,
     Select,
+    bindparam,
     cast,
     delete,
     func,
@@ -127,6 +128,28 @@ def floor_day(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
+def _status_counts_statement(*, one_partner: bool) -> Select[Any]:
+    """The counts by status from ``:first_day`` (day rows) and of the hours from ``:since``
+    to ``:first_day`` (hour rows), of ``:partner`` if ``one_partner``. Built once: a page
+    binds its values (building the statement cost more than running it)."""
+    days = select(OrderSyncDayCount.status, OrderSyncDayCount.orders).where(
+        OrderSyncDayCount.day >= bindparam("first_day", type_=Date())
+    )
+    hours = select(OrderSyncHourCount.status, OrderSyncHourCount.orders).where(
+        OrderSyncHourCount.hour >= bindparam("since", type_=UTCDateTime()),
+        OrderSyncHourCount.hour < bindparam("first_day_start", type_=UTCDateTime()),
+    )
+    if one_partner:
+        days = days.where(OrderSyncDayCount.partner_shop_domain == bindparam("partner"))
+        hours = hours.where(OrderSyncHourCount.partner_shop_domain == bindparam("partner"))
+    both = union_all(days, hours).subquery()
+    return select(both.c.status, func.sum(both.c.orders)).group_by(both.c.status)
+
+
+STATUS_COUNTS = _status_counts_statement(one_partner=False)
+PARTNER_STATUS_COUNTS = _status_counts_statement(one_partner=True)
+
+
 def status_counts(since: datetime, partner_domain: str | None = None) -> dict[str, int]:
     """OrderSyncs created from ``since`` (a whole UTC hour) on, by status (each status, 0
     when none), of one partner or of all.
@@ -137,19 +160,16 @@ def status_counts(since: datetime, partner_domain: str | None = None) -> dict[st
     if since != floor_hour(since):
         raise ValueError(f"since must be a whole UTC hour, not {since.isoformat()}")
     first_whole_day = floor_day(since) if since == floor_day(since) else floor_day(since) + DAY
-    days = select(OrderSyncDayCount.status, OrderSyncDayCount.orders).where(
-        OrderSyncDayCount.day >= first_whole_day.date()
-    )
-    hours = select(OrderSyncHourCount.status, OrderSyncHourCount.orders).where(
-        OrderSyncHourCount.hour >= since, OrderSyncHourCount.hour < first_whole_day
-    )
+    values: dict[str, Any] = {
+        "first_day": first_whole_day.date(),
+        "since": since,
+        "first_day_start": first_whole_day,
+    }
+    statement = STATUS_COUNTS
     if partner_domain:
-        days = days.where(OrderSyncDayCount.partner_shop_domain == partner_domain)
-        hours = hours.where(OrderSyncHourCount.partner_shop_domain == partner_domain)
-    both = union_all(days, hours).subquery()
+        statement, values["partner"] = PARTNER_STATUS_COUNTS, partner_domain
     counts = {s.value: 0 for s in OrderStatus}
-    statement = select(both.c.status, func.sum(both.c.orders)).group_by(both.c.status)
-    for status, orders in db.session.execute(statement):
+    for status, orders in db.session.execute(statement, values):
         counts[OrderStatus(status).value] += int(orders)
     return counts
 
