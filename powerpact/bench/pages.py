@@ -1,5 +1,6 @@
 """``bench pages``: the partner table, the admin desk and the admin home over millions of
-OrderSyncs, each page's time against the time of its own SQL, at one size or several.
+OrderSyncs, each page's time against the time of its own SQL, at one size or several; and
+the home's chart readers over 30 days.
 
 Several sizes (``--orders 1000000,10000000``) grow one table in one run, smallest
 first, so that how a page's time grows with the table is read on one machine in one
@@ -35,7 +36,7 @@ PAGES = {
     "admin_desk": ("/admin/orders", RETAIL),
     "admin_home": ("/admin/", RETAIL),
 }
-WARM_UP = 3
+WARM_UP = 10
 COUNTED_TABLES = (
     "order_syncs",
     "order_sync_lines",
@@ -55,7 +56,10 @@ SELECT 'bench-partner-' || lpad(p::text, 3, '0') || '.myshopify.com', 'Bench Par
 FROM generate_series(0, CAST(:partners AS integer) - 1) AS p
 """
 
-# Rows :first to :last, spread over the last 30 days (one a second, round and round).
+# Rows :first to :last, spread over the last 30 days whatever their number (row n at
+# n * 7919 seconds modulo 30 days; 7919 is prime to the 2,592,000 seconds of 30 days, so
+# a million rows take a million different seconds): a million and ten million cover the
+# same days, and the pages' window holds every row at either size.
 ORDERS = """
 INSERT INTO order_syncs (bubbly_order_id, bubbly_order_name, partner_shop_domain, status,
     retry_count,
@@ -65,7 +69,7 @@ SELECT 'gid://shopify/Order/' || n, '#' || (100000 + n),
     'bench-partner-' || lpad((n % :partners)::text, 3, '0') || '.myshopify.com',
     (ARRAY['synced','fulfilled','synced','failed','pending','ready_for_sync'])[1 + n % 6],
     0, false, 'USD', 24, 0, 5, 2.4, 31.4, 'Portland', 'US',
-    now() - (n % 2592000) * interval '1 second', now()
+    now() - ((n * 7919) % 2592000) * interval '1 second', now()
 FROM generate_series(CAST(:first AS bigint), CAST(:last AS bigint)) AS n
 """
 
@@ -145,6 +149,27 @@ def measure(
     }
 
 
+def charts(repeat: int) -> dict[str, dict[str, float]]:
+    """The home page's chart readers over 30 days (``orders/rollup.py``), each timed whole."""
+    zone = "America/New_York"
+    readers: dict[str, Callable[[], object]] = {
+        "orders_per_day_by_partner": lambda: rollup.orders_per_day_by_partner(30, zone),
+        "partner_orders_per_day": lambda: rollup.partner_orders_per_day(PARTNER, 30, zone),
+        "failed_orders_per_day": lambda: rollup.failed_orders_per_day(30, zone),
+    }
+    figures = {}
+    for name, read in readers.items():
+        read()
+        times = []
+        for _ in range(repeat):
+            started = time.perf_counter()
+            read()
+            times.append((time.perf_counter() - started) * 1000)
+        figures[name] = summary(times)
+    db.session.remove()
+    return figures
+
+
 def secondary_indexes() -> list[Any]:
     return [*OrderSync.__table__.indexes, *OrderSyncLine.__table__.indexes]
 
@@ -195,6 +220,11 @@ def vacuum(engine: Engine) -> None:
             connection.exec_driver_sql(f"VACUUM (ANALYZE) {table}")
 
 
+def growth(first: dict[str, Any], last: dict[str, Any], figure: str) -> dict[str, float]:
+    """Each page's ``figure`` at the largest size over the same at the smallest."""
+    return {name: round(last[name][figure] / first[name][figure], 2) for name in PAGES}
+
+
 def parse_sizes(value: str) -> list[int]:
     try:
         sizes = sorted({int(part.replace("_", "")) for part in value.split(",") if part.strip()})
@@ -215,7 +245,7 @@ def parse_sizes(value: str) -> list[int]:
     "table grows (e.g. 1000000,10000000).",
 )
 @click.option("--partners", default=100, show_default=True, type=click.IntRange(1))
-@click.option("--repeat", default=30, show_default=True, type=click.IntRange(2))
+@click.option("--repeat", default=100, show_default=True, type=click.IntRange(2))
 @with_appcontext
 def pages_command(sizes: str, partners: int, repeat: int) -> None:
     """Seed OrderSync rows in PostgreSQL and time the order pages and the home against the
@@ -262,7 +292,9 @@ def pages_command(sizes: str, partners: int, repeat: int) -> None:
                     name: measure(token_of(shop), page(url), clock, repeat)
                     for name, (url, shop) in PAGES.items()
                 }
-            runs.append({"orders": size, **timings, "pages": figures})
+            runs.append(
+                {"orders": size, **timings, "pages": figures, "charts_30_days": charts(repeat)}
+            )
         first, last = runs[0]["pages"], runs[-1]["pages"]
         click.echo(
             json.dumps(
@@ -273,12 +305,8 @@ def pages_command(sizes: str, partners: int, repeat: int) -> None:
                     "partners": partners,
                     "repeat": repeat,
                     "runs": runs,
-                    "p95_growth": {
-                        name: round(last[name]["p95_ms"] / first[name]["p95_ms"], 2)
-                        for name in PAGES
-                    }
-                    if len(runs) > 1
-                    else None,
+                    "p95_growth": growth(first, last, "p95_ms") if len(runs) > 1 else None,
+                    "median_growth": growth(first, last, "median_ms") if len(runs) > 1 else None,
                 },
                 indent=2,
             )

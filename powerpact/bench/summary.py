@@ -139,6 +139,10 @@ def pages_row(f: dict[str, Any]) -> str:
         first, last = number(f["sizes"][0]), number(f["sizes"][-1])
         ratios = ", ".join(f"{PAGE_NAMES.get(k, k)} {v}" for k, v in growth.items())
         parts.append(f"p95 at {last} / at {first}: {ratios}")
+    medians = f.get("median_growth")
+    if medians:
+        ratios = ", ".join(f"{PAGE_NAMES.get(k, k)} {v}" for k, v in medians.items())
+        parts.append(f"median: {ratios}")
     return ". ".join(parts)
 
 

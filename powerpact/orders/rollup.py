@@ -67,7 +67,6 @@ from powerpact.timezones import shop_zone
 
 log = logging.getLogger(__name__)
 
-HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
 MAX_CHART_DAYS = 366
 RECONCILE_DAYS = 31  # the order tables' 30 days, and the day the window starts in
