@@ -8,18 +8,32 @@
 - ``Money``: NUMERIC with four decimals, ``Decimal`` in Python (no currency in
   use has more than three minor digits).
 - ``JSONDocument``: JSONB on PostgreSQL, JSON elsewhere.
+
+And ``time_slot``, which of a row of consecutive periods a stored time falls in.
 """
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from flask import current_app
-from sqlalchemy import JSON, DateTime, Dialect, Numeric, Text
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    DateTime,
+    Dialect,
+    Integer,
+    Numeric,
+    SQLColumnExpression,
+    Text,
+    case,
+    literal,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator
 
@@ -30,6 +44,22 @@ JSONDocument = JSON().with_variant(JSONB(), "postgresql")
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def time_slot(
+    column: SQLColumnExpression[datetime], edges: Sequence[datetime]
+) -> ColumnElement[int]:
+    """Which period between consecutive ``edges`` (aware, ascending) a stored time falls in:
+    0 from ``edges[0]`` up to ``edges[1]``, 1 up to ``edges[2]``, and so on.
+
+    A CASE, so the same SQL runs on PostgreSQL and on the demo's SQLite, and the periods
+    may be of any length: a shop's day across a change of clocks (23 or 25 hours), an hour
+    of a zone half an hour off UTC's. Times outside ``edges[0]`` to ``edges[-1]`` are the
+    caller's to leave out (they read as the last period).
+    """
+    whens = [(column < edge, slot) for slot, edge in enumerate(edges[1:-1])]
+    last = len(edges) - 2
+    return case(*whens, else_=last) if whens else literal(last, Integer)
 
 
 def build_cipher(keys: tuple[str, ...] | list[str]) -> MultiFernet:

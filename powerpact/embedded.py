@@ -2,8 +2,10 @@
 
 The token arrives as ``Authorization: Bearer <jwt>`` (htmx requests, set by
 ``static/embedded.js``) or as the ``id_token`` query parameter Shopify adds to
-the first page load. The shop it names decides the role: ``RETAIL_SHOP`` gets
-the admin pages, an installed partner only its own partner pages.
+the first page load. A page loaded without either gets the bounce page, which
+asks App Bridge for a token and loads the page again with it. The shop it names
+decides the role: ``RETAIL_SHOP`` gets the admin pages, an installed partner only
+its own partner pages.
 
 A shop with a valid token but no usable access token (Shopify-managed install,
 or a reinstall) gets one at once by token exchange, unless the token was minted
@@ -20,6 +22,7 @@ from typing import Any, Literal
 from flask import Response, current_app, g, make_response, render_template, request
 
 from powerpact.headers import frame_for
+from powerpact.logs import note_shop
 from powerpact.models import PartnerStore, RetailStore
 from powerpact.shopify import oauth
 from powerpact.shopify.session_tokens import (
@@ -45,6 +48,20 @@ def presented_token() -> tuple[str | None, bool]:
 
 def is_document_request() -> bool:
     return request.headers.get("HX-Request") != "true" and "Authorization" not in request.headers
+
+
+def bounce() -> Response:
+    """The first load of a page, without a session token: a 200 page that asks App Bridge
+    for one and loads the page again with it.
+
+    This is how every embedded page starts ("When your embedded app first loads, it's
+    unauthenticated", https://shopify.dev/docs/apps/build/authentication-authorization/session-tokens),
+    so it is neither a refusal nor an error: a 401 here made every healthy load log a
+    refusal and print a failed request in the browser's console. The page holds nothing
+    but the script.
+    """
+    log.debug("embedded page loaded without a session token: bouncing through App Bridge")
+    return make_response(render_template("embedded/bounce.html", failed=False), 200)
 
 
 def unauthorized(reason: str, *, had_token_in_url: bool = False) -> Response:
@@ -84,7 +101,7 @@ def authenticate(role: Role) -> Response | None:
     settings = current_app.config["POWERPACT"]
     token, in_url = presented_token()
     if not token:
-        return unauthorized("no session token", had_token_in_url=False)
+        return bounce() if is_document_request() else unauthorized("no session token")
     try:
         session = decode_session_token(
             token, api_key=settings.shopify_api_key, secret=settings.shopify_api_secret
@@ -104,6 +121,7 @@ def authenticate(role: Role) -> Response | None:
             return unauthorized(f"{session.shop} is not installed ({exc})", had_token_in_url=in_url)
         after_install_task(session.shop)
     frame_for(shop.shop_domain)
+    note_shop(shop.shop_domain)
     if role == "admin" and not isinstance(shop, RetailStore):
         return forbidden("These pages belong to the retail store's admins.")
     if role == "partner" and not isinstance(shop, PartnerStore):

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, current_app, redirect, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
-from powerpact.embedded import unauthorized
+from powerpact.embedded import bounce, is_document_request, unauthorized
 from powerpact.shopify.admin_urls import is_sandbox
 from powerpact.shopify.session_tokens import InvalidSessionToken, decode_session_token
 from powerpact.shops import is_retail_shop
@@ -25,7 +25,7 @@ def index() -> BaseResponse:
     if not token:
         if is_sandbox() and not settings.is_production:
             return redirect(url_for("devlogin.login"))
-        return unauthorized("no session token")
+        return bounce() if is_document_request() else unauthorized("no session token")
     try:
         session = decode_session_token(
             token, api_key=settings.shopify_api_key, secret=settings.shopify_api_secret

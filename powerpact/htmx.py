@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from flask import Response, redirect, render_template, request
@@ -34,3 +35,29 @@ def htmx_redirect(url: str) -> BaseResponse:
         response.headers["HX-Redirect"] = url
         return response
     return redirect(url, code=303)
+
+
+TOAST_EVENT = "powerpact:toast"
+
+
+def with_toast(response: BaseResponse | str, message: str, *, error: bool = False) -> BaseResponse:
+    """Have the page show ``message`` as an App Bridge toast once htmx has swapped ``response``.
+
+    The toast travels in ``HX-Trigger`` (merged with any trigger already set), and
+    ``static/embedded.js`` hands it to ``shopify.toast.show``: the admin's own toast under
+    App Bridge, the sandbox's look-alike in the demo.
+    """
+    if isinstance(response, str):
+        response = Response(response)
+    triggers: dict[str, Any] = {}
+    existing = response.headers.get("HX-Trigger")
+    if existing:
+        try:
+            parsed = json.loads(existing)
+        except ValueError:
+            parsed = {name.strip(): None for name in existing.split(",") if name.strip()}
+        if isinstance(parsed, dict):
+            triggers.update(parsed)
+    triggers[TOAST_EVENT] = {"message": message, "isError": error}
+    response.headers["HX-Trigger"] = json.dumps(triggers)
+    return response

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     Time,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -370,6 +371,37 @@ class OrderSyncLine(Model):
     order_sync: Mapped[OrderSync] = relationship(back_populates="lines")
 
 
+class PartnerLineShare(Model):
+    """Units one retail line put into one line of a partner order (``orders/partner_lines.py``).
+
+    A partner order holds one line per (partner variant, unit price), filled by the
+    retail lines of every OrderSync it carries: a shipment of that line is spread back
+    over these rows, oldest retail order first, up to ``quantity`` each
+    (``fulfilled_quantity`` counts what was shipped so far). A partner line is known by
+    its variant and unit price, which a shipment of it names too.
+    """
+
+    __tablename__ = "partner_line_shares"
+    __table_args__ = (
+        UniqueConstraint("partner_order_id", "order_sync_id", "bubbly_line_item_id", "unit_price"),
+        Index("ix_partner_line_shares_partner_order", "partner_shop_domain", "partner_order_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_shop_domain: Mapped[str] = mapped_column(
+        ForeignKey("partner_stores.shop_domain", ondelete="CASCADE", onupdate="CASCADE")
+    )
+    partner_order_id: Mapped[str] = mapped_column(GID)
+    partner_variant_id: Mapped[str] = mapped_column(GID)
+    unit_price: Mapped[Decimal] = mapped_column(Money())
+    order_sync_id: Mapped[int] = mapped_column(
+        ForeignKey("order_syncs.id", ondelete="CASCADE"), index=True
+    )
+    bubbly_line_item_id: Mapped[str] = mapped_column(GID)
+    quantity: Mapped[int] = mapped_column(Integer)
+    fulfilled_quantity: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class OrderSyncEvent(Model):
     """The timeline of an OrderSync: captured, ready, each attempt, sent, fulfilled..."""
 
@@ -500,6 +532,9 @@ class ImportJob(TimestampMixin, Model):
     product_status: Mapped[str] = mapped_column(String(16), default="ACTIVE")
     vendor_override: Mapped[str | None] = mapped_column(String(255))
     requested_by: Mapped[str | None] = mapped_column(String(255))
+    # Products already on the retail store keep the prices it charges now (the admin chose
+    # "Import without repricing"); new products and new variants are priced as usual.
+    keep_live_prices: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
@@ -520,6 +555,8 @@ class ImportJobItem(Model):
     status: Mapped[RunStatus] = mapped_column(str_enum(RunStatus), default=RunStatus.QUEUED)
     error_message: Mapped[str | None] = mapped_column(Text)
     bubbly_product_id: Mapped[str | None] = mapped_column(GID)
+    # Variants whose live retail price this import changed (0 for a product new to the store).
+    repriced_variants: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     job: Mapped[ImportJob] = relationship(back_populates="items")
 
@@ -613,3 +650,50 @@ class SendAttempt(Model):
     previous_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_started_at: Mapped[datetime] = mapped_column(UTCDateTime())
     attempts: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class CreditKind(enum.StrEnum):
+    """Why a partner owes back part of what a sent partner order charged."""
+
+    CANCELLATION = "cancellation"  # the partner order was cancelled after it was sent
+    REFUND = "refund"  # the retail order refunded (part of) the partner's lines, shipping or tax
+    EDIT = "edit"  # the retail order was edited after sending: quantities lowered or lines removed
+
+
+class PartnerCredit(Model):
+    """One fact that lowers what the retail store owes a partner for a sent partner order.
+
+    Recorded once per fact (``source_key`` is unique: a refund line, an edit, a
+    cancellation), dated when it happened at the retail store (``occurred_at``), so a
+    partner statement of a closed period never changes: a credit lands in the period it
+    occurred. Amounts are at the partner's prices, as the split shared them
+    (``orders/split.py``): ``lines`` (discount included), ``shipping``, ``tax``, and their
+    sum ``total``. ``applied_at_partner`` says whether the partner's own order was changed
+    to match (edited before it was fulfilled); when False the partner had already shipped
+    and the credit is a return to settle between the two stores.
+    """
+
+    __tablename__ = "partner_credits"
+    __table_args__ = (
+        UniqueConstraint("source_key"),
+        Index("ix_partner_credits_partner_occurred", "partner_shop_domain", "occurred_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_sync_id: Mapped[int] = mapped_column(ForeignKey("order_syncs.id", ondelete="CASCADE"))
+    partner_shop_domain: Mapped[str] = mapped_column(
+        ForeignKey("partner_stores.shop_domain", ondelete="CASCADE", onupdate="CASCADE")
+    )
+    kind: Mapped[CreditKind] = mapped_column(str_enum(CreditKind))
+    source_key: Mapped[str] = mapped_column(String(255))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    currency: Mapped[str] = mapped_column(String(3))
+    lines: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
+    shipping: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
+    tax: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
+    total: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
+    applied_at_partner: Mapped[bool] = mapped_column(Boolean, default=False)
+    note: Mapped[str | None] = mapped_column(String(500))
+
+    order_sync: Mapped[OrderSync] = relationship()

@@ -27,7 +27,7 @@ from huey import Huey, RedisHuey, SqliteHuey
 from huey.storage import RedisStorage
 
 from powerpact.config import PROJECT_ROOT
-from powerpact.logs import current_job_id
+from powerpact.logs import adopt_huey_logger, current_job_id
 from powerpact.worker import create_worker_app
 
 log = logging.getLogger("powerpact.tasks")
@@ -59,11 +59,28 @@ class QueuedTask(Protocol[P, R_co]):
     ) -> Any: ...
 
 
+class OneLogHandler:
+    """A queue whose consumer logs each line once (``logs.adopt_huey_logger``):
+    ``huey_consumer`` adds its handler just before ``create_consumer``."""
+
+    def create_consumer(self, **options: Any) -> Any:
+        adopt_huey_logger()
+        return super().create_consumer(**options)  # type: ignore[misc]  # Huey's, untyped
+
+
+class PowerPactRedisHuey(OneLogHandler, RedisHuey):
+    pass
+
+
+class PowerPactSqliteHuey(OneLogHandler, SqliteHuey):
+    pass
+
+
 def make_huey(redis_url: str | None, *, name: str = "powerpact", sqlite_path: Path) -> Huey:
     if redis_url:
-        return RedisHuey(name, url=redis_url, utc=True)
+        return PowerPactRedisHuey(name, url=redis_url, utc=True)
     sqlite_path.parent.mkdir(parents=True, exist_ok=True)
-    return SqliteHuey(name, filename=str(sqlite_path), utc=True)
+    return PowerPactSqliteHuey(name, filename=str(sqlite_path), utc=True)
 
 
 huey: Huey = make_huey(

@@ -29,6 +29,19 @@ def shop_of_kind(model: type[Shop], shop_domain: str) -> Shop | None:
     return db.session.scalar(select(model).where(model.shop_domain == shop_domain))
 
 
+def display_name(name: str | None, shop_domain: str) -> str:
+    """A shop as merchants know it: its name, else its domain without ``.myshopify.com``."""
+    return name or shop_domain.removesuffix(".myshopify.com")
+
+
+def retail_store_name() -> str:
+    """The retail store's display name, as its partners' pages name it."""
+    row = db.session.execute(select(RetailStore.name, RetailStore.shop_domain)).first()
+    if row is None:
+        return display_name(None, current_app.config["POWERPACT"].retail_shop)
+    return display_name(row.name, row.shop_domain)
+
+
 def missing_scopes(granted: str | list[str]) -> list[str]:
     """Scopes PowerPact asks for that are not granted (a write scope implies its read)."""
     if isinstance(granted, str):

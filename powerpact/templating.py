@@ -6,21 +6,32 @@ This is the one place that registers them (``tests/test_views_layout.py`` checks
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask, current_app, g, has_app_context
 
 from powerpact.models import OrderSync, RunStatus, SyncRun
+from powerpact.money import round_money
 from powerpact.orders.listing import reason_text
 from powerpact.shopify.admin_urls import admin_url, is_sandbox
 from powerpact.timezones import shop_zone
 
 
-def local_time(moment: datetime | None, tz_name: str = "UTC") -> str:
-    """A time in a shop's own time zone, as a merchant reads it."""
+def local_time(moment: datetime | None, tz_name: str | None = None) -> str:
+    """A time in a shop's own time zone, as a merchant reads it: ``tz_name``'s, else the zone
+    of the shop viewing the page (``g.shop``), else UTC."""
     if moment is None:
         return ""
+    if tz_name is None:
+        viewer = g.get("shop") if has_app_context() else None
+        tz_name = getattr(viewer, "timezone", None) or "UTC"
     return moment.astimezone(shop_zone(tz_name)).strftime("%b %d, %Y %H:%M %Z")
+
+
+def money(amount: Decimal | None, currency: str) -> str:
+    """An amount to its currency's minor unit (12.5000 USD reads 12.50), never via a float."""
+    return "" if amount is None else str(round_money(amount, currency))
 
 
 def duration(seconds: float | None) -> str:
@@ -62,6 +73,7 @@ def app_bridge_context() -> dict[str, Any]:
 def init_app(app: Flask) -> None:
     app.add_template_filter(local_time, "local_time")
     app.add_template_filter(duration, "duration")
+    app.add_template_filter(money, "money")
     app.add_template_global(partner_order_url, "partner_order_url")
     app.add_template_global(retail_order_url, "retail_order_url")
     app.add_template_global(failure_text, "failure_text")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 log = logging.getLogger(__name__)
@@ -35,3 +36,15 @@ def shop_zone(name: str | None) -> ZoneInfo:
         log.warning("unknown time zone %r: showing times in %s", name, FALLBACK_ZONE)
         return ZoneInfo(FALLBACK_ZONE)
     return zone
+
+
+def local_days(zone: ZoneInfo, days: int, now: datetime) -> list[date]:
+    """The last ``days`` calendar days in ``zone``, oldest first, ending with today there."""
+    today = now.astimezone(zone).date()
+    return [today - timedelta(days=back) for back in range(days - 1, -1, -1)]
+
+
+def start_of_day(day: date, zone: ZoneInfo) -> datetime:
+    """The moment ``day`` begins in ``zone``, in UTC (23 or 25 hours from the next one across
+    a change of clocks)."""
+    return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)

@@ -1,5 +1,6 @@
 """Session tokens on full pages and htmx fragments, and the role each shop gets."""
 
+import logging
 import time
 
 import jwt
@@ -50,12 +51,32 @@ def test_bad_tokens_in_the_url_get_a_page_that_says_so(as_shop, personas, case):
     assert "could not confirm who you are" in response.get_data(as_text=True)
 
 
-def test_a_document_without_token_bounces_through_app_bridge(client, personas):
-    response = client.get("/admin/")
-    assert response.status_code == 401
+@pytest.mark.parametrize("url", ["/admin/", "/partner/orders", "/"])
+def test_a_document_without_token_bounces_through_app_bridge_as_a_normal_step(
+    client, personas, caplog, url, app, monkeypatch
+):
+    """Every embedded page starts so: a 200 page, logged as no refusal (it was a 401 and
+    "embedded request refused: no session token" on every healthy load)."""
+    monkeypatch.setattr("powerpact.home.is_sandbox", lambda: False)
+    caplog.set_level(logging.DEBUG, logger="powerpact.embedded")
+    response = client.get(url)
+    assert response.status_code == 200
     page = response.get_data(as_text=True)
     assert "shopify.idToken()" in page
     assert "id_token" in page
+    assert "Alice" not in page and "Bob" not in page
+    assert response.headers["Cache-Control"] == "no-store"
+    embedded = [r for r in caplog.records if r.name == "powerpact.embedded"]
+    assert [r.levelno for r in embedded] == [logging.DEBUG]
+    assert "refused" not in caplog.text
+
+
+def test_a_fragment_without_token_is_refused_with_the_retry_header(client, personas, caplog):
+    caplog.set_level(logging.INFO, logger="powerpact.embedded")
+    response = client.get("/admin/", headers={"HX-Request": "true"})
+    assert response.status_code == 401
+    assert response.headers[RETRY_HEADER] == "1"
+    assert "embedded request refused: no session token" in caplog.text
 
 
 def test_alg_none_is_refused(client, personas, app):

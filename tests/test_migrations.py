@@ -49,7 +49,7 @@ def test_0015_counts_the_order_syncs_already_there(empty_database):
 
     app = create_app({"TESTING": True}, settings=settings_for(empty_database))
     with app.app_context():
-        flask_migrate.upgrade(revision="0014")
+        flask_migrate.upgrade(revision="0021")
         db.session.execute(
             text(
                 "INSERT INTO partner_stores (shop_domain, scopes, status, reauthorization_required,"

@@ -2,7 +2,7 @@
 indexes for the OrderSyncs that need attention and for the search by order name
 
 Revision ID: 0015
-Revises: 0014
+Revises: 0021 (numbered 0015 when it was planned; it runs after 0021)
 Create Date: 2026-12-06 12:00:00.000000
 
 The two tables count OrderSyncs per (partner, the UTC hour or day of ``created_at``,
@@ -22,7 +22,7 @@ import powerpact.db_types
 
 # revision identifiers, used by Alembic.
 revision = '0015'
-down_revision = '0014'
+down_revision = '0021'
 branch_labels = None
 depends_on = None
 

@@ -4,12 +4,14 @@ with the inventory's retail location form loaded in)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import Blueprint, abort, current_app, g, render_template, request
 from sqlalchemy import ColumnElement, ScalarSelect, func, select
 
+from powerpact import charts
 from powerpact.db_types import utcnow
 from powerpact.embedded import embedded
 from powerpact.extensions import Base, db
+from powerpact.inventory import charts_data as inventory_charts
 from powerpact.models import (
     OrderStatus,
     OrderSync,
@@ -19,7 +21,9 @@ from powerpact.models import (
     StoreStatus,
     SyncRun,
 )
+from powerpact.orders import charts_data as order_charts
 from powerpact.orders import store_settings as settings_service
+from powerpact.timezones import shop_zone
 
 bp = Blueprint("admin", __name__)
 
@@ -53,6 +57,23 @@ def home_figures() -> dict[str, int]:
     return {key: int(value) for key, value in row._mapping.items()}
 
 
+def home_charts(tz_name: str) -> dict[str, charts.Chart]:
+    """The home's charts, in the retail store's time zone: orders per day (30 days), failed
+    orders by reason, stock syncs per hour (7 days: 720 hourly bars would not read)."""
+    zone = shop_zone(tz_name)
+    days = order_charts.DAYS
+    return {
+        "orders_chart": charts.orders_chart(
+            order_charts.retail_orders_per_day(days, zone),
+            order_charts.partner_orders_per_day(None, days, zone),
+        ),
+        "failures_chart": charts.failures_chart(order_charts.failures_by_reason(days), days),
+        "sync_chart": charts.sync_health_chart(
+            inventory_charts.sync_health_per_hour(inventory_charts.HOURS, zone), zone
+        ),
+    }
+
+
 @bp.get("/admin/")
 @embedded("admin")
 def home() -> str:
@@ -72,6 +93,7 @@ def home() -> str:
         retail_shop=settings.retail_shop,
         last_sync=last_sync,
         **home_figures(),
+        **home_charts(g.shop.timezone),
     )
 
 

@@ -16,17 +16,27 @@ partner's stock: it has no retail level yet, so nothing is overwritten, and it
 can sell before the next sync. Each map keeps the digest of the product as
 imported (``catalog.digest``), which ``catalog.keeping`` compares before
 re-importing.
+
+Importing a product again sets its variants' prices by the import's rule, so it can change
+what the retail store charges. ``price_changes`` says beforehand which live prices an import
+would change, and by how much, so the admin is asked first. An import job with
+``keep_live_prices`` leaves the variants already on the retail store at the prices it
+charges now (read just before the ``productSet``); each item counts the live prices it
+changed (``repriced_variants``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
 
+from powerpact.catalog.browse import VariantPriceNow, variant_prices
 from powerpact.catalog.digest import product_digest
 from powerpact.catalog.pricing import InvalidRule, MarkupRule, retail_price
 from powerpact.db_types import utcnow
@@ -50,8 +60,46 @@ METAFIELD_NAMESPACE = "powerpact"
 METAFIELD_KEY = "partner_product"
 
 
+PRODUCTS_PER_QUERY = 1000  # product ids in one SQL ``IN``
+
+
 class ImportFailed(Exception):
     """One product could not be imported; the message says why in plain words."""
+
+
+@dataclass(frozen=True)
+class PriceChange:
+    """A live retail price an import would change."""
+
+    product_title: str
+    variant_title: str
+    retail_variant_id: str
+    live: Decimal
+    new: Decimal
+
+    @property
+    def difference(self) -> Decimal:
+        return self.new - self.live
+
+    @property
+    def signed_difference(self) -> str:
+        return f"{self.difference:+f}"
+
+
+@dataclass(frozen=True)
+class ImportedProduct:
+    """What importing one product did: the retail product, and how many of its variants'
+    live prices it changed."""
+
+    retail_product_id: str
+    repriced: int = 0
+
+
+@dataclass(frozen=True)
+class WrittenProduct:
+    retail_product_id: str
+    # the price each retail variant was given, by retail variant id
+    prices: dict[str, Decimal] = field(default_factory=dict)
 
 
 def numeric_id(gid: str) -> str:
@@ -98,12 +146,16 @@ def product_set_input(
     status: str,
     vendor: str | None,
     known: dict[str, str] | None = None,
+    keep: dict[str, VariantPriceNow] | None = None,
 ) -> dict[str, Any]:
     """The retail ``productSet`` input for one partner product (pure; no API calls).
 
-    ``known`` maps partner variant ids to the retail variants they were imported as.
+    ``known`` maps partner variant ids to the retail variants they were imported as;
+    ``keep`` holds, by retail variant id, live prices (and compare-at prices) to keep
+    instead of the rule's.
     """
     known = known or {}
+    keep = keep or {}
     variants = product["variants"]["nodes"]
     if not variants:
         raise ImportFailed("the product has no variants")
@@ -128,6 +180,12 @@ def product_set_input(
         }
         if variant["id"] in known:
             variant_input["id"] = known[variant["id"]]
+            kept = keep.get(known[variant["id"]])
+            if kept is not None:
+                variant_input["price"] = str(kept.price)
+                variant_input["compareAtPrice"] = (
+                    None if kept.compare_at is None else str(kept.compare_at)
+                )
         else:
             variant_input["inventoryQuantities"] = [
                 {
@@ -175,11 +233,14 @@ def record_maps(
     retail_product: dict[str, Any],
     rule: MarkupRule,
     currency: str,
+    prices: dict[str, Decimal] | None = None,
 ) -> int:
     """Create or refresh the ProductMap of every variant, matched on the retail SKU.
 
+    ``prices`` holds the price each variant was given, by retail SKU (else the rule's).
     Every map of the product, a removed variant's too, gets the imported digest.
     """
+    prices = prices or {}
     digest = product_digest(product)
     retail_by_sku = {v["sku"]: v for v in retail_product["variants"]["nodes"]}
     existing = {
@@ -208,7 +269,9 @@ def record_maps(
         product_map.bubbly_variant_id = retail_variant["id"]
         product_map.bubbly_inventory_item_id = (retail_variant.get("inventoryItem") or {}).get("id")
         product_map.bubbly_sku = sku
-        product_map.retail_price = retail_price(partner_price, rule, currency).price
+        product_map.retail_price = prices.get(
+            sku, retail_price(partner_price, rule, currency).price
+        )
         product_map.markup_rule = rule.to_dict()
         product_map.partner_variant_missing = False
         product_map.import_digest = digest
@@ -251,13 +314,55 @@ def import_product(
     status: str = "ACTIVE",
     vendor: str | None = None,
     clients: tuple[Any, Any] | None = None,
-) -> str:
-    """Import (or re-import) one partner product; return the retail product id."""
+    keep_live_prices: bool = False,
+) -> ImportedProduct:
+    """Import (or re-import) one partner product.
+
+    A product already imported has its variants' live prices read first (one call), to count
+    the ones this import changes, or, with ``keep_live_prices``, to keep them: then the
+    product stays on the rule it was imported with, which its new variants are priced by and
+    which ``keeping`` re-prices it by when the partner's prices change.
+    """
     partner_client, retail_client = clients or (client_for(partner), client_for(retail))
     product = fetch_partner_product(partner_client, partner_product_id)
-    return write_retail_product(
-        partner, retail, product, rule, status=status, vendor=vendor, retail_client=retail_client
+    known = known_variants(partner.shop_domain, product["id"])
+    live = variant_prices(retail_client, known.values()) if known else {}
+    if keep_live_prices and known:
+        rule = stored_rule(partner.shop_domain, product["id"]) or rule
+    written = write_retail_product(
+        partner,
+        retail,
+        product,
+        rule,
+        status=status,
+        vendor=vendor,
+        retail_client=retail_client,
+        keep=live if keep_live_prices else None,
     )
+    repriced = sum(
+        1
+        for variant_id, price in written.prices.items()
+        if variant_id in live and live[variant_id].price != price
+    )
+    return ImportedProduct(written.retail_product_id, repriced)
+
+
+def stored_rule(partner_domain: str, partner_product_id: str) -> MarkupRule | None:
+    """The rule the product was last imported with, if it can still be used."""
+    data = db.session.scalar(
+        select(ProductMap.markup_rule)
+        .where(
+            ProductMap.partner_shop_domain == partner_domain,
+            ProductMap.partner_product_id == partner_product_id,
+            ProductMap.markup_rule.is_not(None),
+        )
+        .order_by(ProductMap.id)
+        .limit(1)
+    )
+    try:
+        return MarkupRule.from_dict(data, saved=True) if data else None
+    except InvalidRule:
+        return None
 
 
 def write_retail_product(
@@ -269,9 +374,24 @@ def write_retail_product(
     status: str = "ACTIVE",
     vendor: str | None = None,
     retail_client: ShopifyClient | None = None,
-) -> str:
-    """One ``productSet`` of a fetched partner product, then its maps; the retail product id."""
+    keep: dict[str, VariantPriceNow] | None = None,
+) -> WrittenProduct:
+    """One ``productSet`` of a fetched partner product, then its maps.
+
+    ``keep`` holds live prices to keep, by retail variant id (``product_set_input``).
+    """
     retail_client = retail_client or client_for(retail)
+    product_input = product_set_input(
+        partner,
+        product,
+        rule,
+        currency=retail.currency_code,
+        location_id=retail.location_id or "",
+        status=status,
+        vendor=vendor,
+        known=known_variants(partner.shop_domain, product["id"]),
+        keep=keep,
+    )
     data = retail_client.execute(
         "ProductSet",
         {
@@ -282,25 +402,104 @@ def write_retail_product(
                     "value": custom_id(partner.shop_domain, product["id"]),
                 }
             },
-            "input": product_set_input(
-                partner,
-                product,
-                rule,
-                currency=retail.currency_code,
-                location_id=retail.location_id or "",
-                status=status,
-                vendor=vendor,
-                known=known_variants(partner.shop_domain, product["id"]),
-            ),
+            "input": product_input,
             "synchronous": True,
         },
         idempotent=True,
     )
     payload = data["productSet"]
     UserErrors.raise_for(payload)
-    record_maps(partner, product, payload["product"], rule, retail.currency_code)
-    retail_product_id: str = payload["product"]["id"]
-    return retail_product_id
+    sent = {v["sku"]: to_decimal(v["price"]) for v in product_input["variants"]}
+    record_maps(partner, product, payload["product"], rule, retail.currency_code, sent)
+    return WrittenProduct(
+        retail_product_id=payload["product"]["id"],
+        prices={
+            v["id"]: sent[v["sku"]]
+            for v in payload["product"]["variants"]["nodes"]
+            if v.get("sku") in sent
+        },
+    )
+
+
+def price_changes(
+    partner: PartnerStore,
+    retail: RetailStore,
+    product_ids: Sequence[str],
+    rule: MarkupRule,
+    *,
+    clients: tuple[ShopifyClient, ShopifyClient] | None = None,
+) -> list[PriceChange]:
+    """The live retail prices an import of ``product_ids`` by ``rule`` would change.
+
+    For every variant already imported (mapped, and still on both stores): the partner's
+    price now, marked up by ``rule``, against what the retail store charges now, to the
+    cent. Two calls for each 250 such variants (the partner's prices, the retail store's),
+    and none when no product is imported yet; sorted by product and variant title.
+    """
+    maps = list(imported_maps(partner.shop_domain, product_ids))
+    if not maps:
+        return []
+    partner_client, retail_client = clients or (client_for(partner), client_for(retail))
+    partner_now = variant_prices(partner_client, [m.partner_variant_id for m in maps])
+    live = variant_prices(retail_client, [m.bubbly_variant_id for m in maps])
+    changes = []
+    for product_map in maps:
+        source = partner_now.get(product_map.partner_variant_id)
+        current = live.get(product_map.bubbly_variant_id)
+        if source is None or current is None:
+            continue  # gone from one store: the import adds or flags it, it reprices nothing
+        new = retail_price(
+            source.price, rule, retail.currency_code, partner_compare_at=source.compare_at
+        ).price
+        if new != current.price:
+            changes.append(
+                PriceChange(
+                    product_title=current.product_title or source.product_title,
+                    variant_title=current.title or source.title,
+                    retail_variant_id=current.id,
+                    live=current.price,
+                    new=new,
+                )
+            )
+    return sorted(changes, key=lambda c: (c.product_title, c.variant_title, c.retail_variant_id))
+
+
+def imported_maps(partner_domain: str, product_ids: Sequence[str]) -> Iterator[ProductMap]:
+    """The maps of the variants of ``product_ids`` still on the partner's store."""
+    ids = list(dict.fromkeys(product_ids))
+    for start in range(0, len(ids), PRODUCTS_PER_QUERY):
+        yield from db.session.scalars(
+            select(ProductMap)
+            .where(
+                ProductMap.partner_shop_domain == partner_domain,
+                ProductMap.partner_product_id.in_(ids[start : start + PRODUCTS_PER_QUERY]),
+                ProductMap.partner_variant_missing.is_(False),
+            )
+            .order_by(ProductMap.id)
+        )
+
+
+def changes_to_confirm(
+    partner: PartnerStore,
+    retail: RetailStore,
+    product_ids: Sequence[str],
+    rule: MarkupRule,
+    *,
+    confirmed: str | None = None,
+) -> list[PriceChange]:
+    """The live price changes an import must still ask about: none when it changes no live
+    price, or when ``confirmed`` is the digest of exactly the changes it would make now."""
+    changes = price_changes(partner, retail, product_ids, rule)
+    if confirmed is not None and confirmed == changes_digest(changes):
+        return []
+    return changes
+
+
+def changes_digest(changes: Sequence[PriceChange]) -> str:
+    """A fingerprint of the changes an admin was shown: a confirmation carries it, and an
+    import goes ahead only while the changes it would make are still these."""
+    lines = sorted(f"{c.retail_variant_id} {c.live} {c.new}" for c in changes)
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
 
 def create_import_job(
@@ -312,6 +511,7 @@ def create_import_job(
     vendor: str | None = None,
     requested_by: str | None = None,
     titles: dict[str, str] | None = None,
+    keep_live_prices: bool = False,
 ) -> ImportJob:
     titles = titles or {}
     job = ImportJob(
@@ -320,6 +520,7 @@ def create_import_job(
         product_status=product_status,
         vendor_override=vendor or None,
         requested_by=requested_by,
+        keep_live_prices=keep_live_prices,
         items=[
             ImportJobItem(partner_product_id=pid, title=titles.get(pid))
             for pid in dict.fromkeys(product_ids)
@@ -378,7 +579,7 @@ def run_import_job(job_id: int) -> ImportJob:
         if item.status != RunStatus.QUEUED:
             continue
         try:
-            item.bubbly_product_id = import_product(
+            imported = import_product(
                 partner,
                 retail,
                 item.partner_product_id,
@@ -386,7 +587,10 @@ def run_import_job(job_id: int) -> ImportJob:
                 status=job.product_status,
                 vendor=job.vendor_override,
                 clients=clients,
+                keep_live_prices=job.keep_live_prices,
             )
+            item.bubbly_product_id = imported.retail_product_id
+            item.repriced_variants = imported.repriced
             item.status, item.error_message = RunStatus.SUCCEEDED, None
         except (ImportFailed, InvalidRule, UserErrors, ShopifyError, KeyError) as exc:
             db.session.rollback()
@@ -395,6 +599,21 @@ def run_import_job(job_id: int) -> ImportJob:
             log.warning("import of %s failed: %s", item.partner_product_id, item.error_message)
         db.session.commit()
     return _finish(job)
+
+
+def job_summary(job: ImportJob) -> str:
+    """What an import did, in a few words: "2 imported, 1 repriced, 1 failed"."""
+    done = sum(item.status == RunStatus.SUCCEEDED for item in job.items)
+    failed = sum(item.status == RunStatus.FAILED for item in job.items)
+    repriced = sum((item.repriced_variants or 0) > 0 for item in job.items)
+    parts = [f"{done} imported"]
+    if repriced:
+        parts.append(f"{repriced} repriced")
+    elif job.keep_live_prices:
+        parts.append("live prices kept")
+    if failed:
+        parts.append(f"{failed} failed")
+    return ", ".join(parts)
 
 
 def describe(exc: Exception) -> str:

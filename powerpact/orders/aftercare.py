@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 import re
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -24,8 +26,10 @@ from powerpact.models import (
     WaitingTracking,
     WebhookDelivery,
 )
+from powerpact.orders import partner_lines
 from powerpact.orders.batches import BATCH_IDENTIFIER
 from powerpact.orders.capture import add_event
+from powerpact.orders.partner_lines import Shipped
 from powerpact.orders.push import ORDER_SYNC_IDENTIFIER
 from powerpact.shopify.client import ShopifyClient
 from powerpact.shopify.clients import client_for
@@ -100,13 +104,29 @@ def note_dropped_link(order: OrderSync, partner_fulfillment_id: str, scheme: str
     )
 
 
-def shipped_quantities(payload: dict[str, Any]) -> dict[str, int]:
-    """Quantity shipped per partner variant gid in this partner fulfilment."""
-    shipped: dict[str, int] = defaultdict(int)
+def shipped_items(payload: dict[str, Any]) -> list[Shipped]:
+    """The partner lines a partner fulfilment shipped: variant gid, unit price, quantity."""
+    items = []
     for item in payload.get("line_items") or []:
-        if item.get("variant_id"):
-            shipped[f"gid://shopify/ProductVariant/{item['variant_id']}"] += int(item["quantity"])
-    return shipped
+        if not item.get("variant_id"):
+            continue
+        items.append(
+            Shipped(
+                f"gid://shopify/ProductVariant/{item['variant_id']}",
+                price_of(item.get("price")),
+                int(item["quantity"]),
+            )
+        )
+    return items
+
+
+def price_of(value: object) -> Decimal | None:
+    """A unit price as Shopify writes it (``"12.50"``), or None if it is not one."""
+    try:
+        price = Decimal(str(value)) if isinstance(value, str | int) else None
+    except ArithmeticError:
+        return None
+    return price if price is not None and price.is_finite() else None
 
 
 def applied_fulfilments(order: OrderSync, partner_fulfillment_id: str) -> list[OrderSyncEvent]:
@@ -126,25 +146,6 @@ def seen_fulfilment(order: OrderSync, partner_fulfillment_id: str) -> bool:
         and (e.details or {}).get("partner_fulfillment_id") == partner_fulfillment_id
         for e in order.events
     )
-
-
-def allocate_shipment(
-    orders: list[OrderSync], shipped: dict[str, int]
-) -> dict[int, dict[str, int]]:
-    """Spread shipped quantities over the orders' unfulfilled lines, oldest order first.
-
-    Returns, per OrderSync id, the quantity to fulfil per retail line item id.
-    """
-    plan: dict[int, dict[str, int]] = defaultdict(dict)
-    left = dict(shipped)
-    for order in sorted(orders, key=lambda o: o.id):
-        for line in order.lines:
-            remaining = line.quantity - line.fulfilled_quantity
-            take = min(remaining, left.get(line.partner_variant_id or "", 0))
-            if take > 0:
-                plan[order.id][line.bubbly_line_item_id] = take
-                left[line.partner_variant_id or ""] -= take
-    return plan
 
 
 FULFILLABLE = ("OPEN", "IN_PROGRESS")
@@ -348,7 +349,7 @@ def on_partner_fulfilment(delivery: WebhookDelivery, payload: dict[str, Any]) ->
         delivery.shop_domain,
         f"gid://shopify/Order/{int(payload['order_id'])}",
         str(payload.get("admin_graphql_api_id") or payload.get("id")),
-        shipped_quantities(payload),
+        shipped_items(payload),
         tracking_of(payload),
     )
 
@@ -357,12 +358,14 @@ def apply_partner_fulfilment(
     partner_domain: str,
     partner_order: str,
     partner_fulfillment_id: str,
-    shipped: dict[str, int],
+    shipped: Sequence[Shipped],
     tracking: dict[str, Any],
 ) -> dict[str, Any]:
-    """Copy one partner fulfilment (its quantities per partner variant, its tracking) onto
-    the retail order, once: from its webhook, or from the reconciliation when that was lost.
-    A tracking link that is not a web address is left out (``copyable_tracking``)."""
+    """Copy one partner fulfilment (the partner lines it shipped, its tracking) onto the
+    retail orders in that partner order, once: from its webhook, or from the reconciliation
+    when that was lost. The units go to the retail lines that put them into the partner's
+    lines, oldest retail order first (``partner_lines.allocate``). A tracking link that is
+    not a web address is left out (``copyable_tracking``)."""
     orders = list(
         db.session.scalars(
             select(OrderSync).where(
@@ -387,7 +390,8 @@ def apply_partner_fulfilment(
     already = [o for o in orders if seen_fulfilment(o, partner_fulfillment_id)]
     if already:
         return update_tracking(client, already, partner_fulfillment_id, tracking, retail)
-    plan = allocate_shipment(orders, shipped)
+    slots = partner_lines.slots_of(partner_lines.shares_of(partner_domain, partner_order), orders)
+    plan = partner_lines.allocate(slots, shipped)
     fulfilled = []
     for order in orders:
         quantities = plan.get(order.id)

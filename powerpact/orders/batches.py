@@ -1,9 +1,16 @@
 """Daily batches and weekly master orders.
 
 - ``daily``: at each cutoff, one partner order holds every order that became
-  ready in the day that just ended (in the partner's time zone).
+  ready in the day that just ended (in the partner's time zone), one line per
+  partner variant and unit price (``partner_lines``): 30 orders of one bag are
+  one line of 30, each retail order's share of it kept for the tracking back.
 - ``weekly``: one master order per partner per week; every run appends the
-  newly ready orders' lines with an order edit, until the weekly cutoff.
+  newly ready orders' units with an order edit, until the weekly cutoff: a
+  variant the order holds already has its line raised, a new one is added. An
+  edit cannot set prices: appended units are charged at the line's price, or a
+  new variant at its price on the partner's store, and their shipping and tax
+  shares are not added (the master order's total is the partner's, not the sum
+  of its OrderSyncs' as a daily batch's is).
 
 Batches ship to the retail fulfilment centre: one partner order can only have
 one address. Appending is made idempotent by comparing quantities: the lines
@@ -22,6 +29,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -36,7 +45,7 @@ from powerpact.models import (
     PartnerBatch,
     PartnerStore,
 )
-from powerpact.orders import push
+from powerpact.orders import partner_lines, push
 from powerpact.orders.cadence import Window, window_for
 from powerpact.shopify.client import ShopifyClient
 from powerpact.shopify.clients import client_for
@@ -189,7 +198,8 @@ def send_daily(partner_domain: str, now: datetime | None = None) -> int:
     return sent
 
 
-def _held_quantities(client: ShopifyClient, order_id: str) -> Counter[str]:
+def held_quantities(client: ShopifyClient, order_id: str) -> Counter[str]:
+    """The units of each variant the master order holds now."""
     data = client.execute("PartnerOrderLines", {"id": order_id})
     held: Counter[str] = Counter()
     for item in data["order"]["lineItems"]["nodes"]:
@@ -197,6 +207,11 @@ def _held_quantities(client: ShopifyClient, order_id: str) -> Counter[str]:
         if variant:
             held[variant] += int(item["currentQuantity"])
     return held
+
+
+def amount_of(item: dict[str, Any]) -> Decimal | None:
+    amount = ((item.get("originalUnitPriceSet") or {}).get("shopMoney") or {}).get("amount")
+    return Decimal(str(amount)) if amount is not None else None
 
 
 def _wanted_quantities(members: Sequence[OrderSync]) -> Counter[str]:
@@ -208,22 +223,70 @@ def _wanted_quantities(members: Sequence[OrderSync]) -> Counter[str]:
     return wanted
 
 
-def append_to_master(client: ShopifyClient, master_order_id: str, to_add: Counter[str]) -> None:
-    """Add quantities to the partner's master order in one order edit."""
+def line_to_raise(
+    lines: Sequence[dict[str, Any]], variant_id: str, price: Decimal | None
+) -> dict[str, Any] | None:
+    """The master order's line of ``variant_id`` that more units go on: the one at
+    ``price`` if there is one, else the first; None if the variant has no line yet."""
+    of_variant = [
+        n for n in lines if (n.get("variant") or {}).get("id") == variant_id and n["quantity"] > 0
+    ]
+    at_price = [n for n in of_variant if amount_of(n) == price]
+    candidates = at_price or of_variant
+    return candidates[0] if candidates else None
+
+
+def append_to_master(
+    client: ShopifyClient,
+    master_order_id: str,
+    to_add: Counter[str],
+    prices: dict[str, Decimal],
+) -> dict[str, Decimal | None]:
+    """Add quantities to the partner's master order in one order edit; return the unit
+    price of the line each variant's units went on.
+
+    A variant the order already has a line of gets that line's quantity raised
+    (``orderEditSetQuantity``, "to increase, decrease, or remove items",
+    https://shopify.dev/docs/api/admin-graphql/latest/mutations/orderEditSetQuantity):
+    a second line of the variant is what a consolidated order avoids. The line raised is
+    the one at the price the new units owe (``prices``), else the first. A new variant
+    is added at its price on the partner's store ("respects the variant's contextual
+    pricing"): an edit sets no price. The edit lists the order's first 200 lines (a
+    mutation may cost 1,000 points); a variant whose line lies beyond them is added
+    again (``allowDuplicates``) rather than refused.
+    """
     begin = client.execute("OrderEditBegin", {"id": master_order_id})["orderEditBegin"]
     UserErrors.raise_for(begin)
-    calculated_id = begin["calculatedOrder"]["id"]
+    calculated = begin["calculatedOrder"]
+    calculated_lines: list[dict[str, Any]] = (calculated.get("lineItems") or {}).get("nodes") or []
+    went_on: dict[str, Decimal | None] = {}
     for variant_id, quantity in sorted(to_add.items()):
+        line = line_to_raise(calculated_lines, variant_id, prices.get(variant_id))
+        if line is not None:
+            raised = client.execute(
+                "OrderEditSetQuantity",
+                {
+                    "id": calculated["id"],
+                    "lineItemId": line["id"],
+                    "quantity": line["quantity"] + quantity,
+                    "restock": False,
+                },
+            )["orderEditSetQuantity"]
+            UserErrors.raise_for(raised)
+            went_on[variant_id] = amount_of(line)
+            continue
         added = client.execute(
             "OrderEditAddVariant",
-            {"id": calculated_id, "variantId": variant_id, "quantity": quantity},
+            {"id": calculated["id"], "variantId": variant_id, "quantity": quantity},
         )["orderEditAddVariant"]
         UserErrors.raise_for(added)
+        went_on[variant_id] = amount_of(added.get("calculatedLineItem") or {})
     committed = client.execute(
         "OrderEditCommit",
-        {"id": calculated_id, "notifyCustomer": False, "staffNote": "PowerPact weekly append"},
+        {"id": calculated["id"], "notifyCustomer": False, "staffNote": "PowerPact weekly append"},
     )["orderEditCommit"]
     UserErrors.raise_for(committed)
+    return went_on
 
 
 def send_weekly(partner_domain: str, now: datetime | None = None) -> int:
@@ -264,14 +327,15 @@ def _append_newcomers(
     partner: PartnerStore, batch: PartnerBatch, newcomers: list[OrderSync]
 ) -> int:
     attempted_at = utcnow()
+    master_id = batch.partner_order_id or ""
     try:
         push.check_partner(partner)
         client = client_for(partner)
+        lines = push.consolidated(newcomers)
         wanted = _wanted_quantities(members_of(batch, OrderStatus.SYNCED) + newcomers)
-        held = _held_quantities(client, batch.partner_order_id or "")
-        to_add = wanted - held
-        if to_add:
-            append_to_master(client, batch.partner_order_id or "", to_add)
+        to_add = wanted - held_quantities(client, master_id)
+        prices = {line.variant_id: line.unit_price for line in reversed(lines)}
+        went_on = append_to_master(client, master_id, to_add, prices) if to_add else {}
     except push.PushFailed as exc:
         push.record_failure(newcomers, exc.reason, exc.message, attempted_at)
     except UserErrors as exc:
@@ -281,7 +345,9 @@ def _append_newcomers(
     except ShopifyError as exc:
         push.record_failure(newcomers, FailureReason(exc.reason), str(exc), attempted_at)
     else:
-        ref = push.PartnerOrderRef(batch.partner_order_id or "", batch.partner_order_name or "")
+        placed = on_master_lines(lines, went_on)
+        partner_lines.record_shares(partner.shop_domain, master_id, placed)
+        ref = push.PartnerOrderRef(master_id, batch.partner_order_name or "")
         push.mark_sent(newcomers, ref, "Appended to weekly master", attempted_at)
         db.session.commit()
         return len(newcomers)
@@ -289,6 +355,22 @@ def _append_newcomers(
         order.batch_id = None
     db.session.commit()
     return 0
+
+
+def on_master_lines(
+    lines: Sequence[partner_lines.PartnerLine], went_on: dict[str, Decimal | None]
+) -> list[partner_lines.PartnerLine]:
+    """The newcomers' lines as the master order holds them, at the price of the line
+    their units went on, so that a shipment of that line finds them. Units the order
+    already held (an edit this database did not record) or a line whose price the store
+    did not say keep their own price: a shipment then finds them by variant.
+    """
+    placed = []
+    for line in lines:
+        price = went_on.get(line.variant_id)
+        unit_price = line.unit_price if price is None else price
+        placed.append(partner_lines.PartnerLine(line.variant_id, unit_price, line.shares))
+    return placed
 
 
 def close_past_weekly_batches(now: datetime | None = None) -> int:

@@ -21,11 +21,20 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import selectinload
 
+from powerpact.config import SHOP_DOMAIN_RE
 from powerpact.db_types import utcnow
 from powerpact.extensions import db
 from powerpact.inputs import whole_number
-from powerpact.models import FailureReason, OrderStatus, OrderSync, PartnerStore
+from powerpact.models import (
+    FailureReason,
+    OrderStatus,
+    OrderSync,
+    PartnerSettingsChange,
+    PartnerStore,
+    ShipTo,
+)
 from powerpact.orders import rollup
+from powerpact.shops import display_name
 from powerpact.spreadsheets import csv_writer
 from powerpact.timezones import shop_zone
 
@@ -84,6 +93,24 @@ ADMIN_REASON_TEXT = {
 }
 
 
+# The same reasons in a few words, where a chart or a table heading names them.
+REASON_LABEL = {
+    FailureReason.REAUTHORIZATION_REQUIRED: "Access lost",
+    FailureReason.PARTNER_UNINSTALLED: "Partner uninstalled",
+    FailureReason.VARIANT_NOT_MAPPED: "Product not imported",
+    FailureReason.INSUFFICIENT_INVENTORY: "Out of stock",
+    FailureReason.THROTTLED: "Throttled",
+    FailureReason.SHOPIFY_ERROR: "Shopify error",
+    FailureReason.INVALID_ORDER: "Order refused",
+    FailureReason.CURRENCY_MISMATCH: "Other currency",
+}
+
+
+def reason_label(reason: FailureReason | None) -> str:
+    """A failure reason in a few words; a failure recorded without one is "Unknown"."""
+    return REASON_LABEL.get(reason, "Unknown") if reason else "Unknown"
+
+
 def reason_text(reason: FailureReason | None, *, for_admin: bool = False) -> str:
     """A failure reason in plain words, for the partner (the default) or the retail admins."""
     if not reason:
@@ -93,6 +120,13 @@ def reason_text(reason: FailureReason | None, *, for_admin: bool = False) -> str
 
 @dataclass(frozen=True)
 class Filters:
+    """A table's filters as its query string gives them; anything else is dropped.
+
+    They travel with an order's page as its back link to the desk, so each is read by its
+    own rule: a known status and sort, a page number, a ``*.myshopify.com`` partner, a
+    search of at most 64 characters. The back link is built from these alone.
+    """
+
     status: str | None = None
     q: str = ""
     sort: str = "date"
@@ -106,9 +140,15 @@ class Filters:
             status = None
         sort = args.get("sort") if args.get("sort") in SORTS else "date"
         page = min(whole_number(args.get("page")) or 1, MAX_PAGE)
-        return cls(
-            status, (args.get("q") or "").strip()[:64], sort, page, args.get("partner") or None
-        )
+        partner = args.get("partner") or None
+        if partner is not None and not SHOP_DOMAIN_RE.match(partner):
+            partner = None
+        return cls(status, (args.get("q") or "").strip()[:64], sort, page, partner)
+
+    @property
+    def narrowed(self) -> bool:
+        """Do the filters leave out any order (a search, a status or a partner)?"""
+        return bool(self.q or self.status or self.partner)
 
     def query_args(self, **changes: Any) -> dict[str, Any]:
         values = {
@@ -241,6 +281,49 @@ def as_csv(rows: Iterable[OrderSync], tz_name: str = "UTC") -> str:
     return out.getvalue()
 
 
+class ShipToHistory:
+    """Where a partner's orders ship: the retail store's fulfilment centre or the customer.
+
+    A batch ships to the centre (it holds several customers' orders), an order not sent yet
+    goes where the partner's setting says now, and one sent on its own went where it said
+    when the order was sent (``push.ship_to_address``): the settings history tells, read
+    once, when such an order first asks.
+    """
+
+    def __init__(self, partner: PartnerStore) -> None:
+        self.partner = partner
+        self._changes: list[tuple[datetime, str]] | None = None
+
+    def to_fulfilment_centre(self, order: OrderSync) -> bool:
+        if order.batch_id is not None:
+            return True
+        sent_at = order.last_attempted_at if order.partner_order_id else None
+        return self.setting_at(sent_at) == ShipTo.FULFILMENT_CENTRE
+
+    def setting_at(self, moment: datetime | None) -> str:
+        """The partner's ship-to at ``moment`` (None: now)."""
+        if moment is not None:
+            for changed_at, before in self.changes():
+                if moment < changed_at:
+                    return before
+        return self.partner.ship_to.value
+
+    def changes(self) -> list[tuple[datetime, str]]:
+        """Each change of the ship-to, oldest first: when, and what it was before."""
+        if self._changes is None:
+            rows = db.session.scalars(
+                select(PartnerSettingsChange)
+                .where(PartnerSettingsChange.partner_shop_domain == self.partner.shop_domain)
+                .order_by(PartnerSettingsChange.changed_at, PartnerSettingsChange.id)
+            )
+            self._changes = [
+                (row.changed_at, row.changes["ship_to"]["from"])
+                for row in rows
+                if "ship_to" in row.changes
+            ]
+        return self._changes
+
+
 @dataclass(frozen=True)
 class SplitPart:
     party: str
@@ -276,7 +359,7 @@ def order_split(order: OrderSync, retail_name: str) -> OrderSplit | None:
     ).all()
     partners = [
         SplitPart(
-            party=name or row.partner_shop_domain,
+            party=display_name(name, row.partner_shop_domain),
             shipping=row.shipping_share,
             tax=row.tax_share,
             partner_order_name=row.partner_order_name,

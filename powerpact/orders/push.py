@@ -78,7 +78,7 @@ from powerpact.models import (
     ShipTo,
 )
 from powerpact.money import round_money
-from powerpact.orders import send_attempts
+from powerpact.orders import partner_lines, send_attempts
 from powerpact.shopify.client import ShopifyClient
 from powerpact.shopify.clients import client_for
 from powerpact.shopify.errors import ShopifyError, UserErrors
@@ -193,29 +193,33 @@ def order_create_input(
     members: Sequence[OrderSync],
     identifier: str,
     address: dict[str, Any] | None,
+    lines: Sequence[partner_lines.PartnerLine],
 ) -> dict[str, Any]:
-    """The partner order for one OrderSync (or a batch of them): partner prices, shares.
+    """The partner order for one OrderSync (or a batch of them): its consolidated ``lines``
+    (one per partner variant and unit price, ``partner_lines.consolidate``) and shares.
+
+    A line's price is what its retail lines owe the partner per unit, discount included,
+    so the order's total is the sum of its OrderSyncs' totals to the cent.
 
     No ``sourceName``: the schema makes it the handle of an order attribution
     definition of a sales channel app (``OrderCreateOrderInput.sourceName``), and
     PowerPact is none; ``sourceIdentifier`` and the tags mark the order as ours.
     """
     currency = members[0].currency
-    line_items = []
-    for order in members:
-        for line in order.lines:
-            if not line.partner_variant_id:
-                raise PushFailed(
-                    FailureReason.VARIANT_NOT_MAPPED,
-                    f"“{line.title}” is not mapped to a product of this partner.",
-                )
-            item: dict[str, Any] = {
-                "variantId": line.partner_variant_id,
-                "quantity": line.quantity,
-                "priceSet": money_input(line.partner_unit_price, currency),
-                "properties": [{"name": "Retail order", "value": order.bubbly_order_name or ""}],
-            }
-            line_items.append(item)
+    line_items = [
+        {
+            "variantId": line.variant_id,
+            "quantity": line.quantity,
+            "priceSet": money_input(line.unit_price, currency),
+            "properties": [
+                {
+                    "name": "Retail order" if len(line.shares) == 1 else "Retail orders",
+                    "value": line.retail_orders,
+                }
+            ],
+        }
+        for line in lines
+    ]
     shipping = sum((o.shipping_share for o in members), Decimal(0))
     tax = sum((o.tax_share for o in members), Decimal(0))
     names = ", ".join(o.bubbly_order_name or o.bubbly_order_id for o in members)
@@ -238,6 +242,15 @@ def order_create_input(
     if mailing:
         order_input["shippingAddress"] = mailing
     return order_input
+
+
+def consolidated(members: Sequence[OrderSync]) -> list[partner_lines.PartnerLine]:
+    """The partner order's lines for ``members``; a retail line with no partner variant
+    fails the send with ``variant_not_mapped``."""
+    try:
+        return partner_lines.consolidate(members)
+    except partner_lines.UnmappedLine as exc:
+        raise PushFailed(FailureReason.VARIANT_NOT_MAPPED, str(exc)) from exc
 
 
 @dataclass(frozen=True)
@@ -492,13 +505,15 @@ def send(
             if earlier is None
             else find_after_uncertain_send(client, identifier, earlier)
         )
+        lines = consolidated(members)
         if lookup.existing is not None:
+            partner_lines.record_shares(partner.shop_domain, lookup.existing.id, lines)
             mark_sent(members, lookup.existing, "Found the already created", attempted_at)
             return lookup.existing
         check_currency(partner, members, lookup.currency)
         address = ship_to_address(partner, members[0] if len(members) == 1 else None)
         ref = create_partner_order(
-            client, partner, order_create_input(partner, members, identifier, address)
+            client, partner, order_create_input(partner, members, identifier, address, lines)
         )
     except PushFailed as exc:
         record_failure(members, exc.reason, exc.message, attempted_at)
@@ -506,6 +521,7 @@ def send(
     except ShopifyError as exc:
         record_failure(members, FailureReason(exc.reason), str(exc), attempted_at)
         return None
+    partner_lines.record_shares(partner.shop_domain, ref.id, lines)
     mark_sent(members, ref, "Created", attempted_at)
     return ref
 

@@ -26,7 +26,8 @@ from powerpact.db_types import utcnow
 from powerpact.extensions import db, insert_or_ignore_key
 from powerpact.models import PartnerStore, Reconciliation, RetailOrderSeen, RetailStore
 from powerpact.orders import order_fields as fields
-from powerpact.orders.aftercare import apply_partner_fulfilment
+from powerpact.orders.aftercare import apply_partner_fulfilment, price_of
+from powerpact.orders.partner_lines import Shipped
 from powerpact.orders.split import InvalidOrder
 from powerpact.shopify.client import ShopifyClient
 from powerpact.shopify.clients import client_for
@@ -167,17 +168,22 @@ PARTNER_FULFILMENTS = "partner_fulfilments:"  # + the partner's domain
 UNSHIPPED = ("UNFULFILLED", "SCHEDULED", "ON_HOLD")
 
 
-def fulfilment_of(node: dict[str, Any], where: str) -> tuple[str, dict[str, int], dict[str, Any]]:
-    """A partner ``Fulfillment`` as the webhook gives it: id, quantities per variant, tracking."""
+def fulfilment_of(node: dict[str, Any], where: str) -> tuple[str, list[Shipped], dict[str, Any]]:
+    """A partner ``Fulfillment`` as the webhook gives it: id, the partner lines shipped
+    (variant, unit price, quantity), tracking."""
     fulfillment_id = fields.text(node.get("id"), f"{where}.id", max_length=255)
-    shipped: dict[str, int] = {}
+    shipped: list[Shipped] = []
     items = fields.obj(node.get("fulfillmentLineItems"), f"{where}.fulfillmentLineItems")
     for index, item in enumerate(fields.items(items.get("nodes"), f"{where}.fulfillmentLineItems")):
         line = fields.obj(item, f"{where}.fulfillmentLineItems[{index}]")
-        variant = (line.get("lineItem") or {}).get("variant") or {}
+        line_item = line.get("lineItem") or {}
+        variant = line_item.get("variant") or {}
         if isinstance(variant.get("id"), str):
             quantity = fields.count(line.get("quantity"), f"{where}.quantity")
-            shipped[variant["id"]] = shipped.get(variant["id"], 0) + quantity
+            price = ((line_item.get("originalUnitPriceSet") or {}).get("shopMoney") or {}).get(
+                "amount"
+            )
+            shipped.append(Shipped(variant["id"], price_of(price), quantity))
     tracking_nodes = node.get("trackingInfo") or []
     info = tracking_nodes[0] if tracking_nodes and isinstance(tracking_nodes[0], dict) else {}
     tracking = {k: info[k] for k in ("company", "number", "url") if info.get(k)}
@@ -187,7 +193,7 @@ def fulfilment_of(node: dict[str, Any], where: str) -> tuple[str, dict[str, int]
 def reconcile_partner_fulfilments(
     partner_domain: str,
     client: ShopifyClient,
-    apply: Callable[[str, str, str, dict[str, int], dict[str, Any]], Any],
+    apply: Callable[[str, str, str, list[Shipped], dict[str, Any]], Any],
 ) -> dict[str, Any]:
     """Apply the fulfilments of the partner's PowerPact orders updated since the watermark
     that shipped; ``apply(partner, order, fulfillment, shipped, tracking)`` is what the

@@ -27,9 +27,10 @@ Readers:
   day) and ``failed_orders_per_day``, each over the last N days of a time zone. An
   order counts on the day it was created; a status is the one it has now (so "failed
   orders per day" are the orders created that day that are failed now). A day is the
-  zone's; an hour is given to the day its start falls in, which is exact in every zone
-  whose offset is whole hours (a zone at :30 or :45 shifts half an hour's orders to a
-  neighbouring day).
+  zone's, from one local midnight to the next (23 or 25 hours across a change of clocks);
+  an hour is given to the day its start falls in, which is exact in every zone whose
+  offset is whole hours (a zone at :30 or :45 shifts half an hour's orders to a
+  neighbouring day). ``hours_per_day`` is the statement, for ``charts_data`` too.
 
 ``reconcile_counts`` recounts a window from ``order_syncs`` and corrects any drift (a
 change made with triggers off, by hand); the orders' daily task runs it.
@@ -38,9 +39,8 @@ change made with triggers off, by hand); the orders' daily task runs it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -60,10 +60,10 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from powerpact.db_types import UTCDateTime, utcnow
+from powerpact.db_types import UTCDateTime, time_slot, utcnow
 from powerpact.extensions import db
 from powerpact.models import OrderStatus, OrderSync, OrderSyncDayCount, OrderSyncHourCount
-from powerpact.timezones import shop_zone
+from powerpact.timezones import local_days, shop_zone, start_of_day
 
 log = logging.getLogger(__name__)
 
@@ -201,12 +201,38 @@ def failed_orders_per_day(
 def _local_days(days: int, zone: str) -> list[date]:
     if not 1 <= days <= MAX_CHART_DAYS:
         raise ValueError(f"days must be from 1 to {MAX_CHART_DAYS}, not {days}")
-    today = utcnow().astimezone(shop_zone(zone)).date()
-    return [today - timedelta(days=n) for n in range(days - 1, -1, -1)]
+    return local_days(shop_zone(zone), days, utcnow())
 
 
 def _zeros(days: int, zone: str) -> list[DayCount]:
     return [DayCount(day, 0) for day in _local_days(days, zone)]
+
+
+def hours_per_day(
+    edges: list[datetime],
+    *,
+    partner_domain: str | None = None,
+    status: OrderStatus | None = None,
+    by_partner: bool = False,
+) -> Select[Any]:
+    """(partner or "", period, orders): the hour counts summed per period between
+    consecutive ``edges`` (a shop's local midnights, ``timezones.start_of_day``), an hour
+    going to the period its start falls in. The hours are summed first (over statuses,
+    and partners unless ``by_partner``), so the period's CASE (``db_types.time_slot``, the
+    same SQL on PostgreSQL and SQLite) runs once per hour, not once per count row."""
+    table = OrderSyncHourCount
+    partner = table.partner_shop_domain if by_partner else literal("")
+    hourly = select(partner.label("partner"), table.hour, func.sum(table.orders).label("orders"))
+    hourly = hourly.where(table.hour >= edges[0], table.hour < edges[-1])
+    if partner_domain:
+        hourly = hourly.where(table.partner_shop_domain == partner_domain)
+    if status is not None:
+        hourly = hourly.where(table.status == status)
+    summed = hourly.group_by(partner, table.hour).subquery()
+    period = time_slot(summed.c.hour, edges)
+    return select(summed.c.partner, period, func.sum(summed.c.orders)).group_by(
+        summed.c.partner, period
+    )
 
 
 def _per_day(
@@ -218,41 +244,17 @@ def _per_day(
     by_partner: bool,
 ) -> dict[str, list[DayCount]]:
     """Counts per local day, keyed by partner (``by_partner``) or under "" (all summed)."""
-    local_days = _local_days(days, zone)
+    dates = _local_days(days, zone)
     tz = shop_zone(zone)
-    first = datetime.combine(local_days[0], time(), tz)
-    table = OrderSyncHourCount
-    partner = table.partner_shop_domain if by_partner else literal("")
-    conditions: list[ColumnElement[bool]] = [table.hour >= floor_hour(first)]
-    if partner_domain:
-        conditions.append(table.partner_shop_domain == partner_domain)
-    if status is not None:
-        conditions.append(table.status == status)
-    if db.engine.dialect.name == "postgresql":
-        local_day = cast(func.timezone(tz.key, table.hour), Date)
-        statement = (
-            select(partner.label("partner"), local_day.label("day"), func.sum(table.orders))
-            .where(*conditions)
-            .group_by(partner, local_day)
-        )
-        rows: Iterable[tuple[str, date, int]] = list(db.session.execute(statement))
-    else:  # SQLite (the demo) knows no time zones: the hours are given their days here
-        hourly = (
-            select(partner.label("partner"), table.hour, func.sum(table.orders))
-            .where(*conditions)
-            .group_by(partner, table.hour)
-        )
-        rows = [
-            (name, hour.astimezone(tz).date(), orders)
-            for name, hour, orders in db.session.execute(hourly)
-        ]
-    index = {day: n for n, day in enumerate(local_days)}
+    edges = [start_of_day(day, tz) for day in [*dates, dates[-1] + DAY]]
+    statement = hours_per_day(
+        edges, partner_domain=partner_domain, status=status, by_partner=by_partner
+    )
     series: dict[str, list[int]] = {}
-    for name, day, orders in rows:
-        if day in index:
-            series.setdefault(name, [0] * len(local_days))[index[day]] += int(orders)
+    for name, slot, orders in db.session.execute(statement):
+        series.setdefault(name, [0] * len(dates))[slot] += int(orders)
     return {
-        name: [DayCount(day, n) for day, n in zip(local_days, counts, strict=True)]
+        name: [DayCount(day, n) for day, n in zip(dates, counts, strict=True)]
         for name, counts in series.items()
     }
 

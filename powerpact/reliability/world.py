@@ -184,7 +184,7 @@ class World:
             raise RuntimeError(f"{shop}: no webhook subscriptions after install")
 
     def admin_retry(self, order_ids: Sequence[int]) -> str:
-        """Press *Retry selected* on the admin's order desk, with an App Bridge session token."""
+        """Press *Retry* in the order desk's bulk bar, with an App Bridge session token."""
         token = mint_session_token(
             RETAIL, api_key=self.env["SHOPIFY_API_KEY"], secret=self.env["SHOPIFY_API_SECRET"]
         )

@@ -16,7 +16,8 @@ queries and for mutations that are idempotent (the caller says so, or the docume
 carries Shopify's ``@idempotent`` directive) or guarded, since a mutation may have
 taken effect. A connect timeout is always retried: nothing was sent.
 
-Logs name the shop, the operation, its cost and duration; never the token.
+Every HTTP call is one INFO line (``_log_call``): shop, operation, status, cost and
+duration; never the token.
 """
 
 from __future__ import annotations
@@ -295,9 +296,11 @@ class ShopifyClient:
         try:
             response = connection.post(body)
         except requests.ConnectTimeout as exc:
+            _log_call(self.shop, name, "no-connection", {}, time.perf_counter() - started)
             error = TransportError(f"{self.shop}: could not connect ({exc.__class__.__name__})")
             raise _Retry(error) from None
         except (requests.Timeout, requests.ConnectionError) as exc:
+            _log_call(self.shop, name, "no-answer", {}, time.perf_counter() - started)
             error = TransportError(f"{self.shop}: {name} got no answer ({exc.__class__.__name__})")
             if retry_unsafe:
                 raise error from None
@@ -390,17 +393,26 @@ def _declares_idempotency(document: str) -> bool:
     return "@idempotent(" in document
 
 
-def _log_call(shop: str, name: str, status: int, cost: dict[str, Any], seconds: float) -> None:
-    """One line per HTTP call: shop, operation, status, cost and duration (no token)."""
-    log.debug(
-        "shopify call shop=%s operation=%s status=%s requested=%s actual=%s duration=%.3fs",
+def _log_call(
+    shop: str, name: str, status: int | str, cost: dict[str, Any], seconds: float
+) -> None:
+    """One line per HTTP call: shop, operation, HTTP status (or why there was none), the
+    query cost from ``extensions.cost`` (actual, and what was requested; ``-`` when the
+    answer had none) and duration in milliseconds. Never the token, the variables or
+    the answer: those hold customers' details."""
+    log.info(
+        "shopify call shop=%s operation=%s status=%s cost=%s requested=%s duration_ms=%.1f",
         shop,
         name,
         status,
-        cost.get("requestedQueryCost"),
-        cost.get("actualQueryCost"),
-        seconds,
+        _or_dash(cost.get("actualQueryCost")),
+        _or_dash(cost.get("requestedQueryCost")),
+        seconds * 1000,
     )
+
+
+def _or_dash(value: Any) -> Any:
+    return "-" if value is None else value
 
 
 def _code(error: dict[str, Any]) -> str | None:

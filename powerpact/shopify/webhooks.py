@@ -30,6 +30,7 @@ from werkzeug.datastructures import Headers
 from powerpact.db_types import utcnow
 from powerpact.extensions import db
 from powerpact.limits import body_limit
+from powerpact.logs import note_shop
 from powerpact.models import DeliveryStatus, WebhookDelivery
 from powerpact.shopify.delivery_store import (
     STORE_KEY,
@@ -120,6 +121,7 @@ def receive() -> tuple[dict[str, object], int]:
     if not webhook_id or len(webhook_id) > 255:
         return {"error": "missing X-Shopify-Webhook-Id"}, 400
     row = delivery_row(webhook_id, request.headers, body)
+    note_shop(row.shop_domain)
     try:
         new_id = delivery_store().insert(row)
     except (DeliveryNotStored, psycopg.Error, SQLAlchemyError):

@@ -44,12 +44,16 @@ def partner_product(number, variants=2, sku=True):
 
 
 class RetailProducts:
-    """The retail store's productSet: an upsert keyed by the customId metafield."""
+    """The retail store's productSet: an upsert keyed by the customId metafield; and its
+    variants' live prices (``VariantPrices``), which a person may change (``set_price``)."""
 
     def __init__(self, shopify):
         self.products = {}
+        self.variants = {}
+        self.by_sku = {}
         self.made = 0
         shopify.on(RETAIL, "ProductSet", self.product_set)
+        shopify.on(RETAIL, "VariantPrices", self.variant_prices)
 
     def product_set(self, variables):
         key = variables["identifier"]["customId"]["value"]
@@ -64,12 +68,27 @@ class RetailProducts:
             variants.append(
                 {"id": variant_id, "sku": v["sku"], "inventoryItem": {"id": f"{variant_id}-i"}}
             )
+            self.by_sku[v["sku"]] = variant_id
+            self.variants[variant_id] = {
+                "id": variant_id,
+                "title": v["optionValues"][0]["name"],
+                "price": v["price"],
+                "compareAtPrice": v.get("compareAtPrice"),
+                "product": {"id": product["id"], "title": variables["input"]["title"]},
+            }
         return {
             "productSet": {
                 "product": {"id": product["id"], "variants": {"nodes": variants}},
                 "userErrors": [],
             }
         }
+
+    def variant_prices(self, variables):
+        return {"nodes": [self.variants.get(i) for i in variables["ids"]]}
+
+    def set_price(self, sku, price):
+        """A person changes a live price in the retail admin."""
+        self.variants[self.by_sku[sku]]["price"] = price
 
 
 @pytest.fixture
@@ -81,8 +100,15 @@ def stores(db_session):
 
 
 def serve_products(shopify, products):
+    """The partner's products, whole (``ProductForImport``) and their variants' prices."""
     by_id = {p["id"]: p for p in products}
+    variants = {
+        v["id"]: {**v, "product": {"id": p["id"], "title": p["title"]}}
+        for p in products
+        for v in p["variants"]["nodes"]
+    }
     shopify.on(PARTNER, "ProductForImport", lambda v: {"product": by_id.get(v["id"])})
+    shopify.on(PARTNER, "VariantPrices", lambda v: {"nodes": [variants.get(i) for i in v["ids"]]})
 
 
 RULE = MarkupRule(value=Decimal(30), rounding=Rounding.TO_99)

@@ -107,7 +107,7 @@ def test_catalog_page_reports_a_bad_rule_and_an_unreachable_partner(as_shop, sto
     shopify.on(PARTNER, "CatalogProducts", lambda v: catalog_answer([]))
     page = as_shop(f"/admin/partners/{partner.id}/catalog?value=-3", retail).get_data(as_text=True)
     assert "cannot be negative" in page
-    assert "No products match" in page
+    assert "No products yet" in page  # no filter narrowed the list: nothing to clear
     from tests.shopify_double import Answer
 
     shopify.on(PARTNER, "CatalogProducts", lambda v: (_ for _ in ()).throw(Answer(401)))
@@ -253,3 +253,29 @@ def test_an_empty_markup_does_not_import_at_the_default(client, session_token, s
         {"product_id": "gid://shopify/Product/1", "kind": "percentage", "value": " "},
     )
     assert "Enter a markup" in response.get_data(as_text=True)
+
+
+def test_a_filtered_empty_catalog_offers_to_clear_the_filters_and_keeps_the_markup(
+    as_shop, stores, shopify
+):
+    partner, retail = stores
+    shopify.on(PARTNER, "CatalogProducts", lambda v: catalog_answer([]))
+    html = as_shop(
+        f"/admin/partners/{partner.id}/catalog?q=nothing&unimported=1&value=40&rounding=95", retail
+    ).get_data(as_text=True)
+    assert "No products match" in html
+    clear = html.split(">Clear filters<")[0].rsplit('href="', 1)[1].split('"')[0]
+    assert clear == f"/admin/partners/{partner.id}/catalog?value=40&amp;rounding=95"
+
+
+def test_the_catalog_page_follows_the_admins_page_layout(as_shop, stores, shopify):
+    partner, retail = stores
+    shopify.on(PARTNER, "CatalogProducts", lambda v: catalog_answer([partner_product(1)]))
+    html = as_shop(f"/admin/partners/{partner.id}/catalog", retail, htmx=False).get_data(
+        as_text=True
+    )
+    assert "<h1>Alice Roasters · Catalog</h1>" in html
+    assert 'href="/admin/partners" aria-label="Back to Partners"' in html
+    assert 'hx-indicator="#catalog-loading"' in html and 'id="catalog-loading"' in html
+    assert "data-select-all" in html and "data-select-row" in html
+    assert "data-bulk-bar hidden" in html  # shown once a product is ticked

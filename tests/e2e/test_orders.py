@@ -73,8 +73,19 @@ def test_a_mixed_order_becomes_one_order_per_partner_and_tracking_returns(any_ha
     harbor_orders = harness.shop(HARBOR)["orders"]
     assert len(north_orders) == 1 and len(harbor_orders) == 1
     north = north_orders[0]
-    assert north["line_items"][0]["quantity"] == 2
-    assert Decimal(north["line_items"][0]["price"]) == maps[NORTH].partner_price
+    [north_line] = syncs[NORTH].lines
+    assert north_line.partner_unit_price == maps[NORTH].partner_price
+    assert north_line.discount > 0  # the retail discount travels with the line (split.py)
+    # the partner's line is priced at what the retail line owes it: its price less its
+    # discount, in whole cents (two lines when the cents do not divide evenly)
+    assert sum(li["quantity"] for li in north["line_items"]) == 2
+    assert (
+        sum(Decimal(li["price"]) * li["quantity"] for li in north["line_items"])
+        == north_line.partner_unit_price * 2 - north_line.discount
+    )
+    for partner in (NORTH, HARBOR):
+        (partner_order,) = harness.shop(partner)["orders"]
+        assert Decimal(partner_order["total"]) == syncs[partner].total
     assert north["source_identifier"] == f"powerpact-order-sync-{syncs[NORTH].id}"
     assert north["shipping_address"]["city"] == "Portland"
 

@@ -25,6 +25,7 @@ from powerpact.orders.tasks import dispatch_due_orders, reconcile_task
 from powerpact.sandbox.webhooks import wait_for
 from powerpact.shopify.install import check_subscriptions
 from powerpact.shopify.session_tokens import mint_session_token
+from tests.embedded_requests import toast_of
 
 RETAIL = "bubbly-retail.myshopify.com"
 NORTH = "north-star-roasters.myshopify.com"
@@ -156,7 +157,7 @@ def test_an_order_shopify_recommends_investigating_is_held_until_an_admin_releas
     desk = harness.client.get("/admin/orders", headers=headers).get_data(as_text=True)
     assert f'hx-post="/admin/orders/{held.id}/release"' in desk
     answer = harness.client.post(f"/admin/orders/{held.id}/release", headers=headers)
-    assert "Released 1 partner order(s)" in answer.get_data(as_text=True)
+    assert "Released 1 partner order(s)" in toast_of(answer)
     harness.settle()
 
     sent = order_sync(order["id"])

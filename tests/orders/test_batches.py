@@ -48,8 +48,8 @@ def test_a_daily_batch_goes_out_only_after_the_local_cutoff(shopify, daily_partn
         assert batches.send_daily(PARTNER) == 2
 
     assert len(store.orders) == 1
-    lines = store.orders[0]["input"]["order"]["lineItems"]
-    assert len(lines) == 2
+    [line] = store.orders[0]["input"]["order"]["lineItems"]  # one bag twice: one line
+    assert line["quantity"] == 2
     assert before_cutoff.partner_order_id == also_before.partner_order_id == store.orders[0]["id"]
     assert after_cutoff.status == OrderStatus.READY_FOR_SYNC
     batch = db_session.get(PartnerBatch, before_cutoff.batch_id)
@@ -62,54 +62,82 @@ def test_a_daily_batch_goes_out_only_after_the_local_cutoff(shopify, daily_partn
 
 
 class MasterOrder(PartnerStoreDouble):
-    """Adds order editing: quantities per variant on each created order."""
+    """Adds order editing: the lines of each created order, raised or added to by edits."""
 
     def __init__(self, shopify, shop):
         super().__init__(shopify, shop)
         self.edits = 0
+        self.added_lines = 0
         shopify.on(shop, "PartnerOrderLines", self.lines)
-        shopify.on(
-            shop,
-            "OrderEditBegin",
-            lambda v: {
-                "orderEditBegin": {"calculatedOrder": {"id": v["id"] + "/calc"}, "userErrors": []}
-            },
-        )
+        shopify.on(shop, "OrderEditBegin", self.begin)
         shopify.on(shop, "OrderEditAddVariant", self.add)
+        shopify.on(shop, "OrderEditSetQuantity", self.set_quantity)
         shopify.on(shop, "OrderEditCommit", self.commit)
         self.pending = []
 
+    def order_lines(self, order):
+        """[variant, quantity, unit price] per line, made on first use from the input."""
+        if "lines" not in order:
+            order["lines"] = [
+                [item["variantId"], item["quantity"], item["priceSet"]["shopMoney"]["amount"]]
+                for item in order["input"]["order"]["lineItems"]
+            ]
+        return order["lines"]
+
     def quantities(self, order):
         held = {}
-        for item in order["input"]["order"]["lineItems"]:
-            held[item["variantId"]] = held.get(item["variantId"], 0) + item["quantity"]
-        for variant, quantity in order.get("added", []):
+        for variant, quantity, _ in self.order_lines(order):
             held[variant] = held.get(variant, 0) + quantity
         return held
 
+    def nodes(self, order):
+        return [
+            {
+                "id": f"{order['id']}/line/{i}",
+                "quantity": q,
+                "currentQuantity": q,
+                "variant": {"id": v},
+                "originalUnitPriceSet": {"shopMoney": {"amount": price}},
+            }
+            for i, (v, q, price) in enumerate(self.order_lines(order))
+        ]
+
     def lines(self, variables):
         order = next(o for o in self.orders if o["id"] == variables["id"])
-        nodes = [
-            {"id": f"li-{v}", "currentQuantity": q, "variant": {"id": v}}
-            for v, q in self.quantities(order).items()
-        ]
         return {
             "order": {
                 "id": order["id"],
                 "cancelledAt": None,
                 "displayFulfillmentStatus": "UNFULFILLED",
-                "lineItems": {"nodes": nodes},
+                "lineItems": {"nodes": self.nodes(order)},
             }
         }
 
+    def begin(self, variables):
+        order = next(o for o in self.orders if o["id"] == variables["id"])
+        calculated = {"id": order["id"] + "/calc", "lineItems": {"nodes": self.nodes(order)}}
+        return {"orderEditBegin": {"calculatedOrder": calculated, "userErrors": []}}
+
     def add(self, variables):
-        self.pending.append((variables["variantId"], variables["quantity"]))
-        return {"orderEditAddVariant": {"calculatedLineItem": {"id": "x"}, "userErrors": []}}
+        self.pending.append(("add", variables["variantId"], variables["quantity"]))
+        line = {"id": "x", "originalUnitPriceSet": {"shopMoney": {"amount": "99.00"}}}
+        return {"orderEditAddVariant": {"calculatedLineItem": line, "userErrors": []}}
+
+    def set_quantity(self, variables):
+        index = int(variables["lineItemId"].rsplit("/", 1)[1])
+        self.pending.append(("set", index, variables["quantity"]))
+        return {"orderEditSetQuantity": {"calculatedLineItem": {"id": "x"}, "userErrors": []}}
 
     def commit(self, variables):
         order_id = variables["id"].removesuffix("/calc")
         order = next(o for o in self.orders if o["id"] == order_id)
-        order.setdefault("added", []).extend(self.pending)
+        lines = self.order_lines(order)
+        for change in self.pending:
+            if change[0] == "add":
+                lines.append([change[1], change[2], "99.00"])
+                self.added_lines += 1
+            else:
+                lines[change[1]][1] = change[2]
         self.pending = []
         self.edits += 1
         return {"orderEditCommit": {"order": {"id": order_id}, "userErrors": []}}
@@ -150,6 +178,12 @@ def test_weekly_orders_append_to_one_master_order_until_the_cutoff(
         "gid://shopify/ProductVariant/11": 2,
         "gid://shopify/ProductVariant/12": 2,
     }
+    # variant 11 was on the order: its line was raised, not added a second time
+    assert [line[:2] for line in store.order_lines(store.orders[0])] == [
+        ["gid://shopify/ProductVariant/11", 2],
+        ["gid://shopify/ProductVariant/12", 2],
+    ]
+    assert store.added_lines == 1
     assert first.partner_order_id == second.partner_order_id == third.partner_order_id
 
     next_week = ready_order(weekly_partner, utc(2026, 11, 20, 16))  # after Friday 15:00 London

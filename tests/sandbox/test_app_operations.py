@@ -39,6 +39,8 @@ def test_every_operation_runs_against_the_sandbox(run, sandbox, clock):
     run("ProductForImport", {"id": ids[0]["id"]})
     run("VariantInventory", {"ids": [v.id for v in variants], "locationId": partner.location_id})
     run("VariantQuantities", {"ids": [v.id for v in variants]})
+    prices = run("VariantPrices", {"ids": [v.id for v in variants]})["nodes"]
+    assert [p["price"] for p in prices] == [f"{v.price:.2f}" for v in variants]
     items = [v.inventory_item_id for v in variants]
     run("InventoryAvailableAt", {"ids": items, "locationId": partner.location_id})
     run("Locations", {}, RETAIL)

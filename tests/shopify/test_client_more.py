@@ -238,8 +238,8 @@ def test_stats_are_safe_to_share_between_threads(client):
 
 
 @responses.activate
-def test_each_call_is_logged_with_shop_operation_cost_and_duration(client, caplog):
-    caplog.set_level(logging.DEBUG, logger="powerpact.shopify.client")
+def test_each_call_is_one_info_line_with_shop_operation_status_cost_and_duration(client, caplog):
+    caplog.set_level(logging.INFO, logger="powerpact.shopify.client")
     responses.post(URL, json=answer({"ok": True}, requested=12, actual=7))
     responses.post(URL, body=requests.ReadTimeout("slow"))
     responses.post(URL, status=401)
@@ -248,12 +248,15 @@ def test_each_call_is_logged_with_shop_operation_cost_and_duration(client, caplo
         client.execute("OrderCreate", {"order": {"email": "x@example.com"}})
     with pytest.raises(ShopifyError):
         client.execute("ShopInfo")
-    lines = [r.getMessage() for r in caplog.records]
-    assert any(
-        f"shop={SHOP} operation=ShopInfo status=200 requested=12 actual=7 duration=" in line
-        for line in lines
-    )
-    assert any("operation=ShopInfo status=401" in line for line in lines)
+    calls = [r for r in caplog.records if r.getMessage().startswith("shopify call ")]
+    assert [r.levelno for r in calls] == [logging.INFO] * 3
+    answered, unanswered, refused = (r.getMessage() for r in calls)
+    assert answered.startswith(
+        f"shopify call shop={SHOP} operation=ShopInfo status=200 cost=7 requested=12 duration_ms="
+    ), answered
+    assert float(answered.rsplit("duration_ms=", 1)[1]) >= 0
+    assert f"shop={SHOP} operation=OrderCreate status=no-answer cost=- " in unanswered
+    assert f"shop={SHOP} operation=ShopInfo status=401 cost=- requested=- " in refused
     assert TOKEN not in caplog.text
     assert "x@example.com" not in caplog.text
 
