@@ -26,8 +26,9 @@ from sqlalchemy import Engine, event, func, select, text
 from powerpact.bench.harness import RETAIL, bench_world
 from powerpact.extensions import db
 from powerpact.models import OrderSync, OrderSyncLine, PartnerStore
-from powerpact.orders import rollup
+from powerpact.orders import charts_data, rollup
 from powerpact.shopify.session_tokens import mint_session_token
+from powerpact.timezones import shop_zone
 
 CHUNK = 1_000_000
 PARTNER = "bench-partner-007.myshopify.com"
@@ -149,23 +150,37 @@ def measure(
     }
 
 
-def charts(repeat: int) -> dict[str, dict[str, float]]:
-    """The home page's chart readers over 30 days (``orders/rollup.py``), each timed whole."""
-    zone = "America/New_York"
+CHART_REPEAT = 5
+
+
+def charts() -> dict[str, dict[str, float]]:
+    """The chart readers over 30 days, each timed whole: the count tables' own
+    (``orders/rollup.py``) and the ones the pages draw (``orders/charts_data.py``; the
+    home's retail orders per day and failures by reason still read ``order_syncs``)."""
+    name = "America/New_York"
+    zone = shop_zone(name)
     readers: dict[str, Callable[[], object]] = {
-        "orders_per_day_by_partner": lambda: rollup.orders_per_day_by_partner(30, zone),
-        "partner_orders_per_day": lambda: rollup.partner_orders_per_day(PARTNER, 30, zone),
-        "failed_orders_per_day": lambda: rollup.failed_orders_per_day(30, zone),
+        "rollup.orders_per_day_by_partner": lambda: rollup.orders_per_day_by_partner(30, name),
+        "rollup.partner_orders_per_day": lambda: rollup.partner_orders_per_day(PARTNER, 30, name),
+        "rollup.failed_orders_per_day": lambda: rollup.failed_orders_per_day(30, name),
+        "charts_data.partner_orders_per_day(partner)": lambda: charts_data.partner_orders_per_day(
+            PARTNER, 30, zone
+        ),
+        "charts_data.partner_orders_per_day(all)": lambda: charts_data.partner_orders_per_day(
+            None, 30, zone
+        ),
+        "charts_data.retail_orders_per_day": lambda: charts_data.retail_orders_per_day(30, zone),
+        "charts_data.failures_by_reason": lambda: charts_data.failures_by_reason(30),
     }
     figures = {}
-    for name, read in readers.items():
+    for label, read in readers.items():
         read()
         times = []
-        for _ in range(repeat):
+        for _ in range(CHART_REPEAT):
             started = time.perf_counter()
             read()
             times.append((time.perf_counter() - started) * 1000)
-        figures[name] = summary(times)
+        figures[label] = summary(times)
     db.session.remove()
     return figures
 
@@ -222,7 +237,7 @@ def vacuum(engine: Engine) -> None:
 
 def growth(first: dict[str, Any], last: dict[str, Any], figure: str) -> dict[str, float]:
     """Each page's ``figure`` at the largest size over the same at the smallest."""
-    return {name: round(last[name][figure] / first[name][figure], 2) for name in PAGES}
+    return {name: round(last[name][figure] / first[name][figure], 2) for name in last}
 
 
 def parse_sizes(value: str) -> list[int]:
@@ -244,13 +259,30 @@ def parse_sizes(value: str) -> list[int]:
     help="OrderSync rows; several sizes, comma-separated, are measured in one run as the "
     "table grows (e.g. 1000000,10000000).",
 )
-@click.option("--partners", default=100, show_default=True, type=click.IntRange(1))
+@click.option(
+    "--pages",
+    "chosen",
+    default=",".join(PAGES),
+    show_default=True,
+    help="The pages to time, comma-separated (the home's charts still count order_syncs: "
+    "seconds a request at a million).",
+)
+@click.option(
+    "--partners",
+    default=100,
+    show_default=True,
+    type=click.IntRange(8),
+    help="Partner stores the orders are dealt to (the partner table is the eighth's).",
+)
 @click.option("--repeat", default=100, show_default=True, type=click.IntRange(2))
 @with_appcontext
-def pages_command(sizes: str, partners: int, repeat: int) -> None:
+def pages_command(sizes: str, chosen: str, partners: int, repeat: int) -> None:
     """Seed OrderSync rows in PostgreSQL and time the order pages and the home against the
     SQL they run."""
     wanted = parse_sizes(sizes)
+    names = [name.strip() for name in chosen.split(",") if name.strip()]
+    if not names or not set(names) <= set(PAGES):
+        raise click.BadParameter(f"{chosen!r}: choose among {', '.join(PAGES)}")
     with bench_world() as world:
         if db.engine.dialect.name != "postgresql":
             raise click.ClickException(
@@ -291,10 +323,9 @@ def pages_command(sizes: str, partners: int, repeat: int) -> None:
                 figures = {
                     name: measure(token_of(shop), page(url), clock, repeat)
                     for name, (url, shop) in PAGES.items()
+                    if name in names
                 }
-            runs.append(
-                {"orders": size, **timings, "pages": figures, "charts_30_days": charts(repeat)}
-            )
+            runs.append({"orders": size, **timings, "pages": figures, "charts_30_days": charts()})
         first, last = runs[0]["pages"], runs[-1]["pages"]
         click.echo(
             json.dumps(

@@ -67,10 +67,19 @@ def test_bench_pages_times_each_page_against_its_own_sql_at_each_size(run_bench)
             assert 0 < page["sql_median_ms"] <= page["median_ms"]
             assert page["p95_over_sql_p95"] == round(page["p95_ms"] / page["sql_p95_ms"], 2)
             assert page["statements"] >= 2
-        assert set(run["charts_30_days"]) == {
-            "orders_per_day_by_partner",
-            "partner_orders_per_day",
-            "failed_orders_per_day",
-        }
+        assert {
+            "rollup.orders_per_day_by_partner",
+            "rollup.partner_orders_per_day",
+            "rollup.failed_orders_per_day",
+            "charts_data.retail_orders_per_day",
+        } <= set(run["charts_30_days"])
     assert set(figures["p95_growth"]) == {"partner_table", "admin_desk", "admin_home"}
     assert set(figures["median_growth"]) == set(figures["p95_growth"])
+
+
+def test_bench_pages_times_the_pages_it_is_given(run_bench):
+    figures = run_bench(
+        "pages", "--orders", "200", "--partners", "8", "--repeat", "2", "--pages", "admin_desk"
+    )
+    assert set(figures["runs"][0]["pages"]) == {"admin_desk"}
+    assert figures["p95_growth"] is None
