@@ -7,12 +7,13 @@ every Shopify id the GID string Shopify gives (``gid://shopify/Order/123``).
 from __future__ import annotations
 
 import enum
-from datetime import datetime, time
+from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
     Boolean,
+    Date,
     Enum,
     ForeignKey,
     Index,
@@ -242,6 +243,21 @@ class OrderSync(TimestampMixin, Model):
             "status",
             text("created_at DESC"),
         ),
+        # The few cancelled after sending, which the home page counts.
+        Index(
+            "ix_order_syncs_needs_attention",
+            "id",
+            postgresql_where=text("needs_attention IS true"),
+            sqlite_where=text("needs_attention IS true"),
+        ),
+        # The order tables' search, a part of the order's name (ILIKE '%...%'): trigrams
+        # (PostgreSQL's pg_trgm) find the matches without reading every row's name.
+        Index(
+            "ix_order_syncs_name_trigrams",
+            "bubbly_order_name",
+            postgresql_using="gin",
+            postgresql_ops={"bubbly_order_name": "gin_trgm_ops"},
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -290,6 +306,47 @@ class OrderSync(TimestampMixin, Model):
     )
     batch: Mapped[PartnerBatch | None] = relationship()
     partner: Mapped[PartnerStore] = relationship()
+
+
+class OrderSyncHourCount(Model):
+    """How many of a partner's OrderSyncs created in one UTC hour have each status now.
+
+    Kept by the database in the transaction of every change (``orders/rollup.py``): an
+    insert, a delete, or an update of the status, the partner or ``created_at`` of an
+    OrderSync moves its count from one row to another. ``hour`` is the start of the hour.
+    """
+
+    __tablename__ = "order_sync_hour_counts"
+    __table_args__ = (
+        Index(
+            "ix_order_sync_hour_counts_hour",
+            "hour",
+            postgresql_include=["status", "partner_shop_domain", "orders"],
+        ),
+    )
+
+    partner_shop_domain: Mapped[str] = mapped_column(SHOP, primary_key=True)
+    hour: Mapped[datetime] = mapped_column(UTCDateTime(), primary_key=True)
+    status: Mapped[OrderStatus] = mapped_column(str_enum(OrderStatus), primary_key=True)
+    orders: Mapped[int] = mapped_column(Integer)
+
+
+class OrderSyncDayCount(Model):
+    """The same counts per UTC day (``day``), which windows of whole days read."""
+
+    __tablename__ = "order_sync_day_counts"
+    __table_args__ = (
+        Index(
+            "ix_order_sync_day_counts_day",
+            "day",
+            postgresql_include=["status", "partner_shop_domain", "orders"],
+        ),
+    )
+
+    partner_shop_domain: Mapped[str] = mapped_column(SHOP, primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    status: Mapped[OrderStatus] = mapped_column(str_enum(OrderStatus), primary_key=True)
+    orders: Mapped[int] = mapped_column(Integer)
 
 
 class OrderSyncLine(Model):

@@ -17,7 +17,14 @@ from powerpact.extensions import Base, db
 from powerpact.htmx import with_toast
 from powerpact.inventory import charts_data as inventory_charts
 from powerpact.inventory.service import latest_stock_sync
-from powerpact.models import OrderStatus, OrderSync, PartnerStore, RetailStore, StoreStatus
+from powerpact.models import (
+    OrderStatus,
+    OrderSync,
+    OrderSyncDayCount,
+    PartnerStore,
+    RetailStore,
+    StoreStatus,
+)
 from powerpact.orders import charts_data as order_charts
 from powerpact.orders import store_settings as settings_service
 from powerpact.shops import partner_names
@@ -28,7 +35,9 @@ bp = Blueprint("admin", __name__)
 
 def home_figures(tz_name: str | None) -> dict[str, int]:
     """Every number on the home page in one query. "Today" starts at midnight in the retail
-    store's time zone, and counts retail orders (one order split between two partners is one)."""
+    store's time zone, and counts retail orders (one order split between two partners is
+    one). The failed orders are summed from the daily counts (``orders/rollup.py``), and
+    those needing attention are few, found by a partial index."""
     zone = shop_zone(tz_name)
     today = datetime.combine(utcnow().astimezone(zone).date(), time(0), tzinfo=zone)
 
@@ -40,11 +49,14 @@ def home_figures(tz_name: str | None) -> dict[str, int]:
         .where(OrderSync.created_at >= today)
         .scalar_subquery()
     )
+    failed_orders = select(func.coalesce(func.sum(OrderSyncDayCount.orders), 0)).where(
+        OrderSyncDayCount.status == OrderStatus.FAILED
+    )
     row = db.session.execute(
         select(
             count(PartnerStore, PartnerStore.status == StoreStatus.ACTIVE).label("partners_active"),
             orders_today.label("orders_today"),
-            count(OrderSync, OrderSync.status == OrderStatus.FAILED).label("failed_orders"),
+            failed_orders.scalar_subquery().label("failed_orders"),
             count(OrderSync, OrderSync.needs_attention.is_(True)).label("needs_attention"),
             count(
                 PartnerStore,
@@ -53,7 +65,7 @@ def home_figures(tz_name: str | None) -> dict[str, int]:
             ).label("needs_reauthorization"),
         )
     ).one()
-    return dict(row._mapping)
+    return {key: int(value) for key, value in row._mapping.items()}
 
 
 def home_charts(tz_name: str) -> dict[str, charts.Chart]:

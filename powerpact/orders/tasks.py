@@ -10,7 +10,7 @@ from huey import crontab
 
 from powerpact.extensions import after_commit
 from powerpact.models import WebhookDelivery
-from powerpact.orders import batches, capture, dispatch, push, refunds
+from powerpact.orders import batches, capture, dispatch, push, refunds, rollup
 from powerpact.orders.aftercare import cancel_partner_order, retry_due_waiting_tracking
 from powerpact.orders.privacy import redact_partner_order
 from powerpact.orders.reconcile import reconcile_stores
@@ -132,6 +132,13 @@ def reconcile_task() -> dict[str, object]:
 def reconcile_orders() -> dict[str, object]:
     """Every ``RECONCILE_EVERY_MINUTES``: capture the retail orders no webhook brought."""
     return reconcile_stores(capture_order)
+
+
+@periodic_task(crontab(minute="43", hour="3"))
+def reconcile_order_counts() -> dict[str, object]:
+    """Daily: recount the last 31 days' OrderSyncs and correct the count tables where they
+    drifted (they should not: the database keeps them; ``orders/rollup.py``)."""
+    return rollup.reconcile_counts().as_dict()
 
 
 @periodic_task(crontab(minute="*/10"))
