@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import TypeVar
 
 from flask import current_app
@@ -34,12 +35,25 @@ def display_name(name: str | None, shop_domain: str) -> str:
     return name or shop_domain.removesuffix(".myshopify.com")
 
 
+RETAIL_NAME_SECONDS = 300
+
+
 def retail_store_name() -> str:
-    """The retail store's display name, as its partners' pages name it."""
+    """The retail store's display name, as its partners' pages name it.
+
+    Kept for ``RETAIL_NAME_SECONDS`` in the process (a shop renames itself rarely, and a
+    partner's order page has a budget of five queries): a new name shows within minutes.
+    """
+    kept = current_app.extensions.get("powerpact.retail_name")
+    now = time.monotonic()
+    if kept is not None and now - kept[0] < RETAIL_NAME_SECONDS:
+        return str(kept[1])
     row = db.session.execute(select(RetailStore.name, RetailStore.shop_domain)).first()
     if row is None:
         return display_name(None, current_app.config["POWERPACT"].retail_shop)
-    return display_name(row.name, row.shop_domain)
+    name = display_name(row.name, row.shop_domain)
+    current_app.extensions["powerpact.retail_name"] = (now, name)
+    return name
 
 
 def missing_scopes(granted: str | list[str]) -> list[str]:
