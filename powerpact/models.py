@@ -69,6 +69,15 @@ class OrderStatus(enum.StrEnum):
     CANCELLED = "cancelled"
 
 
+class RetailPriceSource(enum.StrEnum):
+    """Where an order line's retail price and discount came from (``OrderSyncLine``)."""
+
+    ORDER = "order"  # captured from the retail order itself
+    WEBHOOK = "webhook"  # backfilled from the order's stored webhook (migration 0022): exact
+    MARKUP = "markup"  # estimated: the variant's markup rule applied to the partner price
+    UNKNOWN = "unknown"  # not known: left out of margins, shown as "not known"
+
+
 class FailureReason(enum.StrEnum):
     REAUTHORIZATION_REQUIRED = "reauthorization_required"
     PARTNER_UNINSTALLED = "partner_uninstalled"
@@ -293,7 +302,16 @@ class OrderSync(TimestampMixin, Model):
 
 
 class OrderSyncLine(Model):
-    """A retail order line that belongs to the partner, at the partner's price."""
+    """A retail order line that belongs to the partner, at the partner's price.
+
+    The retail side of the line is kept beside it, as the retail order had it when it was
+    last captured: ``retail_unit_price`` (before discounts) and ``retail_discount`` (the
+    retail discounts allocated to the line's remaining units), and ``product_title``
+    (Shopify's ``LineItem.title``; ``title`` is its ``name``, product and variant). They
+    make the margins (``margins/figures.py``). Lines captured before they were kept were
+    backfilled by migration 0022; ``retail_price_source`` says how, and a line whose
+    retail price could not be found has ``None`` and ``UNKNOWN``.
+    """
 
     __tablename__ = "order_sync_lines"
     __table_args__ = (UniqueConstraint("order_sync_id", "bubbly_line_item_id"),)
@@ -310,6 +328,14 @@ class OrderSyncLine(Model):
     partner_unit_price: Mapped[Decimal] = mapped_column(Money())
     discount: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
     tax: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
+    product_title: Mapped[str | None] = mapped_column(String(512))
+    retail_unit_price: Mapped[Decimal | None] = mapped_column(Money())
+    retail_discount: Mapped[Decimal | None] = mapped_column(Money())
+    retail_price_source: Mapped[RetailPriceSource] = mapped_column(
+        str_enum(RetailPriceSource),
+        default=RetailPriceSource.UNKNOWN,
+        server_default=RetailPriceSource.UNKNOWN.value,
+    )
 
     order_sync: Mapped[OrderSync] = relationship(back_populates="lines")
 
