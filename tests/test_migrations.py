@@ -159,9 +159,7 @@ def seed_before_0022(conn):
         ),
         (
             "orders/updated",
-            orders_payload(
-                1, "2026-03-01T10:30:00-05:00", payload_line(11, "15.00", 2, ["9.00"])
-            ),
+            orders_payload(1, "2026-03-01T10:30:00-05:00", payload_line(11, "15.00", 2, ["9.00"])),
         ),
         # order 3: its only body was redacted; and a body that is not JSON
         ("orders/create", '{"redacted": true}'),
