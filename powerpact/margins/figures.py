@@ -174,8 +174,10 @@ def credit_shares(lines: Sequence[LineFacts], credited: Decimal, currency: str) 
     """
     total = sum((line.partner_value for line in lines), ZERO)
     amount = min(max(round_money(credited, currency), ZERO), round_money(total, currency))
-    weights = [max(line.partner_value, ZERO) for line in lines]
-    parts = allocate(amount, weights, currency) if lines else []
+    if len(lines) == 1:  # most orders: the whole credit is the line's (no split to make)
+        parts = [amount]
+    else:
+        parts = allocate(amount, [max(line.partner_value, ZERO) for line in lines], currency)
     shares = []
     for line, part in zip(lines, parts, strict=True):
         value = line.partner_value
