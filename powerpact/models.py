@@ -70,6 +70,15 @@ class OrderStatus(enum.StrEnum):
     CANCELLED = "cancelled"
 
 
+class RetailPriceSource(enum.StrEnum):
+    """Where an order line's retail price and discount came from (``OrderSyncLine``)."""
+
+    ORDER = "order"  # captured from the retail order itself
+    WEBHOOK = "webhook"  # backfilled from the order's stored webhook (migration 0022): exact
+    MARKUP = "markup"  # estimated: the variant's markup rule applied to the partner price
+    UNKNOWN = "unknown"  # not known: left out of margins, shown as "not known"
+
+
 class FailureReason(enum.StrEnum):
     REAUTHORIZATION_REQUIRED = "reauthorization_required"
     PARTNER_UNINSTALLED = "partner_uninstalled"
@@ -350,7 +359,16 @@ class OrderSyncDayCount(Model):
 
 
 class OrderSyncLine(Model):
-    """A retail order line that belongs to the partner, at the partner's price."""
+    """A retail order line that belongs to the partner, at the partner's price.
+
+    The retail side of the line is kept beside it, as the retail order had it when it was
+    last captured: ``retail_unit_price`` (before discounts) and ``retail_discount`` (the
+    retail discounts allocated to the line's remaining units), and ``product_title``
+    (Shopify's ``LineItem.title``; ``title`` is its ``name``, product and variant). They
+    make the margins (``margins/figures.py``). Lines captured before they were kept were
+    backfilled by migration 0022; ``retail_price_source`` says how, and a line whose
+    retail price could not be found has ``None`` and ``UNKNOWN``.
+    """
 
     __tablename__ = "order_sync_lines"
     __table_args__ = (UniqueConstraint("order_sync_id", "bubbly_line_item_id"),)
@@ -372,6 +390,14 @@ class OrderSyncLine(Model):
     # partner order before the partner shipped them, ``returned_quantity`` had shipped.
     removed_quantity: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     returned_quantity: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    product_title: Mapped[str | None] = mapped_column(String(512))
+    retail_unit_price: Mapped[Decimal | None] = mapped_column(Money())
+    retail_discount: Mapped[Decimal | None] = mapped_column(Money())
+    retail_price_source: Mapped[RetailPriceSource] = mapped_column(
+        str_enum(RetailPriceSource),
+        default=RetailPriceSource.UNKNOWN,
+        server_default=RetailPriceSource.UNKNOWN.value,
+    )
 
     order_sync: Mapped[OrderSync] = relationship(back_populates="lines")
 

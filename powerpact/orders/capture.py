@@ -30,6 +30,7 @@ from powerpact.models import (
     PartnerStore,
     ProductMap,
     RetailOrderSeen,
+    RetailPriceSource,
     RetailStore,
 )
 from powerpact.money import ZERO, quantum
@@ -65,6 +66,7 @@ class CapturedLine:
     unit_price: Decimal
     discount: Decimal
     tax: Decimal | None
+    product_title: str | None = None
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,14 @@ def _scaled(amount: Decimal, current: int, ordered: int, currency: str) -> Decim
     if ordered <= 0 or current == ordered:
         return amount
     return (amount * current / ordered).quantize(quantum(currency), rounding=ROUND_DOWN)
+
+
+def _product_title(value: Any) -> str | None:
+    """``LineItem.title``, the product's title, for the margins' grouping: informative only,
+    so a title that is not plain text is left out rather than refusing the order."""
+    if not isinstance(value, str) or not value.strip() or "\x00" in value:
+        return None
+    return value[:512]
 
 
 def _parse_line(item: Any, where: str, currency: str) -> CapturedLine:
@@ -123,6 +133,7 @@ def _parse_line(item: Any, where: str, currency: str) -> CapturedLine:
         ),
         discount=_scaled(discount, current, ordered, currency),
         tax=_scaled(tax, current, ordered, currency) if tax_lines else None,
+        product_title=_product_title(item.get("title")),
     )
 
 
@@ -248,6 +259,7 @@ def retail_order_of(captured: CapturedOrder, owners: dict[str, LineOwner]) -> Re
                 sku=line.sku,
                 retail_variant_id=line.variant_id,
                 partner_variant_id=owners[line.line_id].partner_variant_id,
+                product_title=line.product_title,
             )
             for line in captured.lines
         ],
@@ -301,6 +313,10 @@ def _replace_lines(order: OrderSync, share: PartyShare) -> None:
                 partner_unit_price=line.unit_price,
                 discount=line.discount,
                 tax=line.tax,
+                product_title=line.product_title,
+                retail_unit_price=line.retail_unit_price,
+                retail_discount=line.retail_discount,
+                retail_price_source=RetailPriceSource.ORDER,
             )
         )
     order.subtotal = share.subtotal

@@ -83,3 +83,18 @@ def test_bench_pages_times_the_pages_it_is_given(run_bench):
     )
     assert set(figures["runs"][0]["pages"]) == {"admin_desk"}
     assert figures["p95_growth"] is None
+
+
+def test_bench_margins_times_the_page_and_its_sql_over_seeded_orders(run_bench):
+    figures = run_bench("margins", "--partners", "3", "--orders", "600", "--repeat", "3")
+    assert (figures["orders"], figures["partners"]) == (600, 3)
+    month, quarter = figures["margins_30_days"], figures["margins_90_days"]
+    for timing in (month, quarter):
+        assert timing["page"]["p95_ms"] > 0 and timing["sql"]["p95_ms"] > 0
+        assert timing["p95_ratio"] == pytest.approx(
+            timing["page"]["p95_ms"] / timing["sql"]["p95_ms"], abs=0.01
+        )
+        assert timing["partner_rows"] == 3
+    # at most five products of two variants each per partner; 30 of the 90 days' orders
+    assert 3 < quarter["variant_rows"] <= 30
+    assert 0 < month["units"] < quarter["units"]

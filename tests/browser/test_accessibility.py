@@ -291,6 +291,7 @@ def test_the_retail_admins_pages_before_any_partner_or_order(site: Site) -> None
         ("/admin/orders", "order desk, no orders"),
         ("/admin/partners", "partners, none connected"),
         ("/admin/sync-runs", "sync history, no syncs"),
+        ("/admin/margins", "margins, nothing sold"),
     ):
         page = site.open(RETAIL, path)
         assert_accessible(page, name)
@@ -424,6 +425,16 @@ def test_the_home_partners_and_sync_history_with_data(filled: Site) -> None:
     assert_accessible(page, "partners, stock sync started")
     page.get_by_text("Stock synced").wait_for(timeout=15000)
     assert_accessible(page, "partners, stock synced")
+
+
+def test_the_margins_by_partner_and_by_variant(filled: Site) -> None:
+    for path, name in (
+        ("/admin/margins", "margins"),
+        ("/admin/margins?level=variant&sort=name", "margins by variant"),
+    ):
+        page = filled.open(RETAIL, path)
+        page.locator("#margin-table").wait_for()
+        assert_accessible(page, name)
 
 
 def test_a_partners_settings_with_an_error_and_the_save_bar(filled: Site) -> None:

@@ -286,3 +286,11 @@ def test_the_readme_demo_from_sign_in_to_a_tracked_partner_order(live, pages):
     admin.wait_for_url(f"{harness.base}/shops/{RETAIL}/admin/orders/**")
     admin.get_by_role("link", name=tracking_number).wait_for()
     snap(admin, 12, "retail-order", full=True)
+
+    # 9. Back in PowerPact, the home draws what happened: orders per day stacked by partner,
+    # the failure and its reason, the stock syncs.
+    admin.go_back()
+    go(admin, "Home", "**/admin/")
+    admin.get_by_role("img", name="Orders per day").wait_for()
+    assert "North Star Roasters" in admin.locator("#chart-orders").inner_text()
+    snap(admin, 13, "home", full=True)
