@@ -318,11 +318,14 @@ class OrderSync(TimestampMixin, Model):
 
 
 class OrderSyncHourCount(Model):
-    """How many of a partner's OrderSyncs created in one UTC hour have each status now.
+    """How many of a partner's OrderSyncs created in one UTC hour have each status (and,
+    failed, each failure reason) now.
 
     Kept by the database in the transaction of every change (``orders/rollup.py``): an
-    insert, a delete, or an update of the status, the partner or ``created_at`` of an
-    OrderSync moves its count from one row to another. ``hour`` is the start of the hour.
+    insert, a delete, or an update of the status, the failure reason, the partner or
+    ``created_at`` of an OrderSync moves its count from one row to another. ``hour`` is the
+    start of the hour; ``reason`` is the ``last_order_failure_reason`` of failed OrderSyncs
+    ('' when none is recorded), '' for every other status.
     """
 
     __tablename__ = "order_sync_hour_counts"
@@ -330,13 +333,14 @@ class OrderSyncHourCount(Model):
         Index(
             "ix_order_sync_hour_counts_hour",
             "hour",
-            postgresql_include=["status", "partner_shop_domain", "orders"],
+            postgresql_include=["status", "reason", "partner_shop_domain", "orders"],
         ),
     )
 
     partner_shop_domain: Mapped[str] = mapped_column(SHOP, primary_key=True)
     hour: Mapped[datetime] = mapped_column(UTCDateTime(), primary_key=True)
     status: Mapped[OrderStatus] = mapped_column(str_enum(OrderStatus), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(32), primary_key=True, default="")
     orders: Mapped[int] = mapped_column(Integer)
 
 
@@ -348,13 +352,36 @@ class OrderSyncDayCount(Model):
         Index(
             "ix_order_sync_day_counts_day",
             "day",
-            postgresql_include=["status", "partner_shop_domain", "orders"],
+            postgresql_include=["status", "reason", "partner_shop_domain", "orders"],
         ),
     )
 
     partner_shop_domain: Mapped[str] = mapped_column(SHOP, primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     status: Mapped[OrderStatus] = mapped_column(str_enum(OrderStatus), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(32), primary_key=True, default="")
+    orders: Mapped[int] = mapped_column(Integer)
+
+
+class RetailOrderFirst(Model):
+    """When a retail order was first seen: the least ``created_at`` of its OrderSyncs.
+
+    Kept by the same triggers as the counts (``orders/rollup.py``), for every retail order
+    with an OrderSync; the triggers move ``RetailOrderHourCount`` from it when it changes.
+    """
+
+    __tablename__ = "retail_order_firsts"
+
+    bubbly_order_id: Mapped[str] = mapped_column(GID, primary_key=True)
+    first_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class RetailOrderHourCount(Model):
+    """How many retail orders were first seen (``RetailOrderFirst``) in one UTC hour."""
+
+    __tablename__ = "retail_order_hour_counts"
+
+    hour: Mapped[datetime] = mapped_column(UTCDateTime(), primary_key=True)
     orders: Mapped[int] = mapped_column(Integer)
 
 

@@ -27,6 +27,7 @@ from powerpact.models import (
 )
 from powerpact.orders import charts_data as order_charts
 from powerpact.orders import store_settings as settings_service
+from powerpact.orders.rollup import retail_orders_since
 from powerpact.shops import partner_names
 from powerpact.timezones import shop_zone
 
@@ -35,20 +36,18 @@ bp = Blueprint("admin", __name__)
 
 def home_figures(tz_name: str | None) -> dict[str, int]:
     """Every number on the home page in one query. "Today" starts at midnight in the retail
-    store's time zone, and counts retail orders (one order split between two partners is
-    one). The failed orders are summed from the daily counts (``orders/rollup.py``), and
-    those needing attention are few, found by a partial index."""
+    store's time zone, and counts the retail orders first seen since (one order split
+    between two partners is one; one that gained a partner today was counted on its first
+    day), from the retail orders' hourly counts. The failed orders are summed from the
+    daily counts (``orders/rollup.py``), and those needing attention are few, found by a
+    partial index."""
     zone = shop_zone(tz_name)
     today = datetime.combine(utcnow().astimezone(zone).date(), time(0), tzinfo=zone)
 
     def count(model: type[Base], *conditions: ColumnElement[bool]) -> ScalarSelect[int]:
         return select(func.count()).select_from(model).where(*conditions).scalar_subquery()
 
-    orders_today = (
-        select(func.count(func.distinct(OrderSync.bubbly_order_id)))
-        .where(OrderSync.created_at >= today)
-        .scalar_subquery()
-    )
+    orders_today = retail_orders_since(today)
     failed_orders = select(func.coalesce(func.sum(OrderSyncDayCount.orders), 0)).where(
         OrderSyncDayCount.status == OrderStatus.FAILED
     )

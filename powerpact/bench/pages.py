@@ -43,6 +43,8 @@ COUNTED_TABLES = (
     "order_sync_lines",
     "order_sync_hour_counts",
     "order_sync_day_counts",
+    "retail_order_firsts",
+    "retail_order_hour_counts",
 )
 
 PARTNERS = """
@@ -155,8 +157,8 @@ CHART_REPEAT = 5
 
 def charts() -> dict[str, dict[str, float]]:
     """The chart readers over 30 days, each timed whole: the count tables' own
-    (``orders/rollup.py``) and the ones the pages draw (``orders/charts_data.py``; the
-    home's retail orders per day and failures by reason still read ``order_syncs``)."""
+    (``orders/rollup.py``) and the ones the pages draw (``orders/charts_data.py``, from
+    the same counts)."""
     name = "America/New_York"
     zone = shop_zone(name)
     readers: dict[str, Callable[[], object]] = {
@@ -264,8 +266,7 @@ def parse_sizes(value: str) -> list[int]:
     "chosen",
     default=",".join(PAGES),
     show_default=True,
-    help="The pages to time, comma-separated (the home's charts still count order_syncs: "
-    "seconds a request at a million).",
+    help="The pages to time, comma-separated.",
 )
 @click.option(
     "--partners",

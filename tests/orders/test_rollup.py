@@ -351,7 +351,11 @@ def test_the_reconciliation_adds_the_difference_to_what_the_row_holds_by_then(pa
     result = rollup.reconcile_counts(days=1)
     assert [(c.stored, c.actual) for c in result.corrections] == [(5, 2)]
     assert set(hour_rows().values()) == {2}
-    assert result.as_dict() == {"since": "2026-12-06T00:00:00+00:00", "corrected": 1}
+    assert result.as_dict() == {
+        "since": "2026-12-06T00:00:00+00:00",
+        "corrected": 1,
+        "retail_corrected": 0,
+    }
 
 
 def test_the_reconciliation_task_runs_it(partners, fixed_now):
@@ -363,6 +367,7 @@ def test_the_reconciliation_task_runs_it(partners, fixed_now):
     assert reconcile_order_counts.call_local() == {
         "since": "2026-11-06T00:00:00+00:00",
         "corrected": 2,
+        "retail_corrected": 2,  # the order's first, and its hour's row
     }
     assert_counts_match()
 
