@@ -2,7 +2,7 @@
 at the hour of their first OrderSync, kept by triggers
 
 Revision ID: 0025
-Revises: 0015
+Revises: 0022 (planned after 0015; 0022 came first)
 Create Date: 2026-12-06 08:30:00.000000
 
 ``order_sync_hour_counts`` and ``order_sync_day_counts`` gain ``reason`` in their key: the
@@ -26,7 +26,7 @@ import powerpact.db_types
 
 # revision identifiers, used by Alembic.
 revision = '0025'
-down_revision = '0015'
+down_revision = '0022'
 branch_labels = None
 depends_on = None
 
