@@ -13,11 +13,12 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete, insert, select, text, update
+from sqlalchemy import delete, func, insert, select, text, update
 
 from powerpact.config import PROJECT_ROOT
 from powerpact.extensions import db
 from powerpact.models import (
+    FailureReason,
     OrderStatus,
     OrderSync,
     OrderSyncDayCount,
@@ -491,6 +492,29 @@ def test_on_sqlite_as_the_demo_runs_the_triggers_readers_and_reconciliation_agre
         db.session.delete(orders[2])
         db.session.commit()
         assert_counts_match()
+        # A second partner's OrderSync of a retail order, earlier than its first; a failure
+        # reason changed while failed; an OrderSync moved to another retail order.
+        bob = PartnerStore(shop_domain="bob.myshopify.com", name="Bob")
+        db.session.add(bob)
+        db.session.flush()
+        split = OrderSync(
+            bubbly_order_id=orders[3].bubbly_order_id,
+            partner_shop_domain=bob.shop_domain,
+            currency="USD",
+            created_at=NOW - timedelta(days=2, minutes=30),
+        )
+        db.session.add(split)
+        db.session.commit()
+        orders[0].last_order_failure_reason = FailureReason.THROTTLED
+        db.session.commit()
+        orders[4].bubbly_order_id = "gid://shopify/Order/moved"
+        db.session.commit()
+        assert_counts_match()
+        assert rollup.failed_by_reason(NOW - timedelta(days=1, minutes=7)) == {"throttled": 1}
+        assert db.session.scalar(select(rollup.retail_orders_since(NOW - timedelta(days=2)))) == 3
+        db.session.delete(split)
+        db.session.commit()
+        assert_counts_match()
 
         assert rollup.status_counts(datetime(2026, 12, 5, 1, tzinfo=UTC))["pending"] == 3
         assert rollup.failed_orders_per_day(2, "America/New_York") == [
@@ -503,8 +527,9 @@ def test_on_sqlite_as_the_demo_runs_the_triggers_readers_and_reconciliation_agre
 
         db.session.execute(update(OrderSyncHourCount).values(orders=9))
         db.session.commit()
-        every_hour_row = len(hour_rows())  # those emptied by the changes too, now 9
-        assert len(rollup.reconcile_counts(days=None).corrections) == every_hour_row == 8
+        # Every hour row, those emptied by the changes too, now 9.
+        every_hour_row = db.session.scalar(select(func.count()).select_from(OrderSyncHourCount))
+        assert len(rollup.reconcile_counts(days=None).corrections) == every_hour_row == 10
         assert_counts_match()
         db.session.remove()
         db.engine.dispose()
