@@ -85,6 +85,108 @@ def test_0015_counts_the_order_syncs_already_there(empty_database):
         db.session.remove()
 
 
+PARTNER_ROW = (
+    "INSERT INTO partner_stores (shop_domain, scopes, status, reauthorization_required,"
+    " currency_code, timezone, cadence, cutoff_weekday, cutoff_time, cutoff_timezone,"
+    " ship_to, auto_import_on_install, inventory_behaviour, created_at, updated_at)"
+    " VALUES (:shop, '', 'active', false, 'USD', 'UTC', 'immediate', 0,"
+    " '17:00', 'UTC', 'customer', false, 'DECREMENT_OBEYING_POLICY', now(), now())"
+)
+ORDER_SYNC_ROW = (
+    "INSERT INTO order_syncs (bubbly_order_id, partner_shop_domain, status,"
+    " last_order_failure_reason, retry_count, needs_attention, currency, subtotal,"
+    " discount_total, shipping_share, tax_share, total, created_at, updated_at)"
+    " VALUES (:order, :shop, :status, :reason, 0, false, 'USD', 1, 0, 0, 0, 1,"
+    " now() - :hours * interval '1 hour', now())"
+)
+
+
+def test_0025_counts_reasons_and_retail_orders_already_there(empty_database):
+    """The rebuilt counts start from the rows that exist: split retail orders once, at
+    their first OrderSync; failed ones by reason."""
+    from sqlalchemy import text
+
+    from tests.order_counts import assert_counts_match
+
+    app = create_app({"TESTING": True}, settings=settings_for(empty_database))
+    with app.app_context():
+        flask_migrate.upgrade(revision="0022")
+        shops = ("a.myshopify.com", "b.myshopify.com", "c.myshopify.com")
+        for shop in shops:
+            db.session.execute(text(PARTNER_ROW), {"shop": shop})
+        for n in range(30):
+            db.session.execute(
+                text(ORDER_SYNC_ROW),
+                {
+                    "order": f"gid://shopify/Order/{n % 12}",
+                    "shop": shops[n // 12],
+                    "status": ("failed", "synced", "pending")[n % 3],
+                    "reason": ("throttled", None, "shopify_error", None, "throttled")[n % 5],
+                    "hours": n * 5,
+                },
+            )
+        db.session.commit()
+
+        flask_migrate.upgrade()
+        assert db.session.scalar(text("SELECT sum(orders) FROM retail_order_hour_counts")) == 12
+        reasons = dict(
+            db.session.execute(
+                text(
+                    "SELECT reason, sum(orders) FROM order_sync_day_counts"
+                    " WHERE status = 'failed' GROUP BY reason"
+                )
+            ).all()
+        )
+        assert reasons == {"throttled": 4, "shopify_error": 2, "": 4}
+        assert_counts_match()
+        db.session.execute(text("DELETE FROM order_syncs WHERE id % 4 = 0"))
+        assert_counts_match()
+        db.session.rollback()
+        flask_migrate.downgrade(revision="0022")
+        # 0015's counts again, without the reason.
+        assert db.session.scalar(text("SELECT sum(orders) FROM order_sync_hour_counts")) == 30
+        db.session.remove()
+
+
+def test_a_second_transaction_on_the_same_retail_order_waits_and_counts_it_once(
+    empty_database,
+):
+    """Two partners' OrderSyncs of one retail order, inserted by two transactions at once:
+    the second waits for the first's commit, then sees its OrderSync (without the wait each
+    would count the retail order as its own first)."""
+    import threading
+
+    from sqlalchemy import text
+
+    from tests.order_counts import assert_counts_match
+
+    app = create_app({"TESTING": True}, settings=settings_for(empty_database))
+    with app.app_context():
+        flask_migrate.upgrade()
+        for shop in ("a.myshopify.com", "b.myshopify.com"):
+            db.session.execute(text(PARTNER_ROW), {"shop": shop})
+        db.session.commit()
+        row = {"order": "gid://shopify/Order/1", "status": "pending", "reason": None}
+        with db.engine.connect() as first, db.engine.connect() as second:
+            first.execute(text(ORDER_SYNC_ROW), {**row, "shop": "a.myshopify.com", "hours": 1})
+
+            def insert_second() -> None:
+                second.execute(text(ORDER_SYNC_ROW), {**row, "shop": "b.myshopify.com", "hours": 3})
+                second.commit()
+
+            waiting = threading.Thread(target=insert_second)
+            waiting.start()
+            waiting.join(timeout=1)
+            assert waiting.is_alive(), "the second transaction did not wait"
+            first.commit()
+            waiting.join(timeout=10)
+            assert not waiting.is_alive()
+        assert db.session.scalar(text("SELECT sum(orders) FROM retail_order_hour_counts")) == 1
+        assert_counts_match()
+        db.session.remove()
+        db.engine.dispose()
+
+
 PARTNER = "north-star.myshopify.com"
 
 

@@ -34,9 +34,6 @@ STATUS = sa.Enum(
     'pending', 'ready_for_sync', 'synced', 'fulfilled', 'failed', 'cancelled',
     name='orderstatus', native_enum=False, length=32,
 )
-# pg_advisory_xact_lock(class, key): one retail order's first is refreshed by one
-# transaction at a time ("PPRO" in ASCII; the two-key space is apart from the one-key one).
-RETAIL_LOCK = 0x5050524F
 
 
 def reason(row: str) -> str:
@@ -85,9 +82,13 @@ POSTGRESQL = [
     """,
     # Sets the stored first of each retail order in ``orders`` to the least created_at of
     # its OrderSyncs now (none: no row), and moves the hour counts from the stored first to
-    # the new one. The lock makes a second transaction touching the same retail order wait,
-    # then (READ COMMITTED: each statement reads what is committed by then) see its rows.
-    f"""
+    # the new one. The retail orders' rows are the locks: a placeholder ('infinity', counted
+    # nowhere) for those without one, then each row locked in key order, so a second
+    # transaction touching the same retail order waits, then (READ COMMITTED: each statement
+    # reads what is committed by then) sees its OrderSyncs and its first. Row locks, not
+    # advisory ones: a statement deleting a partner's hundred thousand orders takes no slot
+    # of the shared lock table per order.
+    """
     CREATE FUNCTION retail_order_firsts_refresh(orders text[]) RETURNS void
     LANGUAGE plpgsql AS $$
     DECLARE
@@ -99,14 +100,19 @@ POSTGRESQL = [
         IF ids IS NULL THEN
             RETURN;
         END IF;
-        PERFORM pg_advisory_xact_lock({RETAIL_LOCK}, hashtext(o)) FROM unnest(ids) AS u(o);
+        INSERT INTO retail_order_firsts (bubbly_order_id, first_at)
+        SELECT o, 'infinity' FROM unnest(ids) AS u(o) ORDER BY o
+        ON CONFLICT (bubbly_order_id) DO NOTHING;
+        PERFORM 1 FROM retail_order_firsts WHERE bubbly_order_id = ANY(ids)
+        ORDER BY bubbly_order_id FOR UPDATE;
         SELECT array_agg((SELECT min(s.created_at) FROM order_syncs s
                           WHERE s.bubbly_order_id = u.o) ORDER BY u.n)
         INTO firsts FROM unnest(ids) WITH ORDINALITY AS u(o, n);
         INSERT INTO retail_order_hour_counts AS c (hour, orders)
         SELECT h, sum(d) FROM (
             SELECT date_trunc('hour', f.first_at, 'UTC') AS h, -1 AS d
-            FROM retail_order_firsts f WHERE f.bubbly_order_id = ANY(ids)
+            FROM retail_order_firsts f
+            WHERE f.bubbly_order_id = ANY(ids) AND f.first_at <> 'infinity'
             UNION ALL
             SELECT date_trunc('hour', t, 'UTC'), 1 FROM unnest(firsts) AS u(t)
             WHERE t IS NOT NULL

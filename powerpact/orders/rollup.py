@@ -1,15 +1,20 @@
-"""How many OrderSyncs, per partner, hour or day of creation and status: read without
-counting ``order_syncs``.
+"""How many OrderSyncs, per partner, hour or day of creation, status and failure reason,
+and how many retail orders first seen per hour: read without counting ``order_syncs``.
 
 Two tables hold the counts: ``order_sync_hour_counts`` per (partner, the UTC hour of
-``created_at``, status) and ``order_sync_day_counts`` per (partner, the UTC day, status).
-Triggers on ``order_syncs`` (migration 0015) keep both in the transaction of every
-change: an OrderSync inserted or deleted, or its status, partner or ``created_at``
-updated, by whatever path (the ORM, a Core UPDATE such as a send's, a partner's
-deletion cascading to its orders, plain SQL). The seam is the database, so no code path
-can forget it; ``tests/orders/conftest.py`` checks the counts against a recount after
-every order test, and ``tests/orders/test_rollup.py`` drives random changes through
-every kind of statement.
+``created_at``, status, reason) and ``order_sync_day_counts`` per (partner, the UTC day,
+status, reason); ``reason`` is the failure reason of a failed OrderSync ('' when none is
+recorded) and '' for any other status. ``retail_order_firsts`` holds each retail order's
+first OrderSync time (the least ``created_at`` of its OrderSyncs) and
+``retail_order_hour_counts`` how many retail orders were first seen in each UTC hour: a
+retail order split between partners, or given a partner later by an edit, counts once.
+Triggers on ``order_syncs`` (migrations 0015 and 0025) keep them in the transaction of
+every change: an OrderSync inserted or deleted, or its status, failure reason, partner,
+retail order or ``created_at`` updated, by whatever path (the ORM, a Core UPDATE such as
+a send's, a partner's deletion cascading to its orders, plain SQL). The seam is the
+database, so no code path can forget it; ``tests/orders/conftest.py`` checks the counts
+against a recount after every order test, and ``tests/orders/test_rollup.py`` and
+``test_home_counts.py`` drive random changes through every kind of statement.
 
 Locks: a change locks the count rows of its partner's hour and day until it commits
 (an upsert: ``INSERT ... ON CONFLICT DO UPDATE``), the keys of one statement in key
@@ -31,6 +36,19 @@ Readers:
   an hour is given to the day its start falls in, which is exact in every zone whose
   offset is whole hours (a zone at :30 or :45 shifts half an hour's orders to a
   neighbouring day). ``hours_per_day`` is the statement, for ``charts_data`` too.
+
+- The home's figures: ``failed_by_reason`` (failed OrderSyncs by reason since any
+  moment, exact: whole days and hours from the counts, the minutes before the first whole
+  hour from ``order_syncs``), ``retail_orders_per_period`` (retail orders first seen per
+  local day, an hour to the day its start falls in) and ``retail_orders_since`` ("orders
+  today": the whole hours' counts and the first minutes from ``retail_order_firsts``).
+
+A retail order's first is refreshed from its OrderSyncs (the index that begins with
+``bubbly_order_id``) whenever a change touches one of them, and the hour counts move from
+the stored first to the new one; so any statement, however many rows, leaves them exact.
+On PostgreSQL the retail order's row in ``retail_order_firsts`` is locked first (a
+placeholder inserted if it has none), so a second transaction changing the same retail
+order waits, then reads what the first committed.
 
 ``reconcile_counts`` recounts a window from ``order_syncs`` and corrects any drift (a
 change made with triggers off, by hand); the orders' daily task runs it.
