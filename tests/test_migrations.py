@@ -83,6 +83,7 @@ def test_0015_counts_the_order_syncs_already_there(empty_database):
         assert_counts_match()
         db.session.rollback()
         db.session.remove()
+        db.engine.dispose()
 
 
 PARTNER_ROW = (
@@ -146,6 +147,7 @@ def test_0025_counts_reasons_and_retail_orders_already_there(empty_database):
         # 0015's counts again, without the reason.
         assert db.session.scalar(text("SELECT sum(orders) FROM order_sync_hour_counts")) == 30
         db.session.remove()
+        db.engine.dispose()
 
 
 def test_a_second_transaction_on_the_same_retail_order_waits_and_counts_it_once(
