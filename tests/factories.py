@@ -102,6 +102,7 @@ class OrderSyncFactory(BaseFactory):
             status=m.OrderStatus.SYNCED,
             partner_order_id=gid("Order"),
             partner_order_name=factory.Sequence(lambda n: f"#P{1000 + n}"),
+            sent_at=factory.LazyFunction(utcnow),
         )
         failed = factory.Trait(
             status=m.OrderStatus.FAILED,
