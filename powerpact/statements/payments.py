@@ -127,6 +127,18 @@ def after_payment(figures: Figures, amount: Decimal) -> Figures:
     )
 
 
+def check_payment(
+    partner_domain: str, period: Period, terms: RetailTerms, form: Mapping[str, str]
+) -> tuple[PaymentForm, Figures | None]:
+    """The form checked against the statement as it is now, and the statement's figures
+    once the payment is made (None if the form has errors): what the modal says."""
+    figures = statement_figures(partner_domain, period, terms)
+    checked = read_payment_form(form, figures, terms.currency, today_in(terms.zone))
+    if checked.proposed is None:
+        return checked, None
+    return checked, after_payment(figures, checked.proposed.amount)
+
+
 @dataclass(frozen=True)
 class Recorded:
     recorded: bool  # False: this form's payment was recorded before (a repeated submit)
