@@ -36,7 +36,7 @@ from decimal import Decimal
 from typing import Any, NamedTuple, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Executable, SQLColumnExpression, bindparam, func, select
+from sqlalchemy import Select, SQLColumnExpression, bindparam, func, select
 
 from powerpact.db_types import time_slot, utcnow
 from powerpact.extensions import db
@@ -264,7 +264,7 @@ def statement_parameters(partner_domain: str, period: Period, zone: ZoneInfo) ->
     }
 
 
-def statement_queries() -> list[Executable]:
+def statement_queries() -> list[Select[*tuple[Any, ...]]]:
     """The SQL a statement runs (for ``bench statements``, which times it bare)."""
     return [ORDERS, CREDITS, PAYMENTS]
 

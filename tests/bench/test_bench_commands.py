@@ -54,3 +54,17 @@ def test_bench_storm_sets_nothing_for_sales_and_once_per_price_change(run_bench)
     assert figures["partner_reads_for_sales"] == 0
     assert figures["productset_calls_for_changes"] == figures["price_changes"] == 2
     assert figures["outcomes"] == {"unchanged": 40, "updated": 2}
+
+
+def test_bench_statements_times_every_partners_statement_against_its_sql(run_bench):
+    figures = run_bench("statements", "--partners", "3", "--orders", "600", "--repeat", "3")
+    statements = figures["statements"]
+    assert statements["statements"] == 3
+    # 540 of the 600 sent, 180 a partner, with their credits and (every second) a payment
+    assert 185 <= statements["rows_per_statement"]["max"] <= 220
+    assert statements["build"]["p95_ms"] > 0 and statements["sql"]["p95_ms"] > 0
+    assert statements["ratio_p95"] > 0 and statements["budget"] == 3.0
+    assert statements["met"] == (statements["ratio_p95"] <= 3.0)
+    pages = figures["statement_pages"]
+    assert pages["largest_statement_orders"] == 180
+    assert pages["admin_statement"]["p95_ms"] > 0
