@@ -64,6 +64,7 @@ def register_blueprints(app: Flask) -> None:
     from powerpact.admin import views as admin_views
     from powerpact.catalog import views as catalog_views
     from powerpact.inventory import views as inventory_views
+    from powerpact.margins import views as margins_views
     from powerpact.orders import views as orders_views
     from powerpact.partners import views as partners_views
     from powerpact.shopify import install_views, webhooks
@@ -79,6 +80,7 @@ def register_blueprints(app: Flask) -> None:
         partners_views.bp,
         catalog_views.bp,
         inventory_views.bp,
+        margins_views.bp,
         statements_views.bp,
     ):
         app.register_blueprint(blueprint)

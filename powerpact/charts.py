@@ -22,6 +22,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
+from decimal import ROUND_HALF_EVEN, Decimal
 from functools import lru_cache
 from typing import Any
 from xml.etree import ElementTree
@@ -32,6 +33,8 @@ from markupsafe import Markup
 from pygal.style import Style
 
 from powerpact.inventory.charts_data import SyncHour
+from powerpact.margins.figures import PartnerWeek, Period
+from powerpact.money import minor_digits
 from powerpact.orders.charts_data import (
     FailuresForReason,
     PartnerOrdersOnDay,
@@ -103,6 +106,11 @@ class Chart:
     series: tuple[Series, ...]
     empty_text: str
     svgs: tuple[Markup, ...] = field(default=())
+    digits: int = 0  # money: the values are minor units, shown with this many decimals
+
+    def figure(self, value: int) -> str:
+        """A value of the table as a person reads it (``1,234`` or ``1,234.50``)."""
+        return figure(value, self.digits)
 
     @property
     def empty(self) -> bool:
@@ -128,18 +136,34 @@ def number(value: int) -> str:
     return f"{value:,}"
 
 
+def figure(value: int, digits: int = 0) -> str:
+    """A count (``digits`` 0), or an amount given in minor units: ``123450`` with 2 digits
+    reads ``1,234.50``. Exact: the minor units are scaled as a ``Decimal``, never a float."""
+    if not digits:
+        return number(value)
+    return f"{Decimal(int(value)).scaleb(-digits):,.{digits}f}"
+
+
+def minor_units(amount: Decimal, digits: int) -> int:
+    """An amount in whole minor units (the chart's values), rounded half to even."""
+    return int(amount.scaleb(digits).to_integral_value(rounding=ROUND_HALF_EVEN))
+
+
 def counted(value: int, noun: str) -> str:
     """``1 order``, ``2 orders``: a figure and what it counts."""
     return f"{number(value)} {noun}{'' if value == 1 else 's'}"
 
 
-def ticks(top: int) -> list[int]:
-    """Whole-number steps of 1, 2 or 5 times a power of ten, up to at least ``top``."""
-    if top <= 0:
+def ticks(top: int, bottom: int = 0) -> list[int]:
+    """Whole-number steps of 1, 2 or 5 times a power of ten, from ``bottom`` or below (0
+    unless some values are negative) up to at least ``top``."""
+    extent = top - min(bottom, 0)
+    if extent <= 0:
         return [0, 1]
-    magnitude = 10 ** max(0, math.floor(math.log10(top)) - 1)
-    step = next(s * magnitude for s in (1, 2, 5, 10, 20, 50) if top / (s * magnitude) <= 5)
-    return list(range(0, math.ceil(top / step) * step + 1, step))
+    magnitude = 10 ** max(0, math.floor(math.log10(extent)) - 1)
+    step = next(s * magnitude for s in (1, 2, 5, 10, 20, 50) if extent / (s * magnitude) <= 5)
+    low = math.floor(min(bottom, 0) / step) * step
+    return list(range(low, math.ceil(top / step) * step + 1, step))
 
 
 def style(colours: Sequence[str]) -> Style:
@@ -176,12 +200,15 @@ def draw(
     tooltips: Sequence[str] | None = None,
     label_width: int = 0,
     height: int = HEIGHT,
+    digits: int = 0,
 ) -> Markup:
     """One pygal chart as inline SVG. ``beside`` is a second stack drawn next to the first
     in each slot (pygal's secondary series), on the same scale. ``major`` are the labels
     the axis shows (all if None); ``tooltips`` name each slot in its bars' tooltips
     (``labels`` if None). ``label_width`` pads the axis' figures to that many digits, so
-    that charts drawn one above the other start their plots at the same place.
+    that charts drawn one above the other start their plots at the same place. ``digits``
+    says the values are amounts in minor units (see ``figure``); a stack may then go below
+    zero (a loss), and the axis goes with it.
 
     Drawing costs pygal tens of milliseconds a chart, and a page is mostly reloaded with
     the same figures: the SVG of the last figures drawn is kept (``drawn_svg``)."""
@@ -197,7 +224,17 @@ def draw(
         tuple(tooltips) if tooltips is not None else None,
         label_width,
         height,
+        digits,
     )
+
+
+def stack_extents(stacks: Sequence[Series]) -> tuple[int, int]:
+    """The highest and the lowest point of a stack of series: its positive values add up
+    above zero and its negative ones below, as pygal stacks them."""
+    slots = list(zip(*(s.values for s in stacks), strict=True))
+    top = max([sum(v for v in slot if v > 0) for slot in slots] + [0])
+    bottom = min([sum(v for v in slot if v < 0) for slot in slots] + [0])
+    return top, bottom
 
 
 @lru_cache(maxsize=64)
@@ -213,13 +250,10 @@ def drawn_svg(
     tooltips: tuple[str, ...] | None,
     label_width: int,
     height: int,
+    digits: int = 0,
 ) -> Markup:
-    top = max(
-        [sum(values) for values in zip(*(s.values for s in series), strict=True)]
-        + [sum(values) for values in zip(*(s.values for s in beside), strict=True)]
-        + [0]
-    )
-    steps = ticks(top)
+    (top, bottom), (beside_top, beside_bottom) = stack_extents(series), stack_extents(beside)
+    steps = ticks(max(top, beside_top), min(bottom, beside_bottom))
     chart = chart_class(
         style=style([s.colour for s in (*series, *beside)]),
         js=[],
@@ -231,9 +265,9 @@ def drawn_svg(
         margin=8,
         spacing=8,
         y_labels=steps,
-        range=(0, steps[-1]),
-        secondary_range=(0, steps[-1]),
-        value_formatter=lambda value: number(value).rjust(label_width, FIGURE_SPACE),
+        range=(steps[0], steps[-1]),
+        secondary_range=(steps[0], steps[-1]),
+        value_formatter=lambda value: figure(value, digits).rjust(label_width, FIGURE_SPACE),
         show_minor_x_labels=major is None,
         x_labels_major=list(major) if major is not None else None,
         tooltip_fancy_mode=False,
@@ -245,11 +279,20 @@ def drawn_svg(
         chart.add(column.name, list(column.values), secondary=True)
     names = [s.name for s in (*series, *beside)]
     slots = list(tooltips if tooltips is not None else labels)
-    return finish(chart.render(is_unicode=True), key, title, summary, names, slots)
+    return finish(
+        chart.render(is_unicode=True), key, title, summary, names, slots, zero=figure(0, digits)
+    )
 
 
 def finish(
-    svg: str, key: str, title: str, summary: str, names: Sequence[str], slots: Sequence[str]
+    svg: str,
+    key: str,
+    title: str,
+    summary: str,
+    names: Sequence[str],
+    slots: Sequence[str],
+    *,
+    zero: str = "0",
 ) -> Markup:
     """pygal's SVG made plain and accessible: no script, no second axis, no empty bars; the
     root an image named by its title and described by its desc; each bar's figure in a
@@ -286,7 +329,7 @@ def finish(
                 value = bar.findtext(f"{{{SVG}}}desc[@class='value']", "0").strip(FIGURE_SPACE)
                 for desc in bar.findall(f"{{{SVG}}}desc"):
                     bar.remove(desc)
-                if value == "0":
+                if value == zero:
                     bars.remove(bar)
                     continue
                 tooltip = ElementTree.SubElement(bar, f"{{{SVG}}}title")
@@ -483,3 +526,65 @@ def sync_health_chart(hours: Sequence[SyncHour], zone: ZoneInfo) -> Chart:
         for column, height in ((changed, 170), (errors, 120))
     )
     return replace(chart, svgs=panels)
+
+
+def margins_chart(weeks: Sequence[PartnerWeek], period: Period) -> Chart:
+    """Each partner's gross margin per week of the period, stacked (past as many partners as
+    the palette has colours, the highest margins but one apart and the others together). A
+    week at a loss stacks below zero. The figures are amounts: the table under the chart
+    shows them to the cent."""
+    labels = period.week_labels
+    currency = weeks[0].currency if weeks else ""
+    digits = minor_digits(currency) if currency else 2
+    by_partner: dict[str, list[int]] = {}
+    for row in weeks:
+        by_partner.setdefault(row.partner_name, [0] * len(labels))[row.week] += minor_units(
+            row.margin, digits
+        )
+    names = sorted(by_partner, key=str.casefold)
+    rest: list[str] = []
+    if len(names) > len(PALETTE):
+        highest_first = sorted(names, key=lambda name: -sum(by_partner[name]))
+        rest = highest_first[len(PALETTE) - 1 :]
+        names = [name for name in names if name not in rest]
+    stacks = [
+        Series(name, tuple(by_partner[name]), PALETTE[index]) for index, name in enumerate(names)
+    ]
+    if rest:
+        summed = tuple(sum(by_partner[name][i] for name in rest) for i in range(len(labels)))
+        stacks.append(Series(OTHERS, summed, GRAY))
+    total = Series(
+        "All partners",
+        tuple(sum(s.values[i] for s in stacks) for i in range(len(labels))),
+        drawn=False,
+    )
+    best = max(range(len(labels)), key=lambda i: total.values[i], default=0)
+    amounts = f" ({currency})" if currency else ""
+    each = ", ".join(f"{s.name} {figure(s.total, digits)}" for s in stacks)
+    summary = (
+        f"In the last {period.days} days, partners' products earned a gross margin of "
+        f"{figure(total.total, digits)}{amounts}"
+        + (f": {each}" if stacks else "")
+        + (
+            f". The best week was {labels[best]}, with {figure(total.values[best], digits)}."
+            if any(total.values)
+            else "."
+        )
+    )
+    chart = Chart(
+        key="chart-margins",
+        title="Gross margin per week",
+        period=f"Last {period.days} days, by partner{amounts}: retail revenue less the "
+        "partners' prices, after discounts and refunds",
+        summary=summary,
+        row_heading="Week",
+        labels=labels,
+        series=(*stacks, *((total,) if len(stacks) > 1 else ())),
+        empty_text=f"No margin to draw: no partner's product sold at a known retail price in "
+        f"the last {period.days} days.",
+        digits=digits,
+    )
+    if chart.empty:
+        return chart
+    svg = draw(pygal.StackedBar, chart.key, chart.title, summary, labels, stacks, digits=digits)
+    return replace(chart, svgs=(svg,))

@@ -70,6 +70,15 @@ class OrderStatus(enum.StrEnum):
     CANCELLED = "cancelled"
 
 
+class RetailPriceSource(enum.StrEnum):
+    """Where an order line's retail price and discount came from (``OrderSyncLine``)."""
+
+    ORDER = "order"  # captured from the retail order itself
+    WEBHOOK = "webhook"  # backfilled from the order's stored webhook (migration 0022): exact
+    MARKUP = "markup"  # estimated: the variant's markup rule applied to the partner price
+    UNKNOWN = "unknown"  # not known: left out of margins, shown as "not known"
+
+
 class FailureReason(enum.StrEnum):
     REAUTHORIZATION_REQUIRED = "reauthorization_required"
     PARTNER_UNINSTALLED = "partner_uninstalled"
@@ -243,6 +252,21 @@ class OrderSync(TimestampMixin, Model):
             "status",
             text("created_at DESC"),
         ),
+        # The few cancelled after sending, which the home page counts.
+        Index(
+            "ix_order_syncs_needs_attention",
+            "id",
+            postgresql_where=text("needs_attention IS true"),
+            sqlite_where=text("needs_attention IS true"),
+        ),
+        # The order tables' search, a part of the order's name (ILIKE '%...%'): trigrams
+        # (PostgreSQL's pg_trgm) find the matches without reading every row's name.
+        Index(
+            "ix_order_syncs_name_trigrams",
+            "bubbly_order_name",
+            postgresql_using="gin",
+            postgresql_ops={"bubbly_order_name": "gin_trgm_ops"},
+        ),
         Index("ix_order_syncs_partner_sent", "partner_shop_domain", "sent_at"),
     )
 
@@ -297,8 +321,85 @@ class OrderSync(TimestampMixin, Model):
     partner: Mapped[PartnerStore] = relationship()
 
 
+class OrderSyncHourCount(Model):
+    """How many of a partner's OrderSyncs created in one UTC hour have each status (and,
+    failed, each failure reason) now.
+
+    Kept by the database in the transaction of every change (``orders/rollup.py``): an
+    insert, a delete, or an update of the status, the failure reason, the partner or
+    ``created_at`` of an OrderSync moves its count from one row to another. ``hour`` is the
+    start of the hour; ``reason`` is the ``last_order_failure_reason`` of failed OrderSyncs
+    ('' when none is recorded), '' for every other status.
+    """
+
+    __tablename__ = "order_sync_hour_counts"
+    __table_args__ = (
+        Index(
+            "ix_order_sync_hour_counts_hour",
+            "hour",
+            postgresql_include=["status", "reason", "partner_shop_domain", "orders"],
+        ),
+    )
+
+    partner_shop_domain: Mapped[str] = mapped_column(SHOP, primary_key=True)
+    hour: Mapped[datetime] = mapped_column(UTCDateTime(), primary_key=True)
+    status: Mapped[OrderStatus] = mapped_column(str_enum(OrderStatus), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(32), primary_key=True, default="")
+    orders: Mapped[int] = mapped_column(Integer)
+
+
+class OrderSyncDayCount(Model):
+    """The same counts per UTC day (``day``), which windows of whole days read."""
+
+    __tablename__ = "order_sync_day_counts"
+    __table_args__ = (
+        Index(
+            "ix_order_sync_day_counts_day",
+            "day",
+            postgresql_include=["status", "reason", "partner_shop_domain", "orders"],
+        ),
+    )
+
+    partner_shop_domain: Mapped[str] = mapped_column(SHOP, primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    status: Mapped[OrderStatus] = mapped_column(str_enum(OrderStatus), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(32), primary_key=True, default="")
+    orders: Mapped[int] = mapped_column(Integer)
+
+
+class RetailOrderFirst(Model):
+    """When a retail order was first seen: the least ``created_at`` of its OrderSyncs.
+
+    Kept by the same triggers as the counts (``orders/rollup.py``), for every retail order
+    with an OrderSync; the triggers move ``RetailOrderHourCount`` from it when it changes.
+    """
+
+    __tablename__ = "retail_order_firsts"
+
+    bubbly_order_id: Mapped[str] = mapped_column(GID, primary_key=True)
+    first_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class RetailOrderHourCount(Model):
+    """How many retail orders were first seen (``RetailOrderFirst``) in one UTC hour."""
+
+    __tablename__ = "retail_order_hour_counts"
+
+    hour: Mapped[datetime] = mapped_column(UTCDateTime(), primary_key=True)
+    orders: Mapped[int] = mapped_column(Integer)
+
+
 class OrderSyncLine(Model):
-    """A retail order line that belongs to the partner, at the partner's price."""
+    """A retail order line that belongs to the partner, at the partner's price.
+
+    The retail side of the line is kept beside it, as the retail order had it when it was
+    last captured: ``retail_unit_price`` (before discounts) and ``retail_discount`` (the
+    retail discounts allocated to the line's remaining units), and ``product_title``
+    (Shopify's ``LineItem.title``; ``title`` is its ``name``, product and variant). They
+    make the margins (``margins/figures.py``). Lines captured before they were kept were
+    backfilled by migration 0022; ``retail_price_source`` says how, and a line whose
+    retail price could not be found has ``None`` and ``UNKNOWN``.
+    """
 
     __tablename__ = "order_sync_lines"
     __table_args__ = (UniqueConstraint("order_sync_id", "bubbly_line_item_id"),)
@@ -315,8 +416,26 @@ class OrderSyncLine(Model):
     partner_unit_price: Mapped[Decimal] = mapped_column(Money())
     discount: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
     tax: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
+    # After sending, ``quantity`` stays what was sent. Units refunded or edited away since
+    # (``orders/refunds.py``) are counted here: ``removed_quantity`` were taken off the
+    # partner order before the partner shipped them, ``returned_quantity`` had shipped.
+    removed_quantity: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    returned_quantity: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    product_title: Mapped[str | None] = mapped_column(String(512))
+    retail_unit_price: Mapped[Decimal | None] = mapped_column(Money())
+    retail_discount: Mapped[Decimal | None] = mapped_column(Money())
+    retail_price_source: Mapped[RetailPriceSource] = mapped_column(
+        str_enum(RetailPriceSource),
+        default=RetailPriceSource.UNKNOWN,
+        server_default=RetailPriceSource.UNKNOWN.value,
+    )
 
     order_sync: Mapped[OrderSync] = relationship(back_populates="lines")
+
+    @property
+    def accounted_after_send(self) -> int:
+        """Units of the sent quantity that refunds or edits after sending account for."""
+        return (self.removed_quantity or 0) + (self.returned_quantity or 0)  # unflushed: None
 
 
 class PartnerLineShare(Model):
@@ -457,6 +576,8 @@ class SyncRun(Model):
     api_calls: Mapped[int] = mapped_column(Integer, default=0)
     requested_cost: Mapped[int] = mapped_column(Integer, default=0)
     actual_cost: Mapped[int] = mapped_column(Integer, default=0)
+    # calls Shopify refused as throttled (HTTP 429 or THROTTLED), each waited out and tried again
+    throttled: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     @property
     def duration_seconds(self) -> float | None:

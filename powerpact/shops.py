@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import TypeVar
 
 from flask import current_app
@@ -34,12 +35,25 @@ def display_name(name: str | None, shop_domain: str) -> str:
     return name or shop_domain.removesuffix(".myshopify.com")
 
 
+RETAIL_NAME_SECONDS = 300
+
+
 def retail_store_name() -> str:
-    """The retail store's display name, as its partners' pages name it."""
+    """The retail store's display name, as its partners' pages name it.
+
+    Kept for ``RETAIL_NAME_SECONDS`` in the process (a shop renames itself rarely, and a
+    partner's order page has a budget of five queries): a new name shows within minutes.
+    """
+    kept = current_app.extensions.get("powerpact.retail_name")
+    now = time.monotonic()
+    if kept is not None and now - kept[0] < RETAIL_NAME_SECONDS:
+        return str(kept[1])
     row = db.session.execute(select(RetailStore.name, RetailStore.shop_domain)).first()
     if row is None:
         return display_name(None, current_app.config["POWERPACT"].retail_shop)
-    return display_name(row.name, row.shop_domain)
+    name = display_name(row.name, row.shop_domain)
+    current_app.extensions["powerpact.retail_name"] = (now, name)
+    return name
 
 
 def missing_scopes(granted: str | list[str]) -> list[str]:
@@ -50,3 +64,20 @@ def missing_scopes(granted: str | list[str]) -> list[str]:
     have |= {"read_" + s.removeprefix("write_") for s in have if s.startswith("write_")}
     wanted = current_app.config["POWERPACT"].shopify_scopes.split(",")
     return [s.strip() for s in wanted if s.strip() and s.strip() not in have]
+
+
+def shop_name(shop: InstalledShop) -> str:
+    """A shop's display name (templates: ``shop | shop_name``)."""
+    return display_name(shop.name, shop.shop_domain)
+
+
+def partner_names() -> dict[str, str]:
+    """Every partner's display name by its domain, for rows that hold only the domain."""
+    rows = db.session.execute(select(PartnerStore.shop_domain, PartnerStore.name))
+    return {domain: display_name(name, domain) for domain, name in rows}
+
+
+def partners_by_domain(domains: list[str]) -> dict[str, PartnerStore]:
+    """The partners of ``domains`` (those that exist), by domain."""
+    rows = db.session.scalars(select(PartnerStore).where(PartnerStore.shop_domain.in_(domains)))
+    return {partner.shop_domain: partner for partner in rows}

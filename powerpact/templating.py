@@ -15,18 +15,30 @@ from powerpact.models import OrderSync, RunStatus, SyncRun
 from powerpact.money import round_money
 from powerpact.orders.listing import reason_text
 from powerpact.shopify.admin_urls import admin_url, is_sandbox
+from powerpact.shops import shop_name
 from powerpact.timezones import shop_zone
 
 
+def viewing_zone() -> str | None:
+    """The time zone of the shop whose page is being drawn (``g.shop``), if any."""
+    shop = g.get("shop") if has_app_context() else None
+    return shop.timezone if shop is not None else None
+
+
 def local_time(moment: datetime | None, tz_name: str | None = None) -> str:
-    """A time in a shop's own time zone, as a merchant reads it: ``tz_name``'s, else the zone
-    of the shop viewing the page (``g.shop``), else UTC."""
+    """A time in a shop's own time zone, as a merchant reads it: ``tz_name``'s, or else the
+    viewing shop's (UTC where there is none)."""
     if moment is None:
         return ""
-    if tz_name is None:
-        viewer = g.get("shop") if has_app_context() else None
-        tz_name = getattr(viewer, "timezone", None) or "UTC"
-    return moment.astimezone(shop_zone(tz_name)).strftime("%b %d, %Y %H:%M %Z")
+    zone = shop_zone(tz_name or viewing_zone() or "UTC")
+    return moment.astimezone(zone).strftime("%b %d, %Y %H:%M %Z")
+
+
+def local_date(moment: datetime | None, tz_name: str | None = None) -> str:
+    """The day of a time in the viewing shop's (or ``tz_name``'s) zone: "Jul 01, 2026"."""
+    if moment is None:
+        return ""
+    return moment.astimezone(shop_zone(tz_name or viewing_zone() or "UTC")).strftime("%b %d, %Y")
 
 
 def money(amount: Decimal | None, currency: str) -> str:
@@ -72,8 +84,10 @@ def app_bridge_context() -> dict[str, Any]:
 
 def init_app(app: Flask) -> None:
     app.add_template_filter(local_time, "local_time")
+    app.add_template_filter(local_date, "local_date")
     app.add_template_filter(duration, "duration")
     app.add_template_filter(money, "money")
+    app.add_template_filter(shop_name, "shop_name")
     app.add_template_global(partner_order_url, "partner_order_url")
     app.add_template_global(retail_order_url, "retail_order_url")
     app.add_template_global(failure_text, "failure_text")

@@ -13,17 +13,30 @@
   var tokenUrl = document.currentScript.getAttribute("data-token-url");
   if (window.shopify) { return; }
 
+  /* The admin draws its toasts and save bar outside the app's frame, so the app's own page
+     changes (a boosted link or form swaps the whole body) never take them away: a region
+     the swap removed is put back, with what it holds. */
+  var regions = {};
+
   function region(className, label, first) {
-    var node = document.querySelector("." + className);
+    var node = regions[className];
     if (!node) {
       node = document.createElement("div");
       node.className = className;
       // Named and a region, so a landmark: screen readers' landmark navigation reaches it.
       if (label) { node.setAttribute("role", "region"); node.setAttribute("aria-label", label); }
+      regions[className] = node;
+    }
+    if (!node.isConnected) {
       if (first) { document.body.prepend(node); } else { document.body.appendChild(node); }
     }
     return node;
   }
+
+  document.addEventListener("htmx:afterSwap", function () {
+    var toasts = regions["sandbox-toasts"];
+    if (toasts && !toasts.isConnected && toasts.childNodes.length) { region("sandbox-toasts"); }
+  });
 
   /* Toast: bottom centre, dark, five seconds unless told otherwise; errors in critical red. */
   var toastCount = 0;

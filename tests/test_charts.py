@@ -202,3 +202,65 @@ def test_the_same_figures_are_drawn_once_and_new_figures_again():
     changed = [Series("North", (*range(29), 99), "#303030")]
     redrawn = draw(pygal.StackedBar, "memo", "Orders", "Orders per day.", labels, changed)
     assert redrawn is not first and "99" in redrawn
+
+
+@pytest.mark.parametrize(
+    ("top", "bottom", "expected"),
+    [(40, -15, [-20, 0, 20, 40]), (0, -7, [-8, -6, -4, -2, 0]), (5, 0, [0, 1, 2, 3, 4, 5])],
+)
+def test_the_axis_goes_below_zero_for_a_loss(top, bottom, expected):
+    assert charts.ticks(top, bottom) == expected
+
+
+EN_DASH = "\u2013"
+
+
+def margin_weeks(figures: dict[str, list[str]]) -> list:
+    from decimal import Decimal
+
+    from powerpact.margins.figures import PartnerWeek
+
+    return [
+        PartnerWeek(f"{name.lower()}.myshopify.com", name, "USD", week, Decimal(value))
+        for name, values in figures.items()
+        for week, value in enumerate(values)
+    ]
+
+
+def margin_period():
+    from powerpact.margins.figures import period_of
+
+    return period_of(30, ZoneInfo("UTC"), datetime(2026, 3, 18, 12, tzinfo=UTC))
+
+
+def test_the_margins_chart_draws_amounts_to_the_cent_and_a_loss_below_zero():
+    chart = charts.margins_chart(
+        margin_weeks(
+            {
+                "Alice": ["1234.50", "0", "12.05", "0", "0.99"],
+                "Bob": ["-20.10", "15.00", "0", "0", "0"],
+            }
+        ),
+        margin_period(),
+    )
+    assert chart.title == "Gross margin per week" and chart.digits == 2
+    (svg,) = chart.svgs
+    tooltips = [t.text for t in parse(svg).iter(f"{SVG}title")]
+    assert f"Feb 17{EN_DASH}22, Alice: 1,234.50" in tooltips
+    assert f"Feb 17{EN_DASH}22, Bob: -20.10" in tooltips
+    assert f"Mar 16{EN_DASH}18, Alice: 0.99" in tooltips
+    assert not any(t.endswith(": 0.00") for t in tooltips)  # an empty week draws no bar
+    axis = [t.text for t in parse(svg).iter(f"{SVG}text") if t.text]
+    assert any(label.startswith("-") for label in axis)  # the axis goes below zero
+    first_week = dict(chart.rows())[f"Feb 17{EN_DASH}22"]
+    assert [chart.figure(v) for v in first_week] == ["1,234.50", "-20.10", "1,214.40"]
+    assert chart.summary == (
+        "In the last 30 days, partners' products earned a gross margin of 1,242.44 (USD): "
+        f"Alice 1,247.54, Bob -5.10. The best week was Feb 17{EN_DASH}22, with 1,214.40."
+    )
+
+
+def test_no_margin_draws_no_chart_but_says_so():
+    chart = charts.margins_chart([], margin_period())
+    assert chart.empty and chart.svgs == ()
+    assert "No margin to draw" in chart.empty_text

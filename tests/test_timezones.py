@@ -1,6 +1,7 @@
 """A shop's time zone: its IANA name, or UTC when the name is unknown (the documented fallback)."""
 
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -48,3 +49,18 @@ def test_an_install_keeps_the_utc_cutoff_when_shopify_names_an_unknown_zone(
     assert alice.timezone == "Mars/Olympus"
     assert alice.cutoff_timezone == "UTC"
     assert as_shop("/partner/orders", alice).status_code == 200
+
+
+def test_a_page_shows_times_in_the_viewing_shops_zone_unless_told_another(app):
+    from flask import g
+
+    from powerpact.templating import local_date
+
+    moment = datetime(2026, 7, 1, 23, 30, tzinfo=UTC)
+    with app.test_request_context():
+        assert local_time(moment) == "Jul 01, 2026 23:30 UTC", "no shop signed in: UTC"
+        g.shop = SimpleNamespace(timezone="Asia/Tokyo")
+        assert local_time(moment) == "Jul 02, 2026 08:30 JST"
+        assert local_date(moment) == "Jul 02, 2026"
+        assert local_time(moment, "Europe/Zurich") == "Jul 02, 2026 01:30 CEST"
+        assert local_date(None) == local_time(None) == ""

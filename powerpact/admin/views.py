@@ -4,34 +4,58 @@ with the inventory's retail location form loaded in)."""
 
 from __future__ import annotations
 
+from datetime import datetime, time
+
 from flask import Blueprint, abort, current_app, g, render_template, request
 from sqlalchemy import ColumnElement, ScalarSelect, func, select
+from werkzeug.wrappers import Response as BaseResponse
 
 from powerpact import charts
 from powerpact.db_types import utcnow
 from powerpact.embedded import embedded
 from powerpact.extensions import Base, db
+from powerpact.htmx import with_toast
 from powerpact.inventory import charts_data as inventory_charts
-from powerpact.models import OrderStatus, OrderSync, PartnerStore, RetailStore, StoreStatus, SyncRun
+from powerpact.inventory.service import latest_stock_sync
+from powerpact.models import (
+    OrderStatus,
+    OrderSync,
+    OrderSyncDayCount,
+    PartnerStore,
+    RetailStore,
+    StoreStatus,
+)
 from powerpact.orders import charts_data as order_charts
 from powerpact.orders import store_settings as settings_service
+from powerpact.orders.rollup import retail_orders_since
+from powerpact.shops import partner_names
 from powerpact.timezones import shop_zone
 
 bp = Blueprint("admin", __name__)
 
 
-def home_figures() -> dict[str, int]:
-    """Every number on the home page in one query."""
-    today = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
+def home_figures(tz_name: str | None) -> dict[str, int]:
+    """Every number on the home page in one query. "Today" starts at midnight in the retail
+    store's time zone, and counts the retail orders first seen since (one order split
+    between two partners is one; one that gained a partner today was counted on its first
+    day), from the retail orders' hourly counts. The failed orders are summed from the
+    daily counts (``orders/rollup.py``), and those needing attention are few, found by a
+    partial index."""
+    zone = shop_zone(tz_name)
+    today = datetime.combine(utcnow().astimezone(zone).date(), time(0), tzinfo=zone)
 
     def count(model: type[Base], *conditions: ColumnElement[bool]) -> ScalarSelect[int]:
         return select(func.count()).select_from(model).where(*conditions).scalar_subquery()
 
+    orders_today = retail_orders_since(today)
+    failed_orders = select(func.coalesce(func.sum(OrderSyncDayCount.orders), 0)).where(
+        OrderSyncDayCount.status == OrderStatus.FAILED
+    )
     row = db.session.execute(
         select(
             count(PartnerStore, PartnerStore.status == StoreStatus.ACTIVE).label("partners_active"),
-            count(OrderSync, OrderSync.created_at >= today).label("orders_today"),
-            count(OrderSync, OrderSync.status == OrderStatus.FAILED).label("failed_orders"),
+            orders_today.label("orders_today"),
+            failed_orders.scalar_subquery().label("failed_orders"),
             count(OrderSync, OrderSync.needs_attention.is_(True)).label("needs_attention"),
             count(
                 PartnerStore,
@@ -40,7 +64,7 @@ def home_figures() -> dict[str, int]:
             ).label("needs_reauthorization"),
         )
     ).one()
-    return dict(row._mapping)
+    return {key: int(value) for key, value in row._mapping.items()}
 
 
 def home_charts(tz_name: str) -> dict[str, charts.Chart]:
@@ -67,26 +91,22 @@ def home() -> str:
     retail = db.session.scalar(
         select(RetailStore).where(RetailStore.shop_domain == settings.retail_shop)
     )
-    last_sync = db.session.scalar(
-        select(SyncRun)
-        .where(SyncRun.kind == "inventory")
-        .order_by(SyncRun.started_at.desc())
-        .limit(1)
-    )
     return render_template(
         "admin/home.html",
         retail=retail,
         retail_shop=settings.retail_shop,
-        last_sync=last_sync,
-        **home_figures(),
+        last_sync=latest_stock_sync(),
+        partner_names=partner_names(),
+        **home_figures(g.shop.timezone),
         **home_charts(g.shop.timezone),
     )
 
 
 @bp.route("/admin/settings", methods=["GET", "POST"])
 @embedded("admin")
-def store_settings() -> tuple[str, int]:
-    """The retail store's order settings (a document form: it posts and renders the page)."""
+def store_settings() -> tuple[str, int] | BaseResponse:
+    """The retail store's order settings (a document form: it posts and renders the page; a
+    save is told in a toast, a refused one keeps what was typed with each error under its field)."""
     store: RetailStore | None = db.session.scalar(select(RetailStore))
     if store is None:
         abort(404)
@@ -99,7 +119,7 @@ def store_settings() -> tuple[str, int]:
         values, errors = form.values, form.errors
     else:
         values, errors = settings_service.current_values(store), {}
-    page = render_template(
-        "admin/settings.html", store=store, values=values, errors=errors, saved=saved
-    )
-    return page, 422 if errors else 200
+    page = render_template("admin/settings.html", store=store, values=values, errors=errors)
+    if saved is None:
+        return page, 422 if errors else 200
+    return with_toast(page, "Settings saved" if saved else "Nothing changed")

@@ -6,10 +6,17 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import delete, select
+from sqlalchemy.orm import aliased
 
 from powerpact.extensions import db, insert_or_ignore
-from powerpact.inventory.sync import SyncAlreadyRunning, sync_maps, sync_partner_inventory
-from powerpact.models import InventoryChange, PartnerStore, ProductMap, StoreStatus
+from powerpact.inventory.sync import (
+    STOCK_SYNC_KINDS,
+    WEBHOOK_SYNC,
+    SyncAlreadyRunning,
+    sync_maps,
+    sync_partner_inventory,
+)
+from powerpact.models import InventoryChange, PartnerStore, ProductMap, StoreStatus, SyncRun
 
 COALESCE_DELAY = timedelta(seconds=2)
 QUEUED = "queued"
@@ -37,6 +44,35 @@ def partners_to_sync() -> list[str]:
             .order_by(PartnerStore.shop_domain)
         )
     )
+
+
+def latest_stock_sync() -> SyncRun | None:
+    """The newest stock sync of any partner, running or done: hourly, Sync now or webhook."""
+    return db.session.scalar(
+        select(SyncRun)
+        .where(SyncRun.kind.in_(STOCK_SYNC_KINDS))
+        .order_by(SyncRun.started_at.desc())
+        .limit(1)
+    )
+
+
+def last_stock_syncs() -> dict[str, SyncRun]:
+    """Each partner's newest finished stock sync (hourly, Sync now or webhook), by domain."""
+    run = aliased(SyncRun)
+    newest = (
+        select(run.id)
+        .where(
+            run.partner_shop_domain == PartnerStore.shop_domain,
+            run.kind.in_(STOCK_SYNC_KINDS),
+            run.finished_at.is_not(None),
+        )
+        .order_by(run.started_at.desc())
+        .limit(1)
+        .correlate(PartnerStore)
+        .scalar_subquery()
+    )
+    runs = db.session.scalars(select(SyncRun).join(PartnerStore, SyncRun.id == newest))
+    return {each.partner_shop_domain or "": each for each in runs}
 
 
 def counts_location(partner_domain: str, location_id: Any) -> bool:
@@ -106,6 +142,6 @@ def apply_reported_changes(partner_domain: str) -> int:
                 ProductMap.partner_inventory_item_id.in_(items),
             )
         ),
-        kind="inventory_webhook",
+        kind=WEBHOOK_SYNC,
     )
     return run.changed

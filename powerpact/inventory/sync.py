@@ -42,6 +42,11 @@ PAGE = 250
 ABANDONED_AFTER = timedelta(hours=1)
 STALE_CODES = {"CHANGE_FROM_QUANTITY_STALE", "COMPARE_QUANTITY_STALE"}
 RETRY_CODES = STALE_CODES | {"ITEM_NOT_STOCKED_AT_LOCATION"}
+# The runs that bring retail stock to the partners': every mapped variant (the hourly sync and
+# Sync now), and the coalesced write of what ``inventory_levels/update`` webhooks reported.
+FULL_SYNC = "inventory"
+WEBHOOK_SYNC = "inventory_webhook"
+STOCK_SYNC_KINDS = (FULL_SYNC, WEBHOOK_SYNC)
 
 
 class SyncAlreadyRunning(Exception):
@@ -105,6 +110,7 @@ def finish_run(
     run.error_count = len(report.errors)
     run.errors = report.errors or None
     run.api_calls = sum(c.stats.calls for c in clients)
+    run.throttled = sum(c.stats.throttled for c in clients)
     run.requested_cost = sum(c.stats.requested_cost for c in clients)
     run.actual_cost = sum(c.stats.actual_cost for c in clients)
     if failed:
@@ -405,5 +411,5 @@ def sync_partner_inventory(partner_domain: str) -> SyncRun:
             .where(ProductMap.partner_shop_domain == partner_domain)
             .order_by(ProductMap.id)
         ),
-        kind="inventory",
+        kind=FULL_SYNC,
     )

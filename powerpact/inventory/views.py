@@ -7,21 +7,24 @@ from datetime import datetime
 
 from flask import Blueprint, abort, render_template, request
 from sqlalchemy import select
+from werkzeug.wrappers import Response as BaseResponse
 
 from powerpact.db_types import utcnow
 from powerpact.embedded import embedded
 from powerpact.extensions import db
-from powerpact.htmx import render_page_or_fragment
+from powerpact.htmx import render_page_or_fragment, with_toast
 from powerpact.inventory import locations
 from powerpact.inventory.service import partners_to_sync
+from powerpact.inventory.sync import FULL_SYNC
 from powerpact.inventory.tasks import sync_partner_task
 from powerpact.models import PartnerStore, RunStatus, SyncRun
+from powerpact.shops import partner_names, partners_by_domain
 
 bp = Blueprint("inventory", __name__)
 
 
 def runs_since(since: datetime, partner_domain: str | None = None) -> list[SyncRun]:
-    statement = select(SyncRun).where(SyncRun.kind == "inventory", SyncRun.started_at >= since)
+    statement = select(SyncRun).where(SyncRun.kind == FULL_SYNC, SyncRun.started_at >= since)
     if partner_domain:
         statement = statement.where(SyncRun.partner_shop_domain == partner_domain)
     return list(db.session.scalars(statement.order_by(SyncRun.started_at)))
@@ -54,13 +57,7 @@ def sync_now() -> str:
         domains = partners_to_sync()
     for domain in domains:
         sync_partner_task(domain)
-    return render_template(
-        "inventory/_sync_status.html",
-        since=since,
-        partner=requested or "",
-        expected=len(domains),
-        runs=runs_since(since, requested),
-    )
+    return sync_report(since, requested or "", len(domains))
 
 
 @bp.get("/admin/inventory/sync")
@@ -69,12 +66,20 @@ def sync_status() -> str:
     since = parse_since(request.args.get("since"))
     partner = request.args.get("partner") or ""
     expected = request.args.get("expected", type=int) or 0
+    return sync_report(since, partner, expected)
+
+
+def sync_report(since: datetime, partner: str, expected: int) -> str:
+    """Sync now's progress, then its report; once done, it also brings each synced partner's
+    "Last stock sync" on the partners list up to date (out-of-band swaps)."""
+    runs = runs_since(since, partner or None)
     return render_template(
         "inventory/_sync_status.html",
         since=since,
         partner=partner,
         expected=expected,
-        runs=runs_since(since, partner or None),
+        runs=runs,
+        partners=partners_by_domain([run.partner_shop_domain or "" for run in runs]),
     )
 
 
@@ -87,17 +92,17 @@ def retail_location() -> tuple[str, int]:
 
 @bp.post("/admin/inventory/location")
 @embedded("admin")
-def choose_retail_location() -> tuple[str, int]:
+def choose_retail_location() -> tuple[str, int] | BaseResponse:
+    """Keep the retail stock at the chosen location; said in a toast, a refusal under the field."""
     try:
         chosen = locations.choose_retail_location(request.form.get("location_id", ""))
     except locations.LocationRefused as exc:
         return location_form(error=str(exc), status=422)
-    return location_form(saved=chosen.name)
+    form, _ = location_form()
+    return with_toast(form, f"Saved: stock is now kept at {chosen.name}")
 
 
-def location_form(
-    *, error: str | None = None, saved: str | None = None, status: int = 200
-) -> tuple[str, int]:
+def location_form(*, error: str | None = None, status: int = 200) -> tuple[str, int]:
     try:
         retail, choices = locations.retail_location_choices()
     except locations.LocationRefused as exc:
@@ -107,14 +112,14 @@ def location_form(
         retail=retail,
         choices=choices,
         error=error,
-        saved=saved,
     ), status
 
 
 @bp.get("/admin/sync-runs")
 @embedded("admin")
 def sync_runs() -> str:
-    """Sync history, newest first, filterable by partner and outcome (50 a page)."""
+    """Sync history, newest first, filterable by partner and outcome (the newest 50): each
+    run in a merchant's words, its API figures behind a toggle."""
     partner = request.args.get("partner") or None
     outcome = request.args.get("outcome") or None
     statement = select(SyncRun).order_by(SyncRun.started_at.desc()).limit(50)
@@ -122,14 +127,11 @@ def sync_runs() -> str:
         statement = statement.where(SyncRun.partner_shop_domain == partner)
     if outcome in {s.value for s in RunStatus}:
         statement = statement.where(SyncRun.status == outcome)
-    partners = db.session.scalars(
-        select(PartnerStore.shop_domain).order_by(PartnerStore.shop_domain)
-    ).all()
     return render_page_or_fragment(
         "inventory/sync_runs.html",
         "inventory/_sync_runs_table.html",
         runs=db.session.scalars(statement).all(),
-        partners=partners,
+        names=partner_names(),
         partner=partner,
         outcome=outcome,
     )

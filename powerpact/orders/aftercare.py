@@ -482,10 +482,14 @@ def wait_for_release(
 
 
 def settle_fulfilled(order: OrderSync) -> None:
-    """FULFILLED once every line shipped and no tracking waits to reach the retail order."""
+    """FULFILLED once every line shipped (but for units taken off the partner order since,
+    ``orders/refunds.py``) and no tracking waits to reach the retail order."""
     if order.status == OrderStatus.FULFILLED:
         return
-    if not all(line.fulfilled_quantity >= line.quantity for line in order.lines):
+    if not all(
+        line.fulfilled_quantity + (line.removed_quantity or 0) >= line.quantity
+        for line in order.lines
+    ):
         return
     waiting = db.session.scalar(
         select(WaitingTracking.id).where(WaitingTracking.order_sync_id == order.id)

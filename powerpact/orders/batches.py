@@ -32,7 +32,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ScalarSelect, SQLColumnExpression, func, select
 
 from powerpact.db_types import utcnow
 from powerpact.extensions import db, insert_or_ignore
@@ -150,6 +150,21 @@ def ready_unbatched(partner: PartnerStore, before: datetime) -> list[OrderSync]:
     )
 
 
+def waiting_for_batch(partner_domain: str | SQLColumnExpression[str]) -> ScalarSelect[int]:
+    """How many of a partner's orders wait for its next batch: what ``send_now`` would send
+    (less any waiting out a retry's backoff). Given a column, a count correlated with it."""
+    return (
+        select(func.count())
+        .select_from(OrderSync)
+        .where(
+            OrderSync.partner_shop_domain == partner_domain,
+            OrderSync.status == OrderStatus.READY_FOR_SYNC,
+            (OrderSync.next_attempt_at.is_(None)) | (OrderSync.next_attempt_at <= utcnow()),
+        )
+        .scalar_subquery()
+    )
+
+
 def members_of(batch: PartnerBatch, status: OrderStatus) -> list[OrderSync]:
     return list(
         db.session.scalars(
@@ -218,8 +233,8 @@ def _wanted_quantities(members: Sequence[OrderSync]) -> Counter[str]:
     wanted: Counter[str] = Counter()
     for order in members:
         for line in order.lines:
-            if line.partner_variant_id:
-                wanted[line.partner_variant_id] += line.quantity
+            if line.partner_variant_id:  # less what a refund or edit took off since
+                wanted[line.partner_variant_id] += line.quantity - (line.removed_quantity or 0)
     return wanted
 
 

@@ -30,6 +30,7 @@ from powerpact.models import (
     PartnerStore,
     ProductMap,
     RetailOrderSeen,
+    RetailPriceSource,
     RetailStore,
 )
 from powerpact.money import ZERO, quantum
@@ -65,6 +66,7 @@ class CapturedLine:
     unit_price: Decimal
     discount: Decimal
     tax: Decimal | None
+    product_title: str | None = None
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,14 @@ def _scaled(amount: Decimal, current: int, ordered: int, currency: str) -> Decim
     if ordered <= 0 or current == ordered:
         return amount
     return (amount * current / ordered).quantize(quantum(currency), rounding=ROUND_DOWN)
+
+
+def _product_title(value: Any) -> str | None:
+    """``LineItem.title``, the product's title, for the margins' grouping: informative only,
+    so a title that is not plain text is left out rather than refusing the order."""
+    if not isinstance(value, str) or not value.strip() or "\x00" in value:
+        return None
+    return value[:512]
 
 
 def _parse_line(item: Any, where: str, currency: str) -> CapturedLine:
@@ -123,6 +133,7 @@ def _parse_line(item: Any, where: str, currency: str) -> CapturedLine:
         ),
         discount=_scaled(discount, current, ordered, currency),
         tax=_scaled(tax, current, ordered, currency) if tax_lines else None,
+        product_title=_product_title(item.get("title")),
     )
 
 
@@ -248,6 +259,7 @@ def retail_order_of(captured: CapturedOrder, owners: dict[str, LineOwner]) -> Re
                 sku=line.sku,
                 retail_variant_id=line.variant_id,
                 partner_variant_id=owners[line.line_id].partner_variant_id,
+                product_title=line.product_title,
             )
             for line in captured.lines
         ],
@@ -301,6 +313,10 @@ def _replace_lines(order: OrderSync, share: PartyShare) -> None:
                 partner_unit_price=line.unit_price,
                 discount=line.discount,
                 tax=line.tax,
+                product_title=line.product_title,
+                retail_unit_price=line.retail_unit_price,
+                retail_discount=line.retail_discount,
+                retail_price_source=RetailPriceSource.ORDER,
             )
         )
     order.subtotal = share.subtotal
@@ -411,12 +427,31 @@ def mark_seen(order_gid: str, updated_at: datetime) -> None:
 @dataclass(frozen=True)
 class Captured:
     """What a capture recorded, and what is due once it commits: partner orders to cancel
-    (by OrderSync id), a second look when the risk hold ends, partners to send to now."""
+    (by OrderSync id), a second look when the risk hold ends, partners to send to now.
+    ``sent``: a partner order of the retail order went out; ``changed_after_send``: a sent
+    line holds more units than the retail line now holds, and the refunds and edits
+    applied so far do not account for them (``orders/refunds.py`` is due)."""
 
     outcome: str
     to_cancel: tuple[int, ...] = ()
     look_again_at: datetime | None = None
     to_send: tuple[str, ...] = ()
+    sent: bool = False
+    changed_after_send: bool = False
+
+
+SENT = (OrderStatus.SYNCED, OrderStatus.FULFILLED)
+
+
+def unaccounted_after_send(order: OrderSync, current: dict[str, int]) -> bool:
+    """Whether a sent OrderSync's lines hold more units than the retail lines hold now
+    (``current``, by line item gid), beyond what the refunds and edits applied so far
+    account for."""
+    return order.status in SENT and any(
+        line.quantity - line.accounted_after_send > current[line.bubbly_line_item_id]
+        for line in order.lines
+        if line.bubbly_line_item_id in current
+    )
 
 
 def retail_store() -> RetailStore:
@@ -451,6 +486,7 @@ def capture_order(order_gid: str) -> Captured:
         if order.needs_attention and order.events and order.events[-1].kind == "cancel_requested"
     )
     hold_ends = [o.risk_hold_until for o in touched if o.risk_hold_until is not None]
+    current = {line.line_id: line.quantity for line in captured.lines}
     immediate = db.session.scalars(
         select(PartnerStore.shop_domain).where(
             PartnerStore.shop_domain.in_(ready_partners),
@@ -462,6 +498,8 @@ def capture_order(order_gid: str) -> Captured:
         to_cancel=to_cancel,
         look_again_at=min(hold_ends) + RISK_HOLD_GRACE if hold_ends else None,
         to_send=tuple(immediate),
+        sent=any(o.status in SENT for o in touched),
+        changed_after_send=any(unaccounted_after_send(o, current) for o in touched),
     )
 
 

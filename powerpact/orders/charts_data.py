@@ -1,12 +1,13 @@
 """The figures the order charts draw: partner orders per day and partner, retail orders per
 day, failed orders by reason.
 
-Each reads ``order_syncs`` over a bounded window, one query each. A day is a calendar day
+Each is one query over a bounded window. A day is a calendar day
 in the viewing shop's time zone (``powerpact.timezones``): from one local midnight to the
 next, as instants, and the database puts each ``created_at`` between them
 (``db_types.time_slot``). Days without orders are filled in with zeros, so a chart's bars
 line up with its days. The signatures take the shop (or none), the number of days and the zone,
-and return rows: an hourly rollup of the counts can stand in for the queries behind them.
+and return rows. Each reads the counts the database keeps (``rollup.py``), not
+``order_syncs``: the same time at ten million orders as at a thousand.
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from powerpact.db_types import time_slot, utcnow
+from powerpact.db_types import utcnow
 from powerpact.extensions import db
-from powerpact.models import FailureReason, OrderStatus, OrderSync, PartnerStore
+from powerpact.models import FailureReason, PartnerStore
+from powerpact.orders.rollup import failed_by_reason, hours_per_day, retail_orders_per_period
 from powerpact.timezones import local_days, start_of_day
 
 DAYS = 30
@@ -63,21 +65,21 @@ def partner_orders_per_day(
 ) -> list[PartnerOrdersOnDay]:
     """Partner orders per day and partner over the last ``days`` days in ``zone``, zeros
     included: every partner with an order in the window, or ``shop`` alone (with its zeros
-    even if it had none). Ordered by partner name, then day."""
+    even if it had none). Ordered by partner name, then day.
+
+    Read from the hourly order counts (``rollup.hours_per_day``), not ``order_syncs``: the
+    same time at ten million orders as at a thousand. An hour counts on the day its start
+    falls in (exact in every zone whose offset is whole hours)."""
     dates, edges = window(days, zone, now)
-    day = time_slot(OrderSync.created_at, edges).label("day")
-    statement = (
-        select(day, PartnerStore.shop_domain, PartnerStore.name, func.count())
-        .join(PartnerStore, PartnerStore.shop_domain == OrderSync.partner_shop_domain)
-        .where(OrderSync.created_at >= edges[0], OrderSync.created_at < edges[-1])
-        .group_by(day, PartnerStore.shop_domain, PartnerStore.name)
+    per_day = hours_per_day(edges, partner_domain=shop, by_partner=True).subquery()
+    partner, slot, orders = per_day.c
+    statement = select(slot, PartnerStore.shop_domain, PartnerStore.name, orders).join(
+        PartnerStore, PartnerStore.shop_domain == partner
     )
-    if shop is not None:
-        statement = statement.where(OrderSync.partner_shop_domain == shop)
     counts: dict[tuple[date, str], int] = {}
     names: dict[str, str] = {}
-    for slot, domain, name, count in db.session.execute(statement):
-        counts[dates[slot], domain] = count
+    for period, domain, name, count in db.session.execute(statement):
+        counts[dates[period], domain] = int(count)
         names[domain] = name or domain
     if shop is not None and shop not in names:
         names[shop] = (
@@ -99,26 +101,14 @@ def retail_orders_per_day(
 
     A retail order counts once, on the day its first OrderSync was recorded: an order that
     gained a partner later (an edit) is not counted again on that later day, and one first
-    seen before the window is not counted in it.
+    seen before the window is not counted in it. Read from the retail orders' hourly counts
+    (``rollup.retail_orders_per_period``): an hour counts on the day its start falls in.
     """
     dates, edges = window(days, zone, now)
-    start, end = edges[0], edges[-1]
-    recent = select(OrderSync.bubbly_order_id).where(
-        OrderSync.created_at >= start, OrderSync.created_at < end
-    )
-    first_seen = (
-        select(func.min(OrderSync.created_at).label("first_seen"))
-        .where(OrderSync.bubbly_order_id.in_(recent))
-        .group_by(OrderSync.bubbly_order_id)
-        .subquery()
-    )
-    day = time_slot(first_seen.c.first_seen, edges).label("day")
-    statement = (
-        select(day, func.count())
-        .where(first_seen.c.first_seen >= start, first_seen.c.first_seen < end)
-        .group_by(day)
-    )
-    counts = {dates[slot]: count for slot, count in db.session.execute(statement)}
+    counts = {
+        dates[slot]: int(count)
+        for slot, count in db.session.execute(retail_orders_per_period(edges))
+    }
     return [RetailOrdersOnDay(day, counts.get(day, 0)) for day in dates]
 
 
@@ -126,14 +116,11 @@ def failures_by_reason(
     days: int = DAYS, *, shop: str | None = None, now: datetime | None = None
 ) -> list[FailuresForReason]:
     """The orders of the last ``days`` days (as the order desk counts them: created since
-    this moment ``days`` days ago) now failed, by reason, the most frequent first."""
+    this moment ``days`` days ago) now failed, by reason, the most frequent first. Read
+    from the counts (``rollup.failed_by_reason``)."""
     since = (now or utcnow()) - timedelta(days=days)
-    statement = (
-        select(OrderSync.last_order_failure_reason, func.count())
-        .where(OrderSync.status == OrderStatus.FAILED, OrderSync.created_at >= since)
-        .group_by(OrderSync.last_order_failure_reason)
-    )
-    if shop is not None:
-        statement = statement.where(OrderSync.partner_shop_domain == shop)
-    rows = [FailuresForReason(reason, count) for reason, count in db.session.execute(statement)]
+    rows = [
+        FailuresForReason(FailureReason(reason) if reason else None, count)
+        for reason, count in failed_by_reason(since, shop).items()
+    ]
     return sorted(rows, key=lambda row: (-row.orders, row.reason or ""))

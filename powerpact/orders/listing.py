@@ -2,7 +2,11 @@
 
 Whatever the page size it takes two queries for the page (its lines come in a
 second, ``selectinload``) and one for the counts by status, which also give the
-total of an unsearched page.
+total of an unsearched page. The counts are read from the count tables
+(``orders/rollup.py``), not counted, so no query of a page grows with the orders: the
+page is a range of an index ending at its 25th row, pages go no deeper than
+``MAX_PAGE`` (the newest ``COUNT_CAP`` rows a filter selects), and a search counts its
+matches up to ``COUNT_CAP``.
 """
 
 from __future__ import annotations
@@ -29,16 +33,20 @@ from powerpact.models import (
     PartnerStore,
     ShipTo,
 )
+from powerpact.orders import rollup
 from powerpact.shops import display_name
 from powerpact.spreadsheets import csv_writer
 from powerpact.timezones import shop_zone
 
 PAGE_SIZE = 25
 COUNT_CAP = 10_000
+MAX_PAGE = COUNT_CAP // PAGE_SIZE
 WINDOW = timedelta(days=30)
-SORTS: dict[str, ColumnElement[Any]] = {
-    "date": OrderSync.created_at.desc(),
-    "status": OrderSync.status.asc(),
+# Each order is one of an index's (``ix_order_syncs_created_at``, ``..._status_created``
+# and the partner's own), newest first; the id breaks ties.
+SORTS: dict[str, tuple[ColumnElement[Any], ...]] = {
+    "date": (OrderSync.created_at.desc(), OrderSync.id.desc()),
+    "status": (OrderSync.status.asc(), OrderSync.created_at.desc(), OrderSync.id.desc()),
 }
 
 REASON_TEXT = {
@@ -131,7 +139,7 @@ class Filters:
         if status not in {s.value for s in OrderStatus}:
             status = None
         sort = args.get("sort") if args.get("sort") in SORTS else "date"
-        page = whole_number(args.get("page")) or 1
+        page = min(whole_number(args.get("page")) or 1, MAX_PAGE)
         partner = args.get("partner") or None
         if partner is not None and not SHOP_DOMAIN_RE.match(partner):
             partner = None
@@ -156,8 +164,14 @@ class Filters:
         }
 
 
+def window_start() -> datetime:
+    """Where the tables' last 30 days begin: the start of the UTC hour 30 days ago, so
+    that the counts by status, kept per hour, cover exactly the rows listed."""
+    return rollup.floor_hour(utcnow() - WINDOW)
+
+
 def filtered(filters: Filters, partner_domain: str | None) -> Select[Any]:
-    statement = select(OrderSync).where(OrderSync.created_at >= utcnow() - WINDOW)
+    statement = select(OrderSync).where(OrderSync.created_at >= window_start())
     domain = partner_domain or filters.partner
     if domain:
         statement = statement.where(OrderSync.partner_shop_domain == domain)
@@ -176,7 +190,18 @@ class Page:
 
     @property
     def pages(self) -> int:
-        return max(1, -(-self.total // PAGE_SIZE))
+        """The pages one can turn to: the newest ``COUNT_CAP`` rows at most."""
+        return max(1, min(-(-self.total // PAGE_SIZE), MAX_PAGE))
+
+    @property
+    def reach(self) -> int:
+        """How many rows the pages can show."""
+        return MAX_PAGE * PAGE_SIZE
+
+    @property
+    def truncated(self) -> bool:
+        """More rows match than the pages reach (narrow the filters to see the older)."""
+        return self.total > self.reach
 
 
 def order_page(
@@ -190,7 +215,7 @@ def order_page(
     base = filtered(filters, partner_domain)
     rows = db.session.scalars(
         base.options(selectinload(OrderSync.lines))
-        .order_by(SORTS[filters.sort], OrderSync.id.desc())
+        .order_by(*SORTS[filters.sort])
         .limit(PAGE_SIZE)
         .offset((filters.page - 1) * PAGE_SIZE)
     ).all()
@@ -211,23 +236,15 @@ def export_rows(filters: Filters, *, partner_domain: str) -> list[OrderSync]:
     statement = (
         filtered(filters, partner_domain)
         .options(selectinload(OrderSync.lines))
-        .order_by(SORTS[filters.sort], OrderSync.id.desc())
+        .order_by(*SORTS[filters.sort])
         .limit(EXPORT_CAP)
     )
     return list(db.session.scalars(statement))
 
 
 def status_counts(partner_domain: str | None = None) -> dict[str, int]:
-    statement = (
-        select(OrderSync.status, func.count())
-        .where(OrderSync.created_at >= utcnow() - WINDOW)
-        .group_by(OrderSync.status)
-    )
-    if partner_domain:
-        statement = statement.where(OrderSync.partner_shop_domain == partner_domain)
-    counts = {s.value: 0 for s in OrderStatus}
-    counts.update({status.value: count for status, count in db.session.execute(statement)})
-    return counts
+    """The tables' counts by status over their window, of one partner or of all."""
+    return rollup.status_counts(window_start(), partner_domain)
 
 
 def as_csv(rows: Iterable[OrderSync], tz_name: str = "UTC") -> str:

@@ -213,7 +213,7 @@ def slots_of(shares: Sequence[PartnerLineShare], orders: Sequence[OrderSync]) ->
             line.bubbly_line_item_id,
             line.partner_variant_id,
             None,
-            line.quantity - line.fulfilled_quantity,
+            line.quantity - (line.removed_quantity or 0) - line.fulfilled_quantity,
         )
         for order in sorted(orders, key=lambda o: o.id)
         for line in order.lines

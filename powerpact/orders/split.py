@@ -13,7 +13,9 @@ Rules (issue #7):
   exactly to the order's shipping and their tax shares to the order's tax;
 - a partner's lines carry the partner's own unit price; the retail discount
   travels with the line as the same fraction of the line, at the partner's price;
-- lines refunded or removed before sending (remaining quantity 0) are dropped.
+- lines refunded or removed before sending (remaining quantity 0) are dropped;
+- every line keeps its retail side too (unit price and discount as the retail order
+  has them), which the margins read.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ class RetailLine:
     sku: str | None = None
     retail_variant_id: str | None = None
     partner_variant_id: str | None = None
+    product_title: str | None = None
 
     @property
     def value(self) -> Decimal:
@@ -69,6 +72,9 @@ class PartyLine:
     sku: str | None
     retail_variant_id: str | None
     partner_variant_id: str | None
+    retail_unit_price: Decimal
+    retail_discount: Decimal
+    product_title: str | None = None
 
 
 @dataclass
@@ -128,6 +134,9 @@ def _partner_line(line: RetailLine, currency: str) -> PartyLine:
         sku=line.sku,
         retail_variant_id=line.retail_variant_id,
         partner_variant_id=line.partner_variant_id,
+        retail_unit_price=line.unit_price,
+        retail_discount=line.discount,
+        product_title=line.product_title,
     )
 
 

@@ -10,7 +10,7 @@ from huey import crontab
 
 from powerpact.extensions import after_commit
 from powerpact.models import WebhookDelivery
-from powerpact.orders import batches, capture, dispatch, push
+from powerpact.orders import batches, capture, dispatch, push, refunds, rollup
 from powerpact.orders.aftercare import cancel_partner_order, retry_due_waiting_tracking
 from powerpact.orders.privacy import redact_partner_order
 from powerpact.orders.reconcile import reconcile_stores
@@ -23,6 +23,9 @@ ORDER_KEYS = ("admin_graphql_api_id", "id")
 # orders/risk_assessment_changed names the order, not itself: "Includes the risk level,
 # risk facts, the provider and the order ID" (the schema's WebhookSubscriptionTopic).
 RISK_ORDER_KEYS = ("admin_graphql_api_order_id", "order_id")
+# A refund (the REST Refund resource) and an order edit (``order_edit``) name their order
+# by ``order_id``; neither has an order gid key.
+REFUND_ORDER_KEYS = ("admin_graphql_api_order_id", "order_id")
 
 
 @task(retries=3, retry_delay=20, retry_backoff=2)
@@ -40,10 +43,19 @@ def cancel_partner_order_task(order_sync_id: int) -> str:
     return cancel_partner_order(order_sync_id)
 
 
-def capture_order(order_gid: str) -> str:
-    """Capture the order; once that commits, cancel, look again after the risk hold, and
-    send to the partners that take orders at once, as the capture says is due."""
+@task(retries=5, retry_delay=30, retry_backoff=2)
+def apply_after_send_task(order_gid: str) -> dict[str, Any]:
+    return refunds.apply_after_send(order_gid)
+
+
+def capture_order(order_gid: str, *, after_send: bool = False) -> str:
+    """Capture the order; once that commits, cancel, look again after the risk hold, send
+    to the partners that take orders at once, and apply refunds and edits to partner orders
+    already sent (always after a refund or an edit, ``after_send``; else when a sent line
+    holds more than the retail line now does), as the capture says is due."""
     captured = capture.capture_order(order_gid)
+    if captured.changed_after_send or (after_send and captured.sent):
+        after_commit(lambda: apply_after_send_task(order_gid))
     for order_id in captured.to_cancel:
         after_commit(lambda order_id=order_id: cancel_partner_order_task(order_id))
     eta = captured.look_again_at
@@ -61,6 +73,18 @@ def on_order_event(delivery: WebhookDelivery, payload: dict[str, Any]) -> dict[s
         return {"outcome": "ignored: not the retail store"}
     keys = RISK_ORDER_KEYS if delivery.topic == "orders/risk_assessment_changed" else ORDER_KEYS
     return {"outcome": capture_order(order_gid_of(payload, keys))}
+
+
+def on_refund_or_edit(delivery: WebhookDelivery, payload: dict[str, Any]) -> dict[str, Any]:
+    """``refunds/create`` and ``orders/edited``: pull the order and record it, then apply
+    its refunds and edits to the partner orders already sent (``orders.refunds``). The
+    payload only says which order: a refund names it by ``order_id``, an edit in its
+    ``order_edit``."""
+    if not is_retail_shop(delivery.shop_domain):
+        return {"outcome": "ignored: not the retail store"}
+    named = payload.get("order_edit") if delivery.topic == "orders/edited" else payload
+    order_gid = order_gid_of(named if isinstance(named, dict) else {}, REFUND_ORDER_KEYS)
+    return {"outcome": capture_order(order_gid, after_send=True)}
 
 
 def order_gid_of(payload: dict[str, Any], keys: tuple[str, str] = ORDER_KEYS) -> str:
@@ -108,6 +132,13 @@ def reconcile_task() -> dict[str, object]:
 def reconcile_orders() -> dict[str, object]:
     """Every ``RECONCILE_EVERY_MINUTES``: capture the retail orders no webhook brought."""
     return reconcile_stores(capture_order)
+
+
+@periodic_task(crontab(minute="43", hour="3"))
+def reconcile_order_counts() -> dict[str, object]:
+    """Daily: recount the last 31 days' OrderSyncs and correct the count tables where they
+    drifted (they should not: the database keeps them; ``orders/rollup.py``)."""
+    return rollup.reconcile_counts().as_dict()
 
 
 @periodic_task(crontab(minute="*/10"))

@@ -8,22 +8,25 @@ from datetime import timedelta
 
 from flask import Blueprint, current_app, g, render_template, request, url_for
 from sqlalchemy import func, select
+from werkzeug.wrappers import Response as BaseResponse
 
 from powerpact.db_types import utcnow
 from powerpact.embedded import embedded
 from powerpact.extensions import db
+from powerpact.htmx import with_toast
 from powerpact.inventory.locations import Location, active_locations
+from powerpact.inventory.service import last_stock_syncs
 from powerpact.models import (
     OrderStatus,
     OrderSync,
     PartnerSettingsChange,
     PartnerStore,
     ProductMap,
-    SyncRun,
 )
-from powerpact.orders.batches import send_now
+from powerpact.orders.batches import send_now, waiting_for_batch
 from powerpact.partners import settings as settings_service
 from powerpact.shopify.errors import ShopifyError
+from powerpact.shops import shop_name
 
 bp = Blueprint("partners", __name__)
 RECENT = timedelta(days=30)
@@ -32,7 +35,8 @@ RECENT = timedelta(days=30)
 @bp.get("/admin/partners")
 @embedded("admin")
 def index() -> str:
-    """Every partner with what it imported, its last sync and its recent failures: one query."""
+    """Every partner with what it imported, its recent failures and what waits for its batch
+    (one query), and its last stock sync (one more)."""
     imported = (
         select(func.count(func.distinct(ProductMap.partner_product_id)))
         .where(ProductMap.partner_shop_domain == PartnerStore.shop_domain)
@@ -57,13 +61,9 @@ def index() -> str:
         )
         .scalar_subquery()
     )
-    last_sync = (
-        select(func.max(SyncRun.finished_at))
-        .where(SyncRun.partner_shop_domain == PartnerStore.shop_domain, SyncRun.kind == "inventory")
-        .scalar_subquery()
-    )
+    waiting = waiting_for_batch(PartnerStore.shop_domain)
     rows = db.session.execute(
-        select(PartnerStore, imported, missing, failed, last_sync).order_by(
+        select(PartnerStore, imported, missing, failed, waiting).order_by(
             PartnerStore.name, PartnerStore.shop_domain
         )
     ).all()
@@ -71,13 +71,14 @@ def index() -> str:
     return render_template(
         "partners/index.html",
         rows=rows,
+        last_syncs=last_stock_syncs(),
         install_link=f"{settings.app_url}{url_for('install.install')}?shop=",
     )
 
 
 @bp.route("/admin/partners/<int:partner_id>/settings", methods=["GET", "POST"])
 @embedded("admin")
-def settings(partner_id: int) -> tuple[str, int]:
+def settings(partner_id: int) -> tuple[str, int] | BaseResponse:
     partner = db.get_or_404(PartnerStore, partner_id)
     saved = None
     stock_locations, locations_error = partner_stock_locations(partner)
@@ -104,16 +105,18 @@ def settings(partner_id: int) -> tuple[str, int]:
         .limit(10)
     ).all()
     status = 422 if errors and request.method == "POST" else 200
-    return render_template(
+    page = render_template(
         "partners/settings.html",
         partner=partner,
         values={**settings_service.current_values(partner), **values},
         errors=errors,
-        saved=saved,
         history=history,
         stock_locations=stock_locations or [],
         locations_error=locations_error,
-    ), status
+    )
+    if saved is None:
+        return page, status
+    return with_toast(page, "Settings saved" if saved else "Nothing changed")
 
 
 def partner_stock_locations(partner: PartnerStore) -> tuple[list[Location] | None, str | None]:
@@ -128,12 +131,17 @@ def partner_stock_locations(partner: PartnerStore) -> tuple[list[Location] | Non
 
 @bp.post("/admin/partners/<int:partner_id>/send-batch")
 @embedded("admin")
-def send_batch_now(partner_id: int) -> str:
+def send_batch_now(partner_id: int) -> BaseResponse:
+    """Send what waits for a daily or weekly partner's batch now; say so in a toast, and
+    answer with the button again (what waits after the send)."""
     partner = db.get_or_404(PartnerStore, partner_id)
-    sent = send_now(partner.shop_domain)
-    message = (
-        f"Sent {sent} order(s) to {partner.name or partner.shop_domain}."
-        if sent
-        else "Nothing was waiting to be sent."
-    )
-    return render_template("partners/_batch_notice.html", message=message)
+    domain, name = partner.shop_domain, shop_name(partner)
+    waited = db.session.scalar(select(waiting_for_batch(domain))) or 0
+    sent = send_now(domain)
+    waiting = db.session.scalar(select(waiting_for_batch(domain))) or 0
+    button = render_template("partners/_batch_action.html", partner=partner, waiting=waiting)
+    if sent:
+        return with_toast(button, f"Sent {sent} order(s) to {name}.")
+    if waited:
+        return with_toast(button, f"The batch to {name} was not sent: Orders says why.", error=True)
+    return with_toast(button, "Nothing was waiting to be sent.")

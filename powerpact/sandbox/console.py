@@ -13,7 +13,7 @@ from powerpact.sandbox.core import Sandbox
 from powerpact.sandbox.errors import SandboxError
 from powerpact.sandbox.fixtures import RETAIL
 from powerpact.sandbox.orders import place_order
-from powerpact.sandbox.store import Shop
+from powerpact.sandbox.store import Order, Shop
 
 PREFIX = "PARTNER-"
 RISKY = {"shipping": "5.00", "risk": "INVESTIGATE"}
@@ -89,6 +89,19 @@ def in_stock(sandbox: Sandbox, retail_skus: list[str], quantity: int) -> str:
             if shop.available(variant.inventory_item_id) >= quantity:
                 return sku
     return retail_skus[0]
+
+
+def refund_one(sandbox: Sandbox, retail: Shop, order: Order, skus: list[str]) -> str:
+    """A partial refund with restock of one unit of the order's first partner line (a line
+    of any other when it has none): unfulfilled, it is cancelled; shipped, returned."""
+    lines = [li for li in order.line_items if li.current > 0]
+    line = next((li for li in lines if li.sku in skus), lines[0] if lines else None)
+    if line is None:
+        raise SandboxError(f"{order.name} has nothing left to refund")
+    restock = "CANCEL" if line.unfulfilled else "RETURN"
+    sandbox.refund(retail, order, [(line.id, 1, restock)], note="Refunded from the console")
+    how = "restocked" if restock == "CANCEL" else "returned"
+    return f"Refunded 1 of {line.title} on {order.name}, {how} (refunds/create)."
 
 
 def register_console(app: Flask, sandbox: Sandbox) -> None:
@@ -196,6 +209,8 @@ def run_action(sandbox: Sandbox, retail: Shop, action: str, skus: list[str], for
             {"number": number, "company": "UPS", "url": f"https://ups.example/track/{number}"},
         )
         return f"{shop.name} shipped {order.name} with UPS tracking {number}."
+    if action == "refund":
+        return refund_one(sandbox, retail, retail.orders[form["order"]], skus)
     if action == "risk":
         order = retail.orders[form["order"]]
         sandbox.change_risk(retail, order, "ACCEPT")

@@ -16,7 +16,12 @@ order or product 404.
   ``orders/create`` (and ``orders/paid`` when paid), then Shopify's fraud analysis reports
   ``risk`` later (``orders/risk_assessment_changed``; ``sandbox.risk``).
 - ``POST /_sandbox/shops/<shop>/orders/<id>/<action>``: ``pay``; ``cancel`` ``{"reason",
-  "restock"}``; ``risk`` ``{"risk"}`` (a fraud app's assessment); ``fulfil``
+  "restock"}``; ``risk`` ``{"risk"}`` (a fraud app's assessment); ``refund`` ``{"lines":
+  {"<line id>": qty | {"quantity", "restock_type"}}, "restock": true, "shipping": "5.00",
+  "note"}`` (``refunds/create``, ``orders/updated``; with ``restock``, unfulfilled units are
+  refunded as ``CANCEL`` and fulfilled ones as ``RETURN``, without it ``NO_RESTOCK``);
+  ``edit`` ``{"lines": {"<line id>": new qty}, "restock": true}`` (an order edit:
+  ``orders/edited``, ``orders/updated``); ``fulfil``
   ``{"tracking_number", "company", "url", "lines": {"<line id>": qty}}`` (all that remains
   when no lines; one fulfilment per location); ``tracking``
   ``{"fulfillment_id"?, "tracking_number", "company", "url"}``.
@@ -52,6 +57,7 @@ order or product 404.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from flask import Flask, Response, abort, jsonify, request
@@ -61,7 +67,15 @@ from powerpact.sandbox.core import FAULT_KINDS, Sandbox
 from powerpact.sandbox.errors import SandboxError
 from powerpact.sandbox.oauth import token_response
 from powerpact.sandbox.orders import place_order
-from powerpact.sandbox.store import PLANS, FulfillmentOrder, Order, Product, Shop, numeric
+from powerpact.sandbox.store import (
+    PLANS,
+    FulfillmentOrder,
+    Order,
+    Product,
+    Shop,
+    calculated_id,
+    numeric,
+)
 
 COMPLIANCE_TOPICS = ("customers/data_request", "customers/redact", "shop/redact")
 
@@ -120,8 +134,21 @@ def order_json(order: Order) -> dict[str, Any]:
                 "quantity": li.current,
                 "price": str(li.price),
                 "fulfilled": li.fulfilled,
+                "unfulfilled": li.unfulfilled,
             }
             for li in order.line_items
+        ],
+        "refunds": [
+            {
+                "id": r.id,
+                "created_at": r.created_at,
+                "shipping": str(r.shipping),
+                "lines": [
+                    {"line_id": li.line_id, "quantity": li.quantity, "restock": li.restock_type}
+                    for li in r.lines
+                ],
+            }
+            for r in order.refunds
         ],
         "fulfillments": [
             {
@@ -316,6 +343,31 @@ def act_on_fulfillment_order(
         abort(404)
 
 
+def refund_lines_from(order: Order, data: dict[str, Any]) -> list[tuple[str, int, str]]:
+    """``{"<line id>": qty}`` or ``{"<line id>": {"quantity", "restock_type"}}``, and
+    ``restock``: as a merchant refunds in the admin, restocked units that are unfulfilled
+    are ``CANCEL`` and the rest ``RETURN``; without restock, ``NO_RESTOCK``."""
+    restock = bool(data.get("restock", True))
+    lines = {li.id: li for li in order.line_items}
+    refund: list[tuple[str, int, str]] = []
+    for line_id, asked in (data.get("lines") or {}).items():
+        line = lines.get(line_id)
+        if line is None:
+            raise SandboxError(f"{order.name} has no line {line_id}")
+        if isinstance(asked, dict):
+            quantity = int(asked.get("quantity", 1))
+            refund.append((line_id, quantity, str(asked.get("restock_type", "")).upper()))
+            continue
+        quantity = int(asked)
+        if not restock:
+            refund.append((line_id, quantity, "NO_RESTOCK"))
+            continue
+        cancel = min(quantity, line.unfulfilled)
+        refund += [(line_id, cancel, "CANCEL")] if cancel else []
+        refund += [(line_id, quantity - cancel, "RETURN")] if quantity > cancel else []
+    return refund
+
+
 def tracking_from(data: dict[str, Any]) -> dict[str, Any]:
     return {
         "number": data.get("tracking_number"),
@@ -334,6 +386,21 @@ def act_on_order(
         sandbox.cancel(shop, order, reason=reason, restock=bool(data.get("restock", True)))
     elif action == "risk":
         sandbox.change_risk(shop, order, str(data.get("risk", "ACCEPT")))
+    elif action == "refund":
+        refund_lines = refund_lines_from(order, data)
+        shipping = Decimal(str(data.get("shipping") or "0"))
+        sandbox.refund(shop, order, refund_lines, shipping=shipping, note=data.get("note"))
+    elif action == "edit":
+        session = sandbox.begin_edit(shop, order)
+        restock = bool(data.get("restock", True))
+        for line_id, quantity in (data.get("lines") or {}).items():
+            if line_id not in {li.id for li in order.line_items}:
+                raise SandboxError(f"{order.name} has no line {line_id}")
+            session.quantities[calculated_id(line_id)] = (int(quantity), restock)
+        try:
+            sandbox.commit_edit(shop, session, note=data.get("note"))
+        finally:
+            shop.edits.pop(session.id, None)
     elif action == "fulfil":
         lines = data.get("lines")
         if lines:

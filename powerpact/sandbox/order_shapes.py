@@ -9,12 +9,14 @@ from typing import Any
 from powerpact.sandbox import risk
 from powerpact.sandbox.shapes import connection, location_node, money_bag
 from powerpact.sandbox.store import (
+    Agreement,
     EditSession,
     Fulfillment,
     FulfillmentHold,
     FulfillmentOrder,
     LineItem,
     Order,
+    Refund,
     ShippingLine,
     Shop,
     TaxLine,
@@ -245,9 +247,9 @@ def order_node(shop: Shop, order: Order) -> dict[str, Any]:
         "currentSubtotalPriceSet": lambda **_: money_bag(order.subtotal, cur),
         "totalDiscountsSet": lambda **_: money_bag(order.discounts, cur),
         "currentTotalDiscountsSet": lambda **_: money_bag(order.discounts, cur),
-        "totalShippingPriceSet": lambda **_: money_bag(order.shipping, cur),
+        "totalShippingPriceSet": lambda **_: money_bag(order.original_shipping, cur),
         "currentShippingPriceSet": lambda **_: money_bag(order.shipping, cur),
-        "totalTaxSet": lambda **_: money_bag(order.tax, cur),
+        "totalTaxSet": lambda **_: money_bag(order.original_tax, cur),
         "currentTotalTaxSet": lambda **_: money_bag(order.tax, cur),
         "totalPriceSet": lambda **_: money_bag(order.total, cur),
         "currentTotalPriceSet": lambda **_: money_bag(order.total, cur),
@@ -272,6 +274,99 @@ def order_node(shop: Shop, order: Order) -> dict[str, Any]:
         "fulfillments": lambda **args: [
             fulfillment_node(shop, order, f) for f in order.fulfillments[: args.get("first")]
         ],
+        "refunds": lambda **args: [
+            refund_node(order, r) for r in order.refunds[: args.get("first")]
+        ],
+        "agreements": lambda **args: connection(
+            order.agreements[::-1] if args.get("reverse") else order.agreements,
+            lambda a: agreement_node(order, a),
+            **args,
+        ),
+    }
+
+
+def refund_node(order: Order, refund: Refund) -> dict[str, Any]:
+    """A ``Refund``: its line items (with their restock type) and shipping lines."""
+    lines = {li.id: li for li in order.line_items}
+    cur = order.currency
+    items = [
+        {
+            "__typename": "RefundLineItem",
+            "id": rl.id,
+            "quantity": rl.quantity,
+            "restockType": rl.restock_type,
+            "restocked": rl.restock_type != "NO_RESTOCK",
+            "lineItem": line_item_node(order, lines[rl.line_id]),
+            "priceSet": money_bag(lines[rl.line_id].price, cur),
+            "subtotalSet": money_bag(rl.subtotal, cur),
+            "totalTaxSet": money_bag(rl.tax, cur),
+        }
+        for rl in refund.lines
+    ]
+    shipping = []
+    if refund.shipping or refund.shipping_tax:
+        shipping = [
+            {
+                "__typename": "RefundShippingLine",
+                "id": f"gid://shopify/RefundShippingLine/{numeric(refund.id)}",
+                "shippingLine": (
+                    shipping_line_node(order, 0, order.shipping_lines[0])
+                    if order.shipping_lines
+                    else None
+                ),
+                "subtotalAmountSet": money_bag(refund.shipping, cur),
+                "taxAmountSet": money_bag(refund.shipping_tax, cur),
+            }
+        ]
+    return {
+        "__typename": "Refund",
+        "id": refund.id,
+        "legacyResourceId": str(numeric(refund.id)),
+        "createdAt": refund.created_at,
+        "processedAt": refund.created_at,
+        "updatedAt": refund.created_at,
+        "note": refund.note,
+        "totalRefundedSet": money_bag(refund.total, cur),
+        "refundLineItems": lambda **args: connection(items, lambda i: i, **args),
+        "refundShippingLines": lambda **args: connection(shipping, lambda i: i, **args),
+    }
+
+
+AGREEMENT_TYPES = {"ORDER_EDIT": "OrderEditAgreement", "REFUND": "RefundAgreement"}
+
+
+def agreement_node(order: Order, agreement: Agreement) -> dict[str, Any]:
+    """A ``SalesAgreement``: an edit's or a refund's product sales (``RETURN``: units taken
+    off, a negative quantity; ``ORDER``: units added)."""
+    lines = {li.id: li for li in order.line_items}
+    cur = order.currency
+    sales = [
+        {
+            "__typename": "ProductSale",
+            "id": f"gid://shopify/Sale/{numeric(agreement.id)}{i}",
+            "actionType": action,
+            "lineType": "PRODUCT",
+            "quantity": quantity,
+            "lineItem": line_item_node(order, lines[line_id]),
+            "taxes": [],
+            "totalAmount": money_bag(lines[line_id].price * quantity, cur),
+            "totalDiscountAmountAfterTaxes": money_bag(Decimal(0), cur),
+            "totalDiscountAmountBeforeTaxes": money_bag(Decimal(0), cur),
+            "totalTaxAmount": money_bag(Decimal(0), cur),
+        }
+        for i, (line_id, quantity, action) in enumerate(agreement.sales)
+        if line_id in lines
+    ]
+    refund = next((r for r in order.refunds if r.id == agreement.refund_id), None)
+    return {
+        "__typename": AGREEMENT_TYPES[agreement.kind],
+        "id": agreement.id,
+        "happenedAt": agreement.happened_at,
+        "reason": agreement.kind,
+        "app": None,
+        "user": None,
+        "sales": lambda **args: connection(sales, lambda s: s, **args),
+        **({"refund": refund_node(order, refund)} if refund is not None else {}),
     }
 
 
@@ -287,6 +382,7 @@ def calculated_order_node(shop: Shop, session: EditSession) -> dict[str, Any]:
             line.price,
             session.quantities.get(calculated_id(line.id), (line.current, False))[0],
             line.variant_id,
+            shipped=line.shipped,
         )
         for line in order.line_items
     ]
@@ -322,14 +418,17 @@ def calculated_line_node(
     price: Decimal,
     quantity: int,
     variant_id: str | None,
+    *,
+    shipped: int = 0,
 ) -> dict[str, Any]:
+    """A line of an edit; only its units not yet fulfilled can be edited."""
     return {
         "__typename": "CalculatedLineItem",
         "id": calculated_id,
         "title": title,
         "sku": sku,
         "quantity": quantity,
-        "editableQuantity": quantity,
+        "editableQuantity": max(quantity - shipped, 0),
         "restockable": True,
         "originalUnitPriceSet": money_bag(price, order.currency),
         "variant": {"__typename": "ProductVariant", "id": variant_id} if variant_id else None,

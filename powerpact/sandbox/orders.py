@@ -1,8 +1,9 @@
-"""Orders in a shop: checkout, ``orderCreate``, payment, risk, cancellation, edits, fulfilment.
+"""Orders in a shop: checkout, ``orderCreate``, payment, risk, cancellation, edits, refunds,
+fulfilment.
 
 Each change fires the webhooks Shopify fires for it (``orders/create``,
 ``orders/paid``, ``orders/updated``, ``orders/cancelled``, ``orders/edited``,
-``orders/risk_assessment_changed``, ``fulfillments/create``/``update``,
+``refunds/create``, ``orders/risk_assessment_changed``, ``fulfillments/create``/``update``,
 ``fulfillment_orders/placed_on_hold``, ``hold_released``, ``scheduled_fulfillment_order_ready``
 and ``moved``).
 """
@@ -13,7 +14,7 @@ import functools
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from typing import TYPE_CHECKING, Any
 
 from powerpact.sandbox import payloads, risk
@@ -22,12 +23,15 @@ from powerpact.sandbox.order_search import index_order
 from powerpact.sandbox.store import (
     FULFILLABLE,
     ZERO,
+    Agreement,
     EditSession,
     Fulfillment,
     FulfillmentHold,
     FulfillmentOrder,
     LineItem,
     Order,
+    Refund,
+    RefundLine,
     ShippingLine,
     Shop,
     Store,
@@ -480,10 +484,29 @@ class OrderActions:
         shop.edits[session.id] = session
         return session
 
-    def commit_edit(self, shop: Shop, session: EditSession) -> Order:
-        """Apply the staged edit: new lines (stock taken), changed quantities (maybe restocked)."""
+    def commit_edit(
+        self, shop: Shop, session: EditSession, *, notify: bool = False, note: str | None = None
+    ) -> Order:
+        """Apply the staged edit: new lines (stock taken), changed quantities (maybe restocked).
+
+        As ``orderEditCommit``: "you can only edit unfulfilled line items"
+        (https://shopify.dev/docs/api/admin-graphql/latest/mutations/orderEditCommit), so a
+        line keeps at least its shipped units. The edit is recorded as an
+        ``OrderEditAgreement`` ("Shopify creates a sales agreement whenever an order is
+        placed, edited, or refunded", schema ``SalesAgreement``) whose product sales say
+        what it removed (``RETURN``) or added (``ORDER``); the tax of removed units leaves
+        the order's current tax. ``orders/edited`` fires with the edit (``payloads.order_edit``),
+        then ``orders/updated``.
+        """
         order = shop.orders[session.order_id]
         by_calculated = {calculated_id(li.id): li for li in order.line_items}
+        for calculated, (quantity, _) in session.quantities.items():
+            line = by_calculated.get(calculated)
+            if line is not None and quantity < line.shipped:
+                raise SandboxError(
+                    f"{line.title}: {line.shipped} fulfilled, the quantity can't be lower"
+                )
+        sales: list[tuple[str, int, str]] = []
         for calculated, (variant_id, quantity) in session.added.items():
             new_quantity = session.quantities.pop(calculated, (quantity, False))[0]
             if new_quantity <= 0:
@@ -494,16 +517,124 @@ class OrderActions:
             order.line_items.append(line)
             self.assign_added_line(shop, order, line)
             self.adjust_stock(shop, variant, -new_quantity, self.location_of(order, line))
+            sales.append((line.id, new_quantity, "ORDER"))
         for calculated, (quantity, restock) in session.quantities.items():
             line = by_calculated[calculated]
             returned = line.current - quantity
+            if returned > 0:
+                line.removed_tax += removed_tax(line, returned)
+                sales.append((line.id, -returned, "RETURN"))
+            elif returned < 0:
+                sales.append((line.id, -returned, "ORDER"))
             line.current_quantity = quantity
             stocked = shop.variants().get(line.variant_id or "")
             if stocked is not None and (returned < 0 or restock):
                 self.adjust_stock(shop, stocked, returned, self.location_of(order, line))
         del shop.edits[session.id]
-        self.order_changed(shop, order, "orders/edited")
+        agreement = Agreement(self.store.ids.gid("OrderEditAgreement"), "ORDER_EDIT", sales)
+        order.agreements.append(agreement)
+        order.updated_at = now_iso()
+        self.reindex(order)
+        edit = payloads.order_edit(order, session, agreement, notify=notify, note=note)
+        self.emit(shop, "orders/edited", edit)
+        self.emit(shop, "orders/updated", payloads.order(order))
         return order
+
+    def refund(
+        self,
+        shop: Shop,
+        order: Order,
+        lines: list[tuple[str, int, str]],
+        *,
+        shipping: Decimal = ZERO,
+        note: str | None = None,
+    ) -> Refund:
+        """Refund ``lines`` (line id, units, ``RefundLineItemRestockType``) and ``shipping``.
+
+        As ``refundCreate`` (https://shopify.dev/docs/api/admin-graphql/latest/mutations/refundCreate):
+        ``CANCEL`` restocks unfulfilled units and ``RETURN`` fulfilled ones
+        (https://shopify.dev/docs/api/admin-graphql/latest/enums/RefundLineItemRestockType);
+        ``NO_RESTOCK`` takes shipped units first, then unfulfilled ones. Every refunded
+        unit leaves the line's ``currentQuantity`` ("excluding refunded and removed units",
+        schema ``LineItem``), so unfulfilled ones leave its fulfilment too; their tax and
+        the refunded shipping (with its tax, in proportion) leave the order's current
+        amounts. The order becomes ``PARTIALLY_REFUNDED``, or ``REFUNDED`` once nothing is
+        left to pay for. ``refunds/create`` fires with the refund (``payloads.refund``),
+        then ``orders/updated``.
+        """
+        if order.financial_status not in ("PAID", "PARTIALLY_PAID", "PARTIALLY_REFUNDED"):
+            raise SandboxError(f"{order.name} has no payment to refund")
+        if shipping < 0 or shipping > order.shipping:
+            raise SandboxError(f"{order.name} has {order.shipping} of shipping to refund")
+        by_id = {li.id: li for li in order.line_items}
+        wanted: dict[str, int] = {}
+        for line_id, quantity, restock_type in lines:
+            line = by_id.get(line_id)
+            if line is None or quantity <= 0:
+                raise SandboxError(f"cannot refund {quantity} of line {line_id}")
+            if restock_type not in ("CANCEL", "RETURN", "NO_RESTOCK"):
+                raise SandboxError(f"unknown restock type {restock_type}")
+            wanted[line_id] = wanted.get(line_id, 0) + quantity
+            if wanted[line_id] > line.current:
+                raise SandboxError(f"only {line.current} of {line.title} can be refunded")
+        if not lines and not shipping:
+            raise SandboxError("a refund needs lines or shipping")
+        refund_lines = [self.refund_line(shop, order, by_id[i], q, t) for i, q, t in lines]
+        shipping_tax = ZERO
+        if shipping:
+            shipping_tax = (order.shipping_tax * shipping / order.original_shipping).quantize(
+                CENT, rounding=ROUND_DOWN
+            )
+            if shipping == order.shipping:  # the last of it: whatever tax is left on it
+                shipping_tax = order.shipping_tax - sum(
+                    (r.shipping_tax for r in order.refunds), ZERO
+                )
+        refund = Refund(self.store.ids.gid("Refund"), refund_lines, shipping, shipping_tax, note)
+        order.refunds.append(refund)
+        sales = [(rl.line_id, -rl.quantity, "RETURN") for rl in refund_lines]
+        order.agreements.append(
+            Agreement(
+                self.store.ids.gid("RefundAgreement"),
+                "REFUND",
+                sales,
+                refund_id=refund.id,
+                happened_at=refund.created_at,
+            )
+        )
+        order.financial_status = "REFUNDED" if order.total <= 0 else "PARTIALLY_REFUNDED"
+        order.updated_at = now_iso()
+        self.reindex(order)
+        self.emit(shop, "refunds/create", payloads.refund(order, refund))
+        self.emit(shop, "orders/updated", payloads.order(order))
+        return refund
+
+    def refund_line(
+        self, shop: Shop, order: Order, line: LineItem, quantity: int, restock_type: str
+    ) -> RefundLine:
+        """Take ``quantity`` units off ``line`` for a refund; restock them if asked."""
+        if restock_type == "CANCEL" and quantity > line.unfulfilled:
+            raise SandboxError(f"only {line.unfulfilled} of {line.title} are unfulfilled")
+        if restock_type == "RETURN" and quantity > line.shipped:
+            raise SandboxError(f"only {line.shipped} of {line.title} were fulfilled")
+        shipped = {"CANCEL": 0, "RETURN": quantity}.get(restock_type, min(quantity, line.shipped))
+        discount = (line.discount * quantity / line.quantity).quantize(CENT)
+        tax = removed_tax(line, quantity)
+        line.current_quantity = line.current - quantity
+        line.returned += shipped
+        line.removed_tax += tax
+        location = self.location_of(order, line) or shop.location_id
+        stocked = shop.variants().get(line.variant_id or "")
+        if stocked is not None and restock_type != "NO_RESTOCK":
+            self.adjust_stock(shop, stocked, quantity, location)
+        return RefundLine(
+            self.store.ids.gid("RefundLineItem"),
+            line.id,
+            quantity,
+            restock_type,
+            line.price * quantity - discount,
+            tax,
+            location if restock_type != "NO_RESTOCK" else None,
+        )
 
     def assign_added_line(self, shop: Shop, order: Order, line: LineItem) -> None:
         """Route a line an edit adds: to an open fulfillment order at its location, or a new one."""
@@ -520,6 +651,17 @@ class OrderActions:
             target = FulfillmentOrder(self.store.ids.gid("FulfillmentOrder"), location, [])
             order.fulfillment_orders.append(target)
         target.line_ids.append(line.id)
+
+
+def removed_tax(line: LineItem, units: int) -> Decimal:
+    """The tax of ``units`` taken off ``line``: its share of the line's tax, rounded down,
+    and all that is left of it with the last unit."""
+    if not line.tax_lines or units <= 0:
+        return ZERO
+    left = line.current_tax
+    if units >= line.current:
+        return left
+    return min((line.tax or ZERO) * units / line.quantity, left).quantize(CENT, ROUND_DOWN)
 
 
 def route_lines(shop: Shop, lines: list[LineItem]) -> dict[str, str]:

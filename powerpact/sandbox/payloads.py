@@ -7,12 +7,15 @@ from decimal import Decimal
 from typing import Any
 
 from powerpact.sandbox.store import (
+    Agreement,
+    EditSession,
     Fulfillment,
     FulfillmentHold,
     FulfillmentOrder,
     LineItem,
     Order,
     Product,
+    Refund,
     Shop,
     TaxLine,
     Variant,
@@ -109,6 +112,112 @@ def order(order: Order) -> dict[str, Any]:
         "shipping_address": address(order.shipping_address),
         "billing_address": address(order.billing_address),
         "customer": order.customer,
+    }
+
+
+def money_set(amount: Decimal, currency: str) -> dict[str, Any]:
+    pair = {"amount": money(amount), "currency_code": currency}
+    return {"shop_money": pair, "presentment_money": pair}
+
+
+def refund(order: Order, refund: Refund) -> dict[str, Any]:
+    """``refunds/create``: the REST Refund resource
+    (https://shopify.dev/docs/api/admin-rest/latest/resources/refund): its refund line items
+    with their line, restock type and amounts, and the shipping it gave back as an order
+    adjustment of kind ``shipping_refund`` ("If a refund includes shipping costs ... an
+    order adjustment is created automatically")."""
+    lines = {li.id: li for li in order.line_items}
+    adjustments = []
+    if refund.shipping or refund.shipping_tax:
+        adjustments.append(
+            {
+                "id": numeric(refund.id) + 1,
+                "order_id": numeric(order.id),
+                "refund_id": numeric(refund.id),
+                "kind": "shipping_refund",
+                "reason": "Shipping refund",
+                "amount": money(-refund.shipping),
+                "tax_amount": money(-refund.shipping_tax),
+                "amount_set": money_set(-refund.shipping, order.currency),
+                "tax_amount_set": money_set(-refund.shipping_tax, order.currency),
+            }
+        )
+    return {
+        "id": numeric(refund.id),
+        "admin_graphql_api_id": refund.id,
+        "order_id": numeric(order.id),
+        "created_at": refund.created_at,
+        "processed_at": refund.created_at,
+        "note": refund.note,
+        "restock": any(rl.restock_type != "NO_RESTOCK" for rl in refund.lines),
+        "user_id": None,
+        "duties": [],
+        "refund_line_items": [
+            {
+                "id": numeric(rl.id),
+                "line_item_id": numeric(rl.line_id),
+                "line_item": line_item(lines[rl.line_id]),
+                "quantity": rl.quantity,
+                "location_id": numeric(rl.location_id) if rl.location_id else None,
+                "restock_type": rl.restock_type.lower(),
+                "subtotal": money(rl.subtotal),
+                "total_tax": money(rl.tax),
+                "subtotal_set": money_set(rl.subtotal, order.currency),
+                "total_tax_set": money_set(rl.tax, order.currency),
+            }
+            for rl in refund.lines
+        ],
+        "order_adjustments": adjustments,
+        "transactions": [
+            {
+                "id": numeric(refund.id) + 2,
+                "order_id": numeric(order.id),
+                "kind": "refund",
+                "status": "success",
+                "amount": money(refund.total),
+                "currency": order.currency,
+                "gateway": "bogus",
+                "created_at": refund.created_at,
+            }
+        ],
+    }
+
+
+def order_edit(
+    order: Order,
+    session: EditSession,
+    agreement: Agreement,
+    *,
+    notify: bool = False,
+    note: str | None = None,
+) -> dict[str, Any]:
+    """``orders/edited``: ``{"order_edit": ...}``, the edit's lines added and removed (each
+    with its ``delta``) and its times (``committed_at`` from 2024-07,
+    https://shopify.dev/changelog/new-committed_at-timestamp-added-to-orders-edited-webhook-payload)."""
+    additions = [
+        {"id": numeric(line_id), "delta": quantity}
+        for line_id, quantity, action in agreement.sales
+        if action == "ORDER"
+    ]
+    removals = [
+        {"id": numeric(line_id), "delta": -quantity}
+        for line_id, quantity, action in agreement.sales
+        if action == "RETURN"
+    ]
+    return {
+        "order_edit": {
+            "id": numeric(session.id),
+            "app_id": None,
+            "created_at": agreement.happened_at,
+            "committed_at": agreement.happened_at,
+            "notify_customer": notify,
+            "order_id": numeric(order.id),
+            "staff_note": note or "",
+            "user_id": None,
+            "line_items": {"additions": additions, "removals": removals},
+            "discounts": {"line_item": {"additions": [], "removals": []}},
+            "shipping_lines": {"additions": [], "removals": []},
+        }
     }
 
 

@@ -127,19 +127,33 @@ class LineItem:
     product_id: str | None = None
     vendor: str | None = None
     variant_title: str | None = None
+    # Shipped units refunded since (a return, or a refund without restock), and the tax of
+    # every unit refunded or edited away: the order's current tax leaves it out.
+    returned: int = 0
+    removed_tax: Decimal = ZERO
 
     @property
     def current(self) -> int:
         return self.quantity if self.current_quantity is None else self.current_quantity
 
     @property
+    def shipped(self) -> int:
+        """Units shipped and not refunded since: the most an edit must leave on the line."""
+        return max(self.fulfilled - self.returned, 0)
+
+    @property
     def unfulfilled(self) -> int:
-        return max(self.current - self.fulfilled, 0)
+        return max(self.current - self.shipped, 0)
 
     @property
     def tax(self) -> Decimal | None:
         """The line's tax, or None when it carries no tax line."""
         return sum((t.price for t in self.tax_lines), ZERO) if self.tax_lines else None
+
+    @property
+    def current_tax(self) -> Decimal:
+        """The tax of the units still on the order."""
+        return (self.tax or ZERO) - self.removed_tax
 
 
 @dataclass
@@ -223,6 +237,49 @@ class RiskAssessment:
 
 
 @dataclass
+class RefundLine:
+    """One line of a refund (``RefundLineItem``): units, how they were restocked, and what
+    was given back for them."""
+
+    id: str
+    line_id: str
+    quantity: int
+    restock_type: str
+    subtotal: Decimal
+    tax: Decimal
+    location_id: str | None = None
+
+
+@dataclass
+class Refund:
+    """A refund of an order (``Refund``): its lines, the shipping it gave back and when."""
+
+    id: str
+    lines: list[RefundLine]
+    shipping: Decimal = ZERO
+    shipping_tax: Decimal = ZERO
+    note: str | None = None
+    created_at: str = field(default_factory=now_iso)
+
+    @property
+    def total(self) -> Decimal:
+        return sum((rl.subtotal + rl.tax for rl in self.lines), self.shipping + self.shipping_tax)
+
+
+@dataclass
+class Agreement:
+    """A sales agreement of an order (``SalesAgreement``): an edit (``OrderEditAgreement``)
+    or a refund (``RefundAgreement``), with its product sales: (line id, quantity, action
+    type ``ORDER`` or ``RETURN``)."""
+
+    id: str
+    kind: str
+    sales: list[tuple[str, int, str]]
+    refund_id: str | None = None
+    happened_at: str = field(default_factory=now_iso)
+
+
+@dataclass
 class Order:
     id: str
     number: int
@@ -249,6 +306,8 @@ class Order:
     fulfillments: list[Fulfillment] = field(default_factory=list)
     fulfillment_orders: list[FulfillmentOrder] = field(default_factory=list)
     risk_assessments: list[RiskAssessment] = field(default_factory=list)
+    refunds: list[Refund] = field(default_factory=list)
+    agreements: list[Agreement] = field(default_factory=list)
 
     @property
     def risk_recommendation(self) -> str:
@@ -275,13 +334,29 @@ class Order:
     )
 
     @property
-    def shipping(self) -> Decimal:
+    def original_shipping(self) -> Decimal:
         return sum((s.price for s in self.shipping_lines), ZERO)
 
     @property
-    def tax(self) -> Decimal:
-        """Every tax line of the order: its lines', its shipping's and its own."""
+    def shipping(self) -> Decimal:
+        """The shipping charged now: ``currentShippingPriceSet``, "after applying refunds"."""
+        return self.original_shipping - sum((r.shipping for r in self.refunds), ZERO)
+
+    @property
+    def original_tax(self) -> Decimal:
         return sum((t.price for t in self.all_tax_lines()), ZERO)
+
+    @property
+    def tax(self) -> Decimal:
+        """The tax charged now (``currentTotalTaxSet``, "after returns and refunds"): every
+        tax line of the order, its lines', its shipping's and its own, less the tax of the
+        units and shipping refunded or edited away."""
+        removed = sum((li.removed_tax for li in self.line_items), ZERO)
+        return self.original_tax - removed - sum((r.shipping_tax for r in self.refunds), ZERO)
+
+    @property
+    def shipping_tax(self) -> Decimal:
+        return sum((t.price for s in self.shipping_lines for t in s.tax_lines), ZERO)
 
     def all_tax_lines(self) -> list[TaxLine]:
         lines = [t for li in self.line_items for t in li.tax_lines]
@@ -294,9 +369,19 @@ class Order:
 
     @property
     def subtotal(self) -> Decimal:
-        """Line items at their current quantities, after discounts."""
+        """Line items at their current quantities, after their discounts (a line's discount
+        shrinks with its units)."""
         gross = sum((li.price * li.current for li in self.line_items), ZERO)
-        return gross - self.discounts
+        discounts = sum(
+            (
+                (li.discount * li.current / li.quantity).quantize(Decimal("0.01"))
+                if li.quantity and li.current != li.quantity
+                else li.discount
+                for li in self.line_items
+            ),
+            ZERO,
+        )
+        return gross - discounts
 
     @property
     def total(self) -> Decimal:
@@ -307,7 +392,7 @@ class Order:
         live = [li for li in self.line_items if li.current > 0]
         if not live or all(li.fulfilled == 0 for li in live):
             return "UNFULFILLED"
-        if all(li.fulfilled >= li.current for li in live):
+        if all(li.unfulfilled == 0 for li in live):
             return "FULFILLED"
         return "PARTIALLY_FULFILLED"
 

@@ -102,7 +102,11 @@ SHOP_DOMAIN = Field("shop_domain", is_text, "a shop domain")
 SHOP_ID = Field("shop_id", is_numeric_id, "a numeric id")
 CUSTOMER = Field("customer", is_object, "an object")
 ORDER = Shape(fields=(ID,), resource="Order")
-FULFILLMENT = Shape(fields=(ID, Field("order_id", is_numeric_id, "a numeric id")))
+# A refund also has an id and an order_id: a fulfillment carries no refund line items.
+FULFILLMENT = Shape(
+    fields=(ID, Field("order_id", is_numeric_id, "a numeric id")),
+    never=frozenset({"refund_line_items"}),
+)
 FULFILLMENT_ORDER_EVENT = Shape(
     fields=(Field("fulfillment_order", is_object_with_id, "an object with an id"),)
 )
@@ -116,6 +120,25 @@ RISK_ASSESSMENT = Shape(
         Field("order_id", is_numeric_id, "a numeric id"),
         Field("admin_graphql_api_order_id", is_gid_of("Order"), "an Order gid"),
     ),
+)
+# "refunds/create": the REST Refund resource, which names its order by ``order_id``
+# (https://shopify.dev/docs/api/admin-rest/latest/resources/refund).
+REFUND = Shape(fields=(ID, Field("order_id", is_numeric_id, "a numeric id")), resource="Refund")
+
+
+def is_order_edit(value: Any) -> bool:
+    """``orders/edited``'s body, ``{"order_edit": {...}}``: the edit's id and its order's
+    ``order_id`` (Shopify's reference of the topic, https://shopify.dev/docs/api/webhooks/latest)."""
+    return (
+        isinstance(value, dict)
+        and is_numeric_id(value.get("id"))
+        and is_numeric_id(value.get("order_id"))
+    )
+
+
+ORDER_EDITED = Shape(
+    fields=(Field("order_edit", is_order_edit, "an order edit naming its order"),),
+    never=frozenset({"admin_graphql_api_id", "line_items"}),
 )
 FULFILLMENT_ORDER_MOVED = Shape(
     fields=(

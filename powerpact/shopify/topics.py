@@ -62,6 +62,8 @@ ORDER_EVENT = "powerpact.orders.tasks:on_order_event"
 # copied when it can be fulfilled again.
 FULFILLMENT_ORDER_READY = "powerpact.orders.aftercare:on_fulfillment_order_ready"
 PARTNER_FULFILMENT = "powerpact.orders.aftercare:on_partner_fulfilment"
+# A refund or an edit may change partner orders already sent (``orders.refunds``).
+REFUND_OR_EDIT = "powerpact.orders.tasks:on_refund_or_edit"
 LIFECYCLE = "powerpact.shopify.lifecycle"
 
 TOPICS: dict[str, Topic] = {
@@ -72,6 +74,8 @@ TOPICS: dict[str, Topic] = {
         Topic("orders/updated", RETAIL, shapes.ORDER, ORDER_EVENT),
         Topic("orders/cancelled", RETAIL, shapes.ORDER, ORDER_EVENT),
         Topic("orders/risk_assessment_changed", RETAIL, shapes.RISK_ASSESSMENT, ORDER_EVENT),
+        Topic("orders/edited", RETAIL, shapes.ORDER_EDITED, REFUND_OR_EDIT),
+        Topic("refunds/create", RETAIL, shapes.REFUND, REFUND_OR_EDIT),
         Topic(
             "fulfillment_orders/hold_released",
             RETAIL,

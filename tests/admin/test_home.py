@@ -1,10 +1,13 @@
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import time_machine
 from sqlalchemy import select
 
+from powerpact.db_types import utcnow
 from powerpact.extensions import db
+from powerpact.inventory.sync import WEBHOOK_SYNC
 from powerpact.models import PartnerStore, RetailStore
 from powerpact.shopify.session_tokens import mint_session_token
 from tests.e2e.conftest import sqlite_harness  # noqa: F401  (the fixture, reused)
@@ -26,15 +29,20 @@ def test_home_cards_count_what_needs_attention_and_link_to_the_lists(as_shop, pe
     OrderSyncFactory(failed=True, partner=personas.alice)
     OrderSyncFactory(partner=personas.alice, needs_attention=True)
     SyncRunFactory(
-        partner_shop_domain=personas.alice.shop_domain, status="succeeded", checked=5, changed=2
+        partner_shop_domain=personas.alice.shop_domain,
+        status="succeeded",
+        checked=5,
+        changed=2,
+        finished_at=utcnow(),
     )
     page = as_shop("/admin/", personas.retail).get_data(as_text=True)
     assert "Connected" in page and "Nothing to show yet" not in page
     assert '<h2>Orders today</h2><p class="stat">2</p>' in page
     assert "1 failed, 1 cancelled after sending" in page
     assert '<h2>Partners needing re-authorization</h2><p class="stat">1</p>' in page
-    assert "2 changed of 5" in page
+    assert "Alice: checked 5 variants, changed 2, 0 errors" in page, "named, in words"
     assert 'href="/admin/orders?status=failed"' in page
+    assert 'href="/admin/sync-runs"' in page
 
 
 def chart_section(page: str, key: str) -> str:
@@ -139,3 +147,40 @@ def test_the_demos_sqlite_draws_the_same_charts(sqlite_harness):  # noqa: F811
     assert table_cells(chart_section(page, "chart-failures")) == [["Shopify error", "1"]]
     sync = chart_section(page, "chart-sync")
     assert ["Mon Jul 13, 23:00 EDT", "1", "12", "2"] in table_cells(sync)
+
+
+def test_orders_today_counts_retail_orders_since_midnight_in_the_shops_zone(
+    as_shop, personas, db_session
+):
+    """One retail order split between two partners is one order; "today" is the retail
+    store's day, not UTC's."""
+    personas.retail.timezone = "Pacific/Kiritimati"  # UTC+14: its day starts 14 hours early
+    zone = ZoneInfo("Pacific/Kiritimati")
+    zone_midnight = datetime.combine(utcnow().astimezone(zone).date(), time(0), tzinfo=zone)
+    split = "gid://shopify/Order/9001"
+    OrderSyncFactory(partner=personas.alice, bubbly_order_id=split, created_at=zone_midnight)
+    OrderSyncFactory(partner=personas.bob, bubbly_order_id=split, created_at=zone_midnight)
+    OrderSyncFactory(partner=personas.alice, created_at=zone_midnight + timedelta(minutes=1))
+    OrderSyncFactory(partner=personas.bob, created_at=zone_midnight - timedelta(minutes=1))
+    page = as_shop("/admin/", personas.retail).get_data(as_text=True)
+    assert '<h2>Orders today</h2><p class="stat">2</p>' in page
+
+
+def test_the_last_stock_sync_card_shows_a_webhooks_sync_in_the_shops_zone(as_shop, personas):
+    personas.retail.timezone = "Europe/Zurich"
+    at = datetime(2026, 7, 1, 12, 30, tzinfo=UTC)
+    SyncRunFactory(
+        partner_shop_domain=personas.bob.shop_domain,
+        kind=WEBHOOK_SYNC,
+        status="succeeded",
+        checked=1,
+        changed=1,
+        started_at=utcnow(),
+        finished_at=at,
+    )
+    page = as_shop("/admin/", personas.retail).get_data(as_text=True)
+    card = page.split('id="sync-h"')[1].split("</a>")[0]
+    assert "Jul 01, 2026 14:30 CEST" in card
+    assert "Bob: checked 1 variant, changed 1, 0 errors" in card
+    assert "bob-beans" not in card
+    assert "No sync has run yet" not in card

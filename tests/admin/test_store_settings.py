@@ -1,6 +1,9 @@
 """The retail store's settings: the fraud hold window and authorized payments."""
 
 import pytest
+from markupsafe import escape
+
+from tests.embedded_requests import toast_of
 
 
 def post(client, session_token, personas, data, shop=None):
@@ -28,7 +31,7 @@ def test_a_new_window_and_authorized_payments_are_saved(client, session_token, p
         {"risk_hold_minutes": "5", "accept_authorized_payments": "on"},
     )
     assert answer.status_code == 200
-    assert "Saved: fraud hold, authorized payments changed." in answer.get_data(as_text=True)
+    assert toast_of(answer) == "Settings saved"
     assert personas.retail.risk_hold_seconds == 300
     assert personas.retail.accept_authorized_payments is True
     again = post(
@@ -37,20 +40,31 @@ def test_a_new_window_and_authorized_payments_are_saved(client, session_token, p
         personas,
         {"risk_hold_minutes": "5", "accept_authorized_payments": "on"},
     )
-    assert "Nothing changed." in again.get_data(as_text=True)
+    assert toast_of(again) == "Nothing changed"
     off = post(client, session_token, personas, {"risk_hold_minutes": "0"})
-    assert personas.retail.risk_hold_seconds == 0 and "fraud hold" in off.get_data(as_text=True)
+    assert personas.retail.risk_hold_seconds == 0 and toast_of(off) == "Settings saved"
 
 
 @pytest.mark.parametrize("typed", ["", "abc", "-1", "61", "1.5", "²", "9" * 40])
 def test_a_bad_window_is_refused_under_its_field_keeping_what_was_typed(
     client, session_token, personas, typed
 ):
-    answer = post(client, session_token, personas, {"risk_hold_minutes": typed})
+    answer = post(
+        client,
+        session_token,
+        personas,
+        {"risk_hold_minutes": typed, "accept_authorized_payments": "on"},
+    )
     page = answer.get_data(as_text=True)
     assert answer.status_code == 422
     assert 'id="risk_hold_minutes-error"' in page and "from 0 (no hold) to 60" in page
+    assert 'aria-invalid="true"' in page
+    kept = escape(typed[:16])
+    assert f'name="risk_hold_minutes" value="{kept}"' in page, "what was typed is kept"
+    assert 'name="accept_authorized_payments" checked' in page, "and the other field too"
+    assert toast_of(answer) is None, "a refusal stays on the page, under its field"
     assert personas.retail.risk_hold_seconds == 120
+    assert personas.retail.accept_authorized_payments is False
 
 
 def test_partners_cannot_open_the_store_settings(as_shop, client, session_token, personas):

@@ -56,6 +56,50 @@ def test_bench_storm_sets_nothing_for_sales_and_once_per_price_change(run_bench)
     assert figures["outcomes"] == {"unchanged": 40, "updated": 2}
 
 
+def test_bench_pages_times_each_page_against_its_own_sql_at_each_size(run_bench):
+    figures = run_bench("pages", "--orders", "300,1200", "--partners", "10", "--repeat", "4")
+    assert figures["sizes"] == [300, 1200]
+    assert [run["orders"] for run in figures["runs"]] == [300, 1200]
+    for run in figures["runs"]:
+        assert run["count_rows_filled"] > 0  # the recount filled the count tables
+        assert set(run["pages"]) == {"partner_table", "admin_desk", "admin_home"}
+        for page in run["pages"].values():
+            assert 0 < page["sql_median_ms"] <= page["median_ms"]
+            assert page["p95_over_sql_p95"] == round(page["p95_ms"] / page["sql_p95_ms"], 2)
+            assert page["statements"] >= 2
+        assert {
+            "rollup.orders_per_day_by_partner",
+            "rollup.partner_orders_per_day",
+            "rollup.failed_orders_per_day",
+            "charts_data.retail_orders_per_day",
+        } <= set(run["charts_30_days"])
+    assert set(figures["p95_growth"]) == {"partner_table", "admin_desk", "admin_home"}
+    assert set(figures["median_growth"]) == set(figures["p95_growth"])
+
+
+def test_bench_pages_times_the_pages_it_is_given(run_bench):
+    figures = run_bench(
+        "pages", "--orders", "200", "--partners", "8", "--repeat", "2", "--pages", "admin_desk"
+    )
+    assert set(figures["runs"][0]["pages"]) == {"admin_desk"}
+    assert figures["p95_growth"] is None
+
+
+def test_bench_margins_times_the_page_and_its_sql_over_seeded_orders(run_bench):
+    figures = run_bench("margins", "--partners", "3", "--orders", "600", "--repeat", "3")
+    assert (figures["orders"], figures["partners"]) == (600, 3)
+    month, quarter = figures["margins_30_days"], figures["margins_90_days"]
+    for timing in (month, quarter):
+        assert timing["page"]["p95_ms"] > 0 and timing["sql"]["p95_ms"] > 0
+        assert timing["p95_ratio"] == pytest.approx(
+            timing["page"]["p95_ms"] / timing["sql"]["p95_ms"], abs=0.01
+        )
+        assert timing["partner_rows"] == 3
+    # at most five products of two variants each per partner; 30 of the 90 days' orders
+    assert 3 < quarter["variant_rows"] <= 30
+    assert 0 < month["units"] < quarter["units"]
+
+
 def test_bench_statements_times_every_partners_statement_against_its_sql(run_bench):
     figures = run_bench("statements", "--partners", "3", "--orders", "600", "--repeat", "3")
     statements = figures["statements"]

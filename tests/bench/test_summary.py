@@ -32,7 +32,7 @@ INTAKE = {
 
 
 def test_the_table_names_date_machine_and_the_key_figures_of_each_run():
-    runs = summary.default_runs(1_000_000)
+    runs = summary.default_runs("1000000")
     by_name = {r.name: r for r in runs}
     text = summary.table(
         [
@@ -53,7 +53,7 @@ def test_the_table_names_date_machine_and_the_key_figures_of_each_run():
     assert "ceiling 480.0 req/s vs bare Flask 3000.0 req/s" in text
     assert "ratio 0.16, budget ≥ 0.5 missed; 12,000 acknowledged, 12,010 stored, 0 lost" in text
     assert "| `flask --app wsgi bench orders --partners 10 --orders 1000` | **failed**" in text
-    assert "figure 'orders' missing" in text
+    assert "figure 'runs' missing" in text
     assert "bench pages --orders 1000000" in text
 
 
@@ -83,9 +83,39 @@ def test_the_storm_row_says_sales_in_and_product_sets_out():
         "productset_calls_for_changes": 1,
         "sales_webhooks_seconds": 6.07,
     }
-    run = {r.name: r for r in summary.default_runs(1)}["storm"]
+    run = {r.name: r for r in summary.default_runs("1")}["storm"]
     assert summary.row(run, storm) == (
         "| `flask --app wsgi bench storm --sales 1000` | 1,000 partner sales: 1,000 "
         "products/update in, 0 productSet calls out (0 partner reads); 1 price change: "
         "1 productSet; the sales' webhooks handled in 6.07 s |"
+    )
+
+
+def test_the_pages_row_gives_each_size_each_pages_time_and_sql_and_the_growth():
+    def page(p95, sql):
+        return {
+            "median_ms": p95 - 1,
+            "p95_ms": p95,
+            "sql_median_ms": sql - 1,
+            "sql_p95_ms": sql,
+            "statements": 5,
+            "p95_over_sql_p95": round(p95 / sql, 2),
+        }
+
+    pages = {
+        "benchmark": "pages",
+        "orders": 10_000_000,
+        "sizes": [1_000_000, 10_000_000],
+        "runs": [
+            {"orders": 1_000_000, "pages": {"partner_table": page(6.0, 3.0)}},
+            {"orders": 10_000_000, "pages": {"partner_table": page(6.6, 3.0)}},
+        ],
+        "p95_growth": {"partner_table": 1.1},
+    }
+    run = {r.name: r for r in summary.default_runs("1000000,10000000")}["pages"]
+    assert summary.row(run, pages) == (
+        "| `flask --app wsgi bench pages --orders 1000000,10000000` | 1,000,000 OrderSyncs: "
+        "partner table median 5.0 ms, p95 6.0 ms (its SQL p95 3.0 ms, x2.0). 10,000,000 "
+        "OrderSyncs: partner table median 5.6 ms, p95 6.6 ms (its SQL p95 3.0 ms, x2.2). "
+        "p95 at 10,000,000 / at 1,000,000: partner table 1.1 |"
     )

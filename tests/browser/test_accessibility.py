@@ -291,6 +291,7 @@ def test_the_retail_admins_pages_before_any_partner_or_order(site: Site) -> None
         ("/admin/orders", "order desk, no orders"),
         ("/admin/partners", "partners, none connected"),
         ("/admin/sync-runs", "sync history, no syncs"),
+        ("/admin/margins", "margins, nothing sold"),
     ):
         page = site.open(RETAIL, path)
         assert_accessible(page, name)
@@ -319,7 +320,7 @@ def test_the_store_settings_with_an_error_the_save_bar_and_the_leave_question(si
 
     page.get_by_label("Hold orders for Shopify's fraud analysis (minutes)").fill("5")
     page.get_by_role("button", name="Save settings").click()
-    page.get_by_text("Saved: fraud hold changed.").wait_for()
+    page.locator(".sandbox-toasts [role=status]", has_text="Settings saved").wait_for()
     assert_accessible(page, "store settings, saved")
 
 
@@ -360,23 +361,26 @@ def test_the_order_desk_its_timeline_release_question_and_toasts(filled: Site) -
     page = filled.open(RETAIL, "/admin/orders")
     assert_accessible(page, "order desk")
 
-    page.locator("tr", has_text="#1103").get_by_role("button", name="Timeline").click()
-    page.locator("#order-detail .timeline").wait_for()
-    assert_accessible(page, "order desk, #1103's timeline")
+    page.get_by_role("link", name="#1103").click()
+    page.get_by_role("heading", level=1, name="#1103").wait_for()
+    assert_accessible(page, "#1103's order page with its timeline")
 
+    page = filled.open(RETAIL, "/admin/orders")
     page.get_by_role("button", name="Release #1104").click()
     page.get_by_role("dialog", name="Release #1104?").wait_for()
     assert_accessible(page, "order desk, release question open")
     page.get_by_role("dialog").get_by_role("button", name="Cancel").click()
 
-    page.get_by_role("button", name="Retry selected").click()
-    page.locator(".sandbox-toasts [role=alert]").wait_for()
-    assert_accessible(page, "order desk, error toast")
-
     page.get_by_label("Select #1107").check()
-    page.get_by_role("button", name="Retry selected").click()
+    page.locator("[data-bulk-bar]").get_by_text("1 selected").wait_for()
+    assert_accessible(page, "order desk, one order selected")
+    page.locator("[data-bulk-bar]").get_by_role("button", name="Retry").click()
     page.get_by_role("region", name="Notifications").get_by_role("status").wait_for()
     assert_accessible(page, "order desk, toast")
+
+    page.evaluate("window.shopify.toast.show('Nothing to retry.', {isError: true})")
+    page.locator(".sandbox-toasts [role=alert]").wait_for()
+    assert_accessible(page, "order desk, error toast")
 
     page = filled.open(RETAIL, "/admin/orders?q=nothing-like-this")
     assert_accessible(page, "order desk, no order matches")
@@ -388,10 +392,6 @@ def test_a_partners_catalog_its_errors_and_an_import(filled: Site) -> None:
     page.locator("table.catalog").wait_for()
     assert_accessible(page, "catalog")
 
-    page.get_by_role("button", name="Import selected").click()
-    page.locator("#import-error [role=alert]").wait_for()
-    assert_accessible(page, "catalog, nothing picked")
-
     page = filled.open(RETAIL, f"/admin/partners/{north}/catalog?value=")
     assert_accessible(page, "catalog, no markup")
     page = filled.open(RETAIL, f"/admin/partners/{north}/catalog?q=nothing-like-this")
@@ -401,7 +401,8 @@ def test_a_partners_catalog_its_errors_and_an_import(filled: Site) -> None:
     boxes = page.locator("input[name=product_id]")
     boxes.nth(0).check()
     boxes.nth(1).check()
-    page.get_by_role("button", name="Import selected").click()
+    assert_accessible(page, "catalog, two products selected")
+    page.locator("[data-bulk-bar]").get_by_role("button", name="Import").click()
     page.wait_for_url("**/admin/imports/**")
     page.get_by_text("All imported").wait_for()
     assert_accessible(page, "import, just finished")
@@ -426,6 +427,16 @@ def test_the_home_partners_and_sync_history_with_data(filled: Site) -> None:
     assert_accessible(page, "partners, stock synced")
 
 
+def test_the_margins_by_partner_and_by_variant(filled: Site) -> None:
+    for path, name in (
+        ("/admin/margins", "margins"),
+        ("/admin/margins?level=variant&sort=name", "margins by variant"),
+    ):
+        page = filled.open(RETAIL, path)
+        page.locator("#margin-table").wait_for()
+        assert_accessible(page, name)
+
+
 def test_a_partners_settings_with_an_error_and_the_save_bar(filled: Site) -> None:
     page = filled.open(RETAIL, f"/admin/partners/{partner_id(HARBOR)}/settings")
     page.locator("#markup-error").wait_for()
@@ -442,7 +453,7 @@ def test_a_partners_settings_with_an_error_and_the_save_bar(filled: Site) -> Non
     assert_accessible(page, "partner settings, invalid cutoff")
     page.locator("input[name=cutoff_time]").fill("16:00")
     page.get_by_role("button", name="Save settings").click()
-    page.get_by_text("Saved:").wait_for()
+    page.locator(".sandbox-toasts [role=status]", has_text="Settings saved").wait_for()
     assert_accessible(page, "partner settings, saved with its history")
 
 

@@ -102,7 +102,7 @@ def test_unsaved_settings_raise_the_save_bar_and_guard_leaving(live, page):
 
     page.locator("select[name=ship_to]").select_option("fulfilment_centre")
     save_bar.get_by_role("button", name="Save").click()
-    page.locator("text=Saved:").wait_for(timeout=10000)
+    page.locator(".sandbox-toasts [role=status]", has_text="Settings saved").wait_for(timeout=10000)
     assert not save_bar.is_visible()
     db.session.expire_all()
     assert db.session.get(PartnerStore, partner.id).ship_to.value == "fulfilment_centre"

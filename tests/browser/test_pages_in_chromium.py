@@ -147,7 +147,7 @@ def test_an_admin_sets_the_fraud_hold_and_sees_the_retail_stock_location(live, p
     )
     page.get_by_label("Hold orders for Shopify's fraud analysis (minutes)").fill("5")
     page.get_by_role("button", name="Save settings").click()
-    page.get_by_text("Saved: fraud hold changed.").wait_for()
+    page.locator(".sandbox-toasts [role=status]", has_text="Settings saved").wait_for()
     screenshot(page, "admin-settings")
     db.session.expire_all()
     assert db.session.scalars(select(RetailStore)).one().risk_hold_seconds == 300

@@ -12,6 +12,7 @@ two seconds after an ``inventory_levels/update`` webhook (Huey runs inline in te
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -213,14 +214,17 @@ def test_the_readme_demo_from_sign_in_to_a_tracked_partner_order(live, pages):
     admin.get_by_text("so they ship to the fulfilment centre").wait_for()
     admin.select_option("select[name=ship_to]", "fulfilment_centre")
     admin.get_by_role("button", name="Save settings").click()
-    admin.get_by_text("Saved: cadence, ship to changed.").wait_for()
+    admin.locator(".sandbox-toasts [role=status]", has_text="Settings saved").wait_for()
     batched = press(console, harness, "Place a mixed order").split()[1].rstrip(":")
     assert syncs(batched)[NORTH].status == OrderStatus.READY_FOR_SYNC
     assert syncs(batched)[HARBOR].status == OrderStatus.SYNCED
     go(admin, "Partners", "**/admin/partners")
     north_row = admin.locator("tr", has_text="North Star")
     north_row.get_by_role("button", name="Send daily batch now").click()
-    north_row.get_by_text("Sent 1 order(s) to North Star Roasters.").wait_for()
+    confirm = admin.get_by_role("dialog", name="Send daily batch now?")
+    assert "1 order is waiting for the daily batch to North Star Roasters" in confirm.inner_text()
+    confirm.get_by_role("button", name="Send batch").click()
+    admin.get_by_text("Sent 1 order(s) to North Star Roasters.").wait_for()
     assert syncs(batched)[NORTH].status == OrderStatus.SYNCED
     batch_order = next(
         o for o in harness.shop(NORTH)["orders"] if "batch" in o["source_identifier"]
@@ -247,8 +251,11 @@ def test_the_readme_demo_from_sign_in_to_a_tracked_partner_order(live, pages):
     admin.get_by_role("button", name="Sync stock now (all partners)").click()
     report = admin.locator("#sync-status")
     report.get_by_text("Stock synced").wait_for(timeout=20000)
-    north_report = report.locator("tr", has_text=NORTH).locator("td").all_inner_texts()
-    assert int(north_report[2]) >= 1 and north_report[5] != "0", north_report
+    north_report = report.locator("tr", has_text="North Star Roasters")
+    result = north_report.locator("td").nth(2)
+    assert int(re.search(r"changed (\d+)", result.inner_text())[1]) >= 1, result.inner_text()
+    result.get_by_text("API usage").click()
+    assert result.locator("dd").first.inner_text() != "0", "API calls"
     snap(admin, 10, "sync-now")
     console.reload()
     assert console.locator("tr", has_text=sku).first.locator("td").nth(3).inner_text() == "9"
@@ -279,3 +286,11 @@ def test_the_readme_demo_from_sign_in_to_a_tracked_partner_order(live, pages):
     admin.wait_for_url(f"{harness.base}/shops/{RETAIL}/admin/orders/**")
     admin.get_by_role("link", name=tracking_number).wait_for()
     snap(admin, 12, "retail-order", full=True)
+
+    # 9. Back in PowerPact, the home draws what happened: orders per day stacked by partner,
+    # the failure and its reason, the stock syncs.
+    admin.go_back()
+    go(admin, "Home", "**/admin/")
+    admin.get_by_role("img", name="Orders per day").wait_for()
+    assert "North Star Roasters" in admin.locator("#chart-orders").inner_text()
+    snap(admin, 13, "home", full=True)

@@ -5,6 +5,7 @@ from html import unescape
 import pytest
 
 from powerpact.models import PartnerSettingsChange
+from tests.embedded_requests import toast_of
 from tests.partners.test_settings import GOOD
 from tests.shopify_double import Answer
 
@@ -37,7 +38,7 @@ def test_the_admin_sees_and_chooses_the_retail_stock_location(
     assert "Closed" not in form, "only active locations can stock items"
     response = choose(client, session_token, personas.retail, "gid://shopify/Location/2")
     assert response.status_code == 200
-    assert "stock is now kept at Shop" in response.get_data(as_text=True)
+    assert toast_of(response) == "Saved: stock is now kept at Shop"
     db_session.refresh(personas.retail)
     assert personas.retail.location_id == "gid://shopify/Location/2"
 

@@ -15,3 +15,21 @@ def waits() -> Iterator[list[float]]:
     real, push.sleep = push.sleep, recorded.append
     yield recorded
     push.sleep = real
+
+
+@pytest.fixture(autouse=True)
+def order_counts_match_a_recount(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After every order test that used the database: the count tables the triggers keep
+    (``orders/rollup.py``) equal a recount of the OrderSyncs, whatever paths it drove
+    (capture, send, retry, batches, aftercare, privacy...)."""
+    if "app" not in request.fixturenames:
+        yield
+        return
+    request.getfixturevalue("app")  # set up first, so torn down after this check
+    yield
+    from powerpact.extensions import db  # the app's session, inside the test's transaction
+    from tests.order_counts import assert_counts_match
+
+    if not db.session.is_active:
+        db.session.rollback()
+    assert_counts_match()

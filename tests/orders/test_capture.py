@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from powerpact.db_types import utcnow
-from powerpact.models import OrderStatus, OrderSync
+from powerpact.models import OrderStatus, OrderSync, RetailPriceSource
 from powerpact.orders.capture import (
     line_owners,
     parse_order,
@@ -201,3 +201,36 @@ def test_an_impossible_order_raises_invalid_order(two_partners):
     node = order_node([line(1, a.bubbly_variant_id, "10", discount="11")])
     with pytest.raises(InvalidOrder):
         record_order(parse_order(node))
+
+
+def test_each_partner_line_keeps_its_retail_price_discount_and_product(two_partners):
+    a, b = two_partners
+    node = order_node(
+        [
+            line(1, a.bubbly_variant_id, "15.60", quantity=2, discount="3.12"),
+            # one of three units refunded before sending: the discount of the two kept
+            line(2, b.bubbly_variant_id, "20.00", quantity=3, current=2, discount="3.00"),
+        ]
+    )
+    touched = {o.partner_shop_domain: o for o in record_order(parse_order(node))}
+    (first,) = touched[a.partner_shop_domain].lines
+    assert (first.retail_unit_price, first.retail_discount) == (D("15.60"), D("3.12"))
+    assert (first.partner_unit_price, first.discount) == (D("12.00"), D("2.40"))
+    assert first.retail_price_source == RetailPriceSource.ORDER
+    assert (first.product_title, first.title) == ("Item 1", "Item 1 - 250g")
+    (second,) = touched[b.partner_shop_domain].lines
+    assert (second.quantity, second.retail_unit_price, second.retail_discount) == (
+        2,
+        D("20.00"),
+        D("2.00"),
+    )
+    assert (second.partner_unit_price, second.discount) == (D("15.00"), D("1.50"))
+
+
+def test_a_product_title_that_is_not_text_is_left_out_not_refused(two_partners):
+    a, _b = two_partners
+    item = line(1, a.bubbly_variant_id, "15.60")
+    item["title"] = "  "
+    (order,) = record_order(parse_order(order_node([item])))
+    assert order.lines[0].product_title is None
+    assert order.lines[0].retail_unit_price == D("15.60")

@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from powerpact.models import Cadence, PartnerSettingsChange, ShipTo
+from tests.embedded_requests import toast_of
 
 GOOD = {
     "cadence": "daily",
@@ -47,7 +48,9 @@ def test_valid_settings_are_saved_and_the_change_recorded(
 ):
     response = post(client, session_token, personas, personas.alice, GOOD)
     assert response.status_code == 200
-    assert "Saved:" in response.get_data(as_text=True)
+    assert toast_of(response) == "Settings saved"
+    changes = response.get_data(as_text=True).split("<h2>Changes</h2>")[1]
+    assert "cadence" in changes and "ship to" in changes, "what changed, in the history"
     alice = personas.alice
     assert alice.cadence == Cadence.DAILY and alice.cutoff_time == time(16, 30)
     assert alice.ship_to == ShipTo.FULFILMENT_CENTRE and alice.auto_import_on_install
@@ -56,7 +59,7 @@ def test_valid_settings_are_saved_and_the_change_recorded(
     assert change.changes["cadence"] == {"from": "immediate", "to": "daily"}
     assert "bubbly-retail.myshopify.com" in change.changed_by
     again = post(client, session_token, personas, personas.alice, GOOD)
-    assert "Nothing changed." in again.get_data(as_text=True)
+    assert toast_of(again) == "Nothing changed"
     assert len(db_session.scalars(select(PartnerSettingsChange)).all()) == 1
 
 

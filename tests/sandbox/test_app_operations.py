@@ -150,6 +150,19 @@ def test_every_operation_runs_against_the_sandbox(run, sandbox, clock):
     line = added["orderEditAddVariant"]["calculatedLineItem"]["id"]
     run("OrderEditSetQuantity", {"id": session, "lineItemId": line, "quantity": 2, "restock": True})
     run("OrderEditCommit", {"id": session, "notifyCustomer": False, "staffNote": "batch"})
+    placed = partner.orders[order["id"]]
+    first_line = placed.line_items[0]
+    sandbox.refund(partner, placed, [(first_line.id, 1, "CANCEL")], shipping=placed.shipping)
+    edit = run("OrderEditBegin", {"id": order["id"]})["orderEditBegin"]["calculatedOrder"]["id"]
+    lowered = {"id": edit, "lineItemId": line, "quantity": 1, "restock": True}
+    run("OrderEditSetQuantity", lowered)
+    run("OrderEditCommit", {"id": edit, "notifyCustomer": False, "staffNote": "less"})
+    changes = run("OrderChangesAfterSend", {"id": order["id"]})["order"]
+    (refund,) = changes["refunds"]
+    assert refund["refundLineItems"]["nodes"][0]["restockType"] == "CANCEL"
+    assert refund["refundShippingLines"]["nodes"][0]["subtotalAmountSet"] == money("4.00")
+    edits = [a for a in changes["agreements"]["nodes"] if a["__typename"] == "OrderEditAgreement"]
+    assert edits[0]["sales"]["nodes"][0]["actionType"] == "RETURN"  # the newest edit first
     fulfilment_order = run("FulfillmentOrdersForOrder", {"id": order["id"]})["order"][
         "fulfillmentOrders"
     ]["nodes"][0]

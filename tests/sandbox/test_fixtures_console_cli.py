@@ -98,6 +98,14 @@ def test_the_console_places_orders_and_fulfils_them(sandbox_app, sandbox):
     assert "unknown+action" in client.post("/_sandbox/console/dance").headers["Location"]
     page = client.get("/_sandbox/").get_data(as_text=True)
     assert risky.name in page and order.name in page
+    assert "Refund one with restock" in page
+    mixed = next(o for o in retail.orders.values() if len(o.line_items) > 1)
+    line = next(li for li in mixed.line_items if li.sku and li.sku.startswith("PARTNER-"))
+    before = line.current
+    refunded = client.post("/_sandbox/console/refund", data={"order": mixed.id})
+    assert "Refunded+1" in refunded.headers["Location"]
+    assert line.current == before - 1 and mixed.refunds[0].lines[0].restock_type == "CANCEL"
+    assert mixed.financial_status == "PARTIALLY_REFUNDED"
 
 
 @pytest.fixture

@@ -65,6 +65,12 @@ def bodies(sandbox_app, sandbox, data, token, retail_token, sent):
         sandbox_app, f"/shops/{RETAIL}/fulfillment_orders/{fo(second)}/move", {"location_id": floor}
     )
     post(sandbox_app, f"/shops/{RETAIL}/orders/{second['id']}/cancel", {"reason": "CUSTOMER"})
+    two = post(
+        sandbox_app, f"/shops/{RETAIL}/orders", {"lines": [{"sku": "BUB-MUG", "quantity": 3}]}
+    )
+    line = two["line_items"][0]["id"]
+    post(sandbox_app, f"/shops/{RETAIL}/orders/{two['id']}/refund", {"lines": {line: 1}})
+    post(sandbox_app, f"/shops/{RETAIL}/orders/{two['id']}/edit", {"lines": {line: 1}})
     product = next(iter(sandbox.shop(SHOP).products))
     post(sandbox_app, f"/shops/{SHOP}/products/{product}", {"title": "Renamed"})
     sku = sandbox.shop(SHOP).products[product].variants[0].sku

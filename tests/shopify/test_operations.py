@@ -35,6 +35,7 @@ REQUIRED = {
     "OrderEditAddVariant",
     "OrderEditSetQuantity",
     "OrderEditCommit",
+    "OrderChangesAfterSend",
     "FulfillmentCreate",
     "FulfillmentOrdersForOrder",
 }

@@ -81,6 +81,12 @@ def m_set_quantity(ctx: Context, args: dict[str, Any], info: GraphQLResolveInfo)
         return refused("The line item does not exist on the order.", ["lineItemId"], *empty)
     if args["quantity"] < 0:
         return refused("Quantity can't be negative.", ["quantity"], *empty)
+    existing = next((li for li in order.line_items if calculated_id(li.id) == line_id), None)
+    if existing is not None and args["quantity"] < existing.shipped:
+        # "You can only edit unfulfilled line items" (orderEditCommit's description); the
+        # wording of the refusal is the sandbox's.
+        message = f"Quantity can't be lower than the {existing.shipped} already fulfilled."
+        return refused(message, ["quantity"], *empty)
     session.quantities[line_id] = (int(args["quantity"]), bool(args.get("restock")))
     return edit_payload(ctx, session, calculatedLineItem=line_of(ctx, session, line_id))
 
@@ -89,7 +95,12 @@ def m_commit(ctx: Context, args: dict[str, Any], info: GraphQLResolveInfo) -> di
     session = ctx.shop.edits.get(args["id"])
     if session is None:
         return {"order": None, "successMessages": None, **refused(NO_SESSION, ["id"])}
-    order = ctx.sandbox.commit_edit(ctx.shop, session)
+    try:
+        order = ctx.sandbox.commit_edit(
+            ctx.shop, session, notify=bool(args.get("notifyCustomer")), note=args.get("staffNote")
+        )
+    except SandboxError as exc:
+        return {"order": None, "successMessages": None, **refused(str(exc), ["id"])}
     return {
         "order": order_shapes.order_node(ctx.shop, order),
         "successMessages": ["Order updated"],

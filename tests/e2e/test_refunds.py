@@ -1,0 +1,259 @@
+"""Against the sandbox: refunds and edits of a retail order after its partner orders went out
+(``orders/refunds.py``), and an edit before they went out (the split's remaining quantities)."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from powerpact.extensions import db
+from powerpact.models import CreditKind, OrderStatus, OrderSync, PartnerCredit
+from powerpact.orders import refunds
+from tests.e2e.test_orders import HARBOR, NORTH, RETAIL, set_up
+
+
+def numeric(gid: str) -> str:
+    return gid.rsplit("/", 1)[1]
+
+
+def place(harness, maps, north_units=3, **extra):
+    order = harness.control(
+        "POST",
+        f"/shops/{RETAIL}/orders",
+        {
+            "lines": [
+                {"sku": maps[NORTH].bubbly_sku, "quantity": north_units},
+                {"sku": maps[HARBOR].bubbly_sku, "quantity": 1},
+            ],
+            "shipping": "9.00",
+            "tax_rate": "0.08",
+            **extra,
+        },
+    )
+    harness.settle()
+    return order
+
+
+def act(harness, order, action, body=None):
+    result = harness.control(
+        "POST", f"/shops/{RETAIL}/orders/{numeric(order['id'])}/{action}", body
+    )
+    harness.settle()
+    db.session.expire_all()
+    return result
+
+
+def north_line(order, maps):
+    return next(li["id"] for li in order["line_items"] if li["sku"] == maps[NORTH].bubbly_sku)
+
+
+def sync_of(partner):
+    return db.session.scalars(
+        select(OrderSync).where(OrderSync.partner_shop_domain == partner)
+    ).one()
+
+
+def partner_order(harness, partner):
+    (order,) = harness.shop(partner)["orders"]
+    return order
+
+
+def credits():
+    return list(db.session.scalars(select(PartnerCredit).order_by(PartnerCredit.id)))
+
+
+def partner_edits(harness, partner):
+    calls = harness.control("GET", f"/shops/{partner}/calls")["operations"]
+    return [c for c in calls if c == "OrderEditCommit"]
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+def any_harness(request):
+    """The production database and the demo's."""
+    return request.getfixturevalue("harness" if request.param == "postgresql" else "sqlite_harness")
+
+
+def test_a_refund_with_restock_before_the_roaster_ships_shrinks_its_order(any_harness):
+    harness = any_harness
+    maps = set_up(harness)
+    order = place(harness, maps)
+    north = sync_of(NORTH)
+    assert north.status == OrderStatus.SYNCED
+    sent_total = Decimal(partner_order(harness, NORTH)["total"])
+    [line] = north.lines
+    unit = line.partner_unit_price - line.discount / 3
+
+    act(harness, order, "refund", {"lines": {north_line(order, maps): 1}, "restock": True})
+
+    shrunk = partner_order(harness, NORTH)
+    assert sum(li["quantity"] for li in shrunk["line_items"]) == 2  # was 3
+    (credit,) = credits()
+    assert credit.kind == CreditKind.REFUND and credit.applied_at_partner
+    assert credit.partner_shop_domain == NORTH and credit.order_sync_id == north.id
+    refund_id = harness.shop(RETAIL)["orders"][0]["refunds"][0]["id"]
+    assert credit.source_key == f"refund:{refund_id}:{NORTH}"
+    assert credit.lines == unit.quantize(Decimal("0.01")) and credit.shipping == 0
+    assert credit.tax == (line.tax / 3).quantize(Decimal("0.01"), rounding="ROUND_DOWN")
+    assert credit.total == credit.lines + credit.tax
+    assert Decimal(shrunk["total"]) == sent_total - credit.lines  # the partner's own order
+    north = sync_of(NORTH)
+    assert north.lines[0].removed_quantity == 1 and north.status == OrderStatus.SYNCED
+    (event,) = [e for e in north.events if e.kind == "refund"]
+    assert (
+        "taken off partner order" in event.message and f"Credit {credit.total:.2f}" in event.message
+    )
+    assert partner_order(harness, HARBOR)["line_items"][0]["quantity"] == 1  # untouched
+    assert len(partner_edits(harness, NORTH)) == 1
+
+
+def test_a_refund_after_the_roaster_shipped_is_a_return_to_settle(harness):
+    maps = set_up(harness)
+    order = place(harness, maps)
+    shipped = partner_order(harness, NORTH)
+    harness.control(
+        "POST",
+        f"/shops/{NORTH}/orders/{numeric(shipped['id'])}/fulfil",
+        {"tracking_number": "1Z1", "company": "UPS"},
+    )
+    harness.settle()
+    db.session.expire_all()
+    assert sync_of(NORTH).status == OrderStatus.FULFILLED
+    calls_before = len(partner_edits(harness, NORTH))
+
+    act(harness, order, "refund", {"lines": {north_line(order, maps): 1}, "restock": True})
+
+    retail = harness.shop(RETAIL)["orders"][0]
+    assert retail["refunds"][0]["lines"][0]["restock"] == "RETURN"
+    assert partner_order(harness, NORTH)["line_items"] == shipped["line_items"] or (
+        sum(li["quantity"] for li in partner_order(harness, NORTH)["line_items"]) == 3
+    )
+    assert len(partner_edits(harness, NORTH)) == calls_before  # nothing changed at the partner
+    (credit,) = credits()
+    assert credit.source_key.endswith(f":{NORTH}:return")
+    assert not credit.applied_at_partner and credit.lines > 0
+    north = sync_of(NORTH)
+    assert north.lines[0].returned_quantity == 1 and north.lines[0].removed_quantity == 0
+    (event,) = [e for e in north.events if e.kind == "refund"]
+    assert "return to settle" in event.message
+
+
+def test_a_refund_without_restock_after_shipping_owes_the_roaster_nothing(harness):
+    maps = set_up(harness)
+    order = place(harness, maps)
+    shipped = partner_order(harness, NORTH)
+    harness.control("POST", f"/shops/{NORTH}/orders/{numeric(shipped['id'])}/fulfil", {})
+    harness.settle()
+    act(harness, order, "refund", {"lines": {north_line(order, maps): 1}, "restock": False})
+    assert credits() == []
+    (event,) = [e for e in sync_of(NORTH).events if e.kind == "refund"]
+    assert "customer keeps it" in event.message
+
+
+def test_an_edit_after_sending_before_the_roaster_ships_edits_its_order(harness):
+    maps = set_up(harness)
+    order = place(harness, maps)
+
+    act(harness, order, "edit", {"lines": {north_line(order, maps): 1}, "restock": True})
+
+    assert sum(li["quantity"] for li in partner_order(harness, NORTH)["line_items"]) == 1
+    (credit,) = credits()
+    assert credit.kind == CreditKind.EDIT and credit.applied_at_partner
+    assert credit.source_key.startswith("edit:gid://shopify/OrderEditAgreement/")
+    [line] = sync_of(NORTH).lines
+    assert line.removed_quantity == 2
+    assert credit.lines == line.partner_unit_price * 3 - line.discount - (
+        sum(
+            Decimal(li["price"]) * li["quantity"]
+            for li in partner_order(harness, NORTH)["line_items"]
+        )
+    )
+    assert [e.kind for e in sync_of(NORTH).events].count("edit") == 1
+
+
+def test_an_edit_before_sending_changes_what_is_sent_and_credits_nothing(harness):
+    maps = set_up(harness)
+    order = place(harness, maps, financial_status="PENDING")
+    assert sync_of(NORTH).status == OrderStatus.PENDING
+    act(harness, order, "edit", {"lines": {north_line(order, maps): 2}})
+    act(harness, order, "pay")
+    assert sum(li["quantity"] for li in partner_order(harness, NORTH)["line_items"]) == 2
+    assert sync_of(NORTH).lines[0].quantity == 2
+    assert credits() == []
+
+
+def test_refund_webhooks_repeated_and_reordered_change_nothing_twice(harness):
+    maps = set_up(harness)
+    order = place(harness, maps)
+    north_sent, harbor_sent = sync_of(NORTH), sync_of(HARBOR)
+    harness.control("POST", "/webhooks", {"duplicates": True, "shuffle": True})
+    line = north_line(order, maps)
+    harness.control(
+        "POST", f"/shops/{RETAIL}/orders/{numeric(order['id'])}/refund", {"lines": {line: 1}}
+    )
+    harness.control(
+        "POST",
+        f"/shops/{RETAIL}/orders/{numeric(order['id'])}/refund",
+        {"lines": {line: 1}, "shipping": "9.00"},
+    )
+    harness.control("POST", "/webhooks/flush")
+    harness.settle()
+    db.session.expire_all()
+
+    assert sum(li["quantity"] for li in partner_order(harness, NORTH)["line_items"]) == 1
+    # the first delivery handled pulled both refunds (all were held until the flush): one
+    # edit took both units off, and none of the other deliveries took anything again
+    assert len(partner_edits(harness, NORTH)) == 1
+    by_key = {c.source_key: c for c in credits()}
+    refunds = [r["id"] for r in harness.shop(RETAIL)["orders"][0]["refunds"]]
+    assert set(by_key) == {
+        f"refund:{refunds[0]}:{NORTH}",
+        f"refund:{refunds[1]}:{NORTH}",
+        f"refund:{refunds[1]}:{HARBOR}",  # its share of the shipping given back
+    }
+    # the whole shipping refunded: each partner credited exactly its split share
+    assert by_key[f"refund:{refunds[1]}:{NORTH}"].shipping == north_sent.shipping_share
+    harbor = by_key[f"refund:{refunds[1]}:{HARBOR}"]
+    assert harbor.shipping == harbor_sent.shipping_share and not harbor.applied_at_partner
+    assert harbor.lines == 0
+
+    # the first refund's delivery once more, as Shopify may resend it: nothing changes
+    harness.control("POST", "/webhooks", {"duplicates": False, "shuffle": False})
+    delivery = next(
+        d
+        for d in harness.control("GET", "/webhooks")["deliveries"]
+        if d["topic"] == "refunds/create"
+    )
+    again = harness.sandbox.webhooks
+    again.emit(RETAIL, "refunds/create", delivery["payload"], [delivery["url"]])
+    harness.settle()
+    db.session.expire_all()
+    assert len(credits()) == 3 and len(partner_edits(harness, NORTH)) == 1
+    assert [e.kind for e in sync_of(NORTH).events].count("refund") == 2
+    assert json.dumps(delivery["payload"])  # the genuine body, not one made up here
+
+
+def test_an_edit_whose_commit_here_was_lost_is_not_made_twice(harness, monkeypatch):
+    """The partner order was edited, then the transaction recording it failed: the next run
+    finds the units already gone from the partner line and takes nothing off again."""
+    maps = set_up(harness)
+    order = place(harness, maps)
+    real_record = refunds.record_fact
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("the worker died before its commit")
+
+    monkeypatch.setattr(refunds, "record_fact", crash)
+    act(harness, order, "refund", {"lines": {north_line(order, maps): 1}, "restock": True})
+    assert sum(li["quantity"] for li in partner_order(harness, NORTH)["line_items"]) == 2
+    assert credits() == [] and len(partner_edits(harness, NORTH)) == 1
+
+    monkeypatch.setattr(refunds, "record_fact", real_record)
+    refunds.apply_after_send(order["id"])
+    db.session.expire_all()
+    assert sum(li["quantity"] for li in partner_order(harness, NORTH)["line_items"]) == 2
+    assert len(partner_edits(harness, NORTH)) == 1  # no second edit
+    (credit,) = credits()
+    assert credit.applied_at_partner and sync_of(NORTH).lines[0].removed_quantity == 1
