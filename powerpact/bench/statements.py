@@ -37,7 +37,6 @@ from flask.cli import with_appcontext
 from sqlalchemy import select, text
 
 from powerpact.bench.harness import RETAIL, World, bench_world
-from powerpact.bench.pages import summary, timed
 from powerpact.db_types import utcnow
 from powerpact.extensions import db
 from powerpact.models import PartnerStore
@@ -121,6 +120,21 @@ class Seeded:
     terms: RetailTerms
     partners: list[Partner]
     repeat: int
+
+
+def timed(fn: Callable[[], object], repeat: int) -> list[float]:
+    """Milliseconds of each of ``repeat`` runs of ``fn``."""
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - started) * 1000)
+    return times
+
+
+def summary(times: list[float]) -> dict[str, float]:
+    ordered = sorted(times)
+    return {"median_ms": round(statistics.median(ordered), 2), "p95_ms": round(p95(ordered), 2)}
 
 
 def p95(values: list[float]) -> float:
