@@ -1,7 +1,7 @@
 """partner statements: when each partner order was sent, and payments against statements
 
 Revision ID: 0023
-Revises: 0021
+Revises: 0025
 Create Date: 2026-12-08 12:00:00.000000
 
 ``order_syncs.sent_at`` is backfilled for the orders already sent (those with a partner
@@ -17,7 +17,7 @@ from powerpact.db_types import Money, UTCDateTime
 
 # revision identifiers, used by Alembic.
 revision = '0023'
-down_revision = '0021'
+down_revision = '0025'
 branch_labels = None
 depends_on = None
 
