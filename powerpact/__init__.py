@@ -68,6 +68,7 @@ def register_blueprints(app: Flask) -> None:
     from powerpact.orders import views as orders_views
     from powerpact.partners import views as partners_views
     from powerpact.shopify import install_views, webhooks
+    from powerpact.statements import views as statements_views
 
     for blueprint in (
         health.bp,
@@ -80,6 +81,7 @@ def register_blueprints(app: Flask) -> None:
         catalog_views.bp,
         inventory_views.bp,
         margins_views.bp,
+        statements_views.bp,
     ):
         app.register_blueprint(blueprint)
     settings = app.config["POWERPACT"]

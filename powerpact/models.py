@@ -267,6 +267,7 @@ class OrderSync(TimestampMixin, Model):
             postgresql_using="gin",
             postgresql_ops={"bubbly_order_name": "gin_trgm_ops"},
         ),
+        Index("ix_order_syncs_partner_sent", "partner_shop_domain", "sent_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -285,6 +286,9 @@ class OrderSync(TimestampMixin, Model):
     last_attempted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     ready_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # When its partner order was created, or its units appended to a weekly master order
+    # (``orders/push.py``, ``mark_sent``): the moment a partner statement counts it sent.
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     needs_attention: Mapped[bool] = mapped_column(Boolean, default=False)
     risk_hold_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     risk_released_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -762,3 +766,41 @@ class PartnerCredit(Model):
     note: Mapped[str | None] = mapped_column(String(500))
 
     order_sync: Mapped[OrderSync] = relationship()
+
+
+class StatementPayment(Model):
+    """A payment the retail store made to a partner against one statement.
+
+    A statement is a partner's and a period's (``statements/periods.py``: ``period_start``
+    up to the day before ``period_end``, calendar days in the retail store's time zone);
+    its payments are those of exactly that partner and period. Several payments may settle
+    one statement (a partial payment leaves the rest open). ``confirmation_key`` is the
+    one-time key of the form that asked for it, so a repeated submit records it once.
+    """
+
+    __tablename__ = "statement_payments"
+    __table_args__ = (
+        UniqueConstraint("confirmation_key"),
+        Index(
+            "ix_statement_payments_partner_period",
+            "partner_shop_domain",
+            "period_start",
+            "period_end",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_shop_domain: Mapped[str] = mapped_column(
+        ForeignKey("partner_stores.shop_domain", ondelete="CASCADE", onupdate="CASCADE")
+    )
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)  # the day after the period's last
+    paid_on: Mapped[date] = mapped_column(Date)
+    amount: Mapped[Decimal] = mapped_column(Money())
+    currency: Mapped[str] = mapped_column(String(3))
+    reference: Mapped[str] = mapped_column(String(255), default="")
+    recorded_by: Mapped[str] = mapped_column(String(255))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    confirmation_key: Mapped[str] = mapped_column(String(64))
+
+    partner: Mapped[PartnerStore] = relationship()

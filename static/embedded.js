@@ -272,6 +272,15 @@
     });
   });
 
+  /* A Print button (data-print) prints the page; the stylesheet's print rules leave out the
+     navigation, the buttons and the forms, so a statement prints as a document. */
+  document.addEventListener("click", function (evt) {
+    var button = evt.target.closest && evt.target.closest("[data-print]");
+    if (!button) { return; }
+    evt.preventDefault();
+    window.print();
+  });
+
   document.addEventListener("htmx:responseError", function (evt) {
     var xhr = evt.detail.xhr;
     if (xhr && xhr.status === 401 && xhr.getResponseHeader("X-Shopify-Retry-Invalid-Session-Request")) {

@@ -102,6 +102,7 @@ class OrderSyncFactory(BaseFactory):
             status=m.OrderStatus.SYNCED,
             partner_order_id=gid("Order"),
             partner_order_name=factory.Sequence(lambda n: f"#P{1000 + n}"),
+            sent_at=factory.LazyFunction(utcnow),
         )
         failed = factory.Trait(
             status=m.OrderStatus.FAILED,
@@ -145,6 +146,42 @@ class OrderSyncEventFactory(BaseFactory):
     order_sync = factory.SubFactory(OrderSyncFactory)
     kind = "captured"
     message = "Captured from the retail order"
+
+
+class PartnerCreditFactory(BaseFactory):
+    """A credit for a sent order; its partner is the order's, its amounts its shares'."""
+
+    class Meta:
+        model = m.PartnerCredit
+
+    order_sync = factory.SubFactory(OrderSyncFactory, synced=True)
+    partner_shop_domain = factory.SelfAttribute("order_sync.partner_shop_domain")
+    kind = m.CreditKind.REFUND
+    source_key = factory.Sequence(lambda n: f"refund:{n}")
+    occurred_at = factory.LazyFunction(utcnow)
+    currency = "USD"
+    lines = Decimal("12.00")
+    shipping = Decimal("0")
+    tax = Decimal("0")
+    total = factory.LazyAttribute(lambda o: o.lines + o.shipping + o.tax)
+
+
+class StatementPaymentFactory(BaseFactory):
+    class Meta:
+        model = m.StatementPayment
+
+    partner = factory.SubFactory(PartnerStoreFactory)
+    partner_shop_domain = factory.SelfAttribute("partner.shop_domain")
+    period_start = factory.LazyFunction(lambda: utcnow().date().replace(day=1))
+    period_end = factory.LazyAttribute(
+        lambda o: (o.period_start + timedelta(days=32)).replace(day=1)
+    )
+    paid_on = factory.LazyFunction(lambda: utcnow().date())
+    amount = Decimal("10.00")
+    currency = "USD"
+    reference = factory.Sequence(lambda n: f"TRANSFER-{n}")
+    recorded_by = "an admin of bubbly-retail.myshopify.com"
+    confirmation_key = factory.LazyFunction(lambda: uuid.uuid4().hex)
 
 
 class WebhookDeliveryFactory(BaseFactory):

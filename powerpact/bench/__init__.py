@@ -11,6 +11,7 @@ from powerpact.bench.margins import margins_command
 from powerpact.bench.orders import orders_command
 from powerpact.bench.oversized import oversized_command
 from powerpact.bench.pages import pages_command
+from powerpact.bench.statements import statements_command
 from powerpact.bench.storm import storm_command
 from powerpact.bench.summary import all_command
 
@@ -28,6 +29,7 @@ def register(group: click.Group) -> None:
     group.add_command(orders_command)
     group.add_command(oversized_command)
     group.add_command(pages_command)
+    group.add_command(statements_command)
     group.add_command(storm_command)
     group.add_command(all_command)
 

@@ -7,7 +7,7 @@ import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
@@ -15,17 +15,20 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 
 from powerpact.db_types import utcnow
-from powerpact.extensions import db
+from powerpact.extensions import db, insert_or_ignore
 from powerpact.models import (
+    CreditKind,
     OrderStatus,
     OrderSync,
     OrderSyncEvent,
     PartnerBatch,
+    PartnerCredit,
     PartnerStore,
     RetailStore,
     WaitingTracking,
     WebhookDelivery,
 )
+from powerpact.money import round_money
 from powerpact.orders import partner_lines
 from powerpact.orders.batches import BATCH_IDENTIFIER
 from powerpact.orders.capture import add_event
@@ -650,11 +653,66 @@ def retry_due_waiting_tracking(older_than: timedelta = timedelta(minutes=10)) ->
     return dict(counts)
 
 
+def cancellation_key(order: OrderSync) -> str:
+    return f"cancel:{order.id}"
+
+
+def credit_cancellation(order: OrderSync, occurred_at: datetime) -> Decimal | None:
+    """Credit the partner's statement with what the cancelled partner order still charged,
+    once (its ``source_key`` is the OrderSync's): its lines (discount included), shipping and
+    tax shares, less what credits recorded before (a refund, an edit) already gave back, so
+    an order's credits never add up to more than it charged. Dated ``occurred_at``, when
+    the partner order was cancelled: the month it lands in is the month of the cancellation.
+    Returns the credit's total, or None if one was recorded before or nothing was left.
+    """
+    # Summed here, not in SQL: the Money type reads each amount as a Decimal on SQLite too.
+    earlier = db.session.execute(
+        select(PartnerCredit.lines, PartnerCredit.shipping, PartnerCredit.tax).where(
+            PartnerCredit.order_sync_id == order.id
+        )
+    ).all()
+    lines = order.subtotal - order.discount_total - sum((c.lines for c in earlier), Decimal(0))
+    shipping = order.shipping_share - sum((c.shipping for c in earlier), Decimal(0))
+    tax = order.tax_share - sum((c.tax for c in earlier), Decimal(0))
+    total = lines + shipping + tax
+    if not (lines or shipping or tax):
+        return None
+    recorded = insert_or_ignore(
+        PartnerCredit,
+        {
+            "order_sync_id": order.id,
+            "partner_shop_domain": order.partner_shop_domain,
+            "kind": CreditKind.CANCELLATION,
+            "source_key": cancellation_key(order),
+            "occurred_at": occurred_at,
+            "recorded_at": utcnow(),
+            "currency": order.currency,
+            "lines": lines,
+            "shipping": shipping,
+            "tax": tax,
+            "total": total,
+            "applied_at_partner": True,
+            "note": f"Partner order {order.partner_order_name or ''} cancelled"[:500],
+        },
+        ["source_key"],
+    )
+    return total if recorded is not None else None
+
+
+def cancelled_message(order: OrderSync, text: str, credit: Decimal | None) -> str:
+    if credit is None:
+        return text
+    amount = round_money(credit, order.currency)
+    return f"{text} Credited {amount} {order.currency} on the partner's statement."
+
+
 def cancel_partner_order(order_sync_id: int) -> str:
     """Cancel a sent partner order whose retail order was cancelled, if the partner has not shipped.
 
     A partner order that holds other retail orders (a batch) or has shipped stays
-    flagged ``needs_attention`` for a person; both outcomes go on the timeline.
+    flagged ``needs_attention`` for a person; both outcomes go on the timeline. A partner
+    order cancelled (here, or already at the partner) credits the partner's statement with
+    what it still charged (``credit_cancellation``); one that shipped credits nothing.
     """
     order = db.session.get(OrderSync, order_sync_id)
     if order is None or not order.needs_attention or order.partner_order_id is None:
@@ -680,7 +738,12 @@ def cancel_partner_order(order_sync_id: int) -> str:
     current = client.execute("PartnerOrderLines", {"id": order.partner_order_id})["order"]
     if current is None or current.get("cancelledAt"):
         order.status, order.needs_attention = OrderStatus.CANCELLED, False
-        add_event(order, "cancelled", "The partner order is already cancelled.")
+        credit = credit_cancellation(order, utcnow())
+        add_event(
+            order,
+            "cancelled",
+            cancelled_message(order, "The partner order is already cancelled.", credit),
+        )
     elif current["displayFulfillmentStatus"] != "UNFULFILLED":
         add_event(
             order,
@@ -699,6 +762,13 @@ def cancel_partner_order(order_sync_id: int) -> str:
         if errors:
             raise UserErrors(errors)
         order.status, order.needs_attention = OrderStatus.CANCELLED, False
-        add_event(order, "cancelled", f"Cancelled partner order {order.partner_order_name}.")
+        credit = credit_cancellation(order, utcnow())
+        add_event(
+            order,
+            "cancelled",
+            cancelled_message(
+                order, f"Cancelled partner order {order.partner_order_name}.", credit
+            ),
+        )
     db.session.commit()
     return order.status.value

@@ -389,7 +389,8 @@ def classify_user_errors(exc: UserErrors) -> FailureReason:
 def mark_sent(
     members: Sequence[OrderSync], ref: PartnerOrderRef, how: str, attempted_at: datetime
 ) -> None:
-    """Record a successful attempt: the members point at the partner order ``ref``."""
+    """Record a successful attempt: the members point at the partner order ``ref``, sent
+    at ``attempted_at`` (the moment a partner statement counts them sent)."""
     write_attempt(
         [
             (
@@ -398,6 +399,7 @@ def mark_sent(
                     **attempt_values(order, attempted_at),
                     "partner_order_id": ref.id,
                     "partner_order_name": ref.name,
+                    "sent_at": attempted_at,
                     "status": OrderStatus.SYNCED,
                     "error_message": None,
                     "last_order_failure_reason": None,

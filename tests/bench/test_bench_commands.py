@@ -98,3 +98,17 @@ def test_bench_margins_times_the_page_and_its_sql_over_seeded_orders(run_bench):
     # at most five products of two variants each per partner; 30 of the 90 days' orders
     assert 3 < quarter["variant_rows"] <= 30
     assert 0 < month["units"] < quarter["units"]
+
+
+def test_bench_statements_times_every_partners_statement_against_its_sql(run_bench):
+    figures = run_bench("statements", "--partners", "3", "--orders", "600", "--repeat", "3")
+    statements = figures["statements"]
+    assert statements["statements"] == 3
+    # 540 of the 600 sent, 180 a partner, with their credits and (every second) a payment
+    assert 185 <= statements["rows_per_statement"]["max"] <= 220
+    assert statements["build"]["p95_ms"] > 0 and statements["sql"]["p95_ms"] > 0
+    assert statements["ratio_p95"] > 0 and statements["budget"] == 3.0
+    assert statements["met"] == (statements["ratio_p95"] <= 3.0)
+    pages = figures["statement_pages"]
+    assert pages["largest_statement_orders"] == 180
+    assert pages["admin_statement"]["p95_ms"] > 0

@@ -51,7 +51,10 @@ def test_a_daily_batch_goes_out_only_after_the_local_cutoff(shopify, daily_partn
     [line] = store.orders[0]["input"]["order"]["lineItems"]  # one bag twice: one line
     assert line["quantity"] == 2
     assert before_cutoff.partner_order_id == also_before.partner_order_id == store.orders[0]["id"]
+    # a statement counts the batch's orders sent when the batch was
+    assert before_cutoff.sent_at == also_before.sent_at == utc(2026, 11, 21, 1, 30)
     assert after_cutoff.status == OrderStatus.READY_FOR_SYNC
+    assert after_cutoff.sent_at is None
     batch = db_session.get(PartnerBatch, before_cutoff.batch_id)
     assert batch.status == BatchStatus.SENT
     assert batch.window_end == utc(2026, 11, 21, 1)
@@ -185,6 +188,9 @@ def test_weekly_orders_append_to_one_master_order_until_the_cutoff(
     ]
     assert store.added_lines == 1
     assert first.partner_order_id == second.partner_order_id == third.partner_order_id
+    # each is sent when its units went on the master order
+    assert first.sent_at == monday + timedelta(minutes=5)
+    assert second.sent_at == third.sent_at == monday + timedelta(days=2)
 
     next_week = ready_order(weekly_partner, utc(2026, 11, 20, 16))  # after Friday 15:00 London
     db_session.commit()

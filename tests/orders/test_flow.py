@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from powerpact.models import OrderStatus, OrderSync
+from powerpact.models import CreditKind, OrderStatus, OrderSync, PartnerCredit
 from powerpact.orders.aftercare import cancel_partner_order
 from powerpact.shopify.webhooks import delivery_by_webhook_id
 from tests.factories import PartnerStoreFactory, ProductMapFactory, RetailStoreFactory
@@ -255,6 +255,33 @@ def test_cancelled_after_sending_cancels_the_unfulfilled_partner_order(
     assert [e.kind for e in order.events][-2:] == ["cancel_requested", "cancelled"]
 
 
+def test_a_sent_order_knows_when_it_was_sent_and_its_cancellation_credits_it_once(
+    world, send_webhook, shopify, db_session
+):
+    state, store, _ = world
+    cancellable(shopify, store, "UNFULFILLED")
+    send_webhook("orders/paid", order_body(9001))
+    (order,) = db_session.scalars(select(OrderSync)).all()
+    sent_event = next(e for e in order.events if e.kind == "sent")
+    assert order.sent_at is not None
+    assert abs((sent_event.created_at - order.sent_at).total_seconds()) < 5
+    state["order"] = {**state["order"], "cancelledAt": "2026-11-22T12:00:00Z"}
+    send_webhook("orders/cancelled", order_body(9001))
+    (credit,) = db_session.scalars(select(PartnerCredit)).all()
+    assert (credit.kind, credit.order_sync_id, credit.source_key) == (
+        CreditKind.CANCELLATION,
+        order.id,
+        f"cancel:{order.id}",
+    )
+    assert credit.total == order.total == credit.lines + credit.shipping + credit.tax
+    assert credit.applied_at_partner
+    assert f"Credited {order.total:.2f} USD on the partner's statement." in order.events[-1].message
+    order.needs_attention = True
+    db_session.commit()
+    assert cancel_partner_order(order.id) == "cancelled"  # asked again: still credited once
+    assert len(db_session.scalars(select(PartnerCredit)).all()) == 1
+
+
 def test_cancelled_after_the_partner_shipped_is_flagged_for_a_person(
     world, send_webhook, shopify, db_session
 ):
@@ -269,3 +296,4 @@ def test_cancelled_after_the_partner_shipped_is_flagged_for_a_person(
     assert cancelled == []
     assert "already shipped" in order.events[-1].message
     assert cancel_partner_order(order.id) == "synced"
+    assert db_session.scalars(select(PartnerCredit)).all() == []

@@ -24,14 +24,17 @@ from flask.testing import FlaskClient
 from werkzeug.routing import Rule
 from werkzeug.test import TestResponse
 
+from powerpact.db_types import utcnow
 from tests.factories import (
     ImportJobFactory,
     ImportJobItemFactory,
     OrderSyncFactory,
     OrderSyncLineFactory,
     PartnerBatchFactory,
+    PartnerCreditFactory,
     PartnerStoreFactory,
     ProductMapFactory,
+    StatementPaymentFactory,
     SyncRunFactory,
 )
 from tests.security.dumps import table_rows
@@ -45,6 +48,8 @@ BOB_SECRETS = (
     "BOB SECRET BLEND",
     "Bob Beans Ltd",
     "bob-sync-secret",
+    "BOB-PAYMENT-REF",
+    "BOB CREDIT NOTE",
 )
 
 
@@ -75,6 +80,9 @@ def bobs_rows(personas, db_session):
         shipping_address={"name": "Bob's Customer", "city": "Bobtown-Leak"},
     )
     OrderSyncLineFactory(order_sync=order, title="BOB SECRET BLEND")
+    sent = OrderSyncFactory(partner=bob, synced=True, bubbly_order_name="#BOB-LEAK-1")
+    PartnerCreditFactory(order_sync=sent, note="BOB CREDIT NOTE")
+    StatementPaymentFactory(partner=bob, reference="BOB-PAYMENT-REF")
     OrderSyncFactory(partner=personas.alice, failed=True, bubbly_order_name="#ALICE-1")
     job = ImportJobFactory(partner=bob)
     ImportJobItemFactory(job=job, title="BOB SECRET BLEND")
@@ -83,7 +91,13 @@ def bobs_rows(personas, db_session):
     SyncRunFactory(partner_shop_domain=bob.shop_domain, errors=[{"message": "bob-sync-secret"}])
     PartnerStoreFactory(shop_domain=UNINSTALLED, uninstalled=True)
     db_session.flush()
-    return {"partner_id": bob.id, "order_id": order.id, "job_id": job.id, "bob": bob}
+    return {
+        "partner_id": bob.id,
+        "order_id": order.id,
+        "job_id": job.id,
+        "period": f"{utcnow():%Y-%m}",  # the month Bob's order was sent, credited and paid
+        "bob": bob,
+    }
 
 
 def other_partners_ids(rule: Rule, rows: dict[str, object]) -> dict[str, object]:

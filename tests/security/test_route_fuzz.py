@@ -45,6 +45,7 @@ from werkzeug.routing import Rule
 
 import powerpact
 from powerpact import create_app
+from powerpact.db_types import utcnow
 from powerpact.extensions import db
 from tests.conftest import settings_for
 from tests.factories import (
@@ -53,7 +54,9 @@ from tests.factories import (
     OrderSyncFactory,
     OrderSyncLineFactory,
     PartnerBatchFactory,
+    PartnerCreditFactory,
     ProductMapFactory,
+    StatementPaymentFactory,
     SyncRunFactory,
 )
 from tests.shopify_double import GRAPHQL_URL
@@ -266,6 +269,9 @@ def world(personas, db_session) -> World:
         error_message=f"{BOB_MARKER} failure",
     )
     OrderSyncLineFactory(order_sync=bob_order, title=f"{BOB_MARKER} BLEND")
+    bob_sent = OrderSyncFactory(partner=bob, synced=True, bubbly_order_name=f"#{BOB_MARKER}-2")
+    PartnerCreditFactory(order_sync=bob_sent, note=f"{BOB_MARKER} credit")
+    StatementPaymentFactory(partner=bob, reference=f"{BOB_MARKER}-PAYMENT")
     bob_job = ImportJobFactory(partner=bob)
     ImportJobItemFactory(job=bob_job, title=f"{BOB_MARKER} PRODUCT")
     ProductMapFactory(partner=bob, partner_sku=f"{BOB_MARKER}-SKU")
@@ -278,6 +284,7 @@ def world(personas, db_session) -> World:
             "order_id": str(alice_order.id),
             "job_id": str(alice_job.id),
             "shop": alice.shop_domain,
+            "period": f"{utcnow():%Y-%m}",
         },
         bob_ids=[str(bob.id), str(bob_order.id), str(bob_job.id)],
         bob_shop=bob.shop_domain,
