@@ -147,7 +147,8 @@ def driver_sql(params: dict[str, Any]) -> Callable[[], None]:
     sent on the session's psycopg connection and every row fetched, no SQLAlchemy between."""
     dialect = db.engine.dialect
     compiled = [query.compile(dialect=dialect) for query in statement_queries()]
-    cursor = db.session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
+    driver = db.session.connection().connection.driver_connection
+    cursor = driver.cursor()  # type: ignore[union-attr]  # psycopg's connection, never None here
 
     def run() -> None:
         for query in compiled:
