@@ -24,7 +24,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select, text
 
 from powerpact.bench.harness import RETAIL, bench_world
-from powerpact.bench.pages import summary
+from powerpact.bench.pages import PARTNERS, summary
 from powerpact.extensions import db
 from powerpact.margins.figures import (
     Level,
@@ -41,16 +41,9 @@ from powerpact.shopify.session_tokens import mint_session_token
 # the margins leave out), one or two lines each of a partner's ten variants (five
 # products), one line in a hundred without a known retail price, one order in five with a
 # 10% discount, and a refund of one unit for one sent order in twenty.
-SEED = """
-INSERT INTO partner_stores (shop_domain, name, access_token, scopes, status,
-    reauthorization_required,
-    currency_code, timezone, cadence, cutoff_weekday, cutoff_time, cutoff_timezone, ship_to,
-    auto_import_on_install, inventory_behaviour, created_at, updated_at)
-SELECT 'bench-partner-' || lpad(p::text, 3, '0') || '.myshopify.com', 'Bench Partner ' || p,
-    NULL, '',
-    'active', false, 'USD', 'UTC', 'immediate', 0, '17:00', 'UTC', 'customer', false,
-    'DECREMENT_OBEYING_POLICY', now(), now()
-FROM generate_series(0, :partners - 1) AS p;
+SEED = (
+    PARTNERS
+    + """;
 
 INSERT INTO order_syncs (bubbly_order_id, bubbly_order_name, partner_shop_domain, status,
     retry_count, needs_attention, currency, subtotal, discount_total, shipping_share,
@@ -93,6 +86,7 @@ JOIN order_sync_lines AS l ON l.order_sync_id = o.id AND l.bubbly_line_item_id L
 WHERE o.id % 20 = 0 AND o.status IN ('synced', 'fulfilled');
 ANALYZE;
 """
+)
 
 
 def timed(fn: Callable[[], object], repeat: int) -> list[float]:

@@ -37,6 +37,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select, text
 
 from powerpact.bench.harness import RETAIL, World, bench_world
+from powerpact.bench.pages import PARTNERS
 from powerpact.db_types import utcnow
 from powerpact.extensions import db
 from powerpact.models import PartnerStore
@@ -55,14 +56,6 @@ from powerpact.statements.periods import Period, current_month
 BUDGET = 3.0  # a statement within three times its SQL, at the p95
 ZONE = "America/New_York"
 SEED = """
-INSERT INTO partner_stores (shop_domain, name, access_token, scopes, status,
-    reauthorization_required, currency_code, timezone, cadence, cutoff_weekday, cutoff_time,
-    cutoff_timezone, ship_to, auto_import_on_install, inventory_behaviour, created_at,
-    updated_at)
-SELECT 'bench-partner-' || lpad(p::text, 3, '0') || '.myshopify.com', 'Bench Partner ' || p,
-    NULL, '', 'active', false, 'USD', 'UTC', 'immediate', 0, '17:00', 'UTC', 'customer',
-    false, 'DECREMENT_OBEYING_POLICY', now(), now()
-FROM generate_series(0, :partners - 1) AS p;
 
 INSERT INTO order_syncs (bubbly_order_id, bubbly_order_name, partner_shop_domain,
     partner_order_id, partner_order_name, status, retry_count, needs_attention, currency,
@@ -266,6 +259,7 @@ def seed(orders: int, partners: int, month: Period, months: int, terms: RetailTe
         "period_end": month.end,
     }
     started = time.perf_counter()
+    db.session.execute(text(PARTNERS), values)
     for statement in SEED.split(";"):
         if statement.strip():
             db.session.execute(text(statement), values)
