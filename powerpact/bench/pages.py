@@ -156,15 +156,10 @@ CHART_REPEAT = 5
 
 
 def charts() -> dict[str, dict[str, float]]:
-    """The chart readers over 30 days, each timed whole: the count tables' own
-    (``orders/rollup.py``) and the ones the pages draw (``orders/charts_data.py``, from
-    the same counts)."""
-    name = "America/New_York"
-    zone = shop_zone(name)
+    """The chart readers over 30 days (``orders/charts_data.py``, from the count tables
+    of ``orders/rollup.py``), each timed whole."""
+    zone = shop_zone("America/New_York")
     readers: dict[str, Callable[[], object]] = {
-        "rollup.orders_per_day_by_partner": lambda: rollup.orders_per_day_by_partner(30, name),
-        "rollup.partner_orders_per_day": lambda: rollup.partner_orders_per_day(PARTNER, 30, name),
-        "rollup.failed_orders_per_day": lambda: rollup.failed_orders_per_day(30, name),
         "charts_data.partner_orders_per_day(partner)": lambda: charts_data.partner_orders_per_day(
             PARTNER, 30, zone
         ),

@@ -12,13 +12,15 @@ and return rows. Each reads the counts the database keeps (``rollup.py``), not
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import Select, String, bindparam, select
 
-from powerpact.db_types import utcnow
+from powerpact.db_types import edge_parameters, edge_values, utcnow
 from powerpact.extensions import db
 from powerpact.models import FailureReason, PartnerStore
 from powerpact.orders.rollup import failed_by_reason, hours_per_day, retail_orders_per_period
@@ -71,14 +73,11 @@ def partner_orders_per_day(
     same time at ten million orders as at a thousand. An hour counts on the day its start
     falls in (exact in every zone whose offset is whole hours)."""
     dates, edges = window(days, zone, now)
-    per_day = hours_per_day(edges, partner_domain=shop, by_partner=True).subquery()
-    partner, slot, orders = per_day.c
-    statement = select(slot, PartnerStore.shop_domain, PartnerStore.name, orders).join(
-        PartnerStore, PartnerStore.shop_domain == partner
-    )
+    values: dict[str, object] = {**edge_values(edges), "shop": shop}
+    statement = partner_orders_statement(len(edges), one_shop=shop is not None)
     counts: dict[tuple[date, str], int] = {}
     names: dict[str, str] = {}
-    for period, domain, name, count in db.session.execute(statement):
+    for period, domain, name, count in db.session.execute(statement, values):
         counts[dates[period], domain] = int(count)
         names[domain] = name or domain
     if shop is not None and shop not in names:
@@ -92,6 +91,21 @@ def partner_orders_per_day(
         for domain in partners
         for day in dates
     ]
+
+
+@functools.lru_cache(maxsize=64)
+def partner_orders_statement(edge_count: int, *, one_shop: bool) -> Select[Any]:
+    """(period, partner domain, partner name, orders) over ``edge_count`` edges bound as
+    ``db_types.edge_parameters``, of one partner (bound as ``shop``) or of all: built once
+    for each window length, as the partner page asks for it on every load."""
+    shop = bindparam("shop", type_=String()) if one_shop else None
+    per_day = hours_per_day(
+        edge_parameters(edge_count), partner_domain=shop, by_partner=True
+    ).subquery()
+    partner, slot, orders = per_day.c
+    return select(slot, PartnerStore.shop_domain, PartnerStore.name, orders).join(
+        PartnerStore, PartnerStore.shop_domain == partner
+    )
 
 
 def retail_orders_per_day(

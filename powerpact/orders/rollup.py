@@ -27,15 +27,12 @@ Readers:
 - ``status_counts``: the order tables' counts by status, from a whole UTC hour on (the
   whole days from the day table, the hours of the first day from the hour table): at
   most 31 days' and 23 hours' rows per partner and status, whatever the table's size.
-- The home page's charts: ``orders_per_day_by_partner`` (the retail admin's partner
-  orders per day per partner), ``partner_orders_per_day`` (a partner's own orders per
-  day) and ``failed_orders_per_day``, each over the last N days of a time zone. An
-  order counts on the day it was created; a status is the one it has now (so "failed
-  orders per day" are the orders created that day that are failed now). A day is the
-  zone's, from one local midnight to the next (23 or 25 hours across a change of clocks);
-  an hour is given to the day its start falls in, which is exact in every zone whose
-  offset is whole hours (a zone at :30 or :45 shifts half an hour's orders to a
-  neighbouring day). ``hours_per_day`` is the statement, for ``charts_data`` too.
+- The charts' statement, ``hours_per_day``: the hour counts summed per period of a
+  shop's days (``charts_data`` reads it). An order counts on the day it was created; a
+  status is the one it has now. A day is the zone's, from one local midnight to the next
+  (23 or 25 hours across a change of clocks); an hour is given to the day its start falls
+  in, which is exact in every zone whose offset is whole hours (a zone at :30 or :45
+  shifts half an hour's orders to a neighbouring day).
 
 - The home's figures: ``failed_by_reason`` (failed OrderSyncs by reason since any
   moment, exact: whole days and hours from the counts, the minutes before the first whole
@@ -57,11 +54,13 @@ change made with triggers off, by hand); the orders' daily task runs it.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     Date,
     ScalarSelect,
@@ -91,27 +90,17 @@ from powerpact.models import (
     RetailOrderFirst,
     RetailOrderHourCount,
 )
-from powerpact.timezones import local_days, shop_zone, start_of_day
 
 log = logging.getLogger(__name__)
 
 DAY = timedelta(days=1)
 HOUR = timedelta(hours=1)
-MAX_CHART_DAYS = 366
 RECONCILE_DAYS = 31  # the order tables' 30 days, and the day the window starts in
 LOGGED_CORRECTIONS = 20
 # pg_advisory_xact_lock key: one reconciliation at a time ("PPRC" in ASCII).
 RECONCILE_LOCK = 0x50505243
 
 CountTable = type[OrderSyncHourCount] | type[OrderSyncDayCount]
-
-
-@dataclass(frozen=True)
-class DayCount:
-    """The orders of one day of the asked time zone."""
-
-    day: date
-    orders: int
 
 
 @dataclass(frozen=True)
@@ -215,46 +204,10 @@ def status_counts(since: datetime, partner_domain: str | None = None) -> dict[st
     return counts
 
 
-def orders_per_day_by_partner(days: int, zone: str) -> dict[str, list[DayCount]]:
-    """The retail admin's chart: each partner's orders per day over the last ``days`` days
-    of ``zone`` (an IANA name; an unknown one reads as UTC), oldest day first, today last,
-    every day present (0 when none). Partners with no order in the range are left out."""
-    series = _per_day(days, zone, None, None, by_partner=True)
-    return {partner: counts for partner, counts in sorted(series.items())}
-
-
-def partner_orders_per_day(partner_domain: str, days: int, zone: str) -> list[DayCount]:
-    """A partner's own orders per day over the last ``days`` days of ``zone``, oldest
-    first, today last, every day present."""
-    series = _per_day(days, zone, partner_domain, None, by_partner=False)
-    return series.get("") or _zeros(days, zone)
-
-
-def failed_orders_per_day(
-    days: int, zone: str, partner_domain: str | None = None
-) -> list[DayCount]:
-    """Orders created on each of the last ``days`` days of ``zone`` that are failed now,
-    of every partner or of ``partner_domain``, oldest first, today last, every day
-    present."""
-    series = _per_day(days, zone, partner_domain, OrderStatus.FAILED, by_partner=False)
-    return series.get("") or _zeros(days, zone)
-
-
-def _local_days(days: int, zone: str) -> list[date]:
-    if not 1 <= days <= MAX_CHART_DAYS:
-        raise ValueError(f"days must be from 1 to {MAX_CHART_DAYS}, not {days}")
-    return local_days(shop_zone(zone), days, utcnow())
-
-
-def _zeros(days: int, zone: str) -> list[DayCount]:
-    return [DayCount(day, 0) for day in _local_days(days, zone)]
-
-
 def hours_per_day(
-    edges: list[datetime],
+    edges: Sequence[datetime] | Sequence[BindParameter[datetime]],
     *,
-    partner_domain: str | None = None,
-    status: OrderStatus | None = None,
+    partner_domain: str | BindParameter[str] | None = None,
     by_partner: bool = False,
 ) -> Select[Any]:
     """(partner or "", period, orders): the hour counts summed per period between
@@ -266,39 +219,13 @@ def hours_per_day(
     partner = table.partner_shop_domain if by_partner else literal("")
     hourly = select(partner.label("partner"), table.hour, func.sum(table.orders).label("orders"))
     hourly = hourly.where(table.hour >= edges[0], table.hour < edges[-1])
-    if partner_domain:
+    if partner_domain is not None:
         hourly = hourly.where(table.partner_shop_domain == partner_domain)
-    if status is not None:
-        hourly = hourly.where(table.status == status)
     summed = hourly.group_by(partner, table.hour).subquery()
     period = time_slot(summed.c.hour, edges)
     return select(summed.c.partner, period, func.sum(summed.c.orders)).group_by(
         summed.c.partner, period
     )
-
-
-def _per_day(
-    days: int,
-    zone: str,
-    partner_domain: str | None,
-    status: OrderStatus | None,
-    *,
-    by_partner: bool,
-) -> dict[str, list[DayCount]]:
-    """Counts per local day, keyed by partner (``by_partner``) or under "" (all summed)."""
-    dates = _local_days(days, zone)
-    tz = shop_zone(zone)
-    edges = [start_of_day(day, tz) for day in [*dates, dates[-1] + DAY]]
-    statement = hours_per_day(
-        edges, partner_domain=partner_domain, status=status, by_partner=by_partner
-    )
-    series: dict[str, list[int]] = {}
-    for name, slot, orders in db.session.execute(statement):
-        series.setdefault(name, [0] * len(dates))[slot] += int(orders)
-    return {
-        name: [DayCount(day, n) for day, n in zip(dates, counts, strict=True)]
-        for name, counts in series.items()
-    }
 
 
 def ceil_hour(moment: datetime) -> datetime:

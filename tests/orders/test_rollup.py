@@ -25,10 +25,10 @@ from powerpact.models import (
     OrderSyncHourCount,
     PartnerStore,
 )
-from powerpact.orders import rollup
+from powerpact.orders import charts_data, rollup
 from powerpact.orders.listing import status_counts, window_start
-from powerpact.orders.rollup import DayCount
 from powerpact.shopify.lifecycle import fail_unsent_orders
+from powerpact.timezones import shop_zone
 from tests.factories import OrderSyncFactory, PartnerStoreFactory
 from tests.order_counts import assert_counts_match, recounted, stored
 
@@ -410,7 +410,14 @@ def test_the_order_tables_count_the_rows_they_list(partners, monkeypatch):
     assert counts["pending"] == page.total == len(page.rows) == 1
 
 
-def test_charts_count_each_local_day_oldest_first(partners, fixed_now):
+def partner_days(rows) -> dict[str, list[int]]:
+    days: dict[str, list[int]] = {}
+    for row in rows:
+        days.setdefault(row.partner_domain, []).append(row.orders)
+    return days
+
+
+def test_the_charts_read_each_local_day_from_the_hour_counts(partners, fixed_now):
     alice, bob = partners[0], partners[1]
     # 03:00 UTC on 6 December is still 5 December in New York (UTC-5).
     OrderSyncFactory(partner=alice, created_at=datetime(2026, 12, 6, 3, tzinfo=UTC))
@@ -418,46 +425,27 @@ def test_charts_count_each_local_day_oldest_first(partners, fixed_now):
     OrderSyncFactory(partner=bob, created_at=datetime(2026, 12, 4, 12, tzinfo=UTC))
     OrderSyncFactory(partner=bob, created_at=datetime(2026, 11, 1, tzinfo=UTC))  # too old
 
-    by_partner = rollup.orders_per_day_by_partner(3, "America/New_York")
-    days = [date(2026, 12, 4), date(2026, 12, 5), date(2026, 12, 6)]
-    assert by_partner == {
-        alice.shop_domain: [DayCount(days[0], 0), DayCount(days[1], 1), DayCount(days[2], 1)],
-        bob.shop_domain: [DayCount(days[0], 1), DayCount(days[1], 0), DayCount(days[2], 0)],
-    }
-    assert rollup.orders_per_day_by_partner(3, "UTC")[alice.shop_domain] == [
-        DayCount(days[0], 0),
-        DayCount(days[1], 0),
-        DayCount(days[2], 2),
-    ]
-    assert rollup.partner_orders_per_day(alice.shop_domain, 2, "America/New_York") == [
-        DayCount(days[1], 1),
-        DayCount(days[2], 1),
-    ]
-    assert rollup.partner_orders_per_day(partners[2].shop_domain, 2, "UTC") == [
-        DayCount(days[1], 0),
-        DayCount(days[2], 0),
-    ]
-    assert rollup.failed_orders_per_day(2, "America/New_York") == [
-        DayCount(days[1], 0),
-        DayCount(days[2], 1),
-    ]
-    assert rollup.failed_orders_per_day(1, "UTC", bob.shop_domain) == [DayCount(days[2], 0)]
-    # An unknown zone reads as UTC, as every page does.
-    assert rollup.failed_orders_per_day(1, "Mars/Olympus") == [DayCount(days[2], 1)]
+    new_york = charts_data.partner_orders_per_day(None, 3, shop_zone("America/New_York"), now=NOW)
+    assert partner_days(new_york) == {alice.shop_domain: [0, 1, 1], bob.shop_domain: [1, 0, 0]}
+    assert [row.day for row in new_york][:3] == [date(2026, 12, d) for d in (4, 5, 6)]
+    utc = charts_data.partner_orders_per_day(None, 3, shop_zone("UTC"), now=NOW)
+    assert partner_days(utc)[alice.shop_domain] == [0, 0, 2]
+    # A partner alone has all its days, with no orders too.
+    quiet = charts_data.partner_orders_per_day(
+        partners[2].shop_domain, 2, shop_zone("UTC"), now=NOW
+    )
+    assert partner_days(quiet) == {partners[2].shop_domain: [0, 0]}
 
 
-@pytest.mark.parametrize("days", [0, -1, rollup.MAX_CHART_DAYS + 1])
-def test_charts_refuse_a_range_of_no_days_or_too_many(days):
-    with pytest.raises(ValueError, match="days must be"):
-        rollup.failed_orders_per_day(days, "UTC")
-
-
-def test_charts_east_of_utc_give_the_early_hours_to_the_next_day(partners, fixed_now):
+def test_the_charts_east_of_utc_give_the_early_hours_to_the_next_day(partners, fixed_now):
     # 22:00 UTC on 5 December is 6 December in Tokyo (UTC+9).
     OrderSyncFactory(partner=partners[0], created_at=datetime(2026, 12, 5, 22, tzinfo=UTC))
-    assert rollup.partner_orders_per_day(partners[0].shop_domain, 2, "Asia/Tokyo") == [
-        DayCount(date(2026, 12, 5), 0),
-        DayCount(date(2026, 12, 6), 1),
+    tokyo = charts_data.partner_orders_per_day(
+        partners[0].shop_domain, 2, shop_zone("Asia/Tokyo"), now=NOW
+    )
+    assert [(row.day, row.orders) for row in tokyo] == [
+        (date(2026, 12, 5), 0),
+        (date(2026, 12, 6), 1),
     ]
 
 
@@ -517,13 +505,15 @@ def test_on_sqlite_as_the_demo_runs_the_triggers_readers_and_reconciliation_agre
         assert_counts_match()
 
         assert rollup.status_counts(datetime(2026, 12, 5, 1, tzinfo=UTC))["pending"] == 3
-        assert rollup.failed_orders_per_day(2, "America/New_York") == [
-            DayCount(date(2026, 12, 5), 0),
-            DayCount(date(2026, 12, 6), 1),
-        ]
-        assert (
-            sum(c.orders for c in rollup.partner_orders_per_day(alice.shop_domain, 5, "UTC")) == 5
+        new_york = charts_data.partner_orders_per_day(
+            alice.shop_domain, 2, shop_zone("America/New_York"), now=NOW
         )
+        assert [(row.day, row.orders) for row in new_york] == [
+            (date(2026, 12, 5), 2),
+            (date(2026, 12, 6), 1),
+        ]
+        utc = charts_data.partner_orders_per_day(alice.shop_domain, 5, shop_zone("UTC"), now=NOW)
+        assert sum(row.orders for row in utc) == 5
 
         db.session.execute(update(OrderSyncHourCount).values(orders=9))
         db.session.commit()
