@@ -37,6 +37,6 @@ def parse_units(typed: str | None, what: str, *, blank: int | None = None) -> in
     text = (typed or "").strip()
     if not text:
         return blank
-    if not (text.isascii() and text.isdigit()) or int(text) > MAX_BUFFER:
+    if not (text.isascii() and text.isdigit()) or len(text) > 6 or int(text) > MAX_BUFFER:
         raise InvalidBuffer(f"Enter {what} as a whole number of units from 0 to {MAX_BUFFER:,}.")
     return int(text)

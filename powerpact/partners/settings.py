@@ -94,6 +94,8 @@ def parse(
         errors.update(markup_errors(typed_markup, exc))
     values["auto_import_on_install"] = form.get("auto_import_on_install") == "on"
     for name, what in (("safety_buffer", "the buffer"), ("low_stock_threshold", "the threshold")):
+        if name not in form:  # a form without the field keeps the saved value
+            continue
         try:
             values[name] = parse_units(form.get(name), what, blank=0)
         except InvalidBuffer as exc:
@@ -105,6 +107,7 @@ def parse(
         )
     typed = {
         **{name: form.get(name, "") for name in TYPED_FIELDS},
+        **{name: form[name] for name in STOCK_FIELDS if name in form},
         "markup": typed_markup,
         "auto_import_on_install": values["auto_import_on_install"],
     }
@@ -118,9 +121,8 @@ TYPED_FIELDS = (
     "cutoff_timezone",
     "ship_to",
     "stock_location",
-    "safety_buffer",
-    "low_stock_threshold",
 )
+STOCK_FIELDS = ("safety_buffer", "low_stock_threshold")
 
 
 def parse_cutoff(form: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
