@@ -87,6 +87,17 @@ def install(app_url: str, shop: str) -> None:
         raise click.ClickException(f"installing on {shop} failed: HTTP {response.status_code}")
 
 
+def give_demo_buffer(flask: list[str], env: dict[str, str]) -> None:
+    """Hold ``DEMO_BUFFER`` units of each of one roaster's variants back (``stock-buffer``)."""
+    subprocess.run(  # noqa: S603
+        [*flask, "stock-buffer", BUFFERED_ROASTER, str(DEMO_BUFFER)],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    click.echo(f"  {BUFFERED_ROASTER} holds back {DEMO_BUFFER} of each variant (safety buffer)")
+
+
 def start(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     handle = log.open("ab")
     return subprocess.Popen(command, env=env, stdout=handle, stderr=subprocess.STDOUT)  # noqa: S603
@@ -145,13 +156,7 @@ def demo_command(port: int, sandbox_port: int) -> None:
         for shop in [RETAIL, *(r["domain"] for r in ROASTERS)]:
             install(app_url, shop)
             click.echo(f"  installed PowerPact on {shop}")
-        subprocess.run(  # noqa: S603
-            [*flask, "stock-buffer", BUFFERED_ROASTER, str(DEMO_BUFFER)],
-            env=env,
-            check=True,
-            capture_output=True,
-        )
-        click.echo(f"  {BUFFERED_ROASTER} holds back {DEMO_BUFFER} of each variant (safety buffer)")
+        give_demo_buffer(flask, env)
         click.echo("")
         click.echo(f"  PowerPact demo: open {app_url}/dev/login")
         click.echo(f"  Sandbox console (customers, partner orders, stock): {sandbox_url}/_sandbox/")

@@ -14,7 +14,7 @@ from powerpact.inventory.buffer import InvalidBuffer, parse_units, retail_target
 from powerpact.inventory.low_stock import LowStockVariant, low_stock_variants
 from powerpact.inventory.sync import FULL_SYNC, start_run, sync_partner_inventory
 from powerpact.inventory.tasks import buffer_resync_task, hourly_inventory_sync
-from powerpact.models import ProductMap, StockChange, StockSource, SyncRun
+from powerpact.models import PartnerSettingsChange, ProductMap, StockChange, StockSource, SyncRun
 from tests.embedded_requests import post_as, toast_of
 from tests.factories import PartnerStoreFactory, ProductMapFactory, RetailStoreFactory
 from tests.inventory.test_sync import PARTNER, RETAIL, Levels
@@ -378,3 +378,39 @@ def test_the_history_is_kept_for_the_time_zone_aware_moment_written(shopify, wor
     db_session.expire_all()
     ats = db_session.scalars(select(StockChange.at)).all()
     assert ats == [moment] * 3 and all(at.tzinfo is not None for at in ats)
+
+
+def test_the_stock_buffer_command_sets_the_buffer_and_resyncs(app, shopify, world, db_session):
+    """The demo gives Harbor Bean Co. its buffer of 2 this way."""
+    _, partner_row, maps = world
+    _, retail = doubles(shopify, maps, [5, 5, 1], [3, 3, 0])
+    result = app.test_cli_runner().invoke(args=["stock-buffer", PARTNER, "4"])
+    assert result.exit_code == 0, result.output
+    assert f"{PARTNER}: safety buffer 4" in result.output
+    assert partner_row.safety_buffer == 4
+    assert retail_of(retail, maps) == [1, 1, 0]
+    change = db_session.scalars(select(PartnerSettingsChange)).one()
+    assert change.changes == {"safety_buffer": {"from": 2, "to": 4}}
+    same = app.test_cli_runner().invoke(args=["stock-buffer", PARTNER, "4"])
+    assert "(unchanged)" in same.output
+    assert shopify.count("InventorySetQuantities") == 1
+    unknown = app.test_cli_runner().invoke(args=["stock-buffer", "nobody.myshopify.com", "1"])
+    assert unknown.exit_code != 0 and "no partner nobody.myshopify.com" in unknown.output
+    negative = app.test_cli_runner().invoke(args=["stock-buffer", PARTNER, "-1"])
+    assert negative.exit_code != 0
+
+
+def test_the_demo_gives_one_roaster_a_buffer_of_2(app, monkeypatch, db_session):
+    """The demo runs ``stock-buffer`` on Harbor Bean Co.; run here on the tests' database."""
+    from powerpact import demo
+
+    harbor = PartnerStoreFactory(shop_domain="harbor-bean-co.myshopify.com")
+    db_session.commit()
+    commands = []
+    monkeypatch.setattr(demo.subprocess, "run", lambda command, **_: commands.append(command))
+    demo.give_demo_buffer(["flask", "--app", "wsgi"], {})
+    [command] = commands
+    assert command[:3] == ["flask", "--app", "wsgi"]
+    result = app.test_cli_runner().invoke(args=command[3:])
+    assert result.exit_code == 0, result.output
+    assert harbor.safety_buffer == 2

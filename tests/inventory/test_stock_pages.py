@@ -4,9 +4,10 @@ low-stock list, as the retail admin, a partner and nobody see them."""
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
 from powerpact.db_types import utcnow
-from powerpact.models import StockChange, StockSource
+from powerpact.models import ProductMap, StockChange, StockSource
 from tests.admin.test_home import chart_section, table_cells
 from tests.factories import ProductMapFactory
 from tests.orders.test_pages import count_queries
@@ -127,3 +128,35 @@ def test_the_partners_settings_show_its_buffer_and_threshold(as_shop, personas, 
     assert 'name="low_stock_threshold" value="3"' in page
     listing = as_shop("/admin/partners", personas.retail, htmx=False).get_data(as_text=True)
     assert "Safety buffer: 2 held back" in listing
+
+
+def test_an_import_starts_new_variants_below_the_buffer_and_the_catalog_links_their_stock(
+    as_shop, shopify, db_session
+):
+    from powerpact.catalog.imports import create_import_job, run_import_job
+    from tests.catalog.test_imports import RULE, RetailProducts, partner_product
+    from tests.catalog.test_imports import serve_products as serve
+    from tests.catalog.test_pages import catalog_answer
+    from tests.factories import PartnerStoreFactory, RetailStoreFactory
+
+    retail = RetailStoreFactory()
+    partner = PartnerStoreFactory(shop_domain="alice-roasters.myshopify.com", safety_buffer=6)
+    db_session.commit()
+    serve(shopify, [partner_product(1)])  # stock 7 and 6
+    products = RetailProducts(shopify)
+    run_import_job(create_import_job(partner, ["gid://shopify/Product/1"], RULE).id)
+
+    [made] = products.products.values()
+    quantities = [v["inventoryQuantities"][0]["quantity"] for v in made["input"]["variants"]]
+    assert quantities == [1, 0], "7 and 6 less the buffer of 6"
+    maps = db_session.scalars(select(ProductMap).order_by(ProductMap.partner_variant_id)).all()
+    assert [(m.product_title, m.variant_title, m.retail_available) for m in maps] == [
+        ("Roast 1", "250g", 1),
+        ("Roast 1", "500g", 0),
+    ]
+    shopify.on(
+        partner.shop_domain, "CatalogProducts", lambda v: catalog_answer([partner_product(1)])
+    )
+    html = as_shop(f"/admin/partners/{partner.id}/catalog", retail).get_data(as_text=True)
+    for product_map in maps:
+        assert f'href="/admin/stock/{product_map.id}"' in html
