@@ -13,7 +13,11 @@ from powerpact.inventory import history, service
 from powerpact.inventory.buffer import InvalidBuffer, parse_units, retail_target
 from powerpact.inventory.low_stock import LowStockVariant, low_stock_variants
 from powerpact.inventory.sync import FULL_SYNC, start_run, sync_partner_inventory
-from powerpact.inventory.tasks import buffer_resync_task, hourly_inventory_sync
+from powerpact.inventory.tasks import (
+    buffer_resync_task,
+    hourly_inventory_sync,
+    prune_stock_history,
+)
 from powerpact.models import PartnerSettingsChange, ProductMap, StockChange, StockSource, SyncRun
 from tests.embedded_requests import post_as, toast_of
 from tests.factories import PartnerStoreFactory, ProductMapFactory, RetailStoreFactory
@@ -414,3 +418,20 @@ def test_the_demo_gives_one_roaster_a_buffer_of_2(app, monkeypatch, db_session):
     result = app.test_cli_runner().invoke(args=command[3:])
     assert result.exit_code == 0, result.output
     assert harbor.safety_buffer == 2
+
+
+def test_the_nightly_task_prunes_the_history(world, db_session):
+    _, _, maps = world
+    for age in (timedelta(days=1), timedelta(days=120)):
+        db_session.add(
+            StockChange(
+                product_map_id=maps[0].id,
+                before=0,
+                after=1,
+                source=StockSource.SYNC_NOW,
+                at=utcnow() - age,
+            )
+        )
+    db_session.commit()
+    assert prune_stock_history.call_local() == 1
+    assert len(db_session.scalars(select(StockChange)).all()) == 1
