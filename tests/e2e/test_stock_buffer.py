@@ -5,9 +5,11 @@ from sqlalchemy import select
 
 from powerpact.extensions import db
 from powerpact.inventory import service as inventory
+from powerpact.inventory.low_stock import low_stock_variants
 from powerpact.inventory.sync import sync_partner_inventory
-from powerpact.models import PartnerStore, ProductMap, StockChange, StockSource
-from tests.e2e.test_orders import HARBOR, NORTH, RETAIL, set_up
+from powerpact.models import PartnerStore, ProductMap, RetailStore, StockChange, StockSource
+from tests.e2e.conftest import sqlite_harness  # noqa: F401  (the fixture, reused)
+from tests.e2e.test_orders import HARBOR, NORTH, RETAIL, any_harness, set_up  # noqa: F401
 
 
 def retail_available(harness, variant_id):
@@ -25,13 +27,19 @@ def partner_available(harness, product_map):
     )
 
 
+def retail_id():
+    return db.session.scalars(select(RetailStore.id)).one()
+
+
 def harbor_maps():
     return db.session.scalars(
         select(ProductMap).where(ProductMap.partner_shop_domain == HARBOR).order_by(ProductMap.id)
     ).all()
 
 
-def test_a_buffer_of_2_holds_2_back_on_every_path(harness):
+def test_a_buffer_of_2_holds_2_back_on_every_path(any_harness):  # noqa: F811
+    """On PostgreSQL and on the demo's SQLite."""
+    harness = any_harness
     chosen = set_up(harness)
     sync_partner_inventory(HARBOR)
     maps = harbor_maps()
@@ -46,6 +54,12 @@ def test_a_buffer_of_2_holds_2_back_on_every_path(harness):
     for product_map in maps:
         wanted = max(partner_available(harness, product_map) - 2, 0)
         assert retail_available(harness, product_map.bubbly_variant_id) == wanted
+    low = {
+        v.product_map_id
+        for v in low_stock_variants(retail_id())
+        if v.partner_name == "Harbor Bean Co."
+    }
+    assert low == {m.id for m in maps if partner_available(harness, m) - 2 <= 5}
     written = db.session.scalars(
         select(StockChange).where(StockChange.source == StockSource.BUFFER_CHANGE)
     ).all()
@@ -70,6 +84,9 @@ def test_a_buffer_of_2_holds_2_back_on_every_path(harness):
     assert retail_available(harness, harbor.bubbly_variant_id) == 0
     again = sync_partner_inventory(HARBOR)
     assert again.changed == 0, "the hourly sync agrees with the webhook's write"
+    [sold_out] = [v for v in low_stock_variants(retail_id()) if v.partner_name == "Harbor Bean Co."]
+    assert (sold_out.product_map_id, sold_out.retail_available) == (harbor.id, 0)
+    assert sold_out.trend < 0
 
     # the other roaster has no buffer
     north = chosen[NORTH]
