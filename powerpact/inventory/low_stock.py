@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from powerpact.db_types import utcnow
 from powerpact.extensions import db
@@ -46,6 +47,25 @@ def low_stock_variants(retail_shop_id: int) -> list[LowStockVariant]:
 
 
 def low_stock_since(retail_shop_id: int, since: datetime) -> list[LowStockVariant]:
+    rows = db.session.execute(low_stock_query(retail_shop_id, since))
+    return [
+        LowStockVariant(
+            partner_name=display_name(row.name, row.shop_domain),
+            product_title=row.product_title or row.bubbly_sku or "",
+            variant_title=row.variant_title or "",
+            sku=row.bubbly_sku or "",
+            retail_available=int(row.retail_available),
+            threshold=int(row.low_stock_threshold),
+            trend=0 if row.level_then is None else int(row.retail_available) - int(row.level_then),
+            product_map_id=int(row.id),
+        )
+        for row in rows
+    ]
+
+
+def low_stock_query(retail_shop_id: int, since: datetime) -> Select[Any]:
+    """The low-stock variants and, for each, its level at ``since`` (the ``before`` of its
+    first change since, if any)."""
     level_then = (
         select(StockChange.before)
         .where(StockChange.product_map_id == ProductMap.id, StockChange.at >= since)
@@ -57,7 +77,7 @@ def low_stock_since(retail_shop_id: int, since: datetime) -> list[LowStockVarian
     retail = select(RetailStore.id).where(
         RetailStore.id == retail_shop_id, RetailStore.status == StoreStatus.ACTIVE
     )
-    rows = db.session.execute(
+    return (
         select(
             ProductMap.id,
             ProductMap.product_title,
@@ -80,16 +100,3 @@ def low_stock_since(retail_shop_id: int, since: datetime) -> list[LowStockVarian
         .order_by(ProductMap.retail_available, PartnerStore.name, ProductMap.id)
         .limit(LIMIT)
     )
-    return [
-        LowStockVariant(
-            partner_name=display_name(row.name, row.shop_domain),
-            product_title=row.product_title or row.bubbly_sku or "",
-            variant_title=row.variant_title or "",
-            sku=row.bubbly_sku or "",
-            retail_available=int(row.retail_available),
-            threshold=int(row.low_stock_threshold),
-            trend=0 if row.level_then is None else int(row.retail_available) - int(row.level_then),
-            product_map_id=int(row.id),
-        )
-        for row in rows
-    ]

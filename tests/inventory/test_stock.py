@@ -435,3 +435,19 @@ def test_the_nightly_task_prunes_the_history(world, db_session):
     db_session.commit()
     assert prune_stock_history.call_local() == 1
     assert len(db_session.scalars(select(StockChange)).all()) == 1
+
+
+def test_the_low_stock_query_reads_by_its_indexes(world, db_session):
+    """With sequential scans priced out (the tables here are tiny), PostgreSQL finds each
+    partner's low variants and each trend through the indexes made for them."""
+    from sqlalchemy import text
+    from sqlalchemy.dialects import postgresql
+
+    from powerpact.inventory.low_stock import low_stock_query
+
+    query = low_stock_query(world[0].id, utcnow() - timedelta(days=7))
+    sql = str(query.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
+    db_session.execute(text("SET LOCAL enable_seqscan = off"))
+    plan = "\n".join(db_session.execute(text(f"EXPLAIN {sql}")).scalars())
+    assert "ix_product_maps_partner_retail_available" in plan, plan
+    assert "ix_stock_changes_map_at" in plan, plan
