@@ -33,6 +33,7 @@ from markupsafe import Markup
 from pygal.style import Style
 
 from powerpact.inventory.charts_data import SyncHour
+from powerpact.inventory.history import StockDay
 from powerpact.margins.figures import PartnerWeek, Period
 from powerpact.money import minor_digits
 from powerpact.orders.charts_data import (
@@ -526,6 +527,43 @@ def sync_health_chart(hours: Sequence[SyncHour], zone: ZoneInfo) -> Chart:
         for column, height in ((changed, 170), (errors, 120))
     )
     return replace(chart, svgs=panels)
+
+
+def stock_history_chart(days: Sequence[StockDay]) -> Chart:
+    """One imported variant's retail stock at the end of each day, from the levels PowerPact
+    wrote (its stock history); the table also counts the levels written each day."""
+    labels = tuple(day_label(day.day) for day in days)
+    level = Series("Retail stock at day's end", tuple(day.level for day in days), PALETTE[0])
+    written = Series("Changes written", tuple(day.changes for day in days), drawn=False)
+    lowest, highest = min(level.values, default=0), max(level.values, default=0)
+    summary = (
+        f"In the last {len(days)} days PowerPact wrote {counted(written.total, 'stock change')}"
+        f"; the retail stock ended at {number(level.values[-1] if days else 0)}, lowest "
+        f"{number(lowest)} and highest {number(highest)}."
+    )
+    chart = Chart(
+        key="chart-stock",
+        title="Retail stock per day",
+        period=f"Last {len(days)} days",
+        summary=summary,
+        row_heading="Day",
+        labels=labels,
+        series=(level, written),
+        empty_text=f"No stock in the last {len(days)} days, and no change written.",
+    )
+    if chart.empty:
+        return chart
+    svg = draw(
+        pygal.Bar,
+        chart.key,
+        chart.title,
+        summary,
+        labels,
+        [level],
+        major=every_week(labels),
+        height=200,
+    )
+    return replace(chart, svgs=(svg,))
 
 
 def margins_chart(weeks: Sequence[PartnerWeek], period: Period) -> Chart:

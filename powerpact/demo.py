@@ -32,6 +32,10 @@ from powerpact.queue import make_huey
 from powerpact.sandbox.fixtures import RETAIL, ROASTERS
 
 SANDBOX_PORT = 8765
+# Harbor Bean Co. holds 2 units of each imported variant back (its safety buffer): the
+# retail store shows 2 fewer than the roaster has, never below 0.
+BUFFERED_ROASTER = "harbor-bean-co.myshopify.com"
+DEMO_BUFFER = 2
 
 
 def port_in_use(port: int) -> bool:
@@ -81,6 +85,17 @@ def install(app_url: str, shop: str) -> None:
     response = session.get(f"{app_url}/auth/install", params={"shop": shop}, timeout=30)
     if response.status_code >= 400:
         raise click.ClickException(f"installing on {shop} failed: HTTP {response.status_code}")
+
+
+def give_demo_buffer(flask: list[str], env: dict[str, str]) -> None:
+    """Hold ``DEMO_BUFFER`` units of each of one roaster's variants back (``stock-buffer``)."""
+    subprocess.run(  # noqa: S603
+        [*flask, "stock-buffer", BUFFERED_ROASTER, str(DEMO_BUFFER)],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    click.echo(f"  {BUFFERED_ROASTER} holds back {DEMO_BUFFER} of each variant (safety buffer)")
 
 
 def start(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
@@ -141,6 +156,7 @@ def demo_command(port: int, sandbox_port: int) -> None:
         for shop in [RETAIL, *(r["domain"] for r in ROASTERS)]:
             install(app_url, shop)
             click.echo(f"  installed PowerPact on {shop}")
+        give_demo_buffer(flask, env)
         click.echo("")
         click.echo(f"  PowerPact demo: open {app_url}/dev/login")
         click.echo(f"  Sandbox console (customers, partner orders, stock): {sandbox_url}/_sandbox/")

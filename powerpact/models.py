@@ -149,6 +149,7 @@ class InstalledShopMixin(TimestampMixin):
 
 
 DEFAULT_RISK_HOLD_SECONDS = 120  # Shopify Collective's fraud hold
+DEFAULT_LOW_STOCK_THRESHOLD = 5
 
 
 class RetailStore(InstalledShopMixin, Model):
@@ -182,6 +183,15 @@ class PartnerStore(InstalledShopMixin, Model):
     auto_import_on_install: Mapped[bool] = mapped_column(Boolean, default=False)
     inventory_behaviour: Mapped[str] = mapped_column(String(32), default="DECREMENT_OBEYING_POLICY")
     products_available: Mapped[int | None] = mapped_column(Integer)
+    # Units of each imported variant held back: the retail store shows
+    # max(partner available - buffer, 0) (``inventory.buffer``); a product may override it.
+    safety_buffer: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # An imported variant whose retail stock is at or under this is low (``low_stock``).
+    low_stock_threshold: Mapped[int] = mapped_column(
+        Integer,
+        default=DEFAULT_LOW_STOCK_THRESHOLD,
+        server_default=str(DEFAULT_LOW_STOCK_THRESHOLD),
+    )
 
     product_maps: Mapped[list[ProductMap]] = relationship(
         back_populates="partner", passive_deletes=True
@@ -192,7 +202,13 @@ class ProductMap(TimestampMixin, Model):
     """One imported variant: where it lives on the partner and on the retail store."""
 
     __tablename__ = "product_maps"
-    __table_args__ = (UniqueConstraint("partner_shop_domain", "partner_variant_id"),)
+    __table_args__ = (
+        UniqueConstraint("partner_shop_domain", "partner_variant_id"),
+        # the low-stock list: per partner, the variants at or under its threshold
+        Index(
+            "ix_product_maps_partner_retail_available", "partner_shop_domain", "retail_available"
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     partner_shop_domain: Mapped[str] = mapped_column(
@@ -212,8 +228,43 @@ class ProductMap(TimestampMixin, Model):
     partner_variant_missing: Mapped[bool] = mapped_column(Boolean, default=False)
     # sha256 of the partner product as last imported (catalog.digest); one value per product
     import_digest: Mapped[str | None] = mapped_column(String(64))
+    # The product's own safety buffer (set on every variant of the product), else None: the
+    # partner's (``PartnerStore.safety_buffer``).
+    safety_buffer: Mapped[int | None] = mapped_column(Integer)
+    # The retail level PowerPact last read or wrote at the retail location (None: not yet).
+    retail_available: Mapped[int | None] = mapped_column(Integer)
+    product_title: Mapped[str | None] = mapped_column(String(512))
+    variant_title: Mapped[str | None] = mapped_column(String(512))
 
     partner: Mapped[PartnerStore] = relationship(back_populates="product_maps")
+
+
+class StockSource(enum.StrEnum):
+    """What wrote a retail level: the hourly sync, a stock webhook's coalesced write, an
+    admin's Sync now, or the resync after a safety buffer changed."""
+
+    HOURLY = "hourly"
+    WEBHOOK = "webhook"
+    SYNC_NOW = "sync_now"
+    BUFFER_CHANGE = "buffer_change"
+
+
+class StockChange(Model):
+    """One retail level PowerPact wrote: the variant's ``available`` before and after.
+
+    Kept for ``inventory.history.RETENTION`` (90 days); a daily task deletes older rows.
+    """
+
+    __tablename__ = "stock_changes"
+    __table_args__ = (Index("ix_stock_changes_map_at", "product_map_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_map_id: Mapped[int] = mapped_column(ForeignKey("product_maps.id", ondelete="CASCADE"))
+    before: Mapped[int] = mapped_column(Integer)
+    after: Mapped[int] = mapped_column(Integer)
+    source: Mapped[StockSource] = mapped_column(str_enum(StockSource))
+    sync_run_id: Mapped[int | None] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
 
 
 class PartnerBatch(TimestampMixin, Model):

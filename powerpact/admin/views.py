@@ -16,6 +16,7 @@ from powerpact.embedded import embedded
 from powerpact.extensions import Base, db
 from powerpact.htmx import with_toast
 from powerpact.inventory import charts_data as inventory_charts
+from powerpact.inventory.low_stock import TREND_DAYS, low_stock_variants
 from powerpact.inventory.service import latest_stock_sync
 from powerpact.models import (
     OrderStatus,
@@ -96,6 +97,8 @@ def home() -> str:
         retail=retail,
         retail_shop=settings.retail_shop,
         last_sync=latest_stock_sync(),
+        low_stock=low_stock_variants(retail.id) if retail else [],
+        trend_days=TREND_DAYS,
         partner_names=partner_names(),
         **home_figures(g.shop.timezone),
         **home_charts(g.shop.timezone),

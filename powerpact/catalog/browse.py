@@ -75,6 +75,8 @@ class CatalogVariant:
     imported: bool = False
     # What the retail store charges now, for an imported variant whose live price was read.
     live_price: Decimal | None = None
+    # The imported variant's map, whose stock page (history, buffer) the catalog links to.
+    map_id: int | None = None
 
     @property
     def reprices(self) -> bool:
@@ -123,6 +125,7 @@ class ImportedVariants:
 
     products: set[str]
     retail_variants: dict[str, str]
+    map_ids: dict[str, int]
 
 
 def imported_variants(partner_domain: str, product_ids: list[str]) -> ImportedVariants:
@@ -132,6 +135,7 @@ def imported_variants(partner_domain: str, product_ids: list[str]) -> ImportedVa
             ProductMap.partner_variant_id,
             ProductMap.bubbly_variant_id,
             ProductMap.partner_variant_missing,
+            ProductMap.id,
         ).where(
             ProductMap.partner_shop_domain == partner_domain,
             ProductMap.partner_product_id.in_(product_ids),
@@ -144,6 +148,7 @@ def imported_variants(partner_domain: str, product_ids: list[str]) -> ImportedVa
             for row in rows
             if not row.partner_variant_missing
         },
+        map_ids={row.partner_variant_id: row.id for row in rows},
     )
 
 
@@ -154,6 +159,7 @@ def priced_variant(
     *,
     imported: bool = False,
     live_price: Decimal | None = None,
+    map_id: int | None = None,
 ) -> CatalogVariant:
     price = to_decimal(node["price"])
     compare_at = node.get("compareAtPrice")
@@ -170,6 +176,7 @@ def priced_variant(
         retail_compare_at=retail.compare_at,
         imported=imported,
         live_price=live_price,
+        map_id=map_id,
     )
 
 
@@ -216,6 +223,7 @@ def fetch_catalog_page(
                     currency,
                     imported=v["id"] in imported.retail_variants,
                     live_price=live.get(v["id"]),
+                    map_id=imported.map_ids.get(v["id"]),
                 )
                 for v in n["variants"]["nodes"]
             ],

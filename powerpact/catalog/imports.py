@@ -41,6 +41,7 @@ from powerpact.catalog.digest import product_digest
 from powerpact.catalog.pricing import InvalidRule, MarkupRule, retail_price
 from powerpact.db_types import utcnow
 from powerpact.extensions import db
+from powerpact.inventory.buffer import retail_target
 from powerpact.models import (
     ImportJob,
     ImportJobItem,
@@ -191,7 +192,9 @@ def product_set_input(
                 {
                     "locationId": location_id,
                     "name": "available",
-                    "quantity": max(int(variant.get("inventoryQuantity") or 0), 0),
+                    "quantity": retail_target(
+                        int(variant.get("inventoryQuantity") or 0), partner.safety_buffer or 0
+                    ),
                 }
             ]
         variant_inputs.append(variant_input)
@@ -275,6 +278,12 @@ def record_maps(
         product_map.markup_rule = rule.to_dict()
         product_map.partner_variant_missing = False
         product_map.import_digest = digest
+        product_map.product_title = product.get("title")
+        product_map.variant_title = variant.get("title")
+        if product_map.id is None:  # created with the partner's stock less the buffer
+            product_map.retail_available = retail_target(
+                int(variant.get("inventoryQuantity") or 0), partner.safety_buffer or 0
+            )
         db.session.add(product_map)
     current = {variant["id"] for variant in product["variants"]["nodes"]}
     for variant_id, product_map in existing.items():

@@ -10,24 +10,52 @@ from sqlalchemy.orm import aliased
 
 from powerpact.extensions import db, insert_or_ignore
 from powerpact.inventory.sync import (
+    FULL_SYNC,
     STOCK_SYNC_KINDS,
     WEBHOOK_SYNC,
     SyncAlreadyRunning,
     sync_maps,
     sync_partner_inventory,
 )
-from powerpact.models import InventoryChange, PartnerStore, ProductMap, StoreStatus, SyncRun
+from powerpact.models import (
+    InventoryChange,
+    PartnerSettingsChange,
+    PartnerStore,
+    ProductMap,
+    StockSource,
+    StoreStatus,
+    SyncRun,
+)
 
 COALESCE_DELAY = timedelta(seconds=2)
 QUEUED = "queued"
 
 
-def sync_partner(partner_domain: str) -> str:
+def sync_partner(partner_domain: str, source: str = StockSource.HOURLY) -> str:
+    """A full stock sync of one partner: ``source`` is ``hourly`` or ``sync_now``."""
     try:
-        run = sync_partner_inventory(partner_domain)
+        run = sync_partner_inventory(partner_domain, StockSource(source))
     except SyncAlreadyRunning:
         return "already running"
     return run.status.value
+
+
+def resync_after_buffer_change(partner_domain: str, partner_product_id: str | None = None) -> int:
+    """Write the levels a changed safety buffer moves: every variant of the partner, or of one
+    product (its own buffer changed). One run, the sync's reads and compare-and-set writes.
+
+    A sync of the partner already running may have read the buffer before it changed, so
+    ``SyncAlreadyRunning`` is raised for the task to try again once it is over.
+    """
+
+    def maps() -> Any:
+        statement = select(ProductMap).where(ProductMap.partner_shop_domain == partner_domain)
+        if partner_product_id is not None:
+            statement = statement.where(ProductMap.partner_product_id == partner_product_id)
+        return db.session.scalars(statement.order_by(ProductMap.id))
+
+    run = sync_maps(partner_domain, maps, kind=FULL_SYNC, source=StockSource.BUFFER_CHANGE)
+    return run.changed
 
 
 def partners_to_sync() -> list[str]:
@@ -143,5 +171,46 @@ def apply_reported_changes(partner_domain: str) -> int:
             )
         ),
         kind=WEBHOOK_SYNC,
+        source=StockSource.WEBHOOK,
     )
     return run.changed
+
+
+def set_product_buffer(product_map: ProductMap, buffer: int | None) -> bool:
+    """Give the imported product of ``product_map`` its own safety buffer (None: its
+    partner's), on every variant of the product; whether anything changed."""
+    maps = list(
+        db.session.scalars(
+            select(ProductMap).where(
+                ProductMap.partner_shop_domain == product_map.partner_shop_domain,
+                ProductMap.partner_product_id == product_map.partner_product_id,
+            )
+        )
+    )
+    changed = any(each.safety_buffer != buffer for each in maps)
+    for each in maps:
+        each.safety_buffer = buffer
+    db.session.commit()
+    return changed
+
+
+def set_partner_buffer(partner_domain: str, buffer: int, changed_by: str) -> bool:
+    """Set a partner's safety buffer (the demo's and the ``inventory buffer`` command's way),
+    recorded in its settings' changes; whether it changed. The caller queues the resync."""
+    partner = db.session.scalar(
+        select(PartnerStore).where(PartnerStore.shop_domain == partner_domain)
+    )
+    if partner is None:
+        raise LookupError(f"no partner {partner_domain}")
+    if partner.safety_buffer == buffer:
+        return False
+    db.session.add(
+        PartnerSettingsChange(
+            partner_shop_domain=partner_domain,
+            changed_by=changed_by,
+            changes={"safety_buffer": {"from": partner.safety_buffer, "to": buffer}},
+        )
+    )
+    partner.safety_buffer = buffer
+    db.session.commit()
+    return True

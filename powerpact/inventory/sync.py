@@ -14,9 +14,12 @@ A full sync of one partner:
    ``changeFromQuantity`` (compare-and-set) and an ``@idempotent`` key, so a retried
    batch cannot apply twice; on a stale compare or an item not stocked there, re-read
    those items, activate what needs it and try once more;
-5. record what it did and what it cost.
-Negative partner stock becomes 0; a variant gone from the partner becomes 0 and
-its map is flagged.
+5. record what it did and what it cost, and each level it wrote (``stock_changes``, with
+   the run's source: hourly, webhook, Sync now or a buffer change).
+The level written is the partner's stock less the safety buffer, never below 0
+(``buffer.retail_target``); a variant gone from the partner becomes 0 and its map is
+flagged. Each map keeps the retail level last read or written (``retail_available``),
+which the low-stock list reads.
 """
 
 from __future__ import annotations
@@ -32,7 +35,16 @@ from sqlalchemy.exc import IntegrityError
 
 from powerpact.db_types import utcnow
 from powerpact.extensions import db
-from powerpact.models import PartnerStore, ProductMap, RetailStore, RunStatus, SyncRun
+from powerpact.inventory.buffer import buffer_of, retail_target
+from powerpact.models import (
+    PartnerStore,
+    ProductMap,
+    RetailStore,
+    RunStatus,
+    StockChange,
+    StockSource,
+    SyncRun,
+)
 from powerpact.shopify.client import ShopifyClient
 from powerpact.shopify.clients import client_for
 from powerpact.shopify.errors import ShopifyError, UserErrors
@@ -74,6 +86,13 @@ class SyncReport:
     changed: int = 0
     unchanged: int = 0
     errors: list[dict[str, Any]] = field(default_factory=list)
+    # each level written: (map, before, after)
+    written: list[tuple[ProductMap, int, int]] = field(default_factory=list)
+
+    def wrote(self, changes: Sequence[LevelChange]) -> None:
+        for change in changes:
+            change.product_map.retail_available = change.target
+            self.written.append((change.product_map, change.current.available, change.target))
 
 
 def chunks(items: Sequence[Any], size: int = PAGE) -> Iterator[Sequence[Any]]:
@@ -193,20 +212,23 @@ def plan_changes(
     partner_qty: dict[str, int | None],
     retail_levels: dict[str, Level | None],
     report: SyncReport,
+    partner: PartnerStore,
 ) -> list[LevelChange]:
-    """What to write at the retail location; an item not stocked there counts as 0."""
+    """What to write at the retail location: the partner's stock less the buffer, never
+    below 0; an item not stocked there counts as 0."""
     changes = []
     for product_map in maps:
         report.checked += 1
-        partner = partner_qty.get(product_map.partner_variant_id)
-        product_map.partner_variant_missing = partner is None
+        available = partner_qty.get(product_map.partner_variant_id)
+        product_map.partner_variant_missing = available is None
         level = retail_levels.get(product_map.bubbly_inventory_item_id or "")
         if level is None:
             report.errors.append(
                 {"variant": product_map.bubbly_variant_id, "reason": "retail variant missing"}
             )
             continue
-        target = max(partner or 0, 0)
+        product_map.retail_available = level.available
+        target = retail_target(available, buffer_of(product_map, partner))
         if target == level.available:
             report.unchanged += 1
         else:
@@ -271,6 +293,7 @@ def activate_unstocked(
                 {"variant": change.product_map.bubbly_variant_id, "reason": str(exc)}
             )
             continue
+        change.product_map.retail_available = level.available
         if level.available == change.target:
             report.unchanged += 1
         else:
@@ -323,8 +346,10 @@ def write_changes(
             if retry:
                 _set(client, retry, location_id, reference, f"{key}-retry")
             report.changed += len(retry)
+            report.wrote(retry)
             continue
         report.changed += len(batch)
+        report.wrote(batch)
 
 
 def reread(
@@ -344,6 +369,7 @@ def reread(
                 }
             )
         elif level.available == change.target:
+            change.product_map.retail_available = level.available
             report.unchanged += 1
         else:
             retry.append(LevelChange(change.product_map, change.target, level))
@@ -361,8 +387,25 @@ def _set(
     UserErrors.raise_for(data["inventorySetQuantities"])
 
 
-def sync_maps(partner_domain: str, select_maps: Any, *, kind: str) -> SyncRun:
-    """Run one sync of the maps ``select_maps()`` returns, recorded as a SyncRun of ``kind``."""
+def record_history(report: SyncReport, source: StockSource, run: SyncRun) -> None:
+    """One ``stock_changes`` row per level the run wrote."""
+    at = utcnow()
+    db.session.add_all(
+        StockChange(
+            product_map_id=product_map.id,
+            before=before,
+            after=after,
+            source=source,
+            sync_run_id=run.id,
+            at=at,
+        )
+        for product_map, before, after in report.written
+    )
+
+
+def sync_maps(partner_domain: str, select_maps: Any, *, kind: str, source: StockSource) -> SyncRun:
+    """Run one sync of the maps ``select_maps()`` returns, recorded as a SyncRun of ``kind``
+    and, for each level it wrote, a stock change of ``source``."""
     run = start_run(kind, partner_domain)
     report = SyncReport()
     clients: list[Any] = []
@@ -387,7 +430,7 @@ def sync_maps(partner_domain: str, select_maps: Any, *, kind: str) -> SyncRun:
             [m.bubbly_inventory_item_id for m in maps if m.bubbly_inventory_item_id],
             retail.location_id,
         )
-        changes = plan_changes(maps, partner_qty, retail_levels, report)
+        changes = plan_changes(maps, partner_qty, retail_levels, report, partner)
         write_changes(
             retail_client,
             changes,
@@ -399,11 +442,15 @@ def sync_maps(partner_domain: str, select_maps: Any, *, kind: str) -> SyncRun:
     except ShopifyError as exc:
         failed = True
         report.errors.append({"reason": exc.reason, "message": str(exc)})
+    record_history(report, source, run)
     return finish_run(run, report, clients, failed=failed)
 
 
-def sync_partner_inventory(partner_domain: str) -> SyncRun:
-    """Bring every mapped variant of one partner to the partner's stock on the retail store."""
+def sync_partner_inventory(
+    partner_domain: str, source: StockSource = StockSource.HOURLY
+) -> SyncRun:
+    """Bring every mapped variant of one partner to the partner's stock, less the buffer, on
+    the retail store."""
     return sync_maps(
         partner_domain,
         lambda: db.session.scalars(
@@ -412,4 +459,5 @@ def sync_partner_inventory(partner_domain: str) -> SyncRun:
             .order_by(ProductMap.id)
         ),
         kind=FULL_SYNC,
+        source=source,
     )

@@ -1,24 +1,28 @@
 """The inventory's pages, for the retail admins: "Sync now" (one partner or all, with the
-run's progress and result shown by htmx), the retail stock location form, the sync history."""
+run's progress and result shown by htmx), the retail stock location form, the sync history,
+and an imported variant's stock (its history chart and its product's safety buffer)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, g, render_template, request
 from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 
+from powerpact import charts
 from powerpact.db_types import utcnow
 from powerpact.embedded import embedded
 from powerpact.extensions import db
 from powerpact.htmx import render_page_or_fragment, with_toast
-from powerpact.inventory import locations
-from powerpact.inventory.service import partners_to_sync
+from powerpact.inventory import history, locations
+from powerpact.inventory.buffer import InvalidBuffer, buffer_of, parse_units
+from powerpact.inventory.service import partners_to_sync, set_product_buffer
 from powerpact.inventory.sync import FULL_SYNC
-from powerpact.inventory.tasks import sync_partner_task
-from powerpact.models import PartnerStore, RunStatus, SyncRun
+from powerpact.inventory.tasks import buffer_resync_task, sync_partner_task
+from powerpact.models import PartnerStore, ProductMap, RunStatus, StockSource, SyncRun
 from powerpact.shops import partner_names, partners_by_domain
+from powerpact.timezones import shop_zone
 
 bp = Blueprint("inventory", __name__)
 
@@ -56,7 +60,7 @@ def sync_now() -> str:
     else:
         domains = partners_to_sync()
     for domain in domains:
-        sync_partner_task(domain)
+        sync_partner_task(domain, StockSource.SYNC_NOW.value)
     return sync_report(since, requested or "", len(domains))
 
 
@@ -135,3 +139,41 @@ def sync_runs() -> str:
         partner=partner,
         outcome=outcome,
     )
+
+
+@bp.route("/admin/stock/<int:product_map_id>", methods=["GET", "POST"])
+@embedded("admin")
+def variant_stock(product_map_id: int) -> tuple[str, int] | BaseResponse:
+    """One imported variant's stock: its retail stock per day (the history's chart and
+    table), the newest changes written, and its product's own safety buffer (a document
+    form: a save is told in a toast and resyncs the product's levels; a refused one keeps
+    what was typed, with the problem under the field)."""
+    product_map = db.get_or_404(ProductMap, product_map_id)
+    typed, error, saved = None, None, None
+    if request.method == "POST":
+        typed = request.form.get("safety_buffer", "")
+        try:
+            units = parse_units(typed, "the buffer")
+        except InvalidBuffer as exc:
+            error = str(exc)
+        else:
+            saved = set_product_buffer(product_map, units)
+            if saved:
+                buffer_resync_task(product_map.partner_shop_domain, product_map.partner_product_id)
+            typed = None
+    zone = shop_zone(g.shop.timezone)
+    days = history.stock_per_day(product_map.id, product_map.retail_available, zone)
+    page = render_template(
+        "inventory/variant_stock.html",
+        product_map=product_map,
+        partner=product_map.partner,
+        buffer=buffer_of(product_map, product_map.partner),
+        typed=product_map.safety_buffer if typed is None else typed,
+        error=error,
+        chart=charts.stock_history_chart(days),
+        changes=history.newest_changes(product_map.id),
+        retention_days=history.RETENTION.days,
+    )
+    if saved is None:
+        return page, 422 if error else 200
+    return with_toast(page, "Buffer saved" if saved else "Nothing changed")

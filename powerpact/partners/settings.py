@@ -8,6 +8,7 @@ from typing import Any
 
 from powerpact.catalog.pricing import InvalidRule, MarkupRule, saved_rule
 from powerpact.extensions import db
+from powerpact.inventory.buffer import InvalidBuffer, parse_units
 from powerpact.models import Cadence, PartnerSettingsChange, PartnerStore, ShipTo
 from powerpact.orders.cadence import InvalidCutoff, zone
 
@@ -40,6 +41,8 @@ def current_values(partner: PartnerStore) -> dict[str, Any]:
         "markup": saved_rule(partner.default_markup_rule)[0].to_dict(),
         "auto_import_on_install": partner.auto_import_on_install,
         "stock_location": partner.location_id or "",
+        "safety_buffer": partner.safety_buffer,
+        "low_stock_threshold": partner.low_stock_threshold,
     }
 
 
@@ -90,6 +93,13 @@ def parse(
     except InvalidRule as exc:
         errors.update(markup_errors(typed_markup, exc))
     values["auto_import_on_install"] = form.get("auto_import_on_install") == "on"
+    for name, what in (("safety_buffer", "the buffer"), ("low_stock_threshold", "the threshold")):
+        if name not in form:  # a form without the field keeps the saved value
+            continue
+        try:
+            values[name] = parse_units(form.get(name), what, blank=0)
+        except InvalidBuffer as exc:
+            errors[name] = str(exc)
     if values.get("cadence") in ("daily", "weekly") and values.get("ship_to") == "customer":
         errors["ship_to"] = (
             "Daily and weekly orders combine several customers' orders, so they ship to the "
@@ -97,6 +107,7 @@ def parse(
         )
     typed = {
         **{name: form.get(name, "") for name in TYPED_FIELDS},
+        **{name: form[name] for name in STOCK_FIELDS if name in form},
         "markup": typed_markup,
         "auto_import_on_install": values["auto_import_on_install"],
     }
@@ -111,6 +122,7 @@ TYPED_FIELDS = (
     "ship_to",
     "stock_location",
 )
+STOCK_FIELDS = ("safety_buffer", "low_stock_threshold")
 
 
 def parse_cutoff(form: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
@@ -167,6 +179,8 @@ def apply(partner: PartnerStore, values: dict[str, Any], changed_by: str) -> dic
     partner.default_markup_rule = values["markup"]
     partner.auto_import_on_install = values["auto_import_on_install"]
     partner.location_id = values["stock_location"] or None
+    partner.safety_buffer = values["safety_buffer"]
+    partner.low_stock_threshold = values["low_stock_threshold"]
     db.session.add(
         PartnerSettingsChange(
             partner_shop_domain=partner.shop_domain, changed_by=changed_by, changes=changes

@@ -16,6 +16,7 @@ from powerpact.extensions import db
 from powerpact.htmx import with_toast
 from powerpact.inventory.locations import Location, active_locations
 from powerpact.inventory.service import last_stock_syncs
+from powerpact.inventory.tasks import buffer_resync_task
 from powerpact.models import (
     OrderStatus,
     OrderSync,
@@ -116,6 +117,8 @@ def settings(partner_id: int) -> tuple[str, int] | BaseResponse:
     )
     if saved is None:
         return page, status
+    if "safety_buffer" in saved:  # the retail levels follow at once
+        buffer_resync_task(partner.shop_domain)
     return with_toast(page, "Settings saved" if saved else "Nothing changed")
 
 

@@ -32,7 +32,10 @@ from powerpact.models import (
     OrderSyncEvent,
     OrderSyncLine,
     PartnerStore,
+    ProductMap,
     RunStatus,
+    StockChange,
+    StockSource,
     SyncRun,
     utcnow,
 )
@@ -465,3 +468,44 @@ def test_a_partners_orders_and_a_retry(filled: Site) -> None:
     assert_accessible(page, "partner orders, retried")
     page = filled.open(NORTH, "/partner/orders?status=failed")
     assert_accessible(page, "partner orders, none match")
+
+
+def test_a_variants_stock_page_and_the_homes_low_stock_list(filled: Site) -> None:
+    now = utcnow()
+    product_map = ProductMap(
+        partner_shop_domain=NORTH,
+        partner_product_id="gid://shopify/Product/1",
+        partner_variant_id="gid://shopify/ProductVariant/1",
+        partner_price=Decimal("12.00"),
+        bubbly_product_id="gid://shopify/Product/91",
+        bubbly_variant_id="gid://shopify/ProductVariant/91",
+        bubbly_sku="PARTNER-north-star-roasters-NSR-1",
+        product_title="Kenya Nyeri",
+        variant_title="250g / Whole bean",
+        retail_available=1,
+    )
+    db.session.add(product_map)
+    db.session.flush()
+    for days_ago, before, after, source in (
+        (6, 12, 5, StockSource.HOURLY),
+        (1, 5, 1, StockSource.WEBHOOK),
+    ):
+        db.session.add(
+            StockChange(
+                product_map_id=product_map.id,
+                before=before,
+                after=after,
+                source=source,
+                at=now - timedelta(days=days_ago),
+            )
+        )
+    db.session.commit()
+    page = filled.open(RETAIL, "/admin/")
+    page.locator("#low-stock").wait_for()
+    assert_accessible(page, "home, with low stock")
+    page = filled.open(RETAIL, f"/admin/stock/{product_map.id}")
+    assert_accessible(page, "a variant's stock")
+    page.locator("input[name=safety_buffer]").fill("-1")
+    page.get_by_role("button", name="Save buffer").click()
+    page.locator("#safety_buffer-error").wait_for()
+    assert_accessible(page, "a variant's stock, a refused buffer")

@@ -86,7 +86,9 @@ def bobs_rows(personas, db_session):
     OrderSyncFactory(partner=personas.alice, failed=True, bubbly_order_name="#ALICE-1")
     job = ImportJobFactory(partner=bob)
     ImportJobItemFactory(job=job, title="BOB SECRET BLEND")
-    ProductMapFactory(partner=bob, partner_price=Decimal("9.00"))
+    bob_map = ProductMapFactory(
+        partner=bob, partner_price=Decimal("9.00"), product_title="BOB SECRET BLEND"
+    )
     PartnerBatchFactory(partner=bob)
     SyncRunFactory(partner_shop_domain=bob.shop_domain, errors=[{"message": "bob-sync-secret"}])
     PartnerStoreFactory(shop_domain=UNINSTALLED, uninstalled=True)
@@ -95,6 +97,7 @@ def bobs_rows(personas, db_session):
         "partner_id": bob.id,
         "order_id": order.id,
         "job_id": job.id,
+        "product_map_id": bob_map.id,
         "period": f"{utcnow():%Y-%m}",  # the month Bob's order was sent, credited and paid
         "bob": bob,
     }

@@ -258,7 +258,7 @@ def world(personas, db_session) -> World:
     OrderSyncLineFactory(order_sync=alice_order, title="Alice House Blend")
     alice_job = ImportJobFactory(partner=alice)
     ImportJobItemFactory(job=alice_job, title="Alice Espresso")
-    ProductMapFactory(partner=alice)
+    alice_map = ProductMapFactory(partner=alice)
     bob_order = OrderSyncFactory(
         partner=bob,
         failed=True,
@@ -274,7 +274,9 @@ def world(personas, db_session) -> World:
     StatementPaymentFactory(partner=bob, reference=f"{BOB_MARKER}-PAYMENT")
     bob_job = ImportJobFactory(partner=bob)
     ImportJobItemFactory(job=bob_job, title=f"{BOB_MARKER} PRODUCT")
-    ProductMapFactory(partner=bob, partner_sku=f"{BOB_MARKER}-SKU")
+    bob_map = ProductMapFactory(
+        partner=bob, partner_sku=f"{BOB_MARKER}-SKU", product_title=f"{BOB_MARKER} PRODUCT"
+    )
     PartnerBatchFactory(partner=bob)
     SyncRunFactory(partner_shop_domain=bob.shop_domain, errors=[{"message": f"{BOB_MARKER} sync"}])
     db_session.commit()  # into the test's transaction: a failed call rolls back only itself
@@ -283,10 +285,11 @@ def world(personas, db_session) -> World:
             "partner_id": str(alice.id),
             "order_id": str(alice_order.id),
             "job_id": str(alice_job.id),
+            "product_map_id": str(alice_map.id),
             "shop": alice.shop_domain,
             "period": f"{utcnow():%Y-%m}",
         },
-        bob_ids=[str(bob.id), str(bob_order.id), str(bob_job.id)],
+        bob_ids=[str(bob.id), str(bob_order.id), str(bob_job.id), str(bob_map.id)],
         bob_shop=bob.shop_domain,
     )
 
