@@ -343,6 +343,25 @@ def every_week(labels: Sequence[str]) -> list[str]:
     return list(labels[::-7])
 
 
+def with_daily_bars(chart: Chart, drawn: Series, *, height: int) -> Chart:
+    """``chart`` with ``drawn`` as one bar a day, every week labelled; an empty chart as it
+    is (its page says ``empty_text`` instead)."""
+    if chart.empty:
+        return chart
+    labels = chart.labels
+    svg = draw(
+        pygal.Bar,
+        chart.key,
+        chart.title,
+        chart.summary,
+        labels,
+        [drawn],
+        major=every_week(labels),
+        height=height,
+    )
+    return replace(chart, svgs=(svg,))
+
+
 def orders_chart(
     retail: Sequence[RetailOrdersOnDay], partners: Sequence[PartnerOrdersOnDay]
 ) -> Chart:
@@ -430,19 +449,7 @@ def partner_orders_chart(rows: Sequence[PartnerOrdersOnDay]) -> Chart:
         series=(orders,),
         empty_text="No orders in the last 30 days.",
     )
-    if chart.empty:
-        return chart
-    svg = draw(
-        pygal.Bar,
-        chart.key,
-        chart.title,
-        summary,
-        labels,
-        [orders],
-        major=every_week(labels),
-        height=220,
-    )
-    return replace(chart, svgs=(svg,))
+    return with_daily_bars(chart, orders, height=220)
 
 
 def failures_chart(rows: Sequence[FailuresForReason], days: int = 30) -> Chart:
@@ -551,19 +558,7 @@ def stock_history_chart(days: Sequence[StockDay]) -> Chart:
         series=(level, written),
         empty_text=f"No stock in the last {len(days)} days, and no change written.",
     )
-    if chart.empty:
-        return chart
-    svg = draw(
-        pygal.Bar,
-        chart.key,
-        chart.title,
-        summary,
-        labels,
-        [level],
-        major=every_week(labels),
-        height=200,
-    )
-    return replace(chart, svgs=(svg,))
+    return with_daily_bars(chart, level, height=200)
 
 
 def margins_chart(weeks: Sequence[PartnerWeek], period: Period) -> Chart:
