@@ -4,34 +4,18 @@ now", is one line of quantity 30 on the roaster's order, as the roaster sees it 
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import update
 
-from powerpact.extensions import db
-from powerpact.models import Cadence, PartnerStore, ShipTo
 from tests.browser.conftest import screenshot
 from tests.browser.test_pages_in_chromium import sign_in
-from tests.e2e.test_orders import NORTH, RETAIL, set_up
+from tests.e2e.test_consolidated_batches import ORDERS, thirty_orders_of_one_bag_waiting
+from tests.e2e.test_orders import NORTH, RETAIL
 
 pytestmark = pytest.mark.browser
-ORDERS = 30
 
 
 def test_a_daily_batch_of_thirty_bags_is_one_line_on_the_roasters_order(live, page):
     harness, base = live
-    maps = set_up(harness)
-    db.session.execute(
-        update(PartnerStore)
-        .where(PartnerStore.shop_domain == NORTH)
-        .values(cadence=Cadence.DAILY, ship_to=ShipTo.FULFILMENT_CENTRE)
-    )
-    db.session.commit()
-    for _ in range(ORDERS):
-        harness.control(
-            "POST",
-            f"/shops/{RETAIL}/orders",
-            {"lines": [{"sku": maps[NORTH].bubbly_sku, "quantity": 1}], "shipping": "4.00"},
-        )
-    harness.settle()
+    thirty_orders_of_one_bag_waiting(harness)
 
     sign_in(page, base, RETAIL)
     page.get_by_role("link", name="Partners", exact=True).first.click()

@@ -23,8 +23,9 @@ from tests.e2e.test_orders import NORTH, RETAIL, set_up
 ORDERS = 30
 
 
-def daily_batch_of_one_bag(harness) -> tuple[list[OrderSync], dict]:
-    """30 retail orders of one North Star bag, sent as North Star's daily batch."""
+def thirty_orders_of_one_bag_waiting(harness) -> dict:
+    """30 retail orders of one North Star bag, waiting for North Star's daily batch (to the
+    fulfilment centre); the product maps ``set_up`` chose."""
     maps = set_up(harness)
     db.session.execute(
         update(PartnerStore)
@@ -39,6 +40,12 @@ def daily_batch_of_one_bag(harness) -> tuple[list[OrderSync], dict]:
             {"lines": [{"sku": maps[NORTH].bubbly_sku, "quantity": 1}], "shipping": "4.00"},
         )
     harness.settle()
+    return maps
+
+
+def daily_batch_of_one_bag(harness) -> tuple[list[OrderSync], dict]:
+    """30 retail orders of one North Star bag, sent as North Star's daily batch."""
+    thirty_orders_of_one_bag_waiting(harness)
     assert batches.send_now(NORTH) == ORDERS
     db.session.expire_all()
     syncs = list(db.session.scalars(select(OrderSync).order_by(OrderSync.id)))
