@@ -21,7 +21,7 @@ from powerpact.inventory.tasks import (
 from powerpact.models import PartnerSettingsChange, ProductMap, StockChange, StockSource, SyncRun
 from tests.embedded_requests import post_as, toast_of
 from tests.factories import PartnerStoreFactory, ProductMapFactory, RetailStoreFactory
-from tests.inventory.test_sync import PARTNER, RETAIL, Levels
+from tests.inventory.test_sync import PARTNER, RETAIL, doubles
 from tests.orders.test_pages import count_queries
 from tests.webhook_bodies import inventory_level_body
 
@@ -41,18 +41,6 @@ def world(db_session):
     ]
     db_session.commit()
     return retail, partner, maps
-
-
-def doubles(shopify, maps, partner_qty, retail_qty):
-    partner = Levels(
-        shopify, PARTNER, {m.partner_variant_id: q for m, q in zip(maps, partner_qty, strict=True)}
-    )
-    retail = Levels(
-        shopify, RETAIL, {m.bubbly_variant_id: q for m, q in zip(maps, retail_qty, strict=True)}
-    )
-    retail.by_item = {m.bubbly_inventory_item_id: m.bubbly_variant_id for m in maps}
-    partner.by_item = {m.partner_inventory_item_id: m.partner_variant_id for m in maps}
-    return partner, retail
 
 
 def retail_of(retail, maps):
