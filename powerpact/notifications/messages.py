@@ -121,6 +121,7 @@ def build_message(row: NotificationOutbox) -> EmailMessage:
     message["Date"] = formatdate(usegmt=True)
     message["Message-ID"] = f"<notification-{row.id}.{row.kind.value}@{domain}>"
     message["Auto-Submitted"] = "auto-generated"
+    message["X-PowerPact-Event"] = row.event_key
     message["List-Unsubscribe"] = f"<{unsubscribe}>"
     message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(text)
