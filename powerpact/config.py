@@ -105,7 +105,9 @@ class SmtpSettings:
     def from_url(cls, url: str) -> SmtpSettings:
         parts = urlsplit(url)
         if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
-            raise ConfigError(["SMTP_URL must look like smtp://user:password@host:port?tls=starttls"])
+            raise ConfigError(
+                ["SMTP_URL must look like smtp://user:password@host:port?tls=starttls"]
+            )
         query = parse_qs(parts.query)
         default_tls = "ssl" if parts.scheme == "smtps" else "starttls"
         tls = smtp_tls_mode((query.get("tls") or [default_tls])[0])

@@ -63,7 +63,11 @@ def order_failure_events(since: datetime | None = None) -> list[Event]:
         )
         .order_by(OrderSync.id)
     ).all()
-    return [order_failure_event(*row) for row in rows]
+    return [
+        order_failure_event(id_, name, partner, reason, attempted or updated)
+        for id_, name, partner, reason, attempted, updated in rows
+        if reason is not None
+    ]
 
 
 def order_failure_event(
@@ -71,8 +75,7 @@ def order_failure_event(
     order_name: str | None,
     partner_domain: str,
     reason: FailureReason,
-    attempted_at: datetime | None,
-    updated_at: datetime,
+    failed_at: datetime,
 ) -> Event:
     return Event(
         NotificationKind.ORDER_FAILED,
@@ -83,7 +86,7 @@ def order_failure_event(
             "order_name": order_name or f"#{order_sync_id}",
             "reason": reason.value,
             "reason_text": reason_text(reason),
-            "failed_at": (attempted_at or updated_at).isoformat(),
+            "failed_at": failed_at.isoformat(),
             "path": "/partner/orders?status=failed",
         },
     )
@@ -152,6 +155,12 @@ def admin_digest_events(now: datetime | None = None) -> list[Event]:
             NotificationKind.ADMIN_DIGEST,
             retail.shop_domain,
             f"admin_digest:{now:%Y-%m-%dT%H}",
-            {"sections": sections, "keys": keys, "new": new, "path": "/admin/", "at": now.isoformat()},
+            {
+                "sections": sections,
+                "keys": keys,
+                "new": new,
+                "path": "/admin/",
+                "at": now.isoformat(),
+            },
         )
     ]

@@ -48,8 +48,8 @@ def shown_time(moment: str | None, tz_name: str | None) -> str:
     """An ISO time from a payload in the shop's zone, as a merchant reads it."""
     if not moment:
         return ""
-    return datetime.fromisoformat(moment).astimezone(shop_zone(tz_name)).strftime(
-        "%b %d, %Y %H:%M %Z"
+    return (
+        datetime.fromisoformat(moment).astimezone(shop_zone(tz_name)).strftime("%b %d, %Y %H:%M %Z")
     )
 
 

@@ -29,7 +29,9 @@ KIND_LABELS = {
 MAX_ADDRESSES = 5
 MAX_EMAIL_FIELD = 1000
 # A plain address: something@domain.tld, no spaces, no display name, no second @.
-ADDRESS_RE = re.compile(r"\A[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+\Z")
+ADDRESS_RE = re.compile(
+    r"\A[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+\Z"
+)
 
 
 def kinds_for(shop: RetailStore | PartnerStore) -> tuple[NotificationKind, ...]:

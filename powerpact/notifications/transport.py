@@ -106,8 +106,10 @@ def transport() -> Transport:
     found: Transport | None = app.extensions.get(TRANSPORT_KEY)
     if found is None:
         settings: Settings = app.config["POWERPACT"]
-        found = SmtpTransport(settings.smtp) if settings.smtp else MaildirTransport(
-            maildir_path(settings)
+        found = (
+            SmtpTransport(settings.smtp)
+            if settings.smtp
+            else MaildirTransport(maildir_path(settings))
         )
         app.extensions[TRANSPORT_KEY] = found
     return found
@@ -116,9 +118,8 @@ def transport() -> Transport:
 def describe_error(exc: BaseException) -> str:
     """An error as stored and logged: its class and the server's words, never a password."""
     if isinstance(exc, smtplib.SMTPResponseException):
-        text = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else str(
-            exc.smtp_error
-        )
+        error = exc.smtp_error
+        text = error.decode(errors="replace") if isinstance(error, bytes) else str(error)
         return f"{type(exc).__name__}: {exc.smtp_code} {text}"[:1000]
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         return f"{type(exc).__name__}: {len(exc.recipients)} recipient(s) refused"

@@ -51,7 +51,7 @@ def read_token(token: str, *, max_age: int = MAX_AGE) -> Unsubscribe:
     if not isinstance(data, dict) or not isinstance(data.get("s"), str):
         raise InvalidUnsubscribe("This unsubscribe link is not valid.")
     try:
-        kind = NotificationKind(data.get("k"))
+        kind = NotificationKind(str(data.get("k")))
     except ValueError:
         raise InvalidUnsubscribe("This unsubscribe link is not valid.") from None
     return Unsubscribe(data["s"], kind)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import mailbox
 import re
+from datetime import UTC
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default as default_policy
@@ -119,8 +120,15 @@ def body_of(message: EmailMessage, subtype: str) -> str:
     part = message.get_body(preferencelist=(subtype,))
     if part is None or part.get_content_subtype() != subtype:
         return ""
-    content = part.get_content()  # type: ignore[attr-defined]  # EmailMessage part, untyped
-    return str(content)
+    return str(part.get_content())
+
+
+def sent_timestamp(date: Any) -> float:
+    """A ``Date`` header as a number to sort by (0 when there is none, or it cannot be read)."""
+    moment = getattr(date, "datetime", None)
+    if moment is None:
+        return 0.0
+    return float(moment.replace(tzinfo=moment.tzinfo or UTC).timestamp())
 
 
 @bp.get("/dev/mail")
@@ -129,18 +137,19 @@ def dev_mail() -> ResponseReturnValue:
         abort(404)
     box = maildir()
     messages = []
-    for key in box.keys():
+    for key in box.keys():  # noqa: SIM118 (a Maildir, not a dict)
         message = read_message(box, key)
+        date = message.get("Date")
         messages.append(
             {
                 "key": key,
                 "subject": message.get("Subject", ""),
                 "to": message.get("To", ""),
-                "date": message.get("Date", ""),
-                "sort": message.get("Date").datetime if message.get("Date") else None,
+                "date": str(date or ""),
+                "sort": sent_timestamp(date),
             }
         )
-    messages.sort(key=lambda m: (m["sort"] is not None, m["sort"], m["key"]), reverse=True)
+    messages.sort(key=lambda m: (m["sort"], m["key"]), reverse=True)
     return render_template("notifications/dev_mail.html", messages=messages[:MAIL_LISTED])
 
 

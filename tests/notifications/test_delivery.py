@@ -13,6 +13,7 @@ from powerpact.config import SmtpSettings
 from powerpact.models import FailureReason, NotificationOutbox, OutboxStatus
 from powerpact.notifications import delivery
 from powerpact.notifications.events import order_failure_events
+from powerpact.notifications.messages import build_message
 from powerpact.notifications.outbox import emit
 from powerpact.notifications.tasks import emit_and_enqueue, send_notification_task
 from powerpact.notifications.transport import (
@@ -21,6 +22,7 @@ from powerpact.notifications.transport import (
     SmtpTransport,
     describe_error,
 )
+from powerpact.worker import create_worker_app
 from tests.factories import OrderSyncFactory, PartnerStoreFactory, RetailStoreFactory
 
 
@@ -142,3 +144,15 @@ def test_smtp_login_failure_never_shows_the_password(smtp_server):
     with pytest.raises(smtplib.SMTPException) as caught:
         transport.connect()  # the server offers no AUTH without TLS
     assert secret not in describe_error(caught.value)
+
+
+def test_the_worker_app_renders_the_message(app, failed_order, db_session):
+    """A Huey worker runs the send in the lean app (no blueprints): the message still has
+    its parts and its links."""
+    [outbox_id] = emit(order_failure_events())
+    row = db_session.get(NotificationOutbox, outbox_id)
+    worker = create_worker_app(settings=app.config["POWERPACT"])
+    with worker.app_context():
+        message = build_message(row)
+    assert "/partner/orders?status=failed&shop=" in message.get_body(("plain",)).get_content()
+    assert message.get_body(("html",)) is not None

@@ -76,7 +76,7 @@ def test_the_digest_lists_what_needs_attention_and_only_when_something_is_new(
     db_session, shops, time_machine
 ):
     time_machine.move_to(datetime(2026, 12, 6, 10, 5, tzinfo=UTC), tick=False)
-    retail, alice, bob = shops
+    _, alice, bob = shops
     bob.reauthorization_required = True
     OrderSyncFactory(
         partner=alice,

@@ -13,7 +13,8 @@ from tests.factories import PartnerStoreFactory
 
 
 def failed(partner, n):
-    return Event(NotificationKind.ORDER_FAILED, partner.shop_domain, f"order_failed:{n}:x", {"n": n})
+    key = f"order_failed:{n}:x"
+    return Event(NotificationKind.ORDER_FAILED, partner.shop_domain, key, {"n": n})
 
 
 def test_an_event_emitted_again_makes_no_second_row(db_session):
