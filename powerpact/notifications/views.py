@@ -164,5 +164,17 @@ def dev_mail_message(key: str) -> ResponseReturnValue:
         key=key,
         headers=headers,
         text=body_of(message, "plain"),
-        html=body_of(message, "html"),
+        has_html=bool(body_of(message, "html")),
     )
+
+
+@bp.get("/dev/mail/<key>/html")
+def dev_mail_html(key: str) -> ResponseReturnValue:
+    """The HTML part as a page of its own, as the recipient's mail client shows it. It is
+    PowerPact's own template, every value escaped when it was rendered."""
+    if not mail_viewer_enabled():
+        abort(404)
+    html = body_of(read_message(maildir(), key), "html")
+    if not html:
+        abort(404)
+    return html, 200, {"Content-Type": "text/html; charset=utf-8"}

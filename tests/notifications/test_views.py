@@ -123,7 +123,10 @@ def test_dev_mail_lists_and_shows_the_maildir_in_the_demo(app, client):
         shown = client.get(f"/dev/mail/{key}")
         assert shown.status_code == 200
         assert "plain words" in shown.text
-        assert "srcdoc=" in shown.text and "&lt;b&gt;words" in shown.text
+        assert f"/dev/mail/{key}/html" in shown.text
+        html = client.get(f"/dev/mail/{key}/html")
+        assert html.status_code == 200
+        assert "<p>html <b>words</b></p>" in html.text
         assert client.get("/dev/mail/no-such-key").status_code == 404
         assert client.get("/dev/mail/..%2f..%2fetc").status_code == 404
     finally:
@@ -140,3 +143,4 @@ def test_dev_mail_is_404_outside_the_demo(database_url):
     client = app.test_client()
     assert client.get("/dev/mail").status_code == 404
     assert client.get("/dev/mail/anything").status_code == 404
+    assert client.get("/dev/mail/anything/html").status_code == 404
