@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import mailbox
 import smtplib
+from datetime import UTC, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -156,3 +157,26 @@ def test_the_worker_app_renders_the_message(app, failed_order, db_session):
         message = build_message(row)
     assert "/partner/orders?status=failed&shop=" in message.get_body(("plain",)).get_content()
     assert message.get_body(("html",)) is not None
+
+
+def test_huey_schedules_the_retry_of_a_refused_send_and_the_retry_sends_it(
+    app, failed_order, smtp_inbox, db_session, time_machine
+):
+    """Through Huey itself (immediate mode, as in these tests): the failed run is put back
+    on the schedule with one retry fewer, and running that retry sends the message."""
+    [outbox_id] = emit(order_failure_events())
+    db_session.commit()
+    smtp_inbox.refuse = 1
+    huey = send_notification_task.huey
+    huey.storage.flush_schedule()
+    try:
+        send_notification_task(outbox_id)
+        assert smtp_inbox.messages == []
+        [retry] = huey.scheduled()
+        assert (retry.args, retry.retries) == ((outbox_id,), 4)
+        time_machine.move_to(retry.eta.replace(tzinfo=UTC) + timedelta(seconds=1), tick=False)
+        huey.execute(retry)
+    finally:
+        huey.storage.flush_schedule()
+    assert len(smtp_inbox.messages) == 1
+    assert db_session.get(NotificationOutbox, outbox_id).attempts == 2
