@@ -18,12 +18,14 @@ from email.utils import formataddr, formatdate, parseaddr
 from typing import Any
 
 from flask import current_app, render_template
+from sqlalchemy import select
 
 from powerpact.config import Settings
-from powerpact.models import NotificationKind, NotificationOutbox
+from powerpact.extensions import db
+from powerpact.models import NotificationKind, NotificationOutbox, PartnerStore, RetailStore
 from powerpact.notifications.unsubscribe import make_token
 from powerpact.shopify.admin_urls import admin_url, is_sandbox
-from powerpact.shops import display_name, find_shop, retail_store_name
+from powerpact.shops import display_name, is_retail_shop, retail_store_name
 from powerpact.timezones import shop_zone
 
 
@@ -82,11 +84,22 @@ def render_parts(row: NotificationOutbox, context: dict[str, Any]) -> tuple[str,
     )
 
 
+def name_and_zone(shop_domain: str) -> tuple[str | None, str | None]:
+    """The shop's name and time zone: two columns, not the shop's row (whose tokens would be
+    decrypted for nothing)."""
+    model: type[RetailStore] | type[PartnerStore] = (
+        RetailStore if is_retail_shop(shop_domain) else PartnerStore
+    )
+    found = db.session.execute(
+        select(model.name, model.timezone).where(model.shop_domain == shop_domain)
+    ).first()
+    return (found.name, found.timezone) if found is not None else (None, None)
+
+
 def build_message(row: NotificationOutbox) -> EmailMessage:
     settings: Settings = current_app.config["POWERPACT"]
-    shop = find_shop(row.shop_domain)
-    tz_name = shop.timezone if shop is not None else None
-    shop_name = display_name(shop.name if shop else None, row.shop_domain)
+    name, tz_name = name_and_zone(row.shop_domain)
+    shop_name = display_name(name, row.shop_domain)
     retail_name = retail_store_name()
     unsubscribe = unsubscribe_link(row.shop_domain, row.kind)
     payload = row.payload
