@@ -12,10 +12,16 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from powerpact.extensions import db
-from powerpact.models import NotificationKind, NotificationSetting, PartnerStore, RetailStore
+from powerpact.models import (
+    NotificationKind,
+    NotificationOutbox,
+    NotificationSetting,
+    PartnerStore,
+    RetailStore,
+)
 
 PARTNER_KINDS = (NotificationKind.ORDER_FAILED, NotificationKind.STATEMENT)
 ADMIN_KINDS = (NotificationKind.ADMIN_DIGEST,)
@@ -152,3 +158,13 @@ def mute(shop_domain: str, kind: NotificationKind) -> bool:
         return False
     setting.muted = sorted({*(setting.muted or []), kind.value})
     return True
+
+
+def forget_shop(shop_domain: str) -> int:
+    """Erase what notifications keep of a shop (its choices and addresses, its messages), as
+    its ``shop/redact`` asks; the number of rows erased. The caller commits."""
+    erased = 0
+    for model in (NotificationSetting, NotificationOutbox):
+        result = db.session.execute(delete(model).where(model.shop_domain == shop_domain))
+        erased += int(getattr(result, "rowcount", 0) or 0)
+    return erased
