@@ -49,7 +49,7 @@ def notify_order_failures_task() -> int:
     return emit_and_enqueue(events.order_failure_events())
 
 
-@periodic_task(crontab(minute="*/15"))
+@periodic_task(crontab(minute="*/5"))  # at most one digest an hour (events.DIGEST_EVERY)
 def admin_digest_task() -> int:
     return emit_and_enqueue(events.admin_digest_events())
 
