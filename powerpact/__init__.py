@@ -65,6 +65,7 @@ def register_blueprints(app: Flask) -> None:
     from powerpact.catalog import views as catalog_views
     from powerpact.inventory import views as inventory_views
     from powerpact.margins import views as margins_views
+    from powerpact.notifications import views as notifications_views
     from powerpact.orders import views as orders_views
     from powerpact.partners import views as partners_views
     from powerpact.shopify import install_views, webhooks
@@ -82,6 +83,7 @@ def register_blueprints(app: Flask) -> None:
         inventory_views.bp,
         margins_views.bp,
         statements_views.bp,
+        notifications_views.bp,
     ):
         app.register_blueprint(blueprint)
     settings = app.config["POWERPACT"]

@@ -35,6 +35,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import AnyStr
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from cryptography.fernet import Fernet
 
@@ -65,6 +66,77 @@ class ConfigError(RuntimeError):
         self.lines = lines
 
 
+SMTP_TLS_MODES = ("starttls", "ssl", "none")
+SMTP_DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """Where notification emails go: ``SMTP_URL`` (``smtp://user:pass@host:port?tls=starttls``,
+    ``smtps://`` for TLS from the start) or ``SMTP_HOST``, ``SMTP_PORT``, ``SMTP_USER``,
+    ``SMTP_PASSWORD``, ``SMTP_TLS`` (starttls, ssl or none; default starttls). The password
+    is never shown: not in ``repr``, not in a log line."""
+
+    host: str
+    port: int
+    user: str | None = None
+    password: str | None = field(default=None, repr=False)
+    tls: str = "starttls"
+    timeout: float = 30.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> SmtpSettings | None:
+        url = env.get("SMTP_URL", "").strip()
+        if url:
+            return cls.from_url(url)
+        host = env.get("SMTP_HOST", "").strip()
+        if not host:
+            return None
+        tls = smtp_tls_mode(env.get("SMTP_TLS") or "starttls")
+        return cls(
+            host=host,
+            port=smtp_port(env.get("SMTP_PORT") or str(SMTP_DEFAULT_PORTS[tls])),
+            user=env.get("SMTP_USER") or None,
+            password=env.get("SMTP_PASSWORD") or None,
+            tls=tls,
+        )
+
+    @classmethod
+    def from_url(cls, url: str) -> SmtpSettings:
+        parts = urlsplit(url)
+        if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+            raise ConfigError(
+                ["SMTP_URL must look like smtp://user:password@host:port?tls=starttls"]
+            )
+        query = parse_qs(parts.query)
+        default_tls = "ssl" if parts.scheme == "smtps" else "starttls"
+        tls = smtp_tls_mode((query.get("tls") or [default_tls])[0])
+        try:
+            port = parts.port or SMTP_DEFAULT_PORTS[tls]
+        except ValueError:
+            raise ConfigError(["SMTP_URL has a port that is not a number"]) from None
+        return cls(
+            host=parts.hostname,
+            port=port,
+            user=unquote(parts.username) if parts.username else None,
+            password=unquote(parts.password) if parts.password else None,
+            tls=tls,
+        )
+
+
+def smtp_tls_mode(text: str) -> str:
+    mode = text.strip().lower()
+    if mode not in SMTP_TLS_MODES:
+        raise ConfigError([f"SMTP TLS must be one of {', '.join(SMTP_TLS_MODES)}, not {text!r}"])
+    return mode
+
+
+def smtp_port(text: str) -> int:
+    if not text.strip().isdigit() or not 0 < int(text) < 65536:
+        raise ConfigError([f"SMTP_PORT must be a port number, not {text!r}"])
+    return int(text)
+
+
 @dataclass(frozen=True)
 class Settings:
     env: str = "development"
@@ -83,6 +155,8 @@ class Settings:
     delivery_sweep_after_seconds: int = 180
     partner_search_lag_seconds: float = 10.0
     proxy_hops: int = 0
+    smtp: SmtpSettings | None = None
+    mail_from: str = "PowerPact <notifications@powerpact.invalid>"
 
     @property
     def is_production(self) -> bool:
@@ -130,6 +204,8 @@ class Settings:
                 env.get("PARTNER_SEARCH_LAG_SECONDS") or cls.partner_search_lag_seconds
             ),
             proxy_hops=int(env.get("PROXY_HOPS") or cls.proxy_hops),
+            smtp=SmtpSettings.from_env(env),
+            mail_from=env.get("MAIL_FROM") or cls.mail_from,
         )
         if settings.is_production:
             problems = production_problems(settings, env)

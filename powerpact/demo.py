@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -54,7 +55,8 @@ def check_ports_free(app_port: int, sandbox_port: int) -> None:
 
 
 def start_afresh(env: dict[str, str]) -> None:
-    """Forget the previous demo: its SQLite database and whatever its queue still held."""
+    """Forget the previous demo: its SQLite database, whatever its queue still held, and the
+    mail it sent (the maildir ``/dev/mail`` lists)."""
     settings = Settings.from_env(env)
     url = make_url(settings.database_url)
     if url.get_backend_name() != "sqlite" or not url.database:
@@ -62,6 +64,7 @@ def start_afresh(env: dict[str, str]) -> None:
     for suffix in ("", "-wal", "-shm", "-journal"):
         Path(url.database + suffix).unlink(missing_ok=True)
     make_huey(None, sqlite_path=settings.instance_dir / "huey.db").flush()
+    shutil.rmtree(settings.instance_dir / "mail", ignore_errors=True)
 
 
 def stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
@@ -123,6 +126,8 @@ def demo_command(port: int, sandbox_port: int) -> None:
     }
     env.pop("DATABASE_URL", None)
     env.pop("REDIS_URL", None)
+    for name in ("SMTP_URL", "SMTP_HOST"):  # the demo's mail stays in instance/mail
+        env.pop(name, None)
     start_afresh(env)
     signal.signal(signal.SIGTERM, stop_on_sigterm)
     logs = settings.instance_dir / "logs"
@@ -160,6 +165,7 @@ def demo_command(port: int, sandbox_port: int) -> None:
         click.echo("")
         click.echo(f"  PowerPact demo: open {app_url}/dev/login")
         click.echo(f"  Sandbox console (customers, partner orders, stock): {sandbox_url}/_sandbox/")
+        click.echo(f"  Mail PowerPact sent (no SMTP in the demo): {app_url}/dev/mail")
         click.echo(f"  Logs in {logs}")
         click.echo("  Ctrl-C stops everything.")
         while all(p.poll() is None for p in processes):

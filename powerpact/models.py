@@ -142,6 +142,9 @@ class InstalledShopMixin(TimestampMixin):
     uninstall_date: Mapped[datetime | None] = mapped_column(UTCDateTime())
     currency_code: Mapped[str] = mapped_column(String(3), default="USD")
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    # The shop's contact email as Shopify gives it (``Shop.contactEmail``, read at install):
+    # where notifications go unless the shop chose another address (``NotificationSetting``).
+    contact_email: Mapped[str | None] = mapped_column(String(320))
 
     @property
     def is_active(self) -> bool:
@@ -855,3 +858,65 @@ class StatementPayment(Model):
     confirmation_key: Mapped[str] = mapped_column(String(64))
 
     partner: Mapped[PartnerStore] = relationship()
+
+
+class NotificationKind(enum.StrEnum):
+    """What a notification is about; each audience chooses which kinds it gets."""
+
+    ORDER_FAILED = "order_failed"  # to a partner: an order failed for a reason it can fix
+    STATEMENT = "statement"  # to a partner: its statement of a closed month
+    ADMIN_DIGEST = "admin_digest"  # to the retail admins: what needs them, at most hourly
+
+
+class OutboxStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"  # gave up after its attempts; ``last_error`` says why
+
+
+class NotificationOutbox(Model):
+    """One email to one address about one event, made exactly once.
+
+    ``(event_key, recipient)`` is unique: an event emitted again (a retry, a repeat, two
+    workers at once) inserts nothing (``INSERT ... ON CONFLICT DO NOTHING``), so each
+    message exists once and is sent by the task that sends its row. ``payload`` holds the
+    event's facts; the message is rendered from them when it is sent.
+    """
+
+    __tablename__ = "notification_outbox"
+    __table_args__ = (
+        UniqueConstraint("event_key", "recipient", name="uq_notification_outbox_event_recipient"),
+        Index("ix_notification_outbox_status_created", "status", "created_at"),
+        Index("ix_notification_outbox_shop_kind_created", "shop_domain", "kind", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_key: Mapped[str] = mapped_column(String(255))
+    recipient: Mapped[str] = mapped_column(String(320))
+    kind: Mapped[NotificationKind] = mapped_column(str_enum(NotificationKind))
+    shop_domain: Mapped[str] = mapped_column(SHOP)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    status: Mapped[OutboxStatus] = mapped_column(
+        str_enum(OutboxStatus), default=OutboxStatus.PENDING
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    message_id: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class NotificationSetting(TimestampMixin, Model):
+    """A shop's choice of notifications: the address(es) and the kinds it does not want.
+
+    No row means the defaults: every kind of its audience, to the shop's contact email.
+    """
+
+    __tablename__ = "notification_settings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shop_domain: Mapped[str] = mapped_column(SHOP, unique=True)
+    # comma-separated addresses; empty: the shop's contact email from Shopify
+    email: Mapped[str | None] = mapped_column(String(1000))
+    muted: Mapped[list[str]] = mapped_column(JSONDocument, default=list)

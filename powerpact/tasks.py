@@ -11,6 +11,7 @@ import threading
 
 import powerpact.catalog.tasks
 import powerpact.inventory.tasks
+import powerpact.notifications.tasks
 import powerpact.orders.tasks
 import powerpact.shopify.tasks
 from powerpact.config import ConfigError

@@ -8,6 +8,7 @@ from powerpact.bench.imports import import_command
 from powerpact.bench.intake import intake_command
 from powerpact.bench.inventory import inventory_command
 from powerpact.bench.margins import margins_command
+from powerpact.bench.notifications import notifications_command
 from powerpact.bench.orders import orders_command
 from powerpact.bench.oversized import oversized_command
 from powerpact.bench.pages import pages_command
@@ -26,6 +27,7 @@ def register(group: click.Group) -> None:
     group.add_command(intake_command)
     group.add_command(inventory_command)
     group.add_command(margins_command)
+    group.add_command(notifications_command)
     group.add_command(orders_command)
     group.add_command(oversized_command)
     group.add_command(pages_command)

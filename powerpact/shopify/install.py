@@ -53,7 +53,8 @@ def fulfilment_centre(
 
 
 def learn_shop(client: ShopifyClient, shop: RetailStore | PartnerStore) -> None:
-    """Name, currency, zone and scopes; the retail store's stock location (the first active).
+    """Name, contact email, currency, zone and scopes; the retail store's stock location (the
+    first active).
 
     A partner's ``location_id`` stays None: its stock counts at every location until the
     admin chooses one in the partner's settings.
@@ -63,6 +64,7 @@ def learn_shop(client: ShopifyClient, shop: RetailStore | PartnerStore) -> None:
     shop.name = info["name"]
     shop.currency_code = info["currencyCode"]
     shop.timezone = info["ianaTimezone"]
+    shop.contact_email = info.get("contactEmail") or shop.contact_email
     if (
         isinstance(shop, PartnerStore)
         and shop.cutoff_timezone == "UTC"

@@ -19,6 +19,7 @@ from powerpact.models import (
     StoreStatus,
     WebhookDelivery,
 )
+from powerpact.notifications.preferences import forget_shop
 from powerpact.orders.privacy import partner_redactions_due, scrub_order
 from powerpact.orders.tasks import redact_partner_order_task
 from powerpact.shopify.clients import client_for
@@ -301,6 +302,7 @@ def shop_redact(delivery: WebhookDelivery, payload: dict[str, Any]) -> dict[str,
     shop = find_shop(domain)
     if shop is not None:
         confirm_uninstalled(shop, "shop redact")
+    forget_shop(domain)  # its notification choices, addresses and messages
     if is_retail_shop(domain):
         orders = list(db.session.scalars(select(OrderSync)))
         for order in orders:

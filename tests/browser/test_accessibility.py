@@ -27,6 +27,7 @@ from powerpact.models import (
     FailureReason,
     ImportJob,
     ImportJobItem,
+    NotificationKind,
     OrderStatus,
     OrderSync,
     OrderSyncEvent,
@@ -39,6 +40,8 @@ from powerpact.models import (
     SyncRun,
     utcnow,
 )
+from powerpact.notifications.delivery import send_one
+from powerpact.notifications.outbox import Event, emit
 from tests.browser.accessibility import assert_accessible
 from tests.browser.test_walkthrough import import_two_directly
 from tests.e2e.conftest import Harness, empty_every_table, running_harness
@@ -356,6 +359,58 @@ def test_the_pages_around_the_app(site: Site) -> None:
         assert_accessible(page, "a page opened without signing in")
     finally:
         context.close()
+
+
+def test_the_notification_settings_the_unsubscribe_page_and_the_demo_mail(site: Site) -> None:
+    """Each audience's notification choices (with an error, the save bar, a save), the
+    unsubscribe page a message links to, and the demo's mail with that message in it."""
+    site.install(NORTH)
+    page = site.open(RETAIL, "/admin/settings/notifications")
+    assert_accessible(page, "admin notifications")
+    address = page.get_by_label("Email addresses (separate several with commas)")
+    address.fill("not an address")
+    page.get_by_role("region", name="Unsaved changes").wait_for()
+    assert_accessible(page, "admin notifications, save bar shown")
+    page.get_by_role("button", name="Save notifications").click()
+    page.get_by_text("Not an email address: not an address").wait_for()
+    assert_accessible(page, "admin notifications, invalid address")
+    page.get_by_label("Email addresses (separate several with commas)").fill("ops@bubbly.example")
+    page.get_by_role("button", name="Save notifications").click()
+    page.locator(".sandbox-toasts [role=status]", has_text="Notifications saved").wait_for()
+
+    page = site.open(NORTH, "/partner/notifications")
+    page.get_by_text(f"owner@{NORTH}").wait_for()  # its contact email, read at install
+    assert_accessible(page, "partner notifications")
+
+    event = Event(
+        NotificationKind.ORDER_FAILED,
+        NORTH,
+        "order_failed:1:insufficient_inventory",
+        {
+            "order_name": "#1042",
+            "reason_text": "Your store refused the order for lack of stock.",
+            "failed_at": utcnow().isoformat(),
+            "path": "/partner/orders?status=failed",
+        },
+    )
+    [outbox_id] = emit([event])
+    db.session.commit()
+    assert send_one(outbox_id) == "sent"
+    page = site.open(NORTH, "/dev/mail")
+    assert_accessible(page, "demo mail")
+    page.get_by_role("link", name="Order #1042 could not be sent to North Star Roasters").click()
+    page.get_by_role("heading", name="Text part").wait_for()
+    assert_accessible(page, "demo mail, a message")
+    page.get_by_role("link", name="Open the HTML part as the recipient sees it").click()
+    page.get_by_text("Your store refused the order for lack of stock.").wait_for()
+    assert_accessible(page, "an order failure email's HTML part")
+    link = page.get_by_role("link", name="Stop these emails").get_attribute("href")
+    assert link.startswith("http://127.0.0.1:5000/notifications/unsubscribe/")  # APP_URL's
+    page.goto(f"{site.base}{urlsplit(link).path}")
+    assert_accessible(page, "unsubscribe, asked")
+    page.get_by_role("button", name="Unsubscribe").click()
+    page.get_by_text("will no longer get emails").wait_for()
+    assert_accessible(page, "unsubscribe, done")
 
 
 # The same pages once the stores hold orders, syncs and imports.

@@ -162,6 +162,23 @@ def call(
     return client.open(path, method=method, query_string=query, data=form, headers=caller.headers())
 
 
+# A page where a partner edits its own settings: a POST may change the caller's own row of
+# these tables (every changed row names the caller's shop), never another's.
+OWN_SETTINGS = {("/partner/notifications", "POST"): {"notification_settings"}}
+ALICE = "alice-roasters.myshopify.com"
+
+
+def changes_only_own_rows(
+    rule: Rule, method: str, caller: Caller, table: str, before: list[str], after: list[str]
+) -> bool:
+    if table not in OWN_SETTINGS.get((rule.rule, method), set()):
+        return False
+    if caller.name not in ("another partner (htmx)", "another partner (document)"):
+        return False
+    differing = set(before) ^ set(after)
+    return all(ALICE in row and "bob-beans" not in row for row in differing)
+
+
 def problems_of(
     rule: Rule, method: str, caller: Caller, response: TestResponse, before, after
 ) -> list[str]:
@@ -178,7 +195,12 @@ def problems_of(
         f"{k}: {v}" for k, v in response.headers.items()
     )
     found += [f"{where}: shows {secret!r}" for secret in BOB_SECRETS if secret in shown]
-    changed = sorted(t for t in before if before[t] != after.get(t))
+    changed = sorted(
+        t
+        for t in before
+        if before[t] != after.get(t)
+        and not changes_only_own_rows(rule, method, caller, t, before[t], after.get(t) or [])
+    )
     if changed:
         found.append(f"{where}: changed {changed}")
     return found

@@ -47,6 +47,7 @@ def shop_api(shopify):
         lambda v: {
             "shop": {
                 "name": "Alice Roasters",
+                "contactEmail": "hello@alice-roasters.example",
                 "currencyCode": "EUR",
                 "ianaTimezone": "Europe/Paris",
                 "plan": {"publicDisplayName": "Basic"},
@@ -139,6 +140,7 @@ def test_callback_stores_the_token_encrypted_and_subscribes_webhooks(
     assert partner.refresh_token == "shprt_refresh"
     assert partner.access_token_expires_at is not None
     assert partner.name == "Alice Roasters" and partner.currency_code == "EUR"
+    assert partner.contact_email == "hello@alice-roasters.example"  # where notifications go
     assert partner.location_id is None, "stock is counted at every location until chosen"
     raw = db_session.execute(text("SELECT access_token FROM partner_stores")).scalar_one()
     assert "alice0000" not in raw
