@@ -5,15 +5,12 @@ A section is a title, the page that shows it, and its items; each item has a sta
 keys was not in the last digest sent (something is new), and at most once an hour
 (``events.admin_digest_events``).
 
-Low stock comes from ``powerpact.inventory.low_stock.low_stock_variants(retail_shop_id)``
-when that module exists (another part of issue #22 writes it): a list of items, each a
-mapping or an object with ``bubbly_variant_id``, ``title``, ``partner_name`` and
-``available`` (``threshold`` if it has one). Until it exists the digest has no such section.
+Low stock is the home's list (``inventory.low_stock.low_stock_variants``): a variant is
+new to the digest when it falls to its partner's threshold, not each time it sells.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import Callable
 from datetime import timedelta
@@ -23,6 +20,7 @@ from sqlalchemy import or_, select
 
 from powerpact.db_types import utcnow
 from powerpact.extensions import db
+from powerpact.inventory.low_stock import low_stock_variants
 from powerpact.models import (
     OrderStatus,
     OrderSync,
@@ -40,7 +38,6 @@ FAILED_WITHIN = timedelta(days=7)
 SYNC_ERRORS_WITHIN = timedelta(days=1)
 ITEMS_PER_SECTION = 50
 INVENTORY_KINDS = ("inventory", "inventory_webhook")
-LOW_STOCK_MODULE = "powerpact.inventory.low_stock"
 
 Section = dict[str, Any]  # {"title", "path", "items": [{"key", "text"}]} (stored as JSON)
 
@@ -123,33 +120,18 @@ def inventory_errors_section(retail: RetailStore) -> Section:
     return section("Inventory sync errors", "/admin/sync-runs", items)
 
 
-def item_field(item: Any, name: str, default: Any = None) -> Any:
-    if isinstance(item, dict):
-        return item.get(name, default)
-    return getattr(item, name, default)
-
-
-def low_stock_section(retail: RetailStore) -> Section | None:
-    """Low-stock variants, when ``inventory.low_stock`` exists (None otherwise)."""
-    try:
-        module = importlib.import_module(LOW_STOCK_MODULE)
-    except ModuleNotFoundError as exc:
-        if exc.name != LOW_STOCK_MODULE:
-            raise
-        return None
-    variants = module.low_stock_variants(retail.id)
+def low_stock_section(retail: RetailStore) -> Section:
+    """The imported variants at or under their partner's low-stock threshold, lowest first."""
     items = []
-    for v in variants:
-        title = item_field(v, "title") or item_field(v, "bubbly_variant_id", "A variant")
-        partner = item_field(v, "partner_name") or item_field(v, "partner_shop_domain") or ""
-        threshold = item_field(v, "threshold")
+    for variant in low_stock_variants(retail.id):
+        title = variant.product_title + (
+            f" · {variant.variant_title}" if variant.variant_title else ""
+        )
         items.append(
             {
-                "key": f"low_stock:{item_field(v, 'bubbly_variant_id', title)}",
-                "text": f"{title}{f' ({partner})' if partner else ''}: "
-                f"{item_field(v, 'available', '?')} left"
-                + (f", threshold {threshold}" if threshold is not None else "")
-                + ".",
+                "key": f"low_stock:{variant.product_map_id}",
+                "text": f"{title} ({variant.partner_name}): {variant.retail_available} left"
+                f" at the retail store, threshold {variant.threshold}.",
             }
         )
     return section("Low stock", "/admin/", items)

@@ -18,6 +18,7 @@ from powerpact.notifications.outbox import emit
 from tests.factories import (
     OrderSyncFactory,
     PartnerStoreFactory,
+    ProductMapFactory,
     RetailStoreFactory,
     SyncRunFactory,
 )
@@ -117,37 +118,24 @@ def test_the_digest_lists_what_needs_attention_and_only_when_something_is_new(
     ] * 2
 
 
-def test_low_stock_enters_the_digest_when_its_module_exists(db_session, shops, monkeypatch):
-    retail, _, _ = shops
-    assert digest.low_stock_section(retail) is None  # inventory.low_stock not written yet
-    import sys
-    import types
-
-    module = types.ModuleType(digest.LOW_STOCK_MODULE)
-    calls = []
-
-    def low_stock_variants(retail_shop_id):
-        calls.append(retail_shop_id)
-        return [
-            {
-                "bubbly_variant_id": "gid://shopify/ProductVariant/9",
-                "title": "Ethiopia 250 g",
-                "partner_name": "Alice",
-                "available": 3,
-                "threshold": 5,
-            }
-        ]
-
-    module.low_stock_variants = low_stock_variants  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, digest.LOW_STOCK_MODULE, module)
+def test_low_stock_enters_the_digest_once_a_variant_falls_to_its_threshold(db_session, shops):
+    retail, alice, _ = shops
+    alice.low_stock_threshold = 5
+    low = ProductMapFactory(
+        partner=alice, retail_available=3, product_title="Ethiopia", variant_title="250 g"
+    )
+    ProductMapFactory(partner=alice, retail_available=6)  # above the threshold
+    db_session.commit()
     found = digest.low_stock_section(retail)
-    assert calls == [retail.id]
     assert found["items"] == [
         {
-            "key": "low_stock:gid://shopify/ProductVariant/9",
-            "text": "Ethiopia 250 g (Alice): 3 left, threshold 5.",
+            "key": f"low_stock:{low.id}",
+            "text": "Ethiopia · 250 g (Alice): 3 left at the retail store, threshold 5.",
         }
     ]
+    low.retail_available = 2  # selling on is not news
+    db_session.commit()
+    assert [i["key"] for i in digest.low_stock_section(retail)["items"]] == [f"low_stock:{low.id}"]
 
 
 def test_an_old_failure_is_not_found_again(db_session, shops):
