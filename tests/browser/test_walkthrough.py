@@ -294,3 +294,6 @@ def test_the_readme_demo_from_sign_in_to_a_tracked_partner_order(live, pages):
     admin.get_by_role("img", name="Orders per day").wait_for()
     assert "North Star Roasters" in admin.locator("#chart-orders").inner_text()
     snap(admin, 13, "home", full=True)
+    low_stock = admin.locator("#low-stock")
+    assert "North Star Roasters" in low_stock.inner_text(), "a sold-out variant is listed"
+    snap(admin, 17, "low-stock", part=low_stock)
