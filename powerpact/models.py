@@ -872,6 +872,7 @@ class OutboxStatus(enum.StrEnum):
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"  # gave up after its attempts; ``last_error`` says why
+    WITHDRAWN = "withdrawn"  # its recipient unsubscribed (or was removed) before it went
 
 
 class NotificationOutbox(Model):

@@ -34,7 +34,7 @@ def upgrade():
         sa.Column('kind', sa.Enum('order_failed', 'statement', 'admin_digest', name='notificationkind', native_enum=False, length=32), nullable=False),
         sa.Column('shop_domain', sa.String(length=255), nullable=False),
         sa.Column('payload', JSON_DOCUMENT, nullable=False),
-        sa.Column('status', sa.Enum('pending', 'sent', 'failed', name='outboxstatus', native_enum=False, length=32), nullable=False),
+        sa.Column('status', sa.Enum('pending', 'sent', 'failed', 'withdrawn', name='outboxstatus', native_enum=False, length=32), nullable=False),
         sa.Column('attempts', sa.Integer(), nullable=False),
         sa.Column('last_error', sa.Text(), nullable=True),
         sa.Column('message_id', sa.String(length=255), nullable=True),

@@ -2,7 +2,10 @@
 
 ``send_one`` locks the row (``FOR UPDATE SKIP LOCKED`` on PostgreSQL: a second worker given
 the same id skips it), sends it unless it was sent, and records ``sent_at``, the attempts
-and the status in the same transaction. A failure records the attempt and the error (the
+and the status in the same transaction. A row whose recipient no longer wants its kind (an
+unsubscribe, or an address taken off, after the row was made and before it went, say while
+an SMTP server refused it) is ``withdrawn`` instead: the link stops the next email, whatever
+is still waiting. A failure records the attempt and the error (the
 SMTP server's reply, never a password) and raises ``SendFailed``, so the task's retries try
 again; after ``MAX_ATTEMPTS`` the row is ``failed`` and stays so.
 """
@@ -18,6 +21,7 @@ from powerpact.db_types import utcnow
 from powerpact.extensions import db
 from powerpact.models import NotificationOutbox, OutboxStatus
 from powerpact.notifications.messages import build_message
+from powerpact.notifications.preferences import recipients_of
 from powerpact.notifications.transport import describe_error, transport
 
 log = logging.getLogger(__name__)
@@ -42,6 +46,10 @@ def send_one(outbox_id: int) -> str:
     if row.status != OutboxStatus.PENDING:
         db.session.rollback()
         return f"already {row.status.value}"
+    if not still_wanted(row):
+        row.status = OutboxStatus.WITHDRAWN
+        db.session.commit()
+        return "withdrawn: the recipient no longer wants it"
     row.attempts += 1
     row.last_attempt_at = utcnow()
     try:
@@ -66,6 +74,12 @@ def send_one(outbox_id: int) -> str:
     row.last_error = None
     db.session.commit()
     return "sent"
+
+
+def still_wanted(row: NotificationOutbox) -> bool:
+    """Is the row's address still one its shop gets its kind of email at?"""
+    found = recipients_of([row.shop_domain]).get(row.shop_domain)
+    return found is not None and row.recipient in found.for_kind(row.kind)
 
 
 def pending_to_sweep(limit: int = SWEEP_LIMIT) -> list[int]:

@@ -11,11 +11,12 @@ import pytest
 from sqlalchemy import select
 
 from powerpact.config import SmtpSettings
-from powerpact.models import FailureReason, NotificationOutbox, OutboxStatus
+from powerpact.models import FailureReason, NotificationKind, NotificationOutbox, OutboxStatus
 from powerpact.notifications import delivery
 from powerpact.notifications.events import order_failure_events
 from powerpact.notifications.messages import build_message
 from powerpact.notifications.outbox import emit
+from powerpact.notifications.preferences import mute
 from powerpact.notifications.tasks import emit_and_enqueue, send_notification_task
 from powerpact.notifications.transport import (
     TRANSPORT_KEY,
@@ -67,6 +68,20 @@ def test_a_failed_order_reaches_the_smtp_server_once_with_text_html_and_unsubscr
     assert row.status == OutboxStatus.SENT
     assert row.attempts == 1
     assert row.sent_at is not None
+
+
+def test_a_message_waiting_when_its_recipient_unsubscribes_is_withdrawn(
+    app, failed_order, smtp_inbox, db_session, monkeypatch
+):
+    monkeypatch.setattr(delivery, "transport", lambda: pytest.fail("nothing is sent"))
+    (outbox_id,) = emit(order_failure_events())
+    db_session.commit()
+    assert mute(failed_order.partner_shop_domain, NotificationKind.ORDER_FAILED)
+    db_session.commit()
+    assert delivery.send_one(outbox_id).startswith("withdrawn")
+    row = db_session.get(NotificationOutbox, outbox_id)
+    assert (row.status, row.attempts) == (OutboxStatus.WITHDRAWN, 0)
+    assert delivery.pending_to_sweep() == []
 
 
 def test_without_smtp_the_message_lands_in_the_maildir(app, failed_order, tmp_path, db_session):
