@@ -33,6 +33,7 @@ from markupsafe import Markup
 from pygal.style import Style
 
 from powerpact.inventory.charts_data import SyncHour
+from powerpact.inventory.history import DAYS as STOCK_DAYS
 from powerpact.inventory.history import StockDay
 from powerpact.margins.figures import PartnerWeek, Period
 from powerpact.money import minor_digits
@@ -544,19 +545,21 @@ def stock_history_chart(days: Sequence[StockDay]) -> Chart:
     written = Series("Changes written", tuple(day.changes for day in days), drawn=False)
     lowest, highest = min(level.values, default=0), max(level.values, default=0)
     summary = (
-        f"In the last {len(days)} days PowerPact wrote {counted(written.total, 'stock change')}"
+        f"In the last {counted(len(days), 'day')} PowerPact wrote"
+        f" {counted(written.total, 'stock change')}"
         f"; the retail stock ended at {number(level.values[-1] if days else 0)}, lowest "
         f"{number(lowest)} and highest {number(highest)}."
     )
     chart = Chart(
         key="chart-stock",
         title="Retail stock per day",
-        period=f"Last {len(days)} days",
+        period=f"Last {counted(len(days), 'day')}"
+        + (" (since it was imported)" if len(days) < STOCK_DAYS else ""),
         summary=summary,
         row_heading="Day",
         labels=labels,
         series=(level, written),
-        empty_text=f"No stock in the last {len(days)} days, and no change written.",
+        empty_text=f"No stock in the last {counted(len(days), 'day')}, and no change written.",
     )
     return with_daily_bars(chart, level, height=200)
 

@@ -79,14 +79,19 @@ def stock_per_day(
     zone: ZoneInfo,
     *,
     days: int = DAYS,
+    since: datetime | None = None,
     now: datetime | None = None,
 ) -> list[StockDay]:
     """The variant's retail level at the end of each of the last ``days`` days in ``zone``
-    (today: now), oldest first. Before the first change in the window the level is that
-    change's ``before`` (or the last change before the window's ``after``); with no change
-    at all, the level known now (``current``, 0 if unknown)."""
+    (today: now), oldest first, from the day of ``since`` (its import) if that is later:
+    there was no retail stock to draw before it. Before the first change in the window the
+    level is that change's ``before`` (or the last change before the window's ``after``);
+    with no change at all, the level known now (``current``, 0 if unknown)."""
     today = (now or utcnow()).astimezone(zone).date()
     first_day = today - timedelta(days=days - 1)
+    if since is not None:
+        first_day = min(max(first_day, since.astimezone(zone).date()), today)
+    days = (today - first_day).days + 1
     start = local_day_start(first_day, zone)
     earlier = db.session.scalar(
         select(StockChange.after)

@@ -162,7 +162,9 @@ def variant_stock(product_map_id: int) -> tuple[str, int] | BaseResponse:
                 buffer_resync_task(product_map.partner_shop_domain, product_map.partner_product_id)
             typed = None
     zone = shop_zone(g.shop.timezone)
-    days = history.stock_per_day(product_map.id, product_map.retail_available, zone)
+    days = history.stock_per_day(
+        product_map.id, product_map.retail_available, zone, since=product_map.created_at
+    )
     page = render_template(
         "inventory/variant_stock.html",
         product_map=product_map,

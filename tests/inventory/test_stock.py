@@ -8,6 +8,7 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
+from powerpact import charts
 from powerpact.db_types import utcnow
 from powerpact.inventory import history, service
 from powerpact.inventory.buffer import InvalidBuffer, parse_units, retail_target
@@ -280,6 +281,18 @@ def test_the_history_gives_the_level_at_each_days_end(world, db_session):
     assert days[0].level == 12
     untouched = history.stock_per_day(maps[1].id, 5, ZoneInfo("UTC"), now=now)
     assert {d.level for d in untouched} == {5}
+    # Imported three days ago: the days before it had no retail stock to draw.
+    new = history.stock_per_day(
+        maps[1].id, 5, ZoneInfo("UTC"), since=now - timedelta(days=2, hours=1), now=now
+    )
+    assert [d.day for d in new] == [now.date() - timedelta(days=n) for n in (2, 1, 0)]
+    chart = charts.stock_history_chart(new)
+    assert chart.period == "Last 3 days (since it was imported)"
+    assert charts.stock_history_chart(days).period == "Last 30 days"
+    today = history.stock_per_day(maps[1].id, 5, ZoneInfo("UTC"), since=now, now=now)
+    assert len(today) == 1 and charts.stock_history_chart(today).summary.startswith(
+        "In the last 1 day PowerPact"
+    )
 
 
 def test_low_stock_lists_variants_at_or_under_the_threshold_with_their_trend(world, db_session):

@@ -22,6 +22,7 @@ def low(personas, db_session):
         product_title="Kenya Nyeri",
         variant_title="250g",
         retail_available=1,
+        created_at=utcnow() - timedelta(days=60),  # imported before the chart's 30 days
     )
     ProductMapFactory(partner=personas.alice, product_title="Plenty", retail_available=40)
     for days_ago, before, after, source in (
