@@ -6,6 +6,8 @@ read exactly by the home's figures and charts."""
 from __future__ import annotations
 
 import itertools
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -289,3 +291,57 @@ def apply_change(
         db.session.execute(
             delete(PartnerStore).where(PartnerStore.shop_domain == partners[pick % len(partners)])
         )
+
+
+def test_two_captures_recording_two_partners_in_opposite_orders_do_not_deadlock(committed_app):
+    """Capture A records North then Harbor for its retail order, capture B Harbor then North
+    for its own, in the same hour, each in its own transaction. Each statement's trigger
+    takes the hour's retail row before any partner's count row (migration 0028): B waits
+    for A holding nothing A needs, and both commit. With the partners' rows first (0025)
+    A held the hour's row and waited for B's Harbor row while B waited for the hour's row:
+    PostgreSQL broke the deadlock by failing one of them."""
+    north, harbor = (
+        PartnerStoreFactory(shop_domain=f"{name}.myshopify.com", name=name)
+        for name in ("north", "harbor")
+    )
+    db.session.commit()
+    a_recorded_one = threading.Event()
+    errors: list[BaseException] = []
+
+    def capture(order_id: str, partners: list[str], *, first: bool) -> None:
+        try:
+            with committed_app.app_context():
+                for n, partner in enumerate(partners):
+                    if n == 1 and first:
+                        time.sleep(0.5)  # B is waiting by now
+                    db.session.add(
+                        OrderSync(
+                            bubbly_order_id=order_id,
+                            partner_shop_domain=partner,
+                            currency="USD",
+                            created_at=NOW,
+                        )
+                    )
+                    db.session.flush()
+                    if first:
+                        a_recorded_one.set()
+                db.session.commit()
+                db.session.remove()
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    domains = [north.shop_domain, harbor.shop_domain]
+    a = threading.Thread(
+        target=capture, args=("gid://shopify/Order/A", domains), kwargs={"first": True}
+    )
+    b = threading.Thread(
+        target=capture, args=("gid://shopify/Order/B", domains[::-1]), kwargs={"first": False}
+    )
+    a.start()
+    assert a_recorded_one.wait(10)
+    b.start()
+    a.join(30)
+    b.join(30)
+    assert errors == []
+    assert retail_hours() == {datetime(2026, 12, 6, 14, tzinfo=UTC): 2}
+    assert_counts_match()
