@@ -113,13 +113,17 @@ def test_a_module_renders_only_its_own_directorys_templates():
     assert elsewhere == []
 
 
+# The admin's layout, and the one of a page opened outside Shopify's admin (from an email).
+LAYOUTS = ("base.html", "standalone.html")
+
+
 def test_a_template_includes_its_own_directorys_and_the_shared_ones():
     strays = []
     for name in template_names():
         directory = name.partition("/")[0] if "/" in name else None
         for tag, target in tags_of(name):
             allowed = (
-                target == "base.html"
+                target in LAYOUTS
                 if tag == "extends"
                 else target.partition("/")[0] in (directory, *SHARED)
             )
