@@ -71,3 +71,26 @@ def test_a_partner_exports_the_filtered_table_and_stays_on_it(live, page):
     assert page.url == table_url
     assert page.locator("#orders-table tbody tr").count() == 1
     assert trouble == []
+
+
+def test_a_control_changed_the_moment_a_boosted_page_shows_is_not_lost(live, page):
+    """A boosted link swaps the new page in and, after htmx's settle delay, binds its controls.
+    A filter changed in between (the next macrotask after the swap) must still be sent."""
+    harness, base = live
+    for shop in (RETAIL, NORTH, HARBOR):
+        harness.install(shop)
+    add_orders(NORTH, ["#4301"])
+    add_orders(NORTH, ["#4302"], failed=True)
+    sign_in(page, base, RETAIL)
+    page.goto(f"{base}/admin/")
+    page.wait_for_load_state("networkidle")
+    page.evaluate(
+        """() => document.body.addEventListener('htmx:afterSwap', () => setTimeout(() => {
+                 const status = document.querySelector('#desk-filters select[name=status]');
+                 if (!status || status.value === 'failed') { return; }
+                 status.value = 'failed';
+                 status.dispatchEvent(new Event('change', {bubbles: true}));
+               }, 0))"""
+    )
+    page.get_by_role("link", name="Orders", exact=True).click()
+    page.wait_for_url("**status=failed**", timeout=5000)
