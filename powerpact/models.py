@@ -523,10 +523,23 @@ class PartnerLineShare(Model):
     fulfilled_quantity: Mapped[int] = mapped_column(Integer, default=0)
 
 
+AFTERCARE_DUE = "kind IN ('cancel_requested', 'partner_redaction_due')"
+
+
 class OrderSyncEvent(Model):
     """The timeline of an OrderSync: captured, ready, each attempt, sent, fulfilled..."""
 
     __tablename__ = "order_sync_events"
+    __table_args__ = (
+        # The few events the aftercare sweep looks for: a cancellation or a partner
+        # redaction that fell due (``orders.tasks.resume_lost_aftercare``).
+        Index(
+            "ix_order_sync_events_aftercare_due",
+            "created_at",
+            postgresql_where=text(AFTERCARE_DUE),
+            sqlite_where=text(AFTERCARE_DUE),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_sync_id: Mapped[int] = mapped_column(

@@ -31,7 +31,7 @@ from powerpact.models import (
 from powerpact.money import round_money
 from powerpact.orders import partner_lines
 from powerpact.orders.batches import BATCH_IDENTIFIER
-from powerpact.orders.capture import add_event
+from powerpact.orders.capture import CANCEL_REQUESTED, LOST_AFTER, SWEEP_WINDOW, add_event
 from powerpact.orders.partner_lines import Shipped
 from powerpact.orders.push import ORDER_SYNC_IDENTIFIER
 from powerpact.shopify.client import ShopifyClient
@@ -706,17 +706,78 @@ def cancelled_message(order: OrderSync, text: str, credit: Decimal | None) -> st
     return f"{text} Credited {amount} {order.currency} on the partner's statement."
 
 
-def cancel_partner_order(order_sync_id: int) -> str:
+def cancel_partner_order(order_sync_id: int, *, last_attempt: bool = True) -> str:
     """Cancel a sent partner order whose retail order was cancelled, if the partner has not shipped.
 
     A partner order that holds other retail orders (a batch) or has shipped stays
     flagged ``needs_attention`` for a person; both outcomes go on the timeline. A partner
     order cancelled (here, or already at the partner) credits the partner's statement with
     what it still charged (``credit_cancellation``); one that shipped credits nothing.
+
+    The OrderSync's row is locked first, so a cancellation the sweep enqueued again
+    (``cancellations_left_waiting``) and one still retrying never both cancel. A Shopify
+    error is raised for the task to retry, unless this is its ``last_attempt``: then it is
+    put on the timeline for a person, and the order stays flagged.
     """
-    order = db.session.get(OrderSync, order_sync_id)
+    order = db.session.get(OrderSync, order_sync_id, with_for_update=True, populate_existing=True)
     if order is None or not order.needs_attention or order.partner_order_id is None:
         return "nothing to cancel"
+    if not order.events or order.events[-1].kind != CANCEL_REQUESTED:
+        return "already handled"
+    try:
+        return _cancel_at_partner(order)
+    except ShopifyError as exc:
+        if not last_attempt:
+            raise
+        db.session.rollback()
+        order = db.session.get(OrderSync, order_sync_id, with_for_update=True)
+        if order is None or not order.events or order.events[-1].kind != CANCEL_REQUESTED:
+            return "already handled"
+        log.warning("partner order of order sync %s not cancelled: %s", order_sync_id, exc)
+        add_event(
+            order,
+            "needs_attention",
+            f"Could not cancel partner order {order.partner_order_name or order.partner_order_id}"
+            f" ({exc}): cancel it at the partner by hand.",
+        )
+        db.session.commit()
+        return "failed"
+
+
+def cancellations_left_waiting(
+    older_than: timedelta = LOST_AFTER, within: timedelta = SWEEP_WINDOW
+) -> list[int]:
+    """OrderSyncs whose cancellation was requested between ``within`` and ``older_than`` ago
+    and has no outcome yet: its task never ran (the queue was unreachable when the capture
+    committed) or is lost. The sweep enqueues them again; ``cancel_partner_order`` makes a
+    repeat harmless."""
+    now = utcnow()
+    latest = (
+        select(OrderSyncEvent.kind)
+        .where(OrderSyncEvent.order_sync_id == OrderSync.id)
+        .order_by(OrderSyncEvent.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    requested = select(OrderSyncEvent.order_sync_id).where(
+        OrderSyncEvent.kind == CANCEL_REQUESTED,
+        OrderSyncEvent.created_at >= now - within,
+        OrderSyncEvent.created_at < now - older_than,
+    )
+    return list(
+        db.session.scalars(
+            select(OrderSync.id)
+            .where(
+                OrderSync.needs_attention.is_(True),
+                OrderSync.id.in_(requested),
+                latest == CANCEL_REQUESTED,
+            )
+            .order_by(OrderSync.id)
+        )
+    )
+
+
+def _cancel_at_partner(order: OrderSync) -> str:
     partner = db.session.scalar(
         select(PartnerStore).where(PartnerStore.shop_domain == order.partner_shop_domain)
     )

@@ -51,6 +51,13 @@ from powerpact.skus import SKU_PREFIX, partner_handle
 
 UNSENT = (OrderStatus.PENDING, OrderStatus.READY_FOR_SYNC)
 RISK_HOLD_GRACE = timedelta(seconds=2)
+# The timeline event of a partner order to cancel: its outcome comes after it (aftercare).
+CANCEL_REQUESTED = "cancel_requested"
+LOST_AFTER = timedelta(hours=1)
+"""A cancellation or a partner redaction with no outcome this long after it fell due was
+lost (its task never reached the queue): longer than either task's retries take (five,
+doubling from 30 s or 60 s: about 16 or 31 minutes)."""
+SWEEP_WINDOW = timedelta(days=7)
 # The capture a second look runs (``orders.tasks.capture_order``): it captures one order
 # and schedules what became due once the transaction commits.
 Capture = Callable[[str], str]
@@ -388,7 +395,7 @@ def record_order(
             OrderStatus.FULFILLED,
         ):
             order.needs_attention = True
-            add_event(order, "cancel_requested", verdict.reason or "Cancelled on the retail store.")
+            add_event(order, CANCEL_REQUESTED, verdict.reason or "Cancelled on the retail store.")
         elif verdict.status == OrderStatus.CANCELLED and order.status == OrderStatus.FAILED:
             _apply_readiness(order, verdict)
         touched.append(order)
@@ -483,7 +490,7 @@ def capture_order(order_gid: str) -> Captured:
     to_cancel = tuple(
         order.id
         for order in touched
-        if order.needs_attention and order.events and order.events[-1].kind == "cancel_requested"
+        if order.needs_attention and order.events and order.events[-1].kind == CANCEL_REQUESTED
     )
     hold_ends = [o.risk_hold_until for o in touched if o.risk_hold_until is not None]
     current = {line.line_id: line.quantity for line in captured.lines}

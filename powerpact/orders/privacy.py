@@ -29,13 +29,15 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable, Sequence
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
 
+from powerpact.db_types import utcnow
 from powerpact.extensions import db
-from powerpact.models import OrderSync, PartnerStore, WaitingTracking
-from powerpact.orders.capture import add_event
+from powerpact.models import OrderSync, OrderSyncEvent, PartnerStore, WaitingTracking
+from powerpact.orders.capture import LOST_AFTER, SWEEP_WINDOW, add_event
 from powerpact.shopify.clients import client_for
 from powerpact.shopify.errors import ShopifyError, UserErrors
 from powerpact.shopify.oauth import refresh_due_tokens
@@ -46,6 +48,7 @@ REDACTED = "[redacted]"
 # Shorter values (a two-letter first name or country) would blank unrelated words.
 MIN_NEEDLE_LENGTH = 3
 TRACKING_SECRETS = ("number", "url")
+PARTNER_REDACTION_DUE = "partner_redaction_due"
 PARTNER_REDACTED = "partner_redacted"
 PARTNER_REDACTION_FAILED = "partner_redaction_failed"
 # The shipping address a partner order keeps once its customer is erased: every field
@@ -147,8 +150,56 @@ def carries_the_customer(order: OrderSync) -> bool:
 
 def partner_redactions_due(orders: Sequence[OrderSync]) -> list[int]:
     """The orders whose partner order carries the customer, to erase her from once the
-    redaction commits (``redact_partner_order``)."""
-    return [order.id for order in orders if carries_the_customer(order)]
+    redaction commits (``redact_partner_order``). Each gets a ``partner_redaction_due``
+    event, which stays its last word on the redaction until the task records an outcome:
+    the sweep finds a task that never ran by it (``redactions_left_waiting``)."""
+    due = [order for order in orders if carries_the_customer(order)]
+    for order in due:
+        add_event(
+            order,
+            PARTNER_REDACTION_DUE,
+            "The customer asked to be erased: erasing her from partner order"
+            f" {order.partner_order_name or order.partner_order_id}.",
+        )
+    return [order.id for order in due]
+
+
+REDACTION_KINDS = (PARTNER_REDACTION_DUE, PARTNER_REDACTED, PARTNER_REDACTION_FAILED)
+
+
+def last_redaction_event(order: OrderSync) -> str | None:
+    return next((e.kind for e in reversed(order.events) if e.kind in REDACTION_KINDS), None)
+
+
+def redactions_left_waiting(
+    older_than: timedelta = LOST_AFTER, within: timedelta = SWEEP_WINDOW
+) -> list[int]:
+    """OrderSyncs whose partner redaction fell due between ``within`` and ``older_than``
+    ago and has no outcome yet: its task never ran or is lost. The sweep enqueues them
+    again; ``redact_partner_order`` makes a repeat harmless."""
+    now = utcnow()
+    fell_due = select(OrderSyncEvent.order_sync_id).where(
+        OrderSyncEvent.kind == PARTNER_REDACTION_DUE,
+        OrderSyncEvent.created_at >= now - within,
+        OrderSyncEvent.created_at < now - older_than,
+    )
+    latest = (
+        select(OrderSyncEvent.kind)
+        .where(
+            OrderSyncEvent.order_sync_id == OrderSync.id,
+            OrderSyncEvent.kind.in_(REDACTION_KINDS),
+        )
+        .order_by(OrderSyncEvent.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    return list(
+        db.session.scalars(
+            select(OrderSync.id)
+            .where(OrderSync.id.in_(fell_due), latest == PARTNER_REDACTION_DUE)
+            .order_by(OrderSync.id)
+        )
+    )
 
 
 def redact_partner_order(order_sync_id: int, *, last_attempt: bool = True) -> str:
@@ -170,6 +221,10 @@ def redact_partner_order(order_sync_id: int, *, last_attempt: bool = True) -> st
         select(PartnerStore).where(PartnerStore.shop_domain == order.partner_shop_domain)
     )
     refresh_due_tokens(partner)  # nothing is held yet; a refresh commits
+    # Locked, so a run the sweep enqueued again waits for one still retrying, then sees it.
+    order = db.session.get(OrderSync, order_sync_id, with_for_update=True, populate_existing=True)
+    if order is None or last_redaction_event(order) in (PARTNER_REDACTED, PARTNER_REDACTION_FAILED):
+        return "already handled"
     try:
         if partner is None or not partner.is_active:
             raise ShopifyError(

@@ -11,8 +11,12 @@ from huey import crontab
 from powerpact.extensions import after_commit
 from powerpact.models import WebhookDelivery
 from powerpact.orders import batches, capture, dispatch, push, refunds, rollup
-from powerpact.orders.aftercare import cancel_partner_order, retry_due_waiting_tracking
-from powerpact.orders.privacy import redact_partner_order
+from powerpact.orders.aftercare import (
+    cancel_partner_order,
+    cancellations_left_waiting,
+    retry_due_waiting_tracking,
+)
+from powerpact.orders.privacy import redact_partner_order, redactions_left_waiting
 from powerpact.orders.reconcile import reconcile_stores
 from powerpact.queue import periodic_task, task
 from powerpact.shops import is_retail_shop
@@ -38,9 +42,9 @@ def send_batches_task(partner_domain: str) -> int:
     return batches.send_batches(partner_domain)
 
 
-@task(retries=5, retry_delay=30, retry_backoff=2)
-def cancel_partner_order_task(order_sync_id: int) -> str:
-    return cancel_partner_order(order_sync_id)
+@task(retries=5, retry_delay=30, retry_backoff=2, context=True)
+def cancel_partner_order_task(order_sync_id: int, task: Any = None) -> str:
+    return cancel_partner_order(order_sync_id, last_attempt=task is None or not task.retries)
 
 
 @task(retries=5, retry_delay=30, retry_backoff=2)
@@ -152,3 +156,17 @@ def retry_waiting_tracking() -> dict[str, int]:
 def redact_partner_order_task(order_sync_id: int, task: Any = None) -> str:
     """Erase a redacted customer from the partner order made for her (``orders.privacy``)."""
     return redact_partner_order(order_sync_id, last_attempt=task is None or not task.retries)
+
+
+@periodic_task(crontab(minute="*/10"))
+def resume_lost_aftercare() -> dict[str, int]:
+    """Every ten minutes: a partner order's cancellation or redaction with no outcome an
+    hour after it fell due is enqueued again (its task never reached the queue: Redis was
+    unreachable when the webhook's transaction committed)."""
+    cancellations = cancellations_left_waiting()
+    for order_sync_id in cancellations:
+        cancel_partner_order_task(order_sync_id)
+    redactions = redactions_left_waiting()
+    for order_sync_id in redactions:
+        redact_partner_order_task(order_sync_id)
+    return {"cancellations": len(cancellations), "redactions": len(redactions)}

@@ -1,12 +1,16 @@
 """From the retail webhook to the partner order and back: capture, push, tracking, cancel."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+import redis
 from sqlalchemy import select
 
-from powerpact.models import CreditKind, OrderStatus, OrderSync, PartnerCredit
+from powerpact.models import CreditKind, OrderStatus, OrderSync, OrderSyncEvent, PartnerCredit
+from powerpact.orders import tasks
 from powerpact.orders.aftercare import cancel_partner_order
+from powerpact.orders.capture import CANCEL_REQUESTED
 from powerpact.shopify.webhooks import delivery_by_webhook_id
 from tests.factories import PartnerStoreFactory, ProductMapFactory, RetailStoreFactory
 from tests.orders.test_capture import line, order_node
@@ -276,9 +280,10 @@ def test_a_sent_order_knows_when_it_was_sent_and_its_cancellation_credits_it_onc
     assert credit.total == order.total == credit.lines + credit.shipping + credit.tax
     assert credit.applied_at_partner
     assert f"Credited {order.total:.2f} USD on the partner's statement." in order.events[-1].message
-    order.needs_attention = True
+    order.needs_attention = True  # asked again: still credited once
+    order.events.append(OrderSyncEvent(kind=CANCEL_REQUESTED, message="Cancelled again."))
     db_session.commit()
-    assert cancel_partner_order(order.id) == "cancelled"  # asked again: still credited once
+    assert cancel_partner_order(order.id) == "cancelled"
     assert len(db_session.scalars(select(PartnerCredit)).all()) == 1
 
 
@@ -295,5 +300,36 @@ def test_cancelled_after_the_partner_shipped_is_flagged_for_a_person(
     assert order.needs_attention
     assert cancelled == []
     assert "already shipped" in order.events[-1].message
-    assert cancel_partner_order(order.id) == "synced"
+    assert cancel_partner_order(order.id) == "already handled"
     assert db_session.scalars(select(PartnerCredit)).all() == []
+
+
+def test_a_cancellation_lost_with_the_queue_is_sent_by_the_sweep(
+    world, send_webhook, shopify, db_session, monkeypatch
+):
+    """Redis is unreachable when ``orders/cancelled`` is processed: the cancellation task is
+    never queued, but the request stays on the timeline and the sweep sends it."""
+    state, store, _ = world
+    cancelled = cancellable(shopify, store, "UNFULFILLED")
+    send_webhook("orders/paid", order_body(9001))
+    state["order"] = {**state["order"], "cancelledAt": "2026-11-22T12:00:00Z"}
+
+    def queue_down(order_sync_id: int) -> None:
+        raise redis.exceptions.ConnectionError("Error 111 connecting to 127.0.0.1:6379")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(tasks, "cancel_partner_order_task", queue_down)
+        send_webhook("orders/cancelled", order_body(9001))
+    (order,) = db_session.scalars(select(OrderSync)).all()
+    assert order.status == OrderStatus.SYNCED and order.needs_attention
+    assert order.events[-1].kind == CANCEL_REQUESTED
+    assert cancelled == []
+
+    for event in order.events:
+        event.created_at -= timedelta(hours=2)
+    db_session.commit()
+    assert tasks.resume_lost_aftercare.call_local() == {"cancellations": 1, "redactions": 0}
+    db_session.expire_all()
+    assert order.status == OrderStatus.CANCELLED
+    assert len(cancelled) == 1
+    assert tasks.resume_lost_aftercare.call_local()["cancellations"] == 0
