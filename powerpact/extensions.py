@@ -1,5 +1,6 @@
 """Extensions created unbound; ``create_app`` binds them to an app."""
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, cast
 
 from flask_migrate import Migrate
@@ -71,6 +72,22 @@ def insert_or_ignore_key(model: type[Base], values: dict[str, Any]) -> None:
 
     insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
     db.session.execute(insert(model).values(**values).on_conflict_do_nothing())
+
+
+def upsert_key(model: type[Base], values: dict[str, Any], update: Sequence[str]) -> None:
+    """INSERT ... ON CONFLICT (primary key) DO UPDATE: the ``update`` columns take the new
+    values when the row exists."""
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
+    statement = insert(model).values(**values)
+    keys = [column.name for column in model.__table__.primary_key]
+    db.session.execute(
+        statement.on_conflict_do_update(
+            index_elements=keys, set_={name: statement.excluded[name] for name in update}
+        )
+    )
 
 
 def rows_matched(result: Result[Any]) -> int:

@@ -553,6 +553,22 @@ class OrderSyncEvent(Model):
     order_sync: Mapped[OrderSync] = relationship(back_populates="events")
 
 
+class AfterSendDue(Model):
+    """A retail order whose refunds and edits are due to reach its sent partner orders.
+
+    Written in the transaction of the capture that found them due, with the task that
+    applies them (``orders.refunds.apply_after_send``), and deleted when it has: one still
+    here an hour on is a task that never reached the queue, which the aftercare sweep
+    enqueues again. ``due_at`` is the latest capture's, so a run that began before a
+    newer refund does not clear it.
+    """
+
+    __tablename__ = "after_send_due"
+
+    order_gid: Mapped[str] = mapped_column(GID, primary_key=True)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+
+
 class WaitingTracking(Model):
     """A partner's shipment whose copy to the retail order waits for a fulfillment order.
 

@@ -55,15 +55,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from powerpact.db_types import utcnow
-from powerpact.extensions import db, insert_or_ignore
+from powerpact.extensions import db, insert_or_ignore, upsert_key
 from powerpact.models import (
+    AfterSendDue,
     CreditKind,
     OrderStatus,
     OrderSync,
@@ -75,7 +76,7 @@ from powerpact.money import ZERO, allocate, quantum, round_money
 from powerpact.orders import order_fields as fields
 from powerpact.orders import partner_lines, push
 from powerpact.orders.aftercare import settle_fulfilled
-from powerpact.orders.capture import add_event, retail_store
+from powerpact.orders.capture import LOST_AFTER, SWEEP_WINDOW, add_event, retail_store
 from powerpact.orders.readiness import GONE
 from powerpact.shopify.client import ShopifyClient
 from powerpact.shopify.clients import client_for
@@ -614,17 +615,54 @@ def _breakdown(credit: Credit) -> str:
 # -- the run ----------------------------------------------------------------------------
 
 
+def mark_after_send_due(order_gid: str) -> None:
+    """Note, in the capture's transaction, that ``order_gid``'s changes are to be applied."""
+    upsert_key(AfterSendDue, {"order_gid": order_gid, "due_at": utcnow()}, ["due_at"])
+
+
+def clear_after_send_due(order_gid: str, started: datetime) -> None:
+    """The changes due by ``started`` were applied (or need nothing): forget them; commit."""
+    db.session.execute(
+        delete(AfterSendDue).where(
+            AfterSendDue.order_gid == order_gid, AfterSendDue.due_at <= started
+        )
+    )
+    db.session.commit()
+
+
+def after_send_left_waiting(
+    older_than: timedelta = LOST_AFTER, within: timedelta = SWEEP_WINDOW
+) -> list[str]:
+    """The retail orders whose changes fell due between ``within`` and ``older_than`` ago
+    and were not applied: the task never reached the queue, or failed every retry."""
+    now = utcnow()
+    return list(
+        db.session.scalars(
+            select(AfterSendDue.order_gid)
+            .where(
+                AfterSendDue.due_at >= now - within,
+                AfterSendDue.due_at < now - older_than,
+            )
+            .order_by(AfterSendDue.due_at)
+        )
+    )
+
+
 def apply_after_send(order_gid: str) -> dict[str, Any]:
     """Pull the retail order's refunds and edits and apply the new ones to each partner
-    order already sent, one partner at a time (each in its own transaction)."""
+    order already sent, one partner at a time (each in its own transaction). Once every
+    partner has an outcome, the order's due mark is cleared (``AfterSendDue``)."""
+    started = utcnow()
     client = client_for(retail_store())
     node = client.execute("OrderChangesAfterSend", {"id": order_gid}).get("order")
     if node is None:
         db.session.rollback()
+        clear_after_send_due(order_gid, started)
         return {"outcome": "order not found"}
     changes = parse_changes(node)
     if changes.gone:
         db.session.rollback()
+        clear_after_send_due(order_gid, started)
         return {"outcome": "cancelled or refunded in full: the cancellation's way"}
     domains = sorted(
         db.session.scalars(
@@ -637,6 +675,7 @@ def apply_after_send(order_gid: str) -> dict[str, Any]:
     )
     db.session.rollback()
     outcomes = {domain: apply_for_partner(changes, domain) for domain in domains}
+    clear_after_send_due(order_gid, started)
     return {"outcome": "applied", "partners": outcomes}
 
 

@@ -59,6 +59,7 @@ def capture_order(order_gid: str, *, after_send: bool = False) -> str:
     holds more than the retail line now does), as the capture says is due."""
     captured = capture.capture_order(order_gid)
     if captured.changed_after_send or (after_send and captured.sent):
+        refunds.mark_after_send_due(order_gid)
         after_commit(lambda: apply_after_send_task(order_gid))
     for order_id in captured.to_cancel:
         after_commit(lambda order_id=order_id: cancel_partner_order_task(order_id))
@@ -160,13 +161,21 @@ def redact_partner_order_task(order_sync_id: int, task: Any = None) -> str:
 
 @periodic_task(crontab(minute="*/10"))
 def resume_lost_aftercare() -> dict[str, int]:
-    """Every ten minutes: a partner order's cancellation or redaction with no outcome an
-    hour after it fell due is enqueued again (its task never reached the queue: Redis was
-    unreachable when the webhook's transaction committed)."""
+    """Every ten minutes: a partner order's cancellation or redaction, or a retail order's
+    refunds and edits for its sent partner orders, with no outcome an hour after it fell due
+    is enqueued again (its task never reached the queue: Redis was unreachable when the
+    webhook's transaction committed; or, for refunds and edits, it failed every retry)."""
     cancellations = cancellations_left_waiting()
     for order_sync_id in cancellations:
         cancel_partner_order_task(order_sync_id)
     redactions = redactions_left_waiting()
     for order_sync_id in redactions:
         redact_partner_order_task(order_sync_id)
-    return {"cancellations": len(cancellations), "redactions": len(redactions)}
+    changed = refunds.after_send_left_waiting()
+    for order_gid in changed:
+        apply_after_send_task(order_gid)
+    return {
+        "cancellations": len(cancellations),
+        "redactions": len(redactions),
+        "refunds_and_edits": len(changed),
+    }

@@ -4,14 +4,17 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+import redis
+from sqlalchemy import select, update
 
+from powerpact.db_types import utcnow
 from powerpact.extensions import db
-from powerpact.models import CreditKind, OrderStatus, OrderSync, PartnerCredit
-from powerpact.orders import refunds
+from powerpact.models import AfterSendDue, CreditKind, OrderStatus, OrderSync, PartnerCredit
+from powerpact.orders import refunds, tasks
 from tests.e2e.test_orders import HARBOR, NORTH, RETAIL, set_up
 
 
@@ -257,3 +260,50 @@ def test_an_edit_whose_commit_here_was_lost_is_not_made_twice(harness, monkeypat
     assert len(partner_edits(harness, NORTH)) == 1  # no second edit
     (credit,) = credits()
     assert credit.applied_at_partner and sync_of(NORTH).lines[0].removed_quantity == 1
+
+
+def due_marks() -> list[str]:
+    return list(db.session.scalars(select(AfterSendDue.order_gid)))
+
+
+def test_a_refund_whose_task_never_reached_the_queue_is_applied_by_the_sweep(harness, monkeypatch):
+    """Redis is unreachable when ``refunds/create`` is processed: the order's changes stay
+    due (``after_send_due``), and the sweep applies them an hour on, once."""
+    maps = set_up(harness)
+    order = place(harness, maps)
+
+    def queue_down(order_gid: str) -> None:
+        raise redis.exceptions.ConnectionError("Error 111 connecting to 127.0.0.1:6379")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(tasks, "apply_after_send_task", queue_down)
+        act(harness, order, "refund", {"lines": {north_line(order, maps): 1}, "restock": True})
+    assert sum(li["quantity"] for li in partner_order(harness, NORTH)["line_items"]) == 3
+    assert credits() == [] and due_marks() == [order["id"]]
+    assert tasks.resume_lost_aftercare.call_local()["refunds_and_edits"] == 0  # not an hour yet
+
+    db.session.execute(update(AfterSendDue).values(due_at=utcnow() - timedelta(hours=2)))
+    db.session.commit()
+    assert tasks.resume_lost_aftercare.call_local()["refunds_and_edits"] == 1
+    harness.settle()
+    db.session.expire_all()
+    assert sum(li["quantity"] for li in partner_order(harness, NORTH)["line_items"]) == 2
+    (credit,) = credits()
+    assert credit.applied_at_partner and due_marks() == []
+    assert tasks.resume_lost_aftercare.call_local()["refunds_and_edits"] == 0
+    assert len(partner_edits(harness, NORTH)) == 1
+
+
+def test_changes_applied_clear_their_due_mark_and_a_newer_one_survives_an_older_run(harness):
+    maps = set_up(harness)
+    order = place(harness, maps)
+    act(harness, order, "refund", {"lines": {north_line(order, maps): 1}, "restock": True})
+    assert due_marks() == [] and len(credits()) == 1
+
+    started = utcnow()
+    refunds.mark_after_send_due(order["id"])  # a newer refund's capture, during a run
+    db.session.commit()
+    refunds.clear_after_send_due(order["id"], started - timedelta(seconds=1))
+    assert due_marks() == [order["id"]]
+    refunds.apply_after_send(order["id"])
+    assert due_marks() == [] and len(credits()) == 1

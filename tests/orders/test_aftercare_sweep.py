@@ -77,12 +77,20 @@ def partner_answers(shopify, *, fulfilment="UNFULFILLED", cancel_answer=None):
 def test_a_cancellation_whose_task_never_ran_is_sent_by_the_sweep_once(sent, shopify, db_session):
     calls = partner_answers(shopify)
     cancel_requested(db_session, sent, timedelta(hours=2))
-    assert resume_lost_aftercare.call_local() == {"cancellations": 1, "redactions": 0}
+    assert resume_lost_aftercare.call_local() == {
+        "cancellations": 1,
+        "redactions": 0,
+        "refunds_and_edits": 0,
+    }
     db_session.expire_all()
     assert sent.status == OrderStatus.CANCELLED and not sent.needs_attention
     assert [e.kind for e in sent.events][-2:] == [CANCEL_REQUESTED, "cancelled"]
     assert len(calls["OrderCancel"]) == 1
-    assert resume_lost_aftercare.call_local() == {"cancellations": 0, "redactions": 0}
+    assert resume_lost_aftercare.call_local() == {
+        "cancellations": 0,
+        "redactions": 0,
+        "refunds_and_edits": 0,
+    }
     assert len(calls["OrderCancel"]) == 1
 
 
@@ -139,10 +147,18 @@ def test_a_redaction_whose_task_never_ran_is_sent_by_the_sweep_once(sent, shopif
     event(sent, PARTNER_REDACTION_DUE, timedelta(hours=2))
     db_session.commit()
     assert redactions_left_waiting(older_than=timedelta(hours=3)) == []
-    assert resume_lost_aftercare.call_local() == {"cancellations": 0, "redactions": 1}
+    assert resume_lost_aftercare.call_local() == {
+        "cancellations": 0,
+        "redactions": 1,
+        "refunds_and_edits": 0,
+    }
     db_session.expire_all()
     assert sent.events[-1].kind == PARTNER_REDACTED
-    assert resume_lost_aftercare.call_local() == {"cancellations": 0, "redactions": 0}
+    assert resume_lost_aftercare.call_local() == {
+        "cancellations": 0,
+        "redactions": 0,
+        "refunds_and_edits": 0,
+    }
     assert len(calls["PartnerOrderRedact"]) == 1
 
 

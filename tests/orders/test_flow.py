@@ -328,7 +328,11 @@ def test_a_cancellation_lost_with_the_queue_is_sent_by_the_sweep(
     for event in order.events:
         event.created_at -= timedelta(hours=2)
     db_session.commit()
-    assert tasks.resume_lost_aftercare.call_local() == {"cancellations": 1, "redactions": 0}
+    assert tasks.resume_lost_aftercare.call_local() == {
+        "cancellations": 1,
+        "redactions": 0,
+        "refunds_and_edits": 0,
+    }
     db_session.expire_all()
     assert order.status == OrderStatus.CANCELLED
     assert len(cancelled) == 1
