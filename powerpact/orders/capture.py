@@ -54,8 +54,9 @@ RISK_HOLD_GRACE = timedelta(seconds=2)
 # The timeline event of a partner order to cancel: its outcome comes after it (aftercare).
 CANCEL_REQUESTED = "cancel_requested"
 LOST_AFTER = timedelta(hours=1)
-"""A cancellation or a partner redaction with no outcome this long after it fell due was
-lost (its task never reached the queue): longer than either task's retries take (five,
+"""A cancellation, a partner redaction, or a retail order's refunds and edits for its sent
+partner orders, with no outcome this long after it fell due was lost (its task never reached
+the queue, or failed every retry): longer than any of their tasks' retries take (five,
 doubling from 30 s or 60 s: about 16 or 31 minutes)."""
 SWEEP_WINDOW = timedelta(days=7)
 # The capture a second look runs (``orders.tasks.capture_order``): it captures one order

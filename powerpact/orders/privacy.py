@@ -214,7 +214,7 @@ def redact_partner_order(order_sync_id: int, *, last_attempt: bool = True) -> st
     order = db.session.get(OrderSync, order_sync_id)
     if order is None or not carries_the_customer(order):
         return "nothing to redact"
-    if any(event.kind == PARTNER_REDACTED for event in order.events):
+    if last_redaction_event(order) == PARTNER_REDACTED:
         return "already redacted"
     name = order.partner_order_name or order.partner_order_id
     partner = db.session.scalar(

@@ -178,3 +178,15 @@ def test_a_second_request_to_erase_her_is_due_again(sent, db_session):
     event(sent, PARTNER_REDACTION_DUE, timedelta(hours=2))
     db_session.commit()
     assert redactions_left_waiting() == [sent.id]
+
+
+def test_a_second_request_to_erase_her_overwrites_again_and_says_so(sent, shopify, db_session):
+    calls = partner_answers(shopify)
+    event(sent, PARTNER_REDACTION_DUE, timedelta(hours=5))
+    event(sent, PARTNER_REDACTED, timedelta(hours=4))
+    event(sent, PARTNER_REDACTION_DUE, timedelta(hours=2))
+    db_session.commit()
+    assert redact_partner_order(sent.id) == "redacted"
+    assert len(calls["PartnerOrderRedact"]) == 1
+    assert redactions_left_waiting() == []
+    assert redact_partner_order(sent.id) == "already redacted"
