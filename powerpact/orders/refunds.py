@@ -80,7 +80,7 @@ from powerpact.orders.capture import LOST_AFTER, SWEEP_WINDOW, add_event, retail
 from powerpact.orders.readiness import GONE
 from powerpact.shopify.client import ShopifyClient
 from powerpact.shopify.clients import client_for
-from powerpact.shopify.errors import UserErrors
+from powerpact.shopify.errors import ShopifyError, UserErrors
 
 log = logging.getLogger(__name__)
 
@@ -210,8 +210,95 @@ def _refunds(node: dict[str, Any]) -> list[Any]:
 
 def _edits(node: dict[str, Any]) -> list[Any]:
     agreements = fields.optional_obj(node.get("agreements"), "order.agreements") or {}
-    nodes = fields.items(agreements.get("nodes") or [], "order.agreements.nodes")
+    edges = fields.items(agreements.get("edges") or [], "order.agreements.edges")
+    nodes = [edge.get("node") for edge in edges if isinstance(edge, dict)]
     return [a for a in nodes if isinstance(a, dict) and a.get("__typename") == "OrderEditAgreement"]
+
+
+def read_changes(client: ShopifyClient, order_gid: str) -> Any:
+    """The order as ``OrderChangesAfterSend`` selects it, each connection read to its end
+    (a refund or an edit of a large order can touch more lines than one page holds).
+
+    1. One call: the order, its refunds with their first lines, its newest edits with
+       their first sales.
+    2. Each refund with more lines: the rest, a page at a time (``RefundLineItemsPage``;
+       a Refund is a Node).
+    3. More edits: the older ones, a page at a time (``OrderAgreementsPage``).
+    4. Each edit with more sales: the rest (``OrderEditSalesPage``). An edit agreement is
+       not a Node, so it is reached as the one agreement after the cursor of the one
+       before it; if another agreement turns up there (an edit made meanwhile), the run
+       fails as transient, and its retry reads the order afresh.
+
+    A malformed answer is left as it came: ``parse_changes`` says what is wrong with it.
+    """
+    node = client.execute("OrderChangesAfterSend", {"id": order_gid}).get("order")
+    if not isinstance(node, dict):
+        return node
+    for refund in node.get("refunds") or []:
+        items = refund.get("refundLineItems") if isinstance(refund, dict) else None
+        cursor = next_page(items)
+        if cursor is not None and isinstance(items, dict) and isinstance(refund.get("id"), str):
+            rest = client.paginate(
+                "RefundLineItemsPage",
+                {"id": refund["id"], "after": cursor},
+                ("node", "refundLineItems"),
+            )
+            items["nodes"] = [*_nodes(items), *rest]
+    agreements = node.get("agreements")
+    cursor = next_page(agreements)
+    while cursor is not None and isinstance(agreements, dict):
+        page = client.execute("OrderAgreementsPage", {"id": order_gid, "after": cursor})
+        more = _agreements(page)
+        agreements["edges"] = [*(agreements.get("edges") or []), *_edges(more)]
+        cursor = next_page(more)
+    edges = _edges(agreements)
+    for index, edge in enumerate(edges):
+        before = edges[index - 1].get("cursor") if index else None
+        _read_all_sales(client, order_gid, edge.get("node"), before)
+    return node
+
+
+def next_page(connection: Any) -> str | None:
+    """The cursor to read ``connection``'s next page after, or None if it has none."""
+    page = connection.get("pageInfo") if isinstance(connection, dict) else None
+    if not isinstance(page, dict) or page.get("hasNextPage") is not True:
+        return None
+    cursor = page.get("endCursor")
+    return cursor if isinstance(cursor, str) else None
+
+
+def _edges(connection: Any) -> list[dict[str, Any]]:
+    edges = connection.get("edges") if isinstance(connection, dict) else None
+    return [e for e in edges if isinstance(e, dict)] if isinstance(edges, list) else []
+
+
+def _read_all_sales(
+    client: ShopifyClient, order_gid: str, agreement: Any, before: str | None
+) -> None:
+    sales = agreement.get("sales") if isinstance(agreement, dict) else None
+    cursor = next_page(sales)
+    while cursor is not None and isinstance(sales, dict):
+        variables = {"id": order_gid, "agreementAfter": before, "after": cursor}
+        page = client.execute("OrderEditSalesPage", variables)
+        found = _nodes(_agreements(page)) or [None]
+        if not isinstance(found[0], dict) or found[0].get("id") != agreement.get("id"):
+            raise ShopifyError(
+                f"order {order_gid}: its agreements moved while their sales were read",
+                reason="shopify_error",
+            )
+        more = found[0].get("sales")
+        sales["nodes"] = [*_nodes(sales), *_nodes(more)]
+        cursor = next_page(more)
+
+
+def _agreements(page: dict[str, Any]) -> Any:
+    order = page.get("order")
+    return order.get("agreements") if isinstance(order, dict) else None
+
+
+def _nodes(connection: Any) -> list[Any]:
+    nodes = connection.get("nodes") if isinstance(connection, dict) else None
+    return nodes if isinstance(nodes, list) else []
 
 
 def _line(item: Any, where: str, current: dict[str, int]) -> str:
@@ -653,8 +740,7 @@ def apply_after_send(order_gid: str) -> dict[str, Any]:
     order already sent, one partner at a time (each in its own transaction). Once every
     partner has an outcome, the order's due mark is cleared (``AfterSendDue``)."""
     started = utcnow()
-    client = client_for(retail_store())
-    node = client.execute("OrderChangesAfterSend", {"id": order_gid}).get("order")
+    node = read_changes(client_for(retail_store()), order_gid)
     if node is None:
         db.session.rollback()
         clear_after_send_due(order_gid, started)

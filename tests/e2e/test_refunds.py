@@ -11,9 +11,19 @@ import pytest
 import redis
 from sqlalchemy import select, update
 
+from powerpact.catalog.imports import create_import_job, run_import_job
+from powerpact.catalog.pricing import MarkupRule
 from powerpact.db_types import utcnow
 from powerpact.extensions import db
-from powerpact.models import AfterSendDue, CreditKind, OrderStatus, OrderSync, PartnerCredit
+from powerpact.models import (
+    AfterSendDue,
+    CreditKind,
+    OrderStatus,
+    OrderSync,
+    PartnerCredit,
+    PartnerStore,
+    ProductMap,
+)
 from powerpact.orders import refunds, tasks
 from tests.e2e.test_orders import HARBOR, NORTH, RETAIL, set_up
 
@@ -307,3 +317,66 @@ def test_changes_applied_clear_their_due_mark_and_a_newer_one_survives_an_older_
     assert due_marks() == [order["id"]]
     refunds.apply_after_send(order["id"])
     assert due_marks() == [] and len(credits()) == 1
+
+
+def import_every_product(harness, partner_domain):
+    partner = db.session.scalars(
+        select(PartnerStore).where(PartnerStore.shop_domain == partner_domain)
+    ).one()
+    products = [p["id"] for p in harness.shop(partner_domain)["products"][1:]]
+    run_import_job(create_import_job(partner, products, MarkupRule()).id)
+    maps = list(
+        db.session.scalars(
+            select(ProductMap)
+            .where(ProductMap.partner_shop_domain == partner_domain)
+            .order_by(ProductMap.id)
+        )
+    )
+    for m in maps:
+        harness.control(
+            "POST",
+            f"/shops/{partner_domain}/stock",
+            {"variant_id": m.partner_variant_id, "available": 50},
+        )
+    harness.settle()
+    return maps
+
+
+def test_a_refund_and_an_edit_of_more_lines_than_a_page_reach_the_roaster_whole(harness):
+    """OrderChangesAfterSend reads 20 lines of a refund and 20 sales of an edit: the rest
+    are read page by page, so every unit taken off at the retail store leaves the roaster's
+    order and is credited."""
+    set_up(harness)
+    maps = import_every_product(harness, NORTH)[:24]
+    assert len(maps) == 24
+    order = harness.control(
+        "POST",
+        f"/shops/{RETAIL}/orders",
+        {"lines": [{"sku": m.bubbly_sku, "quantity": 2} for m in maps], "shipping": "9.00"},
+    )
+    harness.settle()
+    db.session.expire_all()
+    assert sync_of(NORTH).status == OrderStatus.SYNCED
+    line_of = {li["sku"]: li["id"] for li in order["line_items"]}
+
+    act(harness, order, "refund", {"lines": {line_of[m.bubbly_sku]: 1 for m in maps[:22]}})
+    assert sum(li["quantity"] for li in partner_order(harness, NORTH)["line_items"]) == 48 - 22
+    (refund,) = credits()
+    assert refund.applied_at_partner
+    assert sum(line.removed_quantity for line in sync_of(NORTH).lines) == 22
+
+    act(harness, order, "edit", {"lines": {line_of[m.bubbly_sku]: 0 for m in maps[:21]}})
+    assert sum(li["quantity"] for li in partner_order(harness, NORTH)["line_items"]) == 48 - 43
+    refund_credit, edit_credit = credits()
+    assert edit_credit.kind == CreditKind.EDIT and edit_credit.applied_at_partner
+    north = sync_of(NORTH)
+    assert sum(line.removed_quantity for line in north.lines) == 43
+    owed = sum(line.partner_unit_price * 2 - line.discount for line in north.lines)
+    per_unit = {line.bubbly_line_item_id: line.partner_unit_price for line in north.lines}
+    taken = sum(per_unit[line_of[m.bubbly_sku]] for m in maps[:22]) + sum(
+        per_unit[line_of[m.bubbly_sku]] for m in maps[:21]
+    )
+    assert refund_credit.lines + edit_credit.lines == taken
+    assert owed - taken == sum(
+        line.partner_unit_price * (2 - line.removed_quantity) for line in north.lines
+    )

@@ -18,9 +18,13 @@ from powerpact.orders.refunds import (
     dearest_units,
     parse_changes,
     prorated,
+    read_changes,
     shipping_credits,
 )
 from powerpact.orders.split import InvalidOrder
+from powerpact.shopify.clients import client_for
+from powerpact.shopify.errors import ShopifyError
+from tests.factories import RetailStoreFactory
 
 D = Decimal
 CENT = D("0.01")
@@ -171,30 +175,39 @@ def test_refunds_and_edits_are_read_in_shopifys_time_order():
             refund_node("gid://shopify/Refund/8", "2026-03-01T10:00:00Z"),
         ],
         "agreements": {
-            "nodes": [
+            "edges": [
                 {
-                    "__typename": "OrderEditAgreement",
-                    "id": "gid://shopify/OrderEditAgreement/5",
-                    "happenedAt": "2026-03-01T12:00:00Z",
-                    "sales": {
-                        "nodes": [
-                            {
-                                "actionType": "RETURN",
-                                "quantity": -1,
-                                "lineItem": {
-                                    "id": "gid://shopify/LineItem/1",
-                                    "currentQuantity": 1,
+                    "cursor": "a0",
+                    "node": {
+                        "__typename": "OrderEditAgreement",
+                        "id": "gid://shopify/OrderEditAgreement/5",
+                        "happenedAt": "2026-03-01T12:00:00Z",
+                        "sales": {
+                            "nodes": [
+                                {
+                                    "actionType": "RETURN",
+                                    "quantity": -1,
+                                    "lineItem": {
+                                        "id": "gid://shopify/LineItem/1",
+                                        "currentQuantity": 1,
+                                    },
                                 },
-                            },
-                            {
-                                "actionType": "ORDER",
-                                "quantity": 1,
-                                "lineItem": {"id": "x", "currentQuantity": 1},
-                            },
-                        ]
+                                {
+                                    "actionType": "ORDER",
+                                    "quantity": 1,
+                                    "lineItem": {"id": "x", "currentQuantity": 1},
+                                },
+                            ]
+                        },
                     },
                 },
-                {"__typename": "RefundAgreement", "id": "gid://shopify/RefundAgreement/4"},
+                {
+                    "cursor": "a1",
+                    "node": {
+                        "__typename": "RefundAgreement",
+                        "id": "gid://shopify/RefundAgreement/4",
+                    },
+                },
             ]
         },
     }
@@ -237,3 +250,75 @@ def test_orders_updated_is_a_change_after_sending_only_when_units_are_unaccounte
     assert not unaccounted_after_send(order, {"gid://shopify/LineItem/9": 0})  # not its line
     order.status = OrderStatus.READY_FOR_SYNC  # not sent: the split takes what remains
     assert not unaccounted_after_send(order, {"gid://shopify/LineItem/1": 0})
+
+
+RETAIL = "bubbly-retail.myshopify.com"
+ORDER = "gid://shopify/Order/1"
+
+
+def sale(line: int, current: int = 0) -> dict:
+    item = {"id": f"gid://shopify/LineItem/{line}", "currentQuantity": current}
+    return {"actionType": "RETURN", "quantity": -1, "lineItem": item}
+
+
+def page(nodes: list, after: str | None = None) -> dict:
+    return {"nodes": nodes, "pageInfo": {"hasNextPage": after is not None, "endCursor": after}}
+
+
+def edit(number: int, happened: str, sales: dict) -> dict:
+    return {
+        "__typename": "OrderEditAgreement",
+        "id": f"gid://shopify/OrderEditAgreement/{number}",
+        "happenedAt": happened,
+        "sales": sales,
+    }
+
+
+def test_older_edits_and_an_edits_further_sales_are_read_page_by_page(db_session, shopify):
+    """The first answer holds the newest edit with one page of its sales and says more edits
+    follow; the rest comes from OrderAgreementsPage and OrderEditSalesPage."""
+    retail = RetailStoreFactory(shop_domain=RETAIL)
+    newest = edit(7, "2026-03-02T10:00:00Z", page([sale(1)], after="s1"))
+    first = {
+        "order": {
+            "id": ORDER,
+            "name": "#1001",
+            "currencyCode": "USD",
+            "refunds": [],
+            "agreements": {
+                "edges": [{"cursor": "a0", "node": newest}],
+                "pageInfo": {"hasNextPage": True, "endCursor": "a0"},
+            },
+        }
+    }
+    older = edit(6, "2026-03-01T10:00:00Z", page([sale(3)]))
+    shopify.on(RETAIL, "OrderChangesAfterSend", lambda v: first)
+    shopify.on(
+        RETAIL,
+        "OrderAgreementsPage",
+        lambda v: {
+            "order": {"agreements": {"edges": [{"cursor": "a1", "node": older}], **page([])}}
+        },
+    )
+    further = {**newest, "sales": page([sale(2)])}
+    shopify.on(
+        RETAIL, "OrderEditSalesPage", lambda v: {"order": {"agreements": {"nodes": [further]}}}
+    )
+    changes = parse_changes(read_changes(client_for(retail), ORDER))
+    assert [(f.gid[-1], f.units) for f in changes.facts] == [
+        ("6", {"gid://shopify/LineItem/3": 1}),
+        ("7", {"gid://shopify/LineItem/1": 1, "gid://shopify/LineItem/2": 1}),
+    ]
+    assert shopify.variables("OrderAgreementsPage") == [{"id": ORDER, "after": "a0"}]
+    assert shopify.variables("OrderEditSalesPage") == [
+        {"id": ORDER, "agreementAfter": None, "after": "s1"}
+    ]
+
+    newest["sales"] = page([sale(1)], after="s1")
+    moved = {**older, "sales": page([sale(4)])}  # an edit made meanwhile took its place
+    shopify.on(
+        RETAIL, "OrderEditSalesPage", lambda v: {"order": {"agreements": {"nodes": [moved]}}}
+    )
+    with pytest.raises(ShopifyError, match="moved") as raised:
+        read_changes(client_for(retail), ORDER)
+    assert raised.value.transient

@@ -161,8 +161,18 @@ def test_every_operation_runs_against_the_sandbox(run, sandbox, clock):
     (refund,) = changes["refunds"]
     assert refund["refundLineItems"]["nodes"][0]["restockType"] == "CANCEL"
     assert refund["refundShippingLines"]["nodes"][0]["subtotalAmountSet"] == money("4.00")
-    edits = [a for a in changes["agreements"]["nodes"] if a["__typename"] == "OrderEditAgreement"]
+    agreements = [edge["node"] for edge in changes["agreements"]["edges"]]
+    edits = [a for a in agreements if a["__typename"] == "OrderEditAgreement"]
     assert edits[0]["sales"]["nodes"][0]["actionType"] == "RETURN"  # the newest edit first
+    lines = run("RefundLineItemsPage", {"id": refund["id"], "after": None})["node"]
+    assert lines["refundLineItems"]["nodes"] == refund["refundLineItems"]["nodes"]
+    older = run("OrderAgreementsPage", {"id": order["id"], "after": None})["order"]["agreements"]
+    assert [e["node"]["id"] for e in older["edges"]] == [a["id"] for a in agreements]
+    first = agreements.index(edits[0])
+    before = changes["agreements"]["edges"][first - 1]["cursor"] if first else None
+    sales = run("OrderEditSalesPage", {"id": order["id"], "agreementAfter": before})["order"]
+    (again,) = sales["agreements"]["nodes"]
+    assert again["id"] == edits[0]["id"] and again["sales"]["nodes"] == edits[0]["sales"]["nodes"]
     fulfilment_order = run("FulfillmentOrdersForOrder", {"id": order["id"]})["order"][
         "fulfillmentOrders"
     ]["nodes"][0]

@@ -78,6 +78,12 @@ def node_by_id(ctx: Context, gid: str) -> dict[str, Any] | None:
         return order_shapes.order_node(shop, shop.orders[gid])
     if kind == "Location" and (location := shop.location(gid)):
         return shapes.location_node(shop, location)
+    if kind == "Refund":
+        # "type Refund implements LegacyInteroperability & Node" (the Admin schema).
+        for order in shop.orders.values():
+            for refund in order.refunds:
+                if refund.id == gid:
+                    return order_shapes.refund_node(order, refund)
     return None
 
 
