@@ -357,6 +357,10 @@ class OrderSync(TimestampMixin, Model):
     # plus the retail store's own share add up to these.
     order_shipping: Mapped[Decimal | None] = mapped_column(Money())
     order_tax: Mapped[Decimal | None] = mapped_column(Money())
+    # The retail order's shipping when its refunds and edits were last applied to this sent
+    # OrderSync (``orders/refunds.py``); a capture that finds it charging less has a
+    # shipping refund to apply that no line count shows.
+    retail_shipping_applied: Mapped[Decimal | None] = mapped_column(Money())
     ship_to_city: Mapped[str | None] = mapped_column(String(255))
     ship_to_country: Mapped[str | None] = mapped_column(String(2))
     shipping_address: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)

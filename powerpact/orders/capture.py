@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from powerpact.db_types import utcnow
 from powerpact.extensions import db, insert_or_ignore, insert_or_ignore_key
@@ -422,6 +422,14 @@ def _keep_customer_details(order: OrderSync, captured: CapturedOrder) -> None:
     order.ship_to_country = country[:2] if country else None
 
 
+def lock_retail_order(order_gid: str) -> None:
+    """Hold the retail order's lock until this transaction ends (PostgreSQL; SQLite has one
+    writer)."""
+    if db.engine.dialect.name == "postgresql":
+        key = f"retail order {order_gid}"
+        db.session.execute(select(func.pg_advisory_xact_lock(func.hashtext(key))))
+
+
 def mark_seen(order_gid: str, updated_at: datetime) -> None:
     """Remember the newest state of the order captured (for the reconciliation)."""
     insert_or_ignore_key(RetailOrderSeen, {"order_gid": order_gid, "updated_at": updated_at})
@@ -438,7 +446,8 @@ class Captured:
     (by OrderSync id), a second look when the risk hold ends, partners to send to now.
     ``sent``: a partner order of the retail order went out; ``changed_after_send``: a sent
     line holds more units than the retail line now holds, and the refunds and edits
-    applied so far do not account for them (``orders/refunds.py`` is due)."""
+    applied so far do not account for them, or the order charges less shipping than they
+    do (``orders/refunds.py`` is due)."""
 
     outcome: str
     to_cancel: tuple[int, ...] = ()
@@ -462,6 +471,18 @@ def unaccounted_after_send(order: OrderSync, current: dict[str, int]) -> bool:
     )
 
 
+def shipping_unaccounted(order: OrderSync, current_shipping: Decimal) -> bool:
+    """Whether a sent OrderSync's retail order charges less shipping now than when its
+    refunds were last applied (or, before any were, than it was split with): a refund of
+    shipping alone changes no line, so only this shows one whose webhook never came."""
+    if order.status not in SENT:
+        return False
+    applied = order.retail_shipping_applied
+    if applied is None:
+        applied = order.order_shipping
+    return applied is not None and current_shipping < applied
+
+
 def retail_store() -> RetailStore:
     store: RetailStore | None = db.session.scalar(select(RetailStore))
     if store is None or not store.is_active:
@@ -470,7 +491,15 @@ def retail_store() -> RetailStore:
 
 
 def capture_order(order_gid: str) -> Captured:
-    """Pull the retail order and record its OrderSyncs; say what is due once that commits."""
+    """Pull the retail order and record its OrderSyncs; say what is due once that commits.
+
+    The pull happens under the order's lock, held until the capture commits: two captures
+    of one order (its webhooks processed at once, a reconciliation beside them) then pull
+    one after the other, and the state recorded last is the newest. Without it, a pull
+    made before a change (the payment, the final risk) and committed after the capture
+    that saw the change would record the older state over it.
+    """
+    lock_retail_order(order_gid)
     store = retail_store()
     client = client_for(store)
     node = client.execute("OrderForSync", {"id": order_gid}).get("order")
@@ -507,7 +536,10 @@ def capture_order(order_gid: str) -> Captured:
         look_again_at=min(hold_ends) + RISK_HOLD_GRACE if hold_ends else None,
         to_send=tuple(immediate),
         sent=any(o.status in SENT for o in touched),
-        changed_after_send=any(unaccounted_after_send(o, current) for o in touched),
+        changed_after_send=any(
+            unaccounted_after_send(o, current) or shipping_unaccounted(o, captured.shipping)
+            for o in touched
+        ),
     )
 
 

@@ -790,6 +790,7 @@ def _apply_for_partner(changes: Changes, partner_domain: str) -> str:
     done = handled_facts(order)
     plans = [p for p in plan_facts(changes, order, shipping_parts(order)) if p.fact.gid not in done]
     if not plans:
+        order.retail_shipping_applied = changes.current_shipping
         return "nothing new"
     shares = partner_lines.shares_of(partner_domain, order.partner_order_id)
     own = [s for s in shares if s.order_sync_id == order.id]
@@ -820,6 +821,7 @@ def _apply_for_partner(changes: Changes, partner_domain: str) -> str:
         edited = True
     for plan in plans:
         record_fact(order, plan, changes.name, edited)
+    order.retail_shipping_applied = changes.current_shipping
     settle(order)
     return f"{len(plans)} applied"
 

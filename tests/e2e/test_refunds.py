@@ -25,7 +25,9 @@ from powerpact.models import (
     ProductMap,
 )
 from powerpact.orders import refunds, tasks
+from powerpact.orders.tasks import reconcile_task
 from tests.e2e.test_orders import HARBOR, NORTH, RETAIL, set_up
+from tests.e2e.test_real_store_events import past_the_search_lag
 
 
 def numeric(gid: str) -> str:
@@ -380,3 +382,33 @@ def test_a_refund_and_an_edit_of_more_lines_than_a_page_reach_the_roaster_whole(
     assert owed - taken == sum(
         line.partner_unit_price * (2 - line.removed_quantity) for line in north.lines
     )
+
+
+def test_a_shipping_refund_whose_webhook_was_lost_is_found_by_the_reconciliation(harness):
+    """A refund of shipping alone changes no line, so only the order's shipping shows it:
+    the reconciliation's capture sees less shipping than was applied and applies it."""
+    harness.sandbox.search_lag_seconds = 0.5
+    maps = set_up(harness)
+    order = place(harness, maps)
+    assert {sync_of(p).status for p in (NORTH, HARBOR)} == {OrderStatus.SYNCED}
+    shares = {p: sync_of(p).shipping_share for p in (NORTH, HARBOR)}
+    assert sum(shares.values()) == Decimal("9.00")
+
+    delivered = harness.sandbox.webhooks.transport
+    harness.sandbox.webhooks.transport = lambda url, headers, body: 503
+    act(harness, order, "refund", {"shipping": "9.00"})
+    harness.sandbox.webhooks.transport = delivered
+    assert credits() == [], "the refund's webhook was lost"
+
+    past_the_search_lag(harness)
+    assert reconcile_task.call_local()["retail"]["captured"] >= 1
+    harness.settle()
+    db.session.expire_all()
+    found = {c.partner_shop_domain: c.shipping for c in credits()}
+    assert found == shares
+    assert {sync_of(p).retail_shipping_applied for p in (NORTH, HARBOR)} == {Decimal("0.00")}
+
+    past_the_search_lag(harness)
+    reconcile_task.call_local()
+    harness.settle()
+    assert len(credits()) == 2, "applied once"

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from powerpact.models import CreditKind, OrderStatus, OrderSync, OrderSyncLine
 from powerpact.money import allocate
-from powerpact.orders.capture import unaccounted_after_send
+from powerpact.orders.capture import shipping_unaccounted, unaccounted_after_send
 from powerpact.orders.refunds import (
     after_send,
     dearest_units,
@@ -322,3 +322,14 @@ def test_older_edits_and_an_edits_further_sales_are_read_page_by_page(db_session
     with pytest.raises(ShopifyError, match="moved") as raised:
         read_changes(client_for(retail), ORDER)
     assert raised.value.transient
+
+
+def test_less_shipping_than_was_applied_is_a_change_after_sending():
+    sent = OrderSync(status=OrderStatus.SYNCED, order_shipping=D("9.00"))
+    assert not shipping_unaccounted(sent, D("9.00"))
+    assert shipping_unaccounted(sent, D("4.00"))  # a refund of shipping no one applied
+    sent.retail_shipping_applied = D("4.00")
+    assert not shipping_unaccounted(sent, D("4.00"))
+    assert shipping_unaccounted(sent, D("0.00"))
+    unsent = OrderSync(status=OrderStatus.READY_FOR_SYNC, order_shipping=D("9.00"))
+    assert not shipping_unaccounted(unsent, D("0.00"))  # the split takes what it charges now
