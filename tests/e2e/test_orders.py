@@ -29,14 +29,19 @@ def set_up(harness):
     chosen = {}
     for m in db.session.scalars(select(ProductMap).order_by(ProductMap.id)):
         chosen.setdefault(m.partner_shop_domain, m)
-    for m in chosen.values():
+    give_stock(harness, chosen.values())
+    return chosen
+
+
+def give_stock(harness, maps, available: int = 50) -> None:
+    """Set each mapped partner variant's stock, and let the webhooks it fires settle."""
+    for m in maps:
         harness.control(
             "POST",
             f"/shops/{m.partner_shop_domain}/stock",
-            {"variant_id": m.partner_variant_id, "available": 50},
+            {"variant_id": m.partner_variant_id, "available": available},
         )
     harness.settle()
-    return chosen
 
 
 @pytest.fixture(params=["postgresql", "sqlite"])

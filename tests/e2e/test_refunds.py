@@ -26,7 +26,7 @@ from powerpact.models import (
 )
 from powerpact.orders import refunds, tasks
 from powerpact.orders.tasks import reconcile_task
-from tests.e2e.test_orders import HARBOR, NORTH, RETAIL, set_up
+from tests.e2e.test_orders import HARBOR, NORTH, RETAIL, give_stock, set_up
 from tests.e2e.test_real_store_events import past_the_search_lag
 
 
@@ -334,13 +334,7 @@ def import_every_product(harness, partner_domain):
             .order_by(ProductMap.id)
         )
     )
-    for m in maps:
-        harness.control(
-            "POST",
-            f"/shops/{partner_domain}/stock",
-            {"variant_id": m.partner_variant_id, "available": 50},
-        )
-    harness.settle()
+    give_stock(harness, maps)
     return maps
 
 
