@@ -59,6 +59,8 @@ partner orders, with no outcome this long after it fell due was lost (its task n
 the queue, or failed every retry): longer than any of their tasks' retries take (five,
 doubling from 30 s or 60 s: about 16 or 31 minutes)."""
 SWEEP_WINDOW = timedelta(days=7)
+# pg_advisory_xact_lock class of a retail order's captures ("PPRO" in ASCII).
+RETAIL_ORDER_LOCK = 0x5050524F
 # The capture a second look runs (``orders.tasks.capture_order``): it captures one order
 # and schedules what became due once the transaction commits.
 Capture = Callable[[str], str]
@@ -424,10 +426,12 @@ def _keep_customer_details(order: OrderSync, captured: CapturedOrder) -> None:
 
 def lock_retail_order(order_gid: str) -> None:
     """Hold the retail order's lock until this transaction ends (PostgreSQL; SQLite has one
-    writer)."""
+    writer). The two-key form, with a class of its own: PostgreSQL keeps it apart from the
+    single keys the other advisory locks take, so they never share a key by chance."""
     if db.engine.dialect.name == "postgresql":
-        key = f"retail order {order_gid}"
-        db.session.execute(select(func.pg_advisory_xact_lock(func.hashtext(key))))
+        db.session.execute(
+            select(func.pg_advisory_xact_lock(RETAIL_ORDER_LOCK, func.hashtext(order_gid)))
+        )
 
 
 def mark_seen(order_gid: str, updated_at: datetime) -> None:

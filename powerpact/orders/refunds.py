@@ -735,10 +735,16 @@ def after_send_left_waiting(
     )
 
 
-def apply_after_send(order_gid: str) -> dict[str, Any]:
+def apply_after_send(order_gid: str, *, last_attempt: bool = True) -> dict[str, Any]:
     """Pull the retail order's refunds and edits and apply the new ones to each partner
     order already sent, one partner at a time (each in its own transaction). Once every
-    partner has an outcome, the order's due mark is cleared (``AfterSendDue``)."""
+    partner has an outcome, the order's due mark is cleared (``AfterSendDue``).
+
+    A Shopify error at a partner is raised for the task to retry, unless this is its
+    ``last_attempt``: then the partner's OrderSync is flagged for a person, with the error
+    on its timeline (``flag_unapplied``), and the others still get theirs. The facts stay
+    unhandled, so the next refund or edit of the order tries them again.
+    """
     started = utcnow()
     node = read_changes(client_for(retail_store()), order_gid)
     if node is None:
@@ -760,9 +766,43 @@ def apply_after_send(order_gid: str) -> dict[str, Any]:
         )
     )
     db.session.rollback()
-    outcomes = {domain: apply_for_partner(changes, domain) for domain in domains}
+    outcomes: dict[str, str] = {}
+    for domain in domains:
+        try:
+            outcomes[domain] = apply_for_partner(changes, domain)
+        except ShopifyError as exc:
+            if not last_attempt:
+                raise
+            outcomes[domain] = flag_unapplied(changes, domain, exc)
     clear_after_send_due(order_gid, started)
     return {"outcome": "applied", "partners": outcomes}
+
+
+def flag_unapplied(changes: Changes, partner_domain: str, exc: ShopifyError) -> str:
+    """The refunds and edits could not reach this partner's order after every retry: flag
+    its OrderSync for a person, with Shopify's answer on the timeline; commit."""
+    order = db.session.scalars(
+        select(OrderSync)
+        .where(
+            OrderSync.bubbly_order_id == changes.order_id,
+            OrderSync.partner_shop_domain == partner_domain,
+        )
+        .with_for_update()
+    ).one_or_none()
+    if order is None:
+        return "not sent"
+    log.warning("refunds and edits of %s not applied at %s: %s", changes.name, partner_domain, exc)
+    order.needs_attention = True
+    add_event(
+        order,
+        "needs_attention",
+        f"A refund or edit of {changes.name} could not reach partner order"
+        f" {order.partner_order_name or order.partner_order_id} ({exc}): adjust it by hand."
+        " The next change to the retail order tries again; units already gone from the"
+        " partner order are not taken twice.",
+    )
+    db.session.commit()
+    return "flagged"
 
 
 def apply_for_partner(changes: Changes, partner_domain: str) -> str:

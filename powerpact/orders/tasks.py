@@ -47,9 +47,9 @@ def cancel_partner_order_task(order_sync_id: int, task: Any = None) -> str:
     return cancel_partner_order(order_sync_id, last_attempt=task is None or not task.retries)
 
 
-@task(retries=5, retry_delay=30, retry_backoff=2)
-def apply_after_send_task(order_gid: str) -> dict[str, Any]:
-    return refunds.apply_after_send(order_gid)
+@task(retries=5, retry_delay=30, retry_backoff=2, context=True)
+def apply_after_send_task(order_gid: str, task: Any = None) -> dict[str, Any]:
+    return refunds.apply_after_send(order_gid, last_attempt=task is None or not task.retries)
 
 
 def capture_order(order_gid: str, *, after_send: bool = False) -> str:

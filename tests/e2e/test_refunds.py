@@ -26,6 +26,7 @@ from powerpact.models import (
 )
 from powerpact.orders import refunds, tasks
 from powerpact.orders.tasks import reconcile_task
+from powerpact.shopify.errors import UserErrors
 from tests.e2e.test_orders import HARBOR, NORTH, RETAIL, give_stock, set_up
 from tests.e2e.test_real_store_events import past_the_search_lag
 
@@ -406,3 +407,31 @@ def test_a_shipping_refund_whose_webhook_was_lost_is_found_by_the_reconciliation
     reconcile_task.call_local()
     harness.settle()
     assert len(credits()) == 2, "applied once"
+
+
+def test_a_refund_the_roaster_refuses_to_the_last_retry_is_flagged_for_a_person(
+    harness, monkeypatch
+):
+    maps = set_up(harness)
+    order = place(harness, maps)
+
+    def refused(*args, **kwargs):
+        raise UserErrors([{"field": ["id"], "message": "The order is archived"}])
+
+    with monkeypatch.context() as patch:
+        patch.setattr(refunds, "edit_partner_order", refused)
+        act(harness, order, "refund", {"lines": {north_line(order, maps): 1}, "restock": True})
+        assert credits() == [] and due_marks() == [order["id"]], "its retries are due"
+        outcome = refunds.apply_after_send(order["id"], last_attempt=True)
+    assert outcome["partners"] == {NORTH: "flagged", HARBOR: "nothing new"}
+    db.session.expire_all()
+    north = sync_of(NORTH)
+    assert north.needs_attention and north.events[-1].kind == "needs_attention"
+    assert "The order is archived" in north.events[-1].message
+    assert due_marks() == [] and credits() == []
+
+    refunds.apply_after_send(order["id"])  # the next change to the order, the store accepting
+    db.session.expire_all()
+    assert sum(li["quantity"] for li in partner_order(harness, NORTH)["line_items"]) == 2
+    (credit,) = credits()
+    assert credit.applied_at_partner
