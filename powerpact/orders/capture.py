@@ -393,10 +393,13 @@ def record_order(
             order.order_shipping = captured.shipping
             order.order_tax = captured.tax
             _apply_readiness(order, verdict)
-        elif verdict.status == OrderStatus.CANCELLED and order.status in (
-            OrderStatus.SYNCED,
-            OrderStatus.FULFILLED,
+        elif (
+            verdict.status == OrderStatus.CANCELLED
+            and order.status in (OrderStatus.SYNCED, OrderStatus.FULFILLED)
+            and not any(event.kind == CANCEL_REQUESTED for event in order.events)
         ):
+            # Asked once: the order's later webhooks (orders/updated follows orders/cancelled)
+            # neither ask the partner again nor flag again what a person already has.
             order.needs_attention = True
             add_event(order, CANCEL_REQUESTED, verdict.reason or "Cancelled on the retail store.")
         elif verdict.status == OrderStatus.CANCELLED and order.status == OrderStatus.FAILED:

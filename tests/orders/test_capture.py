@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from powerpact.db_types import utcnow
 from powerpact.models import OrderStatus, OrderSync, RetailPriceSource
 from powerpact.orders.capture import (
+    add_event,
     line_owners,
     parse_order,
     record_order,
@@ -165,6 +166,27 @@ def test_cancelled_after_sending_is_flagged_for_the_partner_cancellation(two_par
     assert order.status == OrderStatus.SYNCED
     assert order.needs_attention
     assert order.events[-1].kind == "cancel_requested"
+
+
+def test_a_cancellation_is_asked_of_the_partner_once_whatever_webhooks_follow(
+    two_partners, db_session
+):
+    """The partner had shipped, a person was told; orders/updated then brings the same
+    cancelled order again: nothing is asked or flagged a second time."""
+    a, _ = two_partners
+    node = order_node([line(1, a.bubbly_variant_id, "10")])
+    (order,) = record_order(parse_order(node))
+    order.status = OrderStatus.FULFILLED
+    order.partner_order_id = "gid://shopify/Order/77"
+    db_session.commit()
+    cancelled = {**node, "cancelledAt": "2026-11-22T10:00:00Z"}
+    (order,) = record_order(parse_order(cancelled))
+    add_event(order, "needs_attention", "Cancelled on the retail store, but already shipped.")
+    order.needs_attention = False  # a person dealt with it
+    db_session.commit()
+    (order,) = record_order(parse_order(cancelled))
+    assert [e.kind for e in order.events].count("cancel_requested") == 1
+    assert order.events[-1].kind == "needs_attention" and not order.needs_attention
 
 
 def test_an_order_with_no_partner_lines_leaves_nothing(db_session):
