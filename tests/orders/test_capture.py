@@ -155,13 +155,20 @@ def test_cancelled_before_sending_cancels(two_partners):
     assert order.status == OrderStatus.CANCELLED
 
 
-def test_cancelled_after_sending_is_flagged_for_the_partner_cancellation(two_partners, db_session):
-    a, _ = two_partners
-    node = order_node([line(1, a.bubbly_variant_id, "10")])
+def recorded_as_sent(db_session, variant_id: str, status: OrderStatus) -> dict:
+    """Record a one-line order and mark its OrderSync sent as partner order 77 (``status``);
+    its ``OrderForSync`` node, for the webhooks that follow."""
+    node = order_node([line(1, variant_id, "10")])
     (order,) = record_order(parse_order(node))
-    order.status = OrderStatus.SYNCED
+    order.status = status
     order.partner_order_id = "gid://shopify/Order/77"
     db_session.commit()
+    return node
+
+
+def test_cancelled_after_sending_is_flagged_for_the_partner_cancellation(two_partners, db_session):
+    a, _ = two_partners
+    node = recorded_as_sent(db_session, a.bubbly_variant_id, OrderStatus.SYNCED)
     (order,) = record_order(parse_order({**node, "cancelledAt": "2026-11-22T10:00:00Z"}))
     assert order.status == OrderStatus.SYNCED
     assert order.needs_attention
@@ -174,11 +181,7 @@ def test_a_cancellation_is_asked_of_the_partner_once_whatever_webhooks_follow(
     """The partner had shipped, a person was told; orders/updated then brings the same
     cancelled order again: nothing is asked or flagged a second time."""
     a, _ = two_partners
-    node = order_node([line(1, a.bubbly_variant_id, "10")])
-    (order,) = record_order(parse_order(node))
-    order.status = OrderStatus.FULFILLED
-    order.partner_order_id = "gid://shopify/Order/77"
-    db_session.commit()
+    node = recorded_as_sent(db_session, a.bubbly_variant_id, OrderStatus.FULFILLED)
     cancelled = {**node, "cancelledAt": "2026-11-22T10:00:00Z"}
     (order,) = record_order(parse_order(cancelled))
     add_event(order, "needs_attention", "Cancelled on the retail store, but already shipped.")
